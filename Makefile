@@ -1,0 +1,31 @@
+# The two set-up commands on a fresh machine are `make demo` and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PYGAME_HIDE_SUPPORT_PROMPT := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test deps lint unit bench install clean
+
+deps:
+	VENV=$(VENV) bash scripts/install-deps.sh
+
+## make demo: the main job on the mock HAL (three simulated handsets on loopback)
+demo: deps
+	$(PY) -m firmware demo --out out/demo
+
+## make test: install everything the tests need (apt included), then lint and run pytest
+test: deps lint
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+lint:
+	$(VENV)/bin/ruff check firmware hal tests bench
+	$(VENV)/bin/lint-imports
+
+bench: deps
+	$(PY) bench/run_all.py
+
+install:
+	bash scripts/install-pi.sh
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,37 @@
+"""Command line: ``python -m firmware run|demo ...`` (console script ``piphone``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="piphone", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the phone")
+    run.add_argument("--hal", choices=["pi", "mock"], default="mock")
+    run.add_argument("--config", help="Cisco-style config file (SIP<MAC>.cnf)")
+    run.add_argument("--control", help="HOST:PORT of the headless control API")
+    run.add_argument("--tftp", help="TFTP server HOST[:PORT] to provision from")
+    run.add_argument("--mac", help="MAC address used to name SIP<MAC>.cnf")
+    demo = sub.add_parser("demo", help="run the Appendix B figures among simulated handsets")
+    demo.add_argument("--out", default="out/demo")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        from firmware.app_main import run_main
+
+        return run_main(args)
+    if args.command == "demo":
+        from firmware.demo import demo_main
+
+        return demo_main(args)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

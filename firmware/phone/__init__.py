@@ -1,0 +1,1 @@
+"""Call control: lines, calls, dial plan, screens; sans-IO above SIP and media."""

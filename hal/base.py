@@ -1,0 +1,192 @@
+"""The handset's hardware behind small interfaces (stdlib only).
+
+Why: call control draws ``Screen`` values and reacts to ``KeyEvent`` /
+``HookEvent``; it never learns whether a real GPIO matrix or a mock produced
+them. Every backend delivers input events to ONE sink registered by the app,
+on the event-loop thread (Pi backends marshal with ``call_soon_threadsafe``).
+
+Subclasses MUST override the abstract methods; they MAY override ``close``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+KEYPAD_KEYS = frozenset("0123456789*#")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyEvent:
+    """A key went down or up. ``key`` is '0'-'9', '*', '#', 'softkey1'..'softkey4',
+    'line1'.., or a feature key name ('hold', 'transfer', 'redial', 'speaker', ...)."""
+
+    key: str
+    down: bool
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HookEvent:
+    """The handset was lifted (``off_hook=True``) or replaced."""
+
+    off_hook: bool
+    at: float
+
+
+InputEvent = KeyEvent | HookEvent
+EventSink = Callable[[InputEvent], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Screen:
+    """What the panel shows, as a value: drawn by any Display backend.
+
+    ``status`` is the top bar (line, registration, clock); ``lines`` the main
+    area; ``softkeys`` the labels on the bottom row (up to 4, like the 7960);
+    ``icons`` small indicators ('registered', 'hold', 'waiting', 'dnd', 'cfwd',
+    'muted').
+    """
+
+    status: str = ""
+    lines: tuple[str, ...] = ()
+    softkeys: tuple[str, ...] = ()
+    icons: frozenset[str] = field(default_factory=frozenset)
+    inverted_line: int | None = None
+
+    def text_rows(self) -> list[str]:
+        """The screen as plain text rows (status, main lines, softkey row)."""
+        rows = [self.status, *self.lines]
+        if self.softkeys:
+            rows.append(" ".join(f"[{k}]" for k in self.softkeys))
+        return rows
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AudioFormat:
+    """PCM format of the audio device: signed 16-bit little-endian mono."""
+
+    rate: int = 8000
+    period_frames: int = 160  # 20 ms at 8 kHz
+
+    @property
+    def period_bytes(self) -> int:
+        return self.period_frames * 2
+
+    @property
+    def period_seconds(self) -> float:
+        return self.period_frames / self.rate
+
+
+RingCadence = tuple[tuple[float, float], ...]
+"""(on seconds, off seconds) pairs, repeated while ringing."""
+
+RING_NORMAL: RingCadence = ((2.0, 4.0),)
+RING_WAITING_BEEP: RingCadence = ((0.3, 9.7),)
+
+
+class Keypad(abc.ABC):
+    @abc.abstractmethod
+    def set_sink(self, sink: EventSink) -> None:
+        """Deliver KeyEvents to ``sink`` from now on."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        pass
+
+
+class Hookswitch(abc.ABC):
+    @abc.abstractmethod
+    def set_sink(self, sink: EventSink) -> None:
+        """Deliver HookEvents to ``sink`` from now on."""
+
+    @property
+    @abc.abstractmethod
+    def off_hook(self) -> bool:
+        """The current (debounced) state."""
+
+    def close(self) -> None:  # noqa: B027
+        pass
+
+
+class Display(abc.ABC):
+    width: int = 128
+    height: int = 64
+
+    @abc.abstractmethod
+    def show(self, screen: Screen) -> None:
+        """Draw ``screen``; backends redraw only what changed."""
+
+    def close(self) -> None:  # noqa: B027
+        pass
+
+
+class Ringer(abc.ABC):
+    @abc.abstractmethod
+    def ring(self, cadence: RingCadence = RING_NORMAL) -> None:
+        """Start ringing with ``cadence`` until ``stop()``."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop ringing."""
+
+    @property
+    @abc.abstractmethod
+    def ringing(self) -> bool: ...
+
+    def close(self) -> None:  # noqa: B027
+        pass
+
+
+class Audio(abc.ABC):
+    """Capture and playback in periods of ``format.period_frames`` frames.
+
+    The device paces the media engine: ``set_period_callback`` registers the
+    function called once per period (on the loop thread) when a period can be
+    read and written. Devices without a clock (mock, ALSA null/file) are paced
+    by the loop clock instead.
+    """
+
+    format: AudioFormat
+
+    @abc.abstractmethod
+    def open(self) -> None:
+        """Start capture and playback; raises OSError when the device is missing/busy."""
+
+    @abc.abstractmethod
+    def read_period(self) -> bytes | None:
+        """One captured period (S16_LE), or None when none is ready."""
+
+    @abc.abstractmethod
+    def write_period(self, pcm: bytes) -> None:
+        """Queue one period for the earpiece."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abc.abstractmethod
+    def is_open(self) -> bool: ...
+
+
+@dataclass(kw_only=True)
+class Hal:
+    """The bundle the firmware receives at boot. A device may be None when missing."""
+
+    keypad: Keypad | None
+    hook: Hookswitch | None
+    display: Display | None
+    ringer: Ringer | None
+    audio: Audio | None
+    name: Literal["pi", "mock"] | str = "mock"
+
+    def set_sink(self, sink: EventSink) -> None:
+        for dev in (self.keypad, self.hook):
+            if dev is not None:
+                dev.set_sink(sink)
+
+    def close(self) -> None:
+        for dev in (self.keypad, self.hook, self.display, self.ringer, self.audio):
+            if dev is not None:
+                dev.close()

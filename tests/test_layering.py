@@ -1,0 +1,24 @@
+"""The sans-IO cores never read a clock or do I/O (design rule 9.2.8)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = re.compile(
+    r"time\.(time|monotonic|sleep|perf_counter)\(|asyncio\.sleep\(|^\s*import (asyncio|socket|time)\b"
+    r"|^\s*from (asyncio|socket|time) import",
+    re.MULTILINE,
+)
+
+
+@pytest.mark.parametrize("package", ["firmware/sip", "firmware/media", "firmware/phone"])
+def test_core_reads_no_clock_and_does_no_io(package: str) -> None:
+    offenders = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for match in FORBIDDEN.finditer(path.read_text()):
+            offenders.append(f"{path.relative_to(ROOT)}: {match.group(0).strip()}")
+    assert offenders == []
