@@ -1,0 +1,1 @@
+"""Headless HTTP/JSON control API (../shared/spec/control-api.md): part of the shell."""

@@ -1,0 +1,1 @@
+"""Mock backends on a virtual clock: the whole firmware runs headless."""
