@@ -44,9 +44,11 @@ class DisplayStats:
     last_redraw_s: float = 0.0
 
 
-def open_panel(settings: HalSettings, serial: Any = None) -> Any:
-    """The luma device for ``settings.panel`` on ``settings.bus`` (or on ``serial``).
+def open_panel(settings: HalSettings, serial: Any = None, i2c_bus: Any = None) -> Any:
+    """The luma device for ``settings.panel`` on ``settings.bus``.
 
+    ``serial`` replaces the whole luma serial interface; ``i2c_bus`` only the
+    smbus object under luma's I2C interface (tests: a fake bus that records).
     Raises whatever luma raises when the bus or device is missing
     (``luma.core.error.DeviceNotFoundError``, ``OSError``...).
     """
@@ -55,7 +57,9 @@ def open_panel(settings: HalSettings, serial: Any = None) -> Any:
     if serial is None:
         from luma.core.interface import serial as luma_serial
 
-        if settings.bus == "i2c":
+        if settings.bus == "i2c" and i2c_bus is not None:
+            serial = luma_serial.i2c(bus=i2c_bus, address=settings.i2c_address)
+        elif settings.bus == "i2c":
             serial = luma_serial.i2c(port=settings.i2c_port, address=settings.i2c_address)
         else:
             serial = luma_serial.spi(
