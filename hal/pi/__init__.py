@@ -45,14 +45,19 @@ def _open_display(settings: HalSettings, serial: Any) -> Display | None:
 
 
 def _open_audio(settings: HalSettings) -> Audio | None:
+    """The ALSA device (``hal.pi.audio``, the media team's), probed once by opening it."""
     try:
-        from hal.pi.audio import PiAudio  # type: ignore[import-not-found]
+        from hal.pi.audio import AlsaAudio  # type: ignore[import-not-found]
 
-        return PiAudio(settings)  # type: ignore[no-any-return]
-    except Exception as exc:
-        log.error("audio: ALSA device %r/%r not usable (%s: %s); running without audio",
+        audio: Audio = AlsaAudio(capture=settings.alsa_capture, playback=settings.alsa_playback)
+        audio.open()
+        audio.close()
+    except Exception as exc:  # ImportError, OSError from a missing or busy card
+        log.error("audio: ALSA capture %r / playback %r not usable (%s: %s); running without audio",
                   settings.alsa_capture, settings.alsa_playback, type(exc).__name__, exc)
         return None
+    log.info("audio: ALSA capture %r, playback %r", settings.alsa_capture, settings.alsa_playback)
+    return audio
 
 
 def build(

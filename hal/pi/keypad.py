@@ -172,6 +172,7 @@ class PiKeypad(Keypad):
 
         self._sink: EventSink | None = None
         self._clock = clock
+        self.pin_factory = pin_factory
         self.dropped = 0
         self._devices: list[Any] = []
         self._debouncers: list[Debouncer] = []

@@ -1,0 +1,103 @@
+"""HalSettings: the wiring from config, refused at boot with the key named when it cannot work."""
+
+from __future__ import annotations
+
+import pytest
+
+from hal.settings import KEYPAD_4X4, HalConfigError, HalSettings, valid_key_name
+
+
+def refused(**kw: object) -> HalConfigError:
+    with pytest.raises(HalConfigError) as err:
+        HalSettings(**kw)  # type: ignore[arg-type]
+    return err.value
+
+
+def test_defaults_are_a_valid_wiring_with_no_pin_twice() -> None:
+    s = HalSettings()
+    pins = [p for _, p in s.pin_uses()]
+    assert len(pins) == len(set(pins)) == 14
+
+
+def test_pin_off_the_header_is_refused_naming_the_key() -> None:
+    err = refused(softkey_pins=(17, 22, 40, 26))
+    assert err.key == "softkey_pins[2]"
+    assert "hal setting softkey_pins[2]: GPIO 40 is not a header pin" in str(err)
+    assert refused(hook_pin=-1).key == "hook_pin"
+    assert refused(buzzer_pin="18").key == "buzzer_pin"  # type: ignore[arg-type]
+
+
+def test_duplicated_pin_is_refused_naming_both_keys() -> None:
+    err = refused(hook_pin=17)
+    assert err.key == "hook_pin"
+    assert "GPIO 17 is also used by softkey_pins[0]" in str(err)
+    err = refused(keypad_cols=(16, 19, 16))
+    assert err.key == "keypad_cols[2]" and "keypad_cols[0]" in str(err)
+
+
+def test_pins_of_the_display_bus_are_refused() -> None:
+    err = refused(hook_pin=2)
+    assert err.key == "hook_pin" and "I2C1 SDA" in str(err)
+    err = refused(bus="spi", line_pins=(10,))
+    assert err.key == "line_pins[0]" and "SPI0 MOSI" in str(err)
+    # Without a panel the I2C pins are free for keys.
+    assert HalSettings(panel="none", hook_pin=2).hook_pin == 2
+    # On SPI the DC and reset pins count too.
+    assert refused(bus="spi", spi_dc_pin=27).key == "spi_dc_pin"
+
+
+def test_keypad_shape_and_key_names_are_checked() -> None:
+    assert refused(keypad_keys=KEYPAD_4X4).key == "keypad_keys[0]"
+    assert refused(keypad_cols=(16, 19, 20, 21), keypad_keys=tuple(r[:3] + ("1",) for r in KEYPAD_4X4)).key == "keypad_keys[0][3]"
+    err = refused(feature_pins=(("launch_missiles", 21),))
+    assert err.key == "feature_pins.launch_missiles"
+    assert HalSettings(keypad_cols=(16, 19, 20, 21), keypad_keys=KEYPAD_4X4).keypad_key_names()[:4] == ["1", "2", "3", "redial"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("panel", "st7735"), ("bus", "uart"), ("hook_polarity", "open"), ("rotate", 1),
+        ("i2c_address", 0x80), ("i2c_port", 3), ("hook_debounce", 5.0), ("pin_factory", "pigpio"),
+        ("ring_cadence", ((0.0, 1.0),)), ("ring_cadence", ()), ("width", 96), ("alsa_capture", ""),
+        ("buzzer_tone_hz", 1.0), ("keypad_rows", 5),
+    ],
+)
+def test_bad_values_are_refused_naming_the_key(key: str, value: object) -> None:
+    assert refused(**{key: value}).key == key
+
+
+def test_from_mapping_accepts_config_shapes() -> None:
+    s = HalSettings.from_mapping({
+        "keypad_rows": [5, 6, 12, 13],
+        "i2c_address": "0x3D",
+        "feature_pins": {"hold": 21},
+        "ring_cadence": [[1, 2], [0.5, 0.5]],
+        "hook_polarity": "NC",
+    })
+    assert s.keypad_rows == (5, 6, 12, 13) and s.i2c_address == 0x3D
+    assert s.feature_pins == (("hold", 21),)
+    assert s.ring_cadence == ((1.0, 2.0), (0.5, 0.5))
+    assert s.keypad_key_names()[-1] == "hold"
+
+
+def test_from_mapping_refuses_unknown_keys_and_bad_shapes() -> None:
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_mapping({"hook_pn": 4})
+    assert err.value.key == "hook_pn"
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_mapping({"i2c_address": "3c-ish"})
+    assert err.value.key == "i2c_address"
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_mapping({"ring_cadence": [[1]]})
+    assert err.value.key == "ring_cadence"
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_mapping({"feature_pins": [["hold"]]})
+    assert err.value.key == "feature_pins[0]"
+
+
+def test_key_names() -> None:
+    for name in ("0", "#", "*", "softkey1", "softkey4", "line2", "hold", "speaker"):
+        assert valid_key_name(name)
+    for name in ("", "10", "softkey0", "softkey", "line99", "Hold", "a"):
+        assert not valid_key_name(name)
