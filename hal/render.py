@@ -11,7 +11,8 @@ Layout of a 128x64 panel (y ranges inclusive)::
     9-52   main area: 5 lines of the 5x7 font, 9 px apart, 21 characters each;
            the selected line is drawn inverted (dark text on a lit bar)
     56     rule
-    58-62  softkey row: up to 4 labels in the 3x5 font, centred in 32 px slots
+    58-62  softkey row: up to 4 labels in the 3x5 font, centred in 32 px slots;
+           a label wider than 30 px is cut, so use the 7960's short forms ("Trnsfer")
 
 A 128x32 panel keeps the bars and shows one main line. Lit pixels are 1.
 """
@@ -128,7 +129,7 @@ def _softkey_row(c: _Canvas, screen: Screen) -> None:
     slot = c.width // SOFTKEY_SLOTS
     for i, label in enumerate(screen.softkeys[:SOFTKEY_SLOTS]):
         x0 = i * slot
-        text = SMALL.fit(_clean(label).replace("\t", " ").strip(), slot - 1)
+        text = SMALL.fit(_clean(label).replace("\t", " ").strip(), slot - 2)
         x = x0 + (slot - 1 - SMALL.text_width(text)) // 2
         c.glyphs(SMALL, text, x, top + 2)
     if len(screen.softkeys) > SOFTKEY_SLOTS:
