@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 _DEFAULT = object()
 
 
-def _open_display(settings: HalSettings, serial: Any) -> Display | None:
+def _open_display(settings: HalSettings, serial: Any, pin_factory: Any = None) -> Display | None:
     if settings.panel == "none":
         log.info("display: none configured")
         return None
@@ -35,7 +35,7 @@ def _open_display(settings: HalSettings, serial: Any) -> Display | None:
     try:
         from hal.pi.display import PiDisplay, open_panel
 
-        display = PiDisplay(open_panel(settings, serial))
+        display = PiDisplay(open_panel(settings, serial, pin_factory=pin_factory))
     except Exception as exc:  # luma DeviceNotFoundError, OSError, ImportError...
         log.error("display: no %s at %s (%s: %s); running without a display",
                   settings.panel, where, type(exc).__name__, exc)
@@ -89,7 +89,7 @@ def build(
     keypad = PiKeypad(settings, factory, clock, post)
     hook = PiHookswitch(settings, factory, clock, post)
     ringer: Ringer | None = PiRinger(settings, factory, clock) if settings.buzzer_pin is not None else None
-    display = _open_display(settings, display_serial)
+    display = _open_display(settings, display_serial, factory)
     return Hal(
         keypad=keypad,
         hook=hook,

@@ -44,11 +44,21 @@ class DisplayStats:
     last_redraw_s: float = 0.0
 
 
-def open_panel(settings: HalSettings, serial: Any = None, i2c_bus: Any = None) -> Any:
+def open_panel(
+    settings: HalSettings,
+    serial: Any = None,
+    *,
+    i2c_bus: Any = None,
+    spi_dev: Any = None,
+    pin_factory: Any = None,
+) -> Any:
     """The luma device for ``settings.panel`` on ``settings.bus``.
 
-    ``serial`` replaces the whole luma serial interface; ``i2c_bus`` only the
-    smbus object under luma's I2C interface (tests: a fake bus that records).
+    ``serial`` replaces the whole luma serial interface. ``i2c_bus`` replaces
+    only the smbus object under luma's I2C interface, ``spi_dev`` the spidev
+    object under its SPI interface (tests: fakes that record). With
+    ``pin_factory``, the SPI panel's DC and RST lines go through gpiozero
+    (``GpioZeroLines``) instead of luma importing RPi.GPIO.
     Raises whatever luma raises when the bus or device is missing
     (``luma.core.error.DeviceNotFoundError``, ``OSError``...).
     """
@@ -62,7 +72,11 @@ def open_panel(settings: HalSettings, serial: Any = None, i2c_bus: Any = None) -
         elif settings.bus == "i2c":
             serial = luma_serial.i2c(port=settings.i2c_port, address=settings.i2c_address)
         else:
+            from hal.pi.gpio_lines import GpioZeroLines
+
             serial = luma_serial.spi(
+                spi=spi_dev,
+                gpio=GpioZeroLines(pin_factory) if pin_factory is not None else None,
                 port=settings.spi_port, device=settings.spi_device,
                 gpio_DC=settings.spi_dc_pin, gpio_RST=settings.spi_rst_pin,
             )

@@ -16,6 +16,8 @@ from hal.mock import MockHal
 from hal.render import render
 from hal.settings import HalSettings
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 @pytest.fixture
 def phone(clock: VirtualClock) -> tuple[MockHal, list[InputEvent]]:

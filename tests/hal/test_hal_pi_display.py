@@ -135,3 +135,41 @@ def test_missing_display_is_logged_and_the_phone_runs_without_it(caplog: pytest.
     assert display is None
     assert "display: no ssd1306 at i2c port 0 address 0x3C" in caplog.text
     assert "running without a display" in caplog.text
+
+
+class FakeSpiDev:
+    """spidev's surface as luma uses it; records each write with the DC line's level."""
+
+    def __init__(self, dc_pin: Any) -> None:
+        self.dc_pin = dc_pin
+        self.opened: tuple[int, int] | None = None
+        self.max_speed_hz = 0
+        self.writes: list[tuple[str, list[int]]] = []
+
+    def open(self, port: int, device: int) -> None:
+        self.opened = (port, device)
+
+    def writebytes(self, data: list[int]) -> None:
+        self.writes.append(("data" if self.dc_pin.state else "cmd", list(data)))
+
+    def close(self) -> None:
+        self.opened = None
+
+
+def test_spi_panel_drives_dc_and_reset_through_the_chosen_pin_factory(pin_factory: Any) -> None:
+    settings = HalSettings(bus="spi", spi_port=0, spi_device=1, spi_dc_pin=24, spi_rst_pin=25)
+    spi = FakeSpiDev(pin_factory.pin(24))
+    dev = open_panel(settings, spi_dev=spi, pin_factory=pin_factory)
+    assert spi.opened == (0, 1)
+    assert [s.state for s in pin_factory.pin(25).states] == [False, True], "RST pulsed low, then held high"
+    assert spi.writes[0][0] == "cmd" and spi.writes[0][1][0] == 0xAE, "init sequence sent with DC low"
+    spi.writes.clear()
+    display = PiDisplay(dev)
+    ram = Ssd1306Ram()
+    for screen in (IDLE, connected(5)):
+        display.show(screen)
+        ram.apply(spi.writes)
+        spi.writes.clear()
+        assert (ram.ram == expected_ram(screen)).all()
+    display.close()
+    assert spi.opened is None

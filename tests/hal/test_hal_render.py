@@ -16,6 +16,8 @@ from hal.base import Screen
 from hal.font import ICONS, MAIN, SMALL
 from hal.render import INDICATORS, main_line_capacity, render
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from hal.settings import KEYPAD_4X4, HalConfigError, HalSettings, valid_key_name
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def refused(**kw: object) -> HalConfigError:
     with pytest.raises(HalConfigError) as err:
