@@ -59,3 +59,35 @@ def test_pi_bundle_without_display_or_audio_still_works(
         assert "pin factory mock" in caplog.text
     finally:
         pi.close()
+
+
+def test_events_from_a_gpio_thread_reach_the_asyncio_loop_thread() -> None:
+    """Real factories call back on their own thread; the HAL must hand the event to the loop."""
+    import asyncio
+    import threading
+
+    async def scenario() -> tuple[list[tuple[InputEvent, int]], int]:
+        loop_thread = threading.get_ident()
+        settings = HalSettings(pin_factory="mock", hook_debounce=0.01, panel="none", buzzer_pin=None)
+        pi = hal.load("pi", settings, audio=None)  # clock and post default to the running loop
+        got: list[tuple[InputEvent, int]] = []
+        arrived = asyncio.Event()
+
+        def sink(ev: InputEvent) -> None:
+            got.append((ev, threading.get_ident()))
+            arrived.set()
+
+        pi.set_sink(sink)
+        factory: Any = pi.keypad.pin_factory  # type: ignore[union-attr]
+        worker = threading.Thread(target=factory.pin(4).drive_low)  # the "gpiozero thread"
+        worker.start()
+        worker.join()
+        try:
+            await asyncio.wait_for(arrived.wait(), timeout=10)
+        finally:
+            pi.close()
+        return got, loop_thread
+
+    got, loop_thread = asyncio.run(scenario())
+    assert [(type(ev).__name__, getattr(ev, "off_hook", None)) for ev, _ in got] == [("HookEvent", True)]
+    assert got[0][1] == loop_thread
