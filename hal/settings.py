@@ -137,6 +137,43 @@ class HalSettings:
             kwargs[key] = _coerce(key, value)
         return cls(**kwargs)
 
+    @classmethod
+    def from_cnf(cls, values: Mapping[str, Any]) -> HalSettings:
+        """Build from the provisioning keys of the phone's ``.cnf`` files.
+
+        ``display_type``, ``display_bus``, ``display_port``, ``display_address``,
+        ``hook_debounce_ms``, ``audio_capture_device``... are translated to the
+        fields here; keys left unset (None or an empty list) keep the defaults;
+        native field names pass through. Errors name the ``.cnf`` key.
+
+        Raises:
+            HalConfigError: as ``from_mapping``, with ``key`` the ``.cnf`` key.
+        """
+        native: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        bus = str(values.get("display_bus") or "i2c")
+        for key, value in values.items():
+            if value is None or value == () or value == []:
+                continue
+            if key == "display_port":
+                field_name = "spi_port" if bus == "spi" else "i2c_port"
+            elif key in _CNF_KEYS:
+                field_name = _CNF_KEYS[key]
+            else:
+                field_name = key
+            if key == "hook_debounce_ms":
+                value = value / 1000 if isinstance(value, int | float) and not isinstance(value, bool) else value
+            elif key == "hook_polarity" and isinstance(value, str):
+                value = value.upper()
+            native[field_name] = value
+            origin[field_name] = key
+        try:
+            return cls.from_mapping(native)
+        except HalConfigError as exc:
+            base, sep, rest = exc.key.partition("[") if "[" in exc.key else exc.key.partition(".")
+            cnf_key = origin.get(base, base)
+            raise HalConfigError(cnf_key + sep + rest, exc.reason) from None
+
     def pin_uses(self) -> Iterator[tuple[str, int]]:
         """Every (config key, BCM pin) this wiring claims."""
         for i, p in enumerate(self.keypad_rows):
@@ -163,6 +200,23 @@ class HalSettings:
         names += [f"line{i + 1}" for i in range(len(self.line_pins))]
         names += [name for name, _ in self.feature_pins]
         return names
+
+
+#: Provisioning (.cnf) key -> field. display_port maps to i2c_port or spi_port by display_bus.
+_CNF_KEYS = {
+    "hook_debounce_ms": "hook_debounce",
+    "display_type": "panel",
+    "display_bus": "bus",
+    "display_address": "i2c_address",
+    "display_spi_device": "spi_device",
+    "display_dc_pin": "spi_dc_pin",
+    "display_rst_pin": "spi_rst_pin",
+    "display_width": "width",
+    "display_height": "height",
+    "display_rotate": "rotate",
+    "audio_capture_device": "alsa_capture",
+    "audio_playback_device": "alsa_playback",
+}
 
 
 def _coerce(key: str, value: Any) -> Any:

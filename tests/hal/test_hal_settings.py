@@ -103,3 +103,33 @@ def test_key_names() -> None:
         assert valid_key_name(name)
     for name in ("", "10", "softkey0", "softkey", "line99", "Hold", "a"):
         assert not valid_key_name(name)
+
+
+def test_from_cnf_translates_the_provisioning_keys() -> None:
+    cnf = {
+        "keypad_rows": (5, 6, 12, 13), "keypad_cols": (), "softkey_pins": (17, 22, 23, 26),
+        "hook_pin": None, "hook_polarity": "nc", "hook_debounce_ms": 30, "buzzer_pin": 18,
+        "display_type": "sh1106", "display_bus": "spi", "display_port": 1, "display_address": 0x3C,
+        "display_spi_device": 0, "display_dc_pin": 24, "display_rst_pin": 25,
+        "display_width": 128, "display_height": 64, "display_rotate": 2,
+        "audio_capture_device": "plughw:1", "audio_playback_device": "plughw:1",
+    }
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_cnf(cnf)  # SPI1 needs GPIO 16-21: keypad_cols default 16 collides
+    assert err.value.key == "keypad_cols[0]" and "SPI1" in str(err.value)
+    s = HalSettings.from_cnf({**cnf, "display_port": 0})
+    assert (s.panel, s.bus, s.spi_port, s.rotate, s.hook_polarity) == ("sh1106", "spi", 0, 2, "NC")
+    assert s.hook_debounce == pytest.approx(0.03) and s.alsa_capture == "plughw:1"
+    assert s.hook_pin == 4 and s.keypad_cols == (16, 19, 20), "unset keys keep the defaults"
+
+
+def test_from_cnf_errors_name_the_cnf_key() -> None:
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_cnf({"display_rotate": 1})
+    assert err.value.key == "display_rotate"
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_cnf({"display_port": 7})
+    assert err.value.key == "display_port"
+    with pytest.raises(HalConfigError) as err:
+        HalSettings.from_cnf({"hook_debounce_ms": 5000})
+    assert err.value.key == "hook_debounce_ms"
