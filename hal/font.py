@@ -22,17 +22,20 @@ __all__ = ["Font", "Glyph", "ICONS", "MAIN", "SMALL"]
 
 @dataclass(frozen=True, slots=True)
 class Glyph:
-    """A bitmap: ``rows`` of equal-length strings of '#' and '.'."""
+    """A bitmap: ``rows`` of equal-length strings of '#' and '.'.
+
+    ``lit`` lists the (x, y) of every lit pixel, computed once: drawing a
+    screen is then only offsetting these lists.
+    """
 
     rows: tuple[str, ...]
+    width: int = 0
+    lit: tuple[tuple[int, int], ...] = ()
 
-    @property
-    def width(self) -> int:
-        return len(self.rows[0]) if self.rows else 0
-
-    def pixels(self) -> list[tuple[int, int]]:
-        """(x, y) of every lit pixel."""
-        return [(x, y) for y, row in enumerate(self.rows) for x, ch in enumerate(row) if ch == "#"]
+    @classmethod
+    def from_rows(cls, rows: tuple[str, ...]) -> Glyph:
+        lit = tuple((x, y) for y, row in enumerate(rows) for x, ch in enumerate(row) if ch == "#")
+        return cls(rows, len(rows[0]) if rows else 0, lit)
 
 
 def _glyphs(table: dict[str, str], height: int) -> dict[str, Glyph]:
@@ -43,7 +46,7 @@ def _glyphs(table: dict[str, str], height: int) -> dict[str, Glyph]:
         if len(widths) != 1 or len(rows) > height:
             raise ValueError(f"glyph {ch!r} is malformed")
         blank = "." * widths.pop()
-        out[ch] = Glyph(rows + (blank,) * (height - len(rows)))
+        out[ch] = Glyph.from_rows(rows + (blank,) * (height - len(rows)))
     return out
 
 

@@ -58,13 +58,13 @@ class _Canvas:
         dest = self.lit if lit else self.dark
         for ch in text:
             g = font.glyph(ch)
-            dest.extend((x + gx, y + gy) for gx, gy in g.pixels())
+            dest.extend([(x + gx, y + gy) for gx, gy in g.lit])
             x += g.width + font.spacing
         return x
 
     def icon(self, name: str, x: int, y: int) -> int:
         g = ICONS[name]
-        self.lit.extend((x + gx, y + gy) for gx, gy in g.pixels())
+        self.lit.extend([(x + gx, y + gy) for gx, gy in g.lit])
         return g.width
 
     def image(self) -> Image.Image:
@@ -72,9 +72,8 @@ class _Canvas:
         draw = ImageDraw.Draw(img)
         for box in self.bars:
             draw.rectangle(box, fill=1)
-        inside = [(x, y) for x, y in self.lit if 0 <= x < self.width and 0 <= y < self.height]
-        draw.point(inside, fill=1)
-        draw.point([(x, y) for x, y in self.dark if 0 <= x < self.width and 0 <= y < self.height], fill=0)
+        draw.point(self.lit, fill=1)  # Pillow clips points outside the image
+        draw.point(self.dark, fill=0)
         return img
 
 

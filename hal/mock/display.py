@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections import deque
 
+from PIL import Image
+
 from hal.base import RING_NORMAL, Display, RingCadence, Ringer, Screen
 from hal.cadence import CadencePlayer
 from hal.clock import VirtualClock
@@ -40,7 +42,7 @@ class MockDisplay(Display):
     def text_rows(self) -> list[str]:
         return self.current.text_rows()
 
-    def image(self):  # -> PIL.Image.Image (PIL types are not re-exported)
+    def image(self) -> Image.Image:
         return render(self.current, self.width, self.height)
 
     def png(self, scale: int = 1) -> bytes:
