@@ -12,7 +12,10 @@ Per key, on the loop clock:
 - debounce: a key changes state only after its raw level held for ``key_debounce``;
 - repeat suppression: a held key gives one key-down, never auto-repeat;
 - stuck keys: held longer than ``stuck_key_after`` is logged once, reported up
-  (so call control does not see it held forever) and ignored until released.
+  (so call control does not see it held forever) and ignored until released;
+- ghosting: a keypad without diodes shows a phantom fourth key when three
+  keys of a rectangle are held; a scan whose keys form a rectangle is
+  ambiguous and changes nothing.
 
 Softkeys, line keys and feature keys are single GPIO contacts (pulled up,
 closing to ground), debounced with ``hal.debounce.Debouncer``.
@@ -77,7 +80,9 @@ class MatrixScanner:
         self._state = {k: _KeyState() for row in keys for k in row}
         self._timer: Cancellable | None = None
         self._armed = False  # column edge callbacks installed (idle mode)
+        self._closed = False
         self.scans = 0
+        self.ghost_scans = 0  # scans ignored because a key rectangle made them ambiguous
         self._idle()
 
     # -- idle: all rows low, wait for a column edge -------------------------
@@ -92,8 +97,8 @@ class MatrixScanner:
         self._post(self._wake)
 
     def _wake(self) -> None:
-        if self._timer is not None:
-            return  # already scanning
+        if self._timer is not None or self._closed:
+            return  # already scanning, or a wake-up posted just before close()
         self._arm(False)
         self._timer = self._clock.call_at(self._clock.time(), self._tick)
 
@@ -102,20 +107,44 @@ class MatrixScanner:
         """One pass over the matrix: which keys are closed right now (raw)."""
         for row in self._rows:
             row.off()
-        hits: set[str] = set()
+        closed = self.scan_positions()
+        return {self._keys[r][c] for r, c in closed}
+
+    def scan_positions(self) -> set[tuple[int, int]]:
+        """One pass over the matrix: the (row, column) of every closed contact."""
+        for row in self._rows:
+            row.off()
+        closed: set[tuple[int, int]] = set()
         for r, row in enumerate(self._rows):
             row.on()
             for c, col in enumerate(self._cols):
                 if col.is_active:
-                    hits.add(self._keys[r][c])
+                    closed.add((r, c))
             row.off()
         self.scans += 1
-        return hits
+        return closed
+
+    @staticmethod
+    def _ambiguous(closed: set[tuple[int, int]]) -> bool:
+        """True when closed keys form a rectangle: in a matrix without diodes any
+        corner of it may be a phantom ("ghost") of the other three."""
+        cols_by_row: dict[int, set[int]] = {}
+        for r, c in closed:
+            cols_by_row.setdefault(r, set()).add(c)
+        rows = [cs for cs in cols_by_row.values() if len(cs) >= 2]
+        return any(len(a & b) >= 2 for i, a in enumerate(rows) for b in rows[i + 1:])
 
     def _tick(self) -> None:
         self._timer = None
+        if self._closed:
+            return
         now = self._clock.time()
-        hits = self.scan()
+        closed = self.scan_positions()
+        if self._ambiguous(closed):
+            self.ghost_scans += 1
+            hits = {k for k, st in self._state.items() if st.raw}  # keep what we knew
+        else:
+            hits = {self._keys[r][c] for r, c in closed}
         busy = False
         live = False
         for key, st in self._state.items():
@@ -149,6 +178,7 @@ class MatrixScanner:
             self._emit(KeyEvent(key=key, down=False, at=now))
 
     def close(self) -> None:
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -2,7 +2,7 @@
 
 gpiozero's MockFactory has no keypad model. ``KeyMatrix`` remembers which keys
 are closed; whenever a row pin's output level changes, each column pin is
-driven low if a closed key joins it to a row that is low, else high (its
+driven low if closed keys connect it to a row that is low, else high (its
 pull-up). So the real scanning code in ``hal.pi.keypad`` reads exactly what a
 wired matrix would give it.
 """
@@ -28,12 +28,25 @@ class KeyMatrix:
         raise KeyError(key)
 
     def update(self) -> None:
+        """Columns follow the rows they are joined to through closed keys, key
+        after key as in a real matrix without diodes (which is where ghost keys
+        come from): a column is low if any low row reaches it."""
+        n_rows = len(self.row_pins)
+        parent = list(range(n_rows + len(self.col_pins)))  # nodes: rows, then columns
+
+        def find(i: int) -> int:
+            while parent[i] != i:
+                parent[i] = parent[parent[i]]
+                i = parent[i]
+            return i
+
+        for r, c in self.closed:
+            parent[find(r)] = find(n_rows + c)
+        low_nets = {
+            find(r) for r, rp in enumerate(self.row_pins) if rp.function == "output" and not rp.state
+        }
         for c, cp in enumerate(self.col_pins):
-            low = any(
-                (r, c) in self.closed and rp.function == "output" and not rp.state
-                for r, rp in enumerate(self.row_pins)
-            )
-            cp.drive_low() if low else cp.drive_high()
+            cp.drive_low() if find(n_rows + c) in low_nets else cp.drive_high()
 
     def close_key(self, key: str) -> None:
         self.closed.add(self._where(key))

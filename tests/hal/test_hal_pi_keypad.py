@@ -173,3 +173,36 @@ def test_events_before_a_sink_is_set_are_dropped_and_counted(pin_factory: Any, c
     clock.advance(0.1)
     assert keypad.dropped == 1
     keypad.close()
+
+
+def test_the_matrix_model_shows_a_ghost_key(pin_factory: Any, clock: VirtualClock) -> None:
+    """The wiring model is physical: three keys of a rectangle make the fourth read closed."""
+    keypad, matrix, _ = make(pin_factory, clock)
+    for key in "124":
+        matrix.close_key(key)
+    assert keypad.matrix.scan() == {"1", "2", "4", "5"}
+    keypad.close()
+
+
+def test_ghost_key_is_never_reported(pin_factory: Any, clock: VirtualClock) -> None:
+    keypad, matrix, events = make(pin_factory, clock)
+    matrix.close_key("1")
+    matrix.close_key("2")
+    clock.advance(0.1)
+    matrix.close_key("4")  # now '5' reads closed too
+    clock.advance(0.5)
+    assert downs(events) == ["1", "2"], "neither the real '4' nor the phantom '5' while ambiguous"
+    assert keypad.matrix.ghost_scans > 0
+    matrix.open_key("1")  # unambiguous again: '4' is real, '5' is gone
+    clock.advance(0.1)
+    assert [(e.key, e.down) for e in events[2:]] == [("1", False), ("4", True)]
+    keypad.close()
+
+
+def test_wake_up_posted_before_close_does_not_scan_after_close(pin_factory: Any, clock: VirtualClock) -> None:
+    keypad, matrix, _ = make(pin_factory, clock)
+    matrix.close_key("8")  # posts a wake-up on the clock
+    keypad.close()
+    scans = keypad.matrix.scans
+    clock.advance(1.0)
+    assert keypad.matrix.scans == scans
