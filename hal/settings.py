@@ -57,9 +57,10 @@ MAX_KEYS = 16  # softkeys, line keys: bounds what a config file can ask for
 _RESERVED_ALWAYS = {0: "the HAT ID EEPROM (ID_SD)", 1: "the HAT ID EEPROM (ID_SC)"}
 _I2C_PINS = {0: {0: "I2C0 SDA", 1: "I2C0 SCL"}, 1: {2: "I2C1 SDA", 3: "I2C1 SCL"}}
 _SPI_PINS = {
-    0: {7: "SPI0 CE1", 8: "SPI0 CE0", 9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK"},
-    1: {16: "SPI1 CE2", 17: "SPI1 CE1", 18: "SPI1 CE0", 19: "SPI1 MISO", 20: "SPI1 MOSI", 21: "SPI1 SCLK"},
+    0: {9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK"},
+    1: {19: "SPI1 MISO", 20: "SPI1 MOSI", 21: "SPI1 SCLK"},
 }
+_SPI_CE = {0: {0: 8, 1: 7}, 1: {0: 18, 1: 17}}  # port -> device -> chip-select GPIO
 
 
 class HalConfigError(ValueError):
@@ -84,24 +85,29 @@ def valid_key_name(name: str) -> bool:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HalSettings:
-    """Wiring and devices of the handset. Defaults: a 4x3 keypad, 4 softkeys,
-    one line key, a normally-open hook contact, a buzzer and an SSD1306 on I2C1
-    at 0x3C, with no pin used twice and none of the I2C/SPI/UART pins taken."""
+    """Wiring and devices of the handset.
+
+    Defaults (the reference handset): a 4x3 keypad, 4 softkeys, a normally-open
+    hook contact, a buzzer and an SSD1306 on I2C1 at 0x3C. They use 13 of the
+    header's GPIOs and leave free the I2C1, SPI0 and UART pins and GPIO 18-21,
+    which an I2S audio codec HAT needs. An SPI panel needs its DC/RST pins
+    moved off the softkeys (or fewer softkeys).
+    """
 
     pin_factory: str = "auto"
-    keypad_rows: tuple[int, ...] = (5, 6, 12, 13)
-    keypad_cols: tuple[int, ...] = (16, 19, 20)
+    keypad_rows: tuple[int, ...] = (5, 6, 13, 16)
+    keypad_cols: tuple[int, ...] = (22, 23, 27)
     keypad_keys: tuple[tuple[str, ...], ...] = KEYPAD_4X3
     key_debounce: float = 0.02
     scan_interval: float = 0.01
     stuck_key_after: float = 30.0
-    softkey_pins: tuple[int, ...] = (17, 22, 23, 26)
-    line_pins: tuple[int, ...] = (27,)
+    softkey_pins: tuple[int, ...] = (17, 24, 25, 26)
+    line_pins: tuple[int, ...] = ()
     feature_pins: tuple[tuple[str, int], ...] = ()
     hook_pin: int = 4
     hook_polarity: str = "NO"  # NO: contact closes when lifted; NC: opens when lifted
     hook_debounce: float = 0.1
-    buzzer_pin: int | None = 18
+    buzzer_pin: int | None = 12
     buzzer_tone_hz: float | None = None  # None: plain on/off Buzzer; else TonalBuzzer
     ring_cadence: RingCadence = RING_NORMAL
     waiting_cadence: RingCadence = RING_WAITING_BEEP
@@ -329,6 +335,7 @@ def _validate_pins(s: HalSettings) -> None:
             reserved.update(_I2C_PINS[s.i2c_port])
         else:
             reserved.update(_SPI_PINS[s.spi_port])
+            reserved[_SPI_CE[s.spi_port][s.spi_device]] = f"SPI{s.spi_port} CE{s.spi_device}"
     owner: dict[int, str] = {}
     for key, pin in s.pin_uses():
         if not _is_int(pin) or not 0 <= pin <= MAX_BCM_PIN:

@@ -131,7 +131,7 @@ def test_missing_display_is_logged_and_the_phone_runs_without_it(caplog: pytest.
     from hal.pi import _open_display
 
     with caplog.at_level(logging.ERROR, logger="hal.pi"):
-        display = _open_display(HalSettings(i2c_port=0, keypad_rows=(5, 6, 12, 13)), None)
+        display = _open_display(HalSettings(i2c_port=0), None)
     assert display is None
     assert "display: no ssd1306 at i2c port 0 address 0x3C" in caplog.text
     assert "running without a display" in caplog.text
@@ -157,11 +157,11 @@ class FakeSpiDev:
 
 
 def test_spi_panel_drives_dc_and_reset_through_the_chosen_pin_factory(pin_factory: Any) -> None:
-    settings = HalSettings(bus="spi", spi_port=0, spi_device=1, spi_dc_pin=24, spi_rst_pin=25)
-    spi = FakeSpiDev(pin_factory.pin(24))
+    settings = HalSettings(bus="spi", spi_port=0, spi_device=1, spi_dc_pin=20, spi_rst_pin=21)
+    spi = FakeSpiDev(pin_factory.pin(20))
     dev = open_panel(settings, spi_dev=spi, pin_factory=pin_factory)
     assert spi.opened == (0, 1)
-    assert [s.state for s in pin_factory.pin(25).states] == [False, True], "RST pulsed low, then held high"
+    assert [s.state for s in pin_factory.pin(21).states] == [False, True], "RST pulsed low, then held high"
     assert spi.writes[0][0] == "cmd" and spi.writes[0][1][0] == 0xAE, "init sequence sent with DC low"
     spi.writes.clear()
     display = PiDisplay(dev)

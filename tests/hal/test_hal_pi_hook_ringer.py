@@ -101,7 +101,7 @@ def test_handset_already_lifted_at_boot_is_the_initial_state(pin_factory: Any, c
 
 def test_buzzer_follows_the_cadence_on_the_loop_clock(pin_factory: Any, clock: VirtualClock) -> None:
     ringer = PiRinger(HalSettings(ring_cadence=((0.4, 0.2), (0.4, 2.0))), pin_factory, clock)
-    pin = pin_factory.pin(18)
+    pin = pin_factory.pin(12)
     seen: list[tuple[float, bool]] = []
 
     def sample() -> None:
@@ -123,7 +123,7 @@ def test_tonal_buzzer_plays_the_configured_pitch(clock: VirtualClock) -> None:
     from gpiozero.pins.mock import MockFactory, MockPWMPin
 
     pin_factory = MockFactory(pin_class=MockPWMPin)
-    pin = pin_factory.pin(18)
+    pin = pin_factory.pin(12)
     ringer = PiRinger(HalSettings(buzzer_tone_hz=1000.0), pin_factory, clock)
     ringer.ring(RING_WAITING_BEEP)
     assert pin.frequency == pytest.approx(1000.0)

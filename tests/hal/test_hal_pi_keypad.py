@@ -135,7 +135,7 @@ def test_stuck_key_is_reported_up_once_and_other_keys_still_work(
 
 def test_4x4_matrix_feature_column(pin_factory: Any, clock: VirtualClock) -> None:
     keypad, matrix, events = make(
-        pin_factory, clock, keypad_cols=(16, 19, 20, 21), keypad_keys=KEYPAD_4X4
+        pin_factory, clock, keypad_cols=(22, 23, 27, 21), keypad_keys=KEYPAD_4X4
     )
     matrix.close_key("transfer")
     clock.advance(0.1)
@@ -144,8 +144,8 @@ def test_4x4_matrix_feature_column(pin_factory: Any, clock: VirtualClock) -> Non
 
 
 def test_softkeys_and_line_keys_are_plain_debounced_gpio(pin_factory: Any, clock: VirtualClock) -> None:
-    keypad, _, events = make(pin_factory, clock, feature_pins=(("mute", 21),))
-    soft2 = pin_factory.pin(22)
+    keypad, _, events = make(pin_factory, clock, line_pins=(20,), feature_pins=(("mute", 21),))
+    soft2 = pin_factory.pin(24)
     soft2.drive_low()
     clock.advance(0.005)
     soft2.drive_high()  # bounce
@@ -158,7 +158,7 @@ def test_softkeys_and_line_keys_are_plain_debounced_gpio(pin_factory: Any, clock
         ("softkey2", True, pytest.approx(0.03)),
         ("softkey2", False, pytest.approx(0.13)),
     ]
-    pin_factory.pin(27).drive_low()
+    pin_factory.pin(20).drive_low()
     pin_factory.pin(21).drive_low()
     clock.advance(0.1)
     assert downs(events) == ["softkey2", "line1", "mute"]

@@ -48,7 +48,7 @@ def test_pi_bundle_without_display_or_audio_still_works(
     clock: VirtualClock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(sys.modules, "hal.pi.audio", None)
-    settings = HalSettings(pin_factory="mock", i2c_port=0, keypad_rows=(5, 6, 12, 13), buzzer_pin=None)
+    settings = HalSettings(pin_factory="mock", i2c_port=0, buzzer_pin=None)
     with caplog.at_level(logging.INFO, logger="hal"):
         pi = hal.load("pi", settings, clock=clock, post=clock.call_soon)
     try:
