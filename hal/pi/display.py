@@ -41,6 +41,7 @@ class DisplayStats:
     unchanged: int = 0
     windows: int = 0
     data_bytes: int = 0
+    errors: int = 0
     last_redraw_s: float = 0.0
 
 
@@ -113,14 +114,29 @@ class PiDisplay(Display):
         self._kind = _kind(device)
         self._screen: Screen | None = None
         self._pages: np.ndarray | None = None
+        self._failing = False
 
     def show(self, screen: Screen) -> None:
+        """Draw ``screen``. A bus error (panel unplugged, loose wire) is logged
+        once and never raised into the event loop; the next screen is then sent
+        as a full frame, which also recovers a panel that was power-cycled."""
         if screen == self._screen:
             self.stats.unchanged += 1
             return
         t0 = time.perf_counter()
+        try:
+            self._push(render(screen, self.width, self.height))
+        except Exception as exc:  # luma DeviceNotFoundError, OSError from the bus
+            self.stats.errors += 1
+            self._screen, self._pages = None, None
+            if not self._failing:
+                log.error("display: write failed (%s: %s); the phone keeps working", type(exc).__name__, exc)
+            self._failing = True
+            return
+        if self._failing:
+            log.info("display: writing again after %d failed redraws", self.stats.errors)
+            self._failing = False
         self._screen = screen
-        self._push(render(screen, self.width, self.height))
         self.stats.last_redraw_s = time.perf_counter() - t0
 
     def _push(self, image: Any) -> None:

@@ -173,3 +173,34 @@ def test_spi_panel_drives_dc_and_reset_through_the_chosen_pin_factory(pin_factor
         assert (ram.ram == expected_ram(screen)).all()
     display.close()
     assert spi.opened is None
+
+
+class FlakySerial(RecordingSerial):
+    """A bus that fails while ``broken`` is set, like an unplugged panel."""
+
+    broken = False
+
+    def command(self, *cmd: int) -> None:
+        if self.broken:
+            raise OSError(121, "Remote I/O error")
+        super().command(*cmd)
+
+
+def test_bus_errors_never_reach_the_loop_and_the_panel_recovers(caplog: pytest.LogCaptureFixture) -> None:
+    rec = FlakySerial()
+    dev = ssd1306(rec, width=128, height=64)
+    rec.take()
+    display = PiDisplay(dev)
+    display.show(IDLE)
+    rec.broken = True
+    with caplog.at_level(logging.INFO, logger="hal.pi.display"):
+        display.show(connected(1))
+        display.show(connected(2))
+        rec.broken = False
+        rec.take()
+        display.show(connected(3))
+    assert display.stats.errors == 2
+    assert caplog.text.count("write failed") == 1 and "writing again after 2 failed redraws" in caplog.text
+    ram = Ssd1306Ram()
+    ram.apply(rec.take())
+    assert (ram.ram == expected_ram(connected(3))).all(), "recovered with a full frame"
