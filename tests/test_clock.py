@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import pytest
+
 from hal.clock import VirtualClock
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 
 def test_callbacks_run_in_deadline_order_with_exact_time() -> None:

@@ -21,7 +21,7 @@ from luma.oled.device import sh1106, ssd1306  # noqa: E402
 from hal.pi.display import PiDisplay, open_panel, pack_pages  # noqa: E402
 
 # luma.oled 3.16 still calls Image.getdata(), which Pillow 13 deprecates.
-pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"), pytest.mark.arm64]
 
 IDLE = Screen(status="1 5550001", clock="10:42", lines=("Your current options",), softkeys=("Redial", "NewCall", "CFwdAll"), icons=frozenset({"registered"}))
 

@@ -17,6 +17,8 @@ from gpiozero.pins.mock import MockPin  # noqa: E402
 from hal.pi.hook import PiHookswitch  # noqa: E402
 from hal.pi.ringer import PiRinger  # noqa: E402
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def hook_on(pin_factory: Any, clock: VirtualClock, **kw: Any) -> tuple[PiHookswitch, Any, list[HookEvent]]:
     pin = pin_factory.pin(4)

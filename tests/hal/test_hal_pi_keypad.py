@@ -17,6 +17,8 @@ from hal_gpio_matrix import KeyMatrix  # noqa: E402
 
 from hal.pi.keypad import PiKeypad  # noqa: E402
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def make(pin_factory: Any, clock: VirtualClock, **kw: Any) -> tuple[PiKeypad, KeyMatrix, list[KeyEvent]]:
     settings = HalSettings(**kw)

@@ -18,7 +18,7 @@ pytest.importorskip("luma.oled")
 
 from hal_oled_model import RecordingSerial  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning")
+pytestmark = [pytest.mark.filterwarnings("ignore:Image.Image.getdata is deprecated:DeprecationWarning"), pytest.mark.arm64]
 
 
 def test_pi_bundle_on_mock_pins_delivers_events_and_draws(clock: VirtualClock) -> None:

@@ -20,6 +20,8 @@ from firmware.media.sdp import (
     parse_sdp,
 )
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 # What a 7960 puts in an INVITE (Cisco SIP IP Phone 7960 style).
 CISCO_OFFER = (
     "v=0\r\n"
