@@ -32,6 +32,11 @@ step_end() { log "== $STEP ok ($((SECONDS - STEP_T))s)"; }
 log "$(uname -m) $(. /etc/os-release && echo "$PRETTY_NAME"), $(python3 --version)"
 [ "$(uname -m)" = aarch64 ] || fail "not an aarch64 userland: $(uname -m)"
 
+# systemd is not PID 1 here and qemu-user cannot read /proc/1/root, so systemctl
+# cannot tell it runs in a chroot: say so, and it edits the unit links offline
+# ("Running in chroot, ignoring command 'restart'") as in any image build.
+export SYSTEMD_OFFLINE=1
+
 # --- 1. install --------------------------------------------------------------
 step_start install
 if [ -f scripts/install-pi.sh ]; then
@@ -78,8 +83,7 @@ step_end
 
 # --- 3. the systemd unit ---------------------------------------------------------
 step_start unit
-UNIT=$(systemctl show -P FragmentPath piphone.service 2>/dev/null || true)
-[ -n "$UNIT" ] || UNIT=$(ls /etc/systemd/system/piphone.service /lib/systemd/system/piphone.service 2>/dev/null | head -1 || true)
+UNIT=$(ls /etc/systemd/system/piphone.service /lib/systemd/system/piphone.service 2>/dev/null | head -1 || true)
 if [ -n "$UNIT" ]; then
   log "systemd-analyze verify $UNIT"
   out=$(systemd-analyze verify "$UNIT" 2>&1) || { printf '%s\n' "$out" >&2; fail "systemd-analyze verify $UNIT"; }
@@ -107,7 +111,7 @@ if ! "$VENV/bin/python" -c 'import firmware.app_main' 2>/dev/null; then
 elif [ -z "${PIPHONE_CI_SIP_PORT:-}" ]; then
   log "SKIP boot: the host side started no Kamailio (PIPHONE_CI_SIP_PORT unset)"
 else
-  bash .ci/arm64-boot.sh "$VENV" || fail "boot to registered"
+  (cd / && "$VENV/bin/python" /srv/project/.ci/arm64_boot.py "$VENV") || fail "boot to registered"
 fi
 step_end
 

@@ -28,7 +28,7 @@ SIP_PASSWORD = "ci-arm64-pw"  # a throw-away test account on a loopback registra
 # Debian packages for the cached root beyond Python and the compiler: make for
 # `make install`, systemd for `systemd-analyze verify`, and what
 # scripts/install-pi.sh installs itself (pre-installed so a run needs no apt).
-APT_PKGS = "make systemd"
+APT_PKGS = "make systemd i2c-tools"
 # Fills the cached root's pip cache with the `pi` extra's and the tests' wheels
 # (RPi.GPIO and pyalsaaudio compiled once): each run's fresh install uses it.
 PIP_PKGS = (
