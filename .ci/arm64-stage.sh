@@ -77,7 +77,15 @@ else:
 print(f"  piphone {md.version('piphone')} in {sys.prefix}; RPi.GPIO {md.version('RPi.GPIO')} "
       f"built as {so[0].name}; import off a Pi refuses: {refusal!r}")
 print("  " + ", ".join(f"{d} {md.version(d)}" for d in
-      ("gpiozero", "luma.oled", "pyalsaaudio", "numpy", "pillow")))
+      ("gpiozero", "lgpio", "luma.oled", "pyalsaaudio", "numpy", "pillow")))
+# the pin factory chosen at run time (hal.pi.pins): no Pi here, so the clear error
+from hal.pi.pins import PinFactoryError, make_pin_factory
+try:
+    make_pin_factory("auto")
+except PinFactoryError as exc:
+    print(f"  pin factory off a Pi: {exc}")
+else:
+    raise AssertionError("a GPIO pin factory worked on a machine that is not a Pi")
 EOF
 step_end
 
