@@ -29,6 +29,9 @@ MAX_TEMPLATES = 256
 MAX_PATTERN = 64
 MAX_INPUT = 64
 DIAL_KEYS = frozenset("0123456789*#")
+#: What ``match`` accepts: keypad keys plus letters and '+' (the Cisco guide's
+#: rewrite examples use letters; the control API may dial them).
+MATCHABLE = DIAL_KEYS | frozenset("+abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 class DialPlanError(ValueError):
@@ -280,7 +283,7 @@ def rewrite(template: Template, keys: str, consumed: tuple[int, ...]) -> str:
 
 def match(plan: DialPlan, keys: str) -> MatchResult:
     """Classify the keys dialled so far against the plan (see module doc)."""
-    if len(keys) > MAX_INPUT or any(k not in DIAL_KEYS for k in keys):
+    if len(keys) > MAX_INPUT or not all(k in MATCHABLE for k in keys):
         return MatchResult(kind=MatchKind.NONE)
     best_c: tuple[Template, _Path] | None = None
     best_p: tuple[Template, _Path] | None = None

@@ -107,11 +107,12 @@ class DigitCollector:
         if self._done or key not in DIAL_KEYS:
             return
         if key == "#" and self._keys:
-            current = self._classify(self._keys)
-            if self._plan is not None and current.terminable:
+            if self._plan is not None and self._classify(self._keys).terminable:
                 self._finish(terminate(self._plan, self._keys), as_entered=True)
                 return
-            if self._classify(self._keys + "#").kind is MatchKind.NONE and self._pound_sends:
+            pound_is_a_digit = (self._plan is not None and
+                                self._classify(self._keys + "#").kind is not MatchKind.NONE)
+            if self._pound_sends and not pound_is_a_digit:
                 self.send(now)
                 return
         if len(self._keys) >= self._max:
