@@ -6,11 +6,13 @@ never half-apply. Secrets (line passwords, the control token) are fields with
 ``repr=False`` and are never logged; messages name the key, not the value.
 
 Cross-key rules checked here: media port range order, line N needs a proxy,
-pins used twice across the HAL keys.
+and the wiring (``hal.settings.HalSettings``: pins used twice, pins a display
+bus needs), each refusal naming the key and the line that set it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Iterable, Mapping
@@ -28,6 +30,7 @@ from firmware.provisioning.keys import (
     KeySpec,
 )
 from firmware.provisioning.values import ValueRefused
+from hal.settings import HalConfigError, HalSettings
 
 log = logging.getLogger(__name__)
 
@@ -63,27 +66,34 @@ class LineConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HalConfig:
-    """Handset hardware settings (our keys), handed to ``hal.load``."""
+    """Handset hardware keys as set in the files (our keys). None / () = not set,
+    so ``hal.settings.HalSettings`` keeps its reference wiring for it. The HAL
+    takes it as ``HalSettings.from_cnf(dataclasses.asdict(config.hal))``;
+    ``PhoneConfig.hal_settings`` is that value, already validated."""
 
+    pin_factory: str | None = None
     keypad_rows: tuple[int, ...] = ()
     keypad_cols: tuple[int, ...] = ()
     softkey_pins: tuple[int, ...] = ()
+    line_pins: tuple[int, ...] = ()
+    feature_pins: tuple[tuple[str, int], ...] = ()
     hook_pin: int | None = None
-    hook_polarity: str = "no"
-    hook_debounce_ms: int = 30
+    hook_polarity: str | None = None
+    hook_debounce_ms: int | None = None
     buzzer_pin: int | None = None
-    display_type: str = "none"
-    display_bus: str = "i2c"
-    display_port: int = 1
-    display_address: int = 0x3C
-    display_spi_device: int = 0
+    buzzer_tone_hz: int | None = None
+    display_type: str | None = None
+    display_bus: str | None = None
+    display_port: int | None = None
+    display_address: int | None = None
+    display_spi_device: int | None = None
     display_dc_pin: int | None = None
     display_rst_pin: int | None = None
-    display_width: int = 128
-    display_height: int = 64
-    display_rotate: int = 0
-    audio_capture_device: str = "default"
-    audio_playback_device: str = "default"
+    display_width: int | None = None
+    display_height: int | None = None
+    display_rotate: int | None = None
+    audio_capture_device: str | None = None
+    audio_playback_device: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +147,8 @@ class PhoneConfig:
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
     hal: HalConfig = field(default_factory=HalConfig)
+    #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
+    hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
     dialplan: DialPlan | None = None
     #: Every resolved key -> value (secrets included, hence repr=False); used by diff.
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
@@ -253,26 +265,17 @@ def _assemble(
             **{f: values.get(f"line{n}_{f}", LINE_KEYS[f].default)
                for f in ("displayname", "shortname", "authname", "password")},
         ))
-    hal_fields = {k: v for k, v in scalars.items() if KEYS[k].group == "hal"}
-    _check_pins(hal_fields, origin)
+    hal = HalConfig(**{k: v for k, v in scalars.items() if KEYS[k].group == "hal"})
+    try:
+        hal_settings = HalSettings.from_cnf(dataclasses.asdict(hal))
+    except HalConfigError as exc:
+        key = re.split(r"[\[.]", exc.key, maxsplit=1)[0]
+        raise _fail(origin, key, f"bad wiring: {exc.key} {exc.reason}") from None
     phone_fields = {k: v for k, v in scalars.items() if KEYS[k].group == "phone"}
     resolved = dict(scalars)
     resolved.update({k: v for k, v in values.items() if k not in resolved})
     return PhoneConfig(
-        lines=tuple(lines), proxies=proxies, hal=HalConfig(**hal_fields),
+        lines=tuple(lines), proxies=proxies, hal=hal, hal_settings=hal_settings,
         dialplan=dialplan, values=resolved, sources=sources, warnings=warnings,
         **phone_fields,
     )
-
-
-def _check_pins(hal: Mapping[str, Any], origin: Mapping[str, tuple[str, int]]) -> None:
-    """A GPIO may serve one purpose only: refuse the second key that claims it."""
-    owner: dict[int, str] = {}
-    for key in ("keypad_rows", "keypad_cols", "softkey_pins", "hook_pin", "buzzer_pin",
-                "display_dc_pin", "display_rst_pin"):
-        val = hal[key]
-        pins = val if isinstance(val, tuple) else (() if val is None else (val,))
-        for pin in pins:
-            if pin in owner and owner[pin] != key:
-                raise _fail(origin, key, f"GPIO {pin} is already used by {owner[pin]}")
-            owner[pin] = key

@@ -215,3 +215,31 @@ def pin_list(max_pins: int) -> ValueType:
         return tuple(pins)
 
     return ValueType(accepted=accepted, parse=parse)
+
+
+_KEY_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,23}")
+
+
+def named_pins(max_pins: int) -> ValueType:
+    """``hold:23, transfer:24`` -> (("hold", 23), ("transfer", 24))."""
+    accepted = (f"up to {max_pins} comma-separated NAME:GPIO pairs "
+                f"(GPIO 0..{GPIO_MAX}), e.g. hold:23, transfer:24")
+
+    def parse(text: str) -> tuple[tuple[str, int], ...]:
+        t = text.strip()
+        if not t:
+            return ()
+        parts = [p.strip() for p in t.split(",")]
+        if len(parts) > max_pins:
+            raise ValueRefused(accepted, f"{len(parts)} pairs")
+        out: list[tuple[str, int]] = []
+        for p in parts:
+            name, sep, pin = p.partition(":")
+            name, pin = name.strip().lower(), pin.strip()
+            if (not sep or not _KEY_NAME_RE.fullmatch(name) or not pin.isdigit()
+                    or int(pin) > GPIO_MAX):
+                raise ValueRefused(accepted, f"{p!r}")
+            out.append((name, int(pin)))
+        return tuple(out)
+
+    return ValueType(accepted=accepted, parse=parse)

@@ -40,7 +40,8 @@ def test_the_shipped_examples_load_as_a_directory() -> None:
     assert cfg.phone_label == "Front desk" and cfg.proxy_register is True
     assert [(ln.index, ln.name, ln.displayname) for ln in cfg.lines] == [
         (1, "5550001", "Front Desk")]
-    assert cfg.hal.keypad_rows == (5, 6, 13, 19) and cfg.hal.display_address == 0x3C
+    assert cfg.hal.keypad_rows == (5, 6, 13, 16) and cfg.hal.display_address == 0x3C
+    assert cfg.hal_settings.feature_pins == (("hold", 20), ("transfer", 21))
     assert cfg.dialplan is not None and cfg.warnings == ()
     assert cfg.sources == ("SIPDefault.cnf", "SIP00112233AABB.cnf")
 

@@ -10,6 +10,7 @@ import pytest
 from firmware.provisioning.cnf import ConfigError, parse_cnf
 from firmware.provisioning.keys import IGNORED_KEYS, KEYS, LINE_KEYS, PROXY_KEYS
 from firmware.provisioning.schema import HalConfig, PhoneConfig, build_config, is_secret
+from hal.settings import HalSettings
 
 BASE = "proxy1_address: 192.0.2.10\n"
 
@@ -75,10 +76,11 @@ def test_each_value_type_parses(line: str, field: str, expected: object) -> None
 @pytest.mark.parametrize(
     ("line", "field", "expected"),
     [
-        ("hook_pin: 17", "hook_pin", 17),                       # pin
+        ("hook_pin: 7", "hook_pin", 7),                         # pin
         ("buzzer_pin: none", "buzzer_pin", None),
-        ("keypad_rows: 5, 6,13 ,19", "keypad_rows", (5, 6, 13, 19)),  # pin list
+        ("keypad_rows: 5, 6,13 ,16", "keypad_rows", (5, 6, 13, 16)),  # pin list
         ("keypad_cols: \"\"", "keypad_cols", ()),
+        ("feature_pins: Hold:20, transfer:21", "feature_pins", (("hold", 20), ("transfer", 21))),
         ("display_address: 0x3D", "display_address", 0x3D),     # hex or int
         ("display_address: 60", "display_address", 60),
         ("hook_polarity: NC", "hook_polarity", "nc"),
@@ -88,6 +90,18 @@ def test_each_value_type_parses(line: str, field: str, expected: object) -> None
 )
 def test_hal_keys_land_in_halconfig(line: str, field: str, expected: object) -> None:
     assert getattr(cfg(line + "\n").hal, field) == expected
+
+
+def test_hal_settings_keep_the_reference_wiring_for_unset_keys() -> None:
+    ref = HalSettings()
+    c = cfg("hook_debounce_ms: 250\ndisplay_type: sh1106\nhook_polarity: nc\n"
+            "feature_pins: hold:20\naudio_capture_device: hw:1\n")
+    hs = c.hal_settings
+    assert (hs.hook_debounce, hs.panel, hs.hook_polarity) == (0.25, "sh1106", "NC")
+    assert hs.feature_pins == (("hold", 20),) and hs.alsa_capture == "hw:1"
+    assert (hs.keypad_rows, hs.hook_pin, hs.buzzer_pin) == (
+        ref.keypad_rows, ref.hook_pin, ref.buzzer_pin)
+    assert HalSettings.from_cnf(dataclasses.asdict(c.hal)) == hs  # the HAL's own contract
 
 
 @pytest.mark.parametrize(
@@ -108,6 +122,10 @@ def test_hal_keys_land_in_halconfig(line: str, field: str, expected: object) -> 
         ("keypad_rows: 5,5,6", "keypad_rows", "no repeats"),
         ("keypad_rows: 1,2,3,4,5,6,7,8,9", "keypad_rows", "up to 8"),
         ("display_address: 0x99", "display_address", "0x03..0x77"),
+        ("display_rotate: 1", "display_rotate", "one of 0, 2"),
+        ("display_height: 48", "display_height", "one of 64, 32"),
+        ("feature_pins: hold=20", "feature_pins", "NAME:GPIO pairs"),
+        ("pin_factory: pigpio", "pin_factory", "one of auto, rpigpio, lgpio, mock"),
         ("display_address: zz", "display_address", "0x03..0x77"),
         ("time_zone: Europe/Lon don", "time_zone", "a zone name"),
         ("line1_name: bob smith", "line1_name", "a SIP user part"),
@@ -155,7 +173,15 @@ def test_media_port_range_must_be_ordered() -> None:
 
 def test_a_gpio_used_twice_is_refused_naming_both_keys() -> None:
     err = refused("keypad_rows: 5,6,13,19\nhook_pin: 6\n")
-    assert err.key == "hook_pin" and "GPIO 6 is already used by keypad_rows" in str(err)
+    assert (err.key, err.line) == ("hook_pin", 2)
+    assert "GPIO 6 is also used by keypad_rows[1]" in str(err)
+
+
+def test_wiring_refusals_from_the_hal_name_the_cnf_key_and_line() -> None:
+    err = refused("# x\nsoftkey_pins: 2, 24\n")  # GPIO 2 is I2C1 SDA for the panel
+    assert (err.key, err.line) == ("softkey_pins", 2) and "I2C1 SDA" in str(err)
+    err2 = refused("feature_pins: frobnicate:20\n")
+    assert err2.key == "feature_pins" and "unknown key name" in str(err2)
 
 
 def test_unknown_key_warns_ignored_cisco_key_is_silent(caplog: pytest.LogCaptureFixture) -> None:
