@@ -30,6 +30,7 @@ from firmware.provisioning.loader import (
     dialplan_file,
     last_value,
     mac_file,
+    normalize_mac,
 )
 from firmware.provisioning.schema import PhoneConfig
 from firmware.provisioning.tftp import TftpError, TftpSettings, tftp_get
@@ -60,6 +61,28 @@ class ResyncResult:
     config: PhoneConfig
     diff: ConfigDiff
     problem: str | None = None
+
+
+def default_mac(sys_net: Path = Path("/sys/class/net")) -> str | None:
+    """The handset's own MAC for naming SIP<MAC>.cnf: eth0 first (as the 7960
+    uses its Ethernet MAC), then any other non-loopback interface."""
+    try:
+        names = sorted(p.name for p in sys_net.iterdir())
+    except OSError:
+        return None
+    names.sort(key=lambda n: (n != "eth0", not n.startswith(("eth", "en")), n))
+    for name in names:
+        try:
+            text = (sys_net / name / "address").read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            continue
+        try:
+            mac = normalize_mac(text)
+        except ValueError:
+            continue
+        if mac != "000000000000":
+            return mac
+    return None
 
 
 def parse_server(text: str | Server | None, default_port: int = TFTP_PORT) -> Server | None:

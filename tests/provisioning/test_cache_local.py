@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.provisioning.boot import load_local, parse_server
+from firmware.provisioning.boot import default_mac, load_local, parse_server
 from firmware.provisioning.cache import ConfigCache
 from firmware.provisioning.cnf import ConfigError
 from firmware.provisioning.loader import cfg_dir, mac_file, normalize_mac
@@ -108,3 +108,14 @@ def test_server_forms(text: str | None, expected: tuple[str, int] | None) -> Non
 def test_bad_server_forms(text: str) -> None:
     with pytest.raises(ValueError):
         parse_server(text)
+
+
+def test_default_mac_prefers_eth0_and_skips_loopback(tmp_path: Path) -> None:
+    for name, addr in [("lo", "00:00:00:00:00:00"), ("wlan0", "b8:27:eb:00:00:02"),
+                       ("eth0", "b8:27:eb:00:00:01"), ("bogus", "not-a-mac")]:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "address").write_text(addr + "\n")
+    assert default_mac(tmp_path) == "B827EB000001"
+    (tmp_path / "eth0" / "address").unlink()
+    assert default_mac(tmp_path) == "B827EB000002"
+    assert default_mac(tmp_path / "missing") is None
