@@ -67,6 +67,18 @@ class Notifier:
             self._sock = None
 
 
+_default: Notifier | None = None
+
+
+def notify(state: str) -> bool:
+    """Module-level shortcut: send ``state`` (e.g. ``"READY=1"``) with a shared
+    ``Notifier`` built from ``$NOTIFY_SOCKET`` on first use."""
+    global _default
+    if _default is None:
+        _default = Notifier()
+    return _default.notify(state)
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:200]
 

@@ -13,6 +13,7 @@ driver share one implementation of the 7960 order.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass, field
@@ -61,6 +62,12 @@ class ResyncResult:
     config: PhoneConfig
     diff: ConfigDiff
     problem: str | None = None
+
+
+def default_cache_dir() -> Path:
+    """``$STATE_DIRECTORY`` (set by systemd's StateDirectory=) else /var/lib/piphone."""
+    state = os.environ.get("STATE_DIRECTORY", "").split(":")[0]
+    return Path(state) if state else Path("/var/lib/piphone")
 
 
 def default_mac(sys_net: Path = Path("/sys/class/net")) -> str | None:
@@ -204,7 +211,10 @@ async def provision_result(
         except (ConfigError, DialPlanError) as exc:
             problem = f"configuration refused: {exc}"
         else:
-            cache.save(files, server=where)
+            try:
+                cache.save(files, server=where)
+            except OSError as exc:  # a full or read-only disk must not stop the boot
+                log.error("cannot cache the configuration in %s: %s", cache.path, exc)
             log.info("provisioned from TFTP %s (%s)", where, ", ".join(config.sources))
             return ProvisionResult(config=config, origin="tftp", server=where, files=files)
     else:

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from firmware.provisioning.boot import default_mac, load_local, parse_server
+from firmware.provisioning.boot import (
+    default_cache_dir,
+    default_mac,
+    load_local,
+    parse_server,
+)
 from firmware.provisioning.cache import ConfigCache
 from firmware.provisioning.cnf import ConfigError
 from firmware.provisioning.loader import cfg_dir, mac_file, normalize_mac
@@ -119,3 +124,12 @@ def test_default_mac_prefers_eth0_and_skips_loopback(tmp_path: Path) -> None:
     (tmp_path / "eth0" / "address").unlink()
     assert default_mac(tmp_path) == "B827EB000002"
     assert default_mac(tmp_path / "missing") is None
+
+
+def test_default_cache_dir_follows_systemd(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/piphone:/var/lib/other")
+    assert default_cache_dir() == Path("/var/lib/piphone")
+    monkeypatch.setenv("STATE_DIRECTORY", "/tmp/x")
+    assert default_cache_dir() == Path("/tmp/x")
+    monkeypatch.delenv("STATE_DIRECTORY")
+    assert default_cache_dir() == Path("/var/lib/piphone")

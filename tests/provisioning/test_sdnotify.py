@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from firmware import sdnotify
 from firmware.sdnotify import Notifier, watchdog_interval
 
 
@@ -74,3 +75,12 @@ def test_watchdog_interval_is_half_the_period_for_this_process(
     assert watchdog_interval() is None
     monkeypatch.setenv("WATCHDOG_USEC", "0")
     assert watchdog_interval(7.0) == 7.0
+
+
+def test_module_level_notify_uses_the_environment(
+        systemd_socket: tuple[socket.socket, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    sock, path = systemd_socket
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    monkeypatch.setattr(sdnotify, "_default", None)
+    assert sdnotify.notify("READY=1") and sock.recv(100) == b"READY=1"
+    assert sdnotify.notify("WATCHDOG=1") and sock.recv(100) == b"WATCHDOG=1"

@@ -200,3 +200,11 @@ def test_only_the_per_mac_file_is_enough(tftpd: TftpServer, tmp_path: Path) -> N
     tftpd.put(f"SIP{MAC}.cnf", "proxy1_address: 127.0.0.1\n" + PER_MAC)
     cfg = run(provision(tftpd.address, MAC, tmp_path / "s", settings=FAST))
     assert cfg.lines[0].name == "5550001" and cfg.dialplan is None
+
+
+def test_an_unwritable_cache_does_not_stop_the_boot(tftpd: TftpServer, tmp_path: Path) -> None:
+    serve_all(tftpd)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    result = run(provision_result(tftpd.address, MAC, blocker / "state", settings=FAST))
+    assert result.origin == "tftp" and result.config.phone_label == "Front desk"
