@@ -55,6 +55,9 @@ def test_a_single_file_picks_up_sipdefault_and_dialplan_beside_it() -> None:
     cfg = load_local(CONFIG / "SIP00112233AABB.cnf")
     assert cfg.sources == ("SIPDefault.cnf", "SIP00112233AABB.cnf")
     assert cfg.dialplan is not None
+    with_mac = load_local(CONFIG / "SIPDefault.cnf", mac="00112233aabb")
+    assert with_mac.sources == ("SIPDefault.cnf", "SIP00112233AABB.cnf")
+    assert with_mac.lines[0].name == "5550001"
     only_default = load_local(CONFIG / "SIPDefault.cnf")
     assert only_default.sources == ("SIPDefault.cnf",) and only_default.lines == ()
 
