@@ -44,6 +44,7 @@ class JitterStats:
     dropped_for_drift: int
     resyncs: int
     overflow: int
+    talkspurts: int
     jitter_ms: float
     target_ms: float
     depth_ms: float
@@ -75,7 +76,7 @@ class JitterBuffer:
         self._played: deque[int] = deque(maxlen=64)
         self._stats = dict.fromkeys(
             ("received", "played", "duplicates", "late", "reordered", "concealed",
-             "underruns", "dropped_for_drift", "resyncs", "overflow"), 0)
+             "underruns", "dropped_for_drift", "resyncs", "overflow", "talkspurts"), 0)
 
     # ------------------------------------------------------------------ input
 
@@ -90,6 +91,12 @@ class JitterBuffer:
             st["resyncs"] += 1
         if self._cursor is None:
             self._cursor = timestamp
+        elif not self._frames and ts_delta(timestamp, self._cursor) > (self.target_frames + 1) * self.period:
+            # audio resumes after a gap (hold, silence suppression): a new
+            # talkspurt starts at the target delay instead of far behind it
+            self._cursor = timestamp
+            self._started = False
+            self._stats["talkspurts"] += 1
         if ts_delta(timestamp, self._cursor) < 0:
             if timestamp in self._played:
                 st["duplicates"] += 1
