@@ -139,8 +139,8 @@ def parse(data: bytes) -> list[RtcpPacket] | None:
         end = offset + 4 * (length + 1)
         if b0 >> 6 != 2 or end > len(data):
             return None
-        if first and pt not in (SR, RR):  # RFC 3550 A.2 validity check
-            return None
+        if first and not 192 <= pt <= 223:  # RTCP packet types (RFC 5761 §4); APP-only
+            return None  # keepalives (baresip's PING/PONG) are accepted and skipped
         first = False
         count = b0 & 0x1F
         body = offset + 4

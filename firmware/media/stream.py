@@ -83,6 +83,7 @@ class StreamStats:
     rtcp_malformed: int
     ticks_skipped: int
     capture_dropped: int
+    not_running: int
     jitter_buffer: JitterStats
 
 
@@ -126,7 +127,7 @@ class MediaStream:
         self._c = dict.fromkeys(
             ("sent", "octets", "malformed", "wrong_source", "unknown_pt", "wrong_ssrc",
              "ssrc_changes", "rtcp_sent", "rtcp_received", "rtcp_malformed", "skipped",
-             "capture_dropped", "dtmf_received", "sent_since_report"), 0)
+             "capture_dropped", "dtmf_received", "sent_since_report", "not_running"), 0)
 
     # ------------------------------------------------------------ control
 
@@ -279,7 +280,10 @@ class MediaStream:
         if pkt is None:
             self._c["malformed"] += 1
             return
-        if not self._running or not self._source_ok(addr, False):
+        if not self._running:
+            self._c["not_running"] += 1  # before start or after stop: not an attack
+            return
+        if not self._source_ok(addr, False):
             self._c["wrong_source"] += 1
             return
         neg = self.neg
@@ -330,7 +334,10 @@ class MediaStream:
         if packets is None:
             self._c["rtcp_malformed"] += 1
             return
-        if not self._running or not self._source_ok(addr, True):
+        if not self._running:
+            self._c["not_running"] += 1
+            return
+        if not self._source_ok(addr, True):
             self._c["wrong_source"] += 1
             return
         self._c["rtcp_received"] += 1
@@ -413,5 +420,6 @@ class MediaStream:
             ssrc_changes=c["ssrc_changes"], rtcp_sent=c["rtcp_sent"],
             rtcp_received=c["rtcp_received"], rtcp_malformed=c["rtcp_malformed"],
             ticks_skipped=c["skipped"], capture_dropped=c["capture_dropped"],
+            not_running=c["not_running"],
             jitter_buffer=self._jb.stats(),
         )

@@ -70,7 +70,10 @@ def test_rtcp_receiver_report_and_validity() -> None:
     data = rtcp.build([rtcp.ReceiverReport(ssrc=9), rtcp.SourceDescription(ssrc=9, cname="abc")])
     assert rtcp.parse(data) == [rtcp.ReceiverReport(ssrc=9),
                                 rtcp.SourceDescription(ssrc=9, cname="abc")]
-    assert rtcp.parse(rtcp.build([rtcp.Bye(ssrcs=(1,))])) is None  # must start with SR/RR
+    assert rtcp.parse(rtcp.build([rtcp.Bye(ssrcs=(1,))])) == [rtcp.Bye(ssrcs=(1,))]
+    app = bytes.fromhex("80cc0003527e4ee950494e47504f4e47")  # baresip's APP keepalive
+    assert rtcp.parse(app) == []
+    assert rtcp.parse(b"\x80\x00\x00\x01" + bytes(4)) is None  # PT 0 is not RTCP
     assert rtcp.parse(data[:-4]) is None  # length field past the end
     bad_count = bytearray(data)
     bad_count[0] |= 0x05  # claims 5 report blocks
