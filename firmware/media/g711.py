@@ -67,37 +67,45 @@ def _alaw_decode_table() -> np.ndarray:
     return (sign * y).astype(np.int16)
 
 
-ULAW_ENCODE = _ulaw_encode_table()
+ULAW_ENCODE = _ulaw_encode_table()  # indexed by int16 value + 32768
 ULAW_DECODE = _ulaw_decode_table()
 ALAW_ENCODE = _alaw_encode_table()
 ALAW_DECODE = _alaw_decode_table()
 ULAW_SILENCE = 0xFF
 ALAW_SILENCE = 0xD5
 
+# The same tables indexed by the sample's raw 16-bit pattern (uint16 view of
+# S16_LE), and decode tables already little-endian: one numpy op per frame.
+_ULAW_BY_BITS = np.roll(ULAW_ENCODE, -32768)
+_ALAW_BY_BITS = np.roll(ALAW_ENCODE, -32768)
+_ULAW_DEC_LE = ULAW_DECODE.astype("<i2")
+_ALAW_DEC_LE = ALAW_DECODE.astype("<i2")
 
-def _index(pcm: bytes | np.ndarray) -> np.ndarray:
-    samples = np.frombuffer(pcm, dtype="<i2") if isinstance(pcm, bytes | bytearray | memoryview) else pcm
-    return samples.astype(np.int32) + 32768
+
+def _bits(pcm: bytes | np.ndarray) -> np.ndarray:
+    if isinstance(pcm, bytes | bytearray | memoryview):
+        return np.frombuffer(pcm, dtype="<u2")
+    return np.asarray(pcm, dtype=np.int16).view(np.uint16)
 
 
 def ulaw_encode(pcm: bytes | np.ndarray) -> bytes:
     """S16_LE bytes (or an int16 array) to mu-law bytes."""
-    return ULAW_ENCODE[_index(pcm)].tobytes()
+    return _ULAW_BY_BITS[_bits(pcm)].tobytes()
 
 
 def alaw_encode(pcm: bytes | np.ndarray) -> bytes:
     """S16_LE bytes (or an int16 array) to A-law bytes."""
-    return ALAW_ENCODE[_index(pcm)].tobytes()
+    return _ALAW_BY_BITS[_bits(pcm)].tobytes()
 
 
 def ulaw_decode(data: bytes) -> bytes:
     """mu-law bytes to S16_LE bytes."""
-    return ULAW_DECODE[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+    return _ULAW_DEC_LE[np.frombuffer(data, dtype=np.uint8)].tobytes()
 
 
 def alaw_decode(data: bytes) -> bytes:
     """A-law bytes to S16_LE bytes."""
-    return ALAW_DECODE[np.frombuffer(data, dtype=np.uint8)].astype("<i2").tobytes()
+    return _ALAW_DEC_LE[np.frombuffer(data, dtype=np.uint8)].tobytes()
 
 
 class G711Codec:

@@ -148,8 +148,13 @@ class JitterBuffer:
         """Samples queued from the cursor to the end of the newest frame."""
         if not self._frames or self._cursor is None:
             return 0
-        newest = max(self._frames, key=lambda t: ts_delta(t, self._cursor))  # type: ignore[arg-type]
-        return max(0, ts_delta(newest, self._cursor) + self._frames[newest].size)
+        cur = self._cursor
+        best = 0
+        for ts, frame in self._frames.items():
+            end = ts_delta(ts, cur) + frame.size
+            if end > best:
+                best = end
+        return best
 
     def get(self, now: float) -> bytes:
         """One period of S16_LE samples for the earpiece (silence before audio starts)."""
@@ -180,7 +185,7 @@ class JitterBuffer:
             else:
                 self._stats["underruns"] += 1
         self._discard_old()
-        return out.astype("<i2").tobytes()
+        return out.astype("<i2", copy=False).tobytes()
 
     def _splice(self, first: np.ndarray) -> np.ndarray:
         """A far end packetizing at another ptime: gather one period across packets."""

@@ -101,6 +101,7 @@ class MediaStream:
         self._ntp_offset = ntp_offset
         self.period = period
         self.neg: Negotiated | None = None
+        self._spp = period
         self._t0: float | None = None
         self._tick = 0
         self._next_rtcp: float | None = None
@@ -131,10 +132,16 @@ class MediaStream:
 
     # ------------------------------------------------------------ control
 
-    def update(self, negotiated: Negotiated, now: float) -> None:
-        """Start, or apply a re-negotiation (hold, resume, new address/codec)."""
+    def update(self, negotiated: Negotiated, now: float, *, t0: float | None = None) -> None:
+        """Start, or apply a re-negotiation (hold, resume, new address/codec).
+
+        ``t0`` puts the send grid on the audio engine's period grid (its next
+        deadline): capture and send then happen in one loop wake-up, and the
+        fresh period goes out at once.
+        """
         was_sending = self.sending
         self.neg = negotiated
+        self._spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
         self._codec = G711Codec(negotiated.send_codec.name)
         self._decoders = {}
         for pt, c in negotiated.recv_codecs.items():
@@ -145,7 +152,7 @@ class MediaStream:
         self._dtmf_tx.samples_per_packet = self.samples_per_packet
         if not self._running:
             self._running = True
-            self._t0 = now
+            self._t0 = now if t0 is None or t0 < now - 1e-9 else t0
             self._tick = 0
             self._next_rtcp = now + self._rtcp_interval * (0.5 + (self.ssrc % 997) / 1994)
         if self.sending and not was_sending:
@@ -167,12 +174,11 @@ class MediaStream:
 
     @property
     def samples_per_packet(self) -> int:
-        ptime = self.neg.ptime if self.neg else 20
-        return max(80, min(960, 8 * ptime))
+        return self._spp
 
     @property
     def ptime_s(self) -> float:
-        return self.samples_per_packet / 8000.0
+        return self._spp / 8000.0
 
     def send_dtmf(self, digit: str, now: float) -> bool:
         """Send ``digit`` as RFC 4733 events; False when the peer took no telephone-event."""

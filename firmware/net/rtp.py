@@ -51,6 +51,7 @@ class RtpEndpoint:
         self._rtp: asyncio.DatagramTransport | None = None
         self._rtcp: asyncio.DatagramTransport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_when: float | None = None
         self._allocator: PortAllocator | None = None
         self.send_errors = 0
 
@@ -108,15 +109,24 @@ class RtpEndpoint:
         while (ev := self.stream.next_event()) is not None:
             if self.on_event is not None:
                 self.on_event(ev)
+        when = self.stream.get_timer()
+        if when == self._timer_when and self._timer is not None:
+            return  # already armed for that deadline: no churn 100 times a second
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        when = self.stream.get_timer()
+        self._timer_when = when
         if when is not None:
             self._timer = self.loop.call_at(when, self._fire)
 
     def _fire(self) -> None:
         self._timer = None
+        self._timer_when = None
+        self.tick()
+
+    def tick(self) -> None:
+        """Send whatever is due now; the AudioPump calls it right after each audio period
+        so a fresh capture goes out in the same wake-up (no extra loop iteration)."""
         self.stream.handle_timer(self.loop.time())
         self.kick()
 

@@ -27,6 +27,7 @@ class MockAudio(Audio):
         self._fail_open = fail_open
         self._tone_hz = 0.0
         self._level = 10 ** (-6.0 / 20.0) * 32767.0
+        self._tone_table = np.zeros(0, dtype="<i2")
         self._phase_n = 0
         self._inject = bytearray()
         keep = max(1, int(keep_seconds / self.format.period_seconds))
@@ -58,8 +59,8 @@ class MockAudio(Audio):
             del self._inject[:2 * n]
             chunk += bytes(2 * n - len(chunk))
         elif self._tone_hz > 0:
-            t = np.arange(self._phase_n, self._phase_n + n) / self.format.rate
-            chunk = (self._level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2").tobytes()
+            start = self._phase_n % self.format.rate
+            chunk = self._tone_table[start:start + n].tobytes()
         else:
             chunk = bytes(2 * n)
         self._phase_n += n
@@ -77,9 +78,14 @@ class MockAudio(Audio):
     # ------------------------------------------------------------ test hooks
 
     def set_tone(self, hz: float, level_dbfs: float = -6.0) -> None:
-        """What the microphone hears from now on (0 = silence)."""
-        self._tone_hz = max(0.0, float(hz))
+        """What the microphone hears from now on (0 = silence; fractional Hz are rounded)."""
+        self._tone_hz = float(max(0, round(hz)))
         self._level = 10 ** (level_dbfs / 20.0) * 32767.0
+        # one second plus a period, precomputed: an integer-Hz tone repeats every second,
+        # so slicing it keeps the phase continuous at no per-period cost
+        rate, n = self.format.rate, self.format.period_frames
+        t = np.arange(rate + n) / rate
+        self._tone_table = (self._level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
 
     @property
     def tone_hz(self) -> float:

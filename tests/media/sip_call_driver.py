@@ -97,7 +97,7 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
     engine.attach(stream)
     ep = RtpEndpoint(stream, loop=loop)
     port = await ep.open(local_ip, PortAllocator(30000, 30998))
-    pump = AudioPump(engine, loop=loop, after_period=ep.kick)
+    pump = AudioPump(engine, loop=loop, after_period=ep.tick)
     sdp = SdpSession(LocalMedia(address=local_ip, rtp_port=port, codecs=(PCMU, PCMA)),
                      session_id=random.getrandbits(31))
     sip = Sip()
@@ -135,7 +135,7 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
     transport.sendto(request("ACK", contact, local, to_tag, call_id, 1, from_tag, target),
                      (t_ip, int(t_port)))
     pump.start()
-    stream.update(neg, loop.time())
+    stream.update(neg, loop.time(), t0=engine.get_timer())
     ep.kick()
     measure: dict[str, float] = {}
     digits = os.environ.get("DTMF_DIGITS", "")

@@ -55,7 +55,7 @@ def test_two_endpoints_on_loopback() -> None:
         assert isinstance(ans, Answer)
         neg = sa.receive_answer(parse_sdp(ans.sdp.to_bytes()))
         assert isinstance(neg, Negotiated)
-        for (audio, stream, ep, pump, _), n in ((a, neg), (b, ans.negotiated)):
+        for (_audio, stream, ep, pump, _), n in ((a, neg), (b, ans.negotiated)):
             pump.start()
             stream.update(n, loop.time())
             ep.kick()
