@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ from media.baresip_peer import available, baresip, netns, tone_wav  # noqa: E402
 
 
 def main() -> int:
+    print("load average before the run: {:.2f} {:.2f} {:.2f} on {} CPUs".format(
+        *os.getloadavg(), os.cpu_count()))
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=30.0, help="measuring window")
     args = ap.parse_args()

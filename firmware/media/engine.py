@@ -20,7 +20,7 @@ import logging
 
 import numpy as np
 
-from firmware.media.stream import MediaStream
+from firmware.media.stream import EARLY_S, MediaStream
 from firmware.media.tones import ToneGenerator, ToneSpec
 from hal.base import Audio
 
@@ -91,7 +91,7 @@ class MediaEngine:
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:
             return
-        due = int((now - self._t0) / self.period_s + 1e-9)
+        due = int((now + EARLY_S - self._t0) / self.period_s)  # see stream.EARLY_S
         if due - self._k > 5:  # loop stalled: do not burst, rejoin the grid
             self._k = due
         while self._k <= due:

@@ -19,7 +19,11 @@ from typing import Any
 
 from firmware.media.engine import MediaEngine
 from firmware.media.ports import PortAllocator
-from firmware.media.stream import MediaEvent, MediaStream
+from firmware.media.stream import EARLY_S, MediaEvent, MediaStream
+
+# asyncio wakes 0..1 ms after a deadline (epoll's millisecond timeout is
+# rounded up); arming half of that early centres sends on the 20 ms grid.
+ARM_EARLY = EARLY_S / 2
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +121,7 @@ class RtpEndpoint:
             self._timer = None
         self._timer_when = when
         if when is not None:
-            self._timer = self.loop.call_at(when, self._fire)
+            self._timer = self.loop.call_at(when - ARM_EARLY, self._fire)
 
     def _fire(self) -> None:
         self._timer = None
@@ -171,7 +175,7 @@ class AudioPump:
     def _arm(self) -> None:
         when = self.engine.get_timer()
         if when is not None:
-            self._timer = self.loop.call_at(when, self._fire)
+            self._timer = self.loop.call_at(when - ARM_EARLY, self._fire)
 
     def _fire(self) -> None:
         self.engine.handle_timer(self.loop.time())
