@@ -24,6 +24,11 @@ from firmware.media.stream import EARLY_S, MediaEvent, MediaStream
 # asyncio wakes 0..1 ms after a deadline (epoll's millisecond timeout is
 # rounded up); arming half of that early centres sends on the 20 ms grid.
 ARM_EARLY = EARLY_S / 2
+# When an AudioPump drives the stream (``tick`` right after each captured
+# period), the stream's own timer is only a fallback, armed this much after
+# the deadline: it must never send a tick before the period it carries was
+# captured (that would add a standing 20 ms of capture-to-wire delay).
+AUDIO_FALLBACK = 0.005
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +52,10 @@ class RtpEndpoint:
     """One call's media on the loop: sockets, the stream's timer, events upward."""
 
     def __init__(self, stream: MediaStream, *, loop: asyncio.AbstractEventLoop | None = None,
-                 on_event: Callable[[MediaEvent], None] | None = None) -> None:
+                 on_event: Callable[[MediaEvent], None] | None = None,
+                 audio_driven: bool = False) -> None:
         self.stream = stream
+        self.audio_driven = audio_driven
         self.loop = loop or asyncio.get_running_loop()
         self.on_event = on_event
         self.port: int | None = None
@@ -121,7 +128,8 @@ class RtpEndpoint:
             self._timer = None
         self._timer_when = when
         if when is not None:
-            self._timer = self.loop.call_at(when - ARM_EARLY, self._fire)
+            at = when + AUDIO_FALLBACK if self.audio_driven else when - ARM_EARLY
+            self._timer = self.loop.call_at(at, self._fire)
 
     def _fire(self) -> None:
         self._timer = None

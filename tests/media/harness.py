@@ -47,7 +47,9 @@ class Phone:
         if self._stream_timer is not None:
             self._stream_timer.cancel()  # type: ignore[attr-defined]
         when = self.stream.get_timer()
-        self._stream_timer = self.clock.call_at(when, self._fire) if when is not None else None
+        # as RtpEndpoint(audio_driven=True): the audio period sends; this is the fallback
+        self._stream_timer = (self.clock.call_at(when + 0.005, self._fire)
+                              if when is not None else None)
 
     def deliver(self, d: MediaDatagram, src: tuple[str, int]) -> None:
         if d.rtcp:
@@ -72,17 +74,19 @@ class Phone:
 
     def _engine_fire(self) -> None:
         self.engine.handle_timer(self.clock.time())
+        self.stream.handle_timer(self.clock.time())  # what RtpEndpoint.tick does
         self.kick()
         self._arm_engine()
 
     def apply(self, neg: Negotiated) -> None:
-        self.stream.update(neg, self.clock.time())
+        # the shell puts the send grid on the audio period grid (RtpEndpoint.tick)
+        self.stream.update(neg, self.clock.time(), t0=self.engine.get_timer())
         self.kick()
 
 
 def make_phone(clock: VirtualClock, name: str, ip: str, port: int, ssrc: int,
-               codecs=(PCMU, PCMA), phase: float = 0.0) -> Phone:
-    audio = MockAudio(clock)
+               codecs=(PCMU, PCMA), audio: MockAudio | None = None) -> Phone:
+    audio = audio or MockAudio(clock)
     engine = MediaEngine(audio)
     stream = MediaStream(ssrc=ssrc, cname=f"{name}@{ip}", seq0=ssrc & 0xFFFF, ts0=ssrc * 7)
     engine.attach(stream)
@@ -90,19 +94,21 @@ def make_phone(clock: VirtualClock, name: str, ip: str, port: int, ssrc: int,
     return Phone(name, ip, port, clock, stream, engine, audio, SdpSession(local, session_id=ssrc))
 
 
-def call(clock: VirtualClock, **kw) -> tuple[Phone, Phone]:
-    """A calls B: offer, answer, both streams running, both audio engines paced."""
-    a = make_phone(clock, "alice", "127.0.0.1", 16384, 0x1111, **kw)
-    clock.advance(0.0037)  # the two ends are not in phase
-    b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222)
+def call(clock: VirtualClock, *, phase: float = 0.0037, audio_a: MockAudio | None = None,
+         audio_b: MockAudio | None = None, **kw) -> tuple[Phone, Phone]:
+    """A calls B: offer, answer, both streams running, both audio engines paced.
+    ``phase``: how far B's audio clock is out of step with A's."""
+    a = make_phone(clock, "alice", "127.0.0.1", 16384, 0x1111, audio=audio_a, **kw)
+    a.start_audio()
+    clock.advance(phase)
+    b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222, audio=audio_b)
+    b.start_audio()
     a.peer, b.peer = b, a
     offer = a.sdp.offer()
     answer = b.sdp.receive_offer(parse_sdp(offer.to_bytes()))
     assert isinstance(answer, Answer)
     neg_a = a.sdp.receive_answer(parse_sdp(answer.sdp.to_bytes()))
     assert isinstance(neg_a, Negotiated)
-    b.start_audio()
     b.apply(answer.negotiated)
-    a.start_audio()
     a.apply(neg_a)
     return a, b
