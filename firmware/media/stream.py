@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from firmware.media import rtcp
 from firmware.media.dtmf import DtmfDigit, DtmfReceiver, DtmfSender
-from firmware.media.g711 import G711Codec
+from firmware.media.framecodec import FrameCodec, make_codec
 from firmware.media.jitter import JitterBuffer, JitterStats
 from firmware.media.rtp import RtpPacket, parse_rtp
 from firmware.media.rtpstats import SequenceTracker
@@ -117,8 +117,8 @@ class MediaStream:
         self._jb = JitterBuffer(period=period)
         self._dtmf_tx = DtmfSender(samples_per_packet=period)
         self._dtmf_rx = DtmfReceiver()
-        self._codec: G711Codec | None = None
-        self._decoders: dict[int, G711Codec] = {}
+        self._codec: FrameCodec | None = None
+        self._decoders: dict[int, FrameCodec] = {}
         self._latched: Address | None = None
         self._from_expected = False
         self._remote_ssrc: int | None = None
@@ -146,11 +146,16 @@ class MediaStream:
         was_sending = self.sending
         self.neg = negotiated
         self._spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
-        self._codec = G711Codec(negotiated.send_codec.name)
+        if self._codec is None or self._codec.name != negotiated.send_codec.name.upper():
+            self._codec = make_codec(negotiated.send_codec.name)  # keeps state on re-INVITE
+        old = self._decoders
         self._decoders = {}
         for pt, c in negotiated.recv_codecs.items():
+            if pt in old and old[pt].name == c.name.upper():
+                self._decoders[pt] = old[pt]
+                continue
             try:
-                self._decoders[pt] = G711Codec(c.name)
+                self._decoders[pt] = make_codec(c.name)
             except ValueError:
                 log.debug("no decoder for %s", c.name)
         self._dtmf_tx.samples_per_packet = self.samples_per_packet

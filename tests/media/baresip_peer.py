@@ -62,7 +62,8 @@ def tone_wav(path: Path, freq: float, seconds: float, level: float = 0.3) -> Pat
     return path
 
 
-def write_config(d: Path, sip_port: int, rtp: tuple[int, int], source: str, player: str) -> None:
+def write_config(d: Path, sip_port: int, rtp: tuple[int, int], source: str, player: str,
+                 codecs: str = "PCMU,PCMA") -> None:
     d.mkdir(parents=True, exist_ok=True)
     (d / "config").write_text("\n".join([
         "poll_method epoll",
@@ -80,6 +81,7 @@ def write_config(d: Path, sip_port: int, rtp: tuple[int, int], source: str, play
         "statmode_default off",
         "module_path /usr/lib/baresip/modules",
         "module g711.so",
+        "module g722.so",
         "module aufile.so",
         "module aubridge.so",
         "module_tmp account.so",
@@ -87,14 +89,14 @@ def write_config(d: Path, sip_port: int, rtp: tuple[int, int], source: str, play
         "",
     ]))
     (d / "accounts").write_text(
-        f"<sip:alice@127.0.0.1:{sip_port}>;regint=0;answermode=auto;audio_codecs=PCMU,PCMA\n")
+        f"<sip:alice@127.0.0.1:{sip_port}>;regint=0;answermode=auto;audio_codecs={codecs}\n")
     (d / "contacts").write_text("")
 
 
 @contextmanager
 def baresip(ns: str, d: Path, sip_port: int, rtp: tuple[int, int], source: str,
-            player: str) -> Iterator[subprocess.Popen[bytes]]:
-    write_config(d, sip_port, rtp, source, player)
+            player: str, codecs: str = "PCMU,PCMA") -> Iterator[subprocess.Popen[bytes]]:
+    write_config(d, sip_port, rtp, source, player, codecs)
     log = open(d / "run.log", "wb")
     proc = subprocess.Popen(["ip", "netns", "exec", ns, "baresip", "-f", str(d)],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)

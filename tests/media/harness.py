@@ -101,7 +101,7 @@ def call(clock: VirtualClock, *, phase: float = 0.0037, audio_a: MockAudio | Non
     a = make_phone(clock, "alice", "127.0.0.1", 16384, 0x1111, audio=audio_a, **kw)
     a.start_audio()
     clock.advance(phase)
-    b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222, audio=audio_b)
+    b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222, audio=audio_b, **kw)
     b.start_audio()
     a.peer, b.peer = b, a
     offer = a.sdp.offer()

@@ -6,7 +6,8 @@ media is the real thing: SdpSession, MediaStream and MediaEngine on the
 asyncio shell (firmware.net.rtp), MockAudio as microphone and earpiece.
 
 usage: python sip_call_driver.py TARGET_IP:PORT LOCAL_IP TONE_HZ SECONDS [PEER_PID MEASURE_S]
-(env DTMF_DIGITS="123": send these digits as RFC 4733 events half a second in)
+(env DTMF_DIGITS="123": send these digits as RFC 4733 events half a second in;
+ env CODECS="G722,PCMU": what we offer, in order; default PCMU,PCMA)
 Prints one JSON line: what the earpiece heard, stream stats, and (with
 PEER_PID) CPU seconds of this process and of the peer over the same window.
 """
@@ -25,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from firmware.media.codecs import PCMA, PCMU  # noqa: E402
+from firmware.media.codecs import codec_by_name  # noqa: E402
 from firmware.media.engine import MediaEngine  # noqa: E402
 from firmware.media.ports import PortAllocator  # noqa: E402
 from firmware.media.sdp import LocalMedia, Negotiated, SdpSession, parse_sdp  # noqa: E402
@@ -98,7 +99,9 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
     ep = RtpEndpoint(stream, loop=loop, audio_driven=True)
     port = await ep.open(local_ip, PortAllocator(30000, 30998))
     pump = AudioPump(engine, loop=loop, after_period=ep.tick)
-    sdp = SdpSession(LocalMedia(address=local_ip, rtp_port=port, codecs=(PCMU, PCMA)),
+    names = os.environ.get("CODECS", "PCMU,PCMA").split(",")
+    codecs = tuple(c for n in names if (c := codec_by_name(n)) is not None)
+    sdp = SdpSession(LocalMedia(address=local_ip, rtp_port=port, codecs=codecs),
                      session_id=random.getrandbits(31))
     sip = Sip()
     transport, _ = await loop.create_datagram_endpoint(lambda: sip, local_addr=(local_ip, 0))

@@ -9,7 +9,8 @@ sends INVITE/ACK/BYE as text; everything else is the firmware's media:
 SdpSession, MediaStream, MediaEngine on MockAudio, the asyncio RTP shell.
 * baresip -> us: our earpiece hears 440 Hz from the aufile instance;
 * us -> baresip: our 1000 Hz microphone tone comes back from the echo
-  instance, so baresip decoded it, and re-encoded what it heard.
+  instance, so baresip decoded it, and re-encoded what it heard;
+* the same echo through G.722 with a third instance that only takes G.722.
 """
 
 from __future__ import annotations
@@ -49,10 +50,13 @@ def test_call_with_baresip_audio_both_ways(tmp_path: Path) -> None:
     wav = tone_wav(tmp_path / "tone440.wav", 440.0, 30.0)
     with netns() as ns, \
             baresip(ns, tmp_path / "src", 5091, (10000, 10019), f"aufile,{wav}", "aubridge,a"), \
-            baresip(ns, tmp_path / "echo", 5095, (10020, 10039), "aubridge,e", "aubridge,e"):
+            baresip(ns, tmp_path / "echo", 5095, (10020, 10039), "aubridge,e", "aubridge,e"), \
+            baresip(ns, tmp_path / "wide", 5099, (10040, 10059), "aubridge,w", "aubridge,w",
+                    codecs="G722"):
         p1 = drive(ns, "127.0.0.1:5091", 1000.0, 7.0, {"DTMF_DIGITS": "159#"})
         p2 = drive(ns, "127.0.0.1:5095", 1000.0, 4.0)
-        r1, r2 = result(p1), result(p2)
+        p3 = drive(ns, "127.0.0.1:5099", 700.0, 4.0, {"CODECS": "G722,PCMU"})
+        r1, r2, r3 = result(p1), result(p2), result(p3)
     src_log = (tmp_path / "src" / "run.log").read_text(errors="replace")
     echo_log = (tmp_path / "echo" / "run.log").read_text(errors="replace")
     assert "error" not in r1 and "error" not in r2, (r1, r2, src_log[-1500:])
@@ -66,6 +70,9 @@ def test_call_with_baresip_audio_both_ways(tmp_path: Path) -> None:
     # us -> baresip -> us (echo)
     assert r2["heard_hz"] == pytest.approx(1000.0, abs=15)
     assert r2["heard_dbfs"] > -20
+    # the same through G.722 (baresip's g722 module, ours from libg722)
+    assert r3.get("codec") == "G722", r3
+    assert r3["heard_hz"] == pytest.approx(700.0, abs=15)
     # baresip's own statistics agree it received our stream
     rx = re.search(r"packets:\s+(\d+)\s+(\d+)", src_log)
     assert rx and int(rx.group(2)) > 300, src_log[-1500:]
