@@ -32,7 +32,7 @@ APT_PKGS = "make systemd i2c-tools"
 # Fills the cached root's pip cache with the `pi` extra's and the tests' wheels
 # (RPi.GPIO and pyalsaaudio compiled once): each run's fresh install uses it.
 PIP_PKGS = (
-    "numpy pillow gpiozero luma.oled pyalsaaudio RPi.GPIO lgpio "
+    "numpy pillow G722 gpiozero luma.oled pyalsaaudio RPi.GPIO lgpio "
     "pytest pytest-timeout hypothesis setuptools wheel"
 )
 

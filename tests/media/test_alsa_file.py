@@ -15,6 +15,8 @@ import pytest
 from firmware.media.tones import sine
 
 pytest.importorskip("alsaaudio")
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 HERE = Path(__file__).resolve().parent
 
 CONF = """

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.media.dtmf import DtmfReceiver, DtmfSender, TelephoneEvent, event_code, parse_event
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 
 def test_event_codes() -> None:

@@ -9,6 +9,8 @@ import pytest
 
 from firmware.media import g711
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 ALL = np.arange(-32768, 32768, dtype="<i2")
 
 

@@ -9,8 +9,11 @@ from __future__ import annotations
 import random
 
 import numpy as np
+import pytest
 
 from firmware.media.jitter import JitterBuffer
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 P = 160  # samples per 20 ms frame
 

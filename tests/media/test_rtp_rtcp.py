@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import struct
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware.media import rtcp
 from firmware.media.rtp import RtpPacket, parse_rtp, seq_delta, ts_delta
 from firmware.media.rtpstats import SequenceTracker
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 
 def test_rtp_round_trip_with_csrc_and_marker() -> None:

@@ -15,6 +15,8 @@ from hal.clock import VirtualClock
 
 from .harness import call
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def rtp_sent(phone, after: float = 0.0):
     return [(t, parse_rtp(d.data)) for t, d in phone.sent if not d.rtcp and t >= after]

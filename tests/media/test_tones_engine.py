@@ -13,6 +13,8 @@ from firmware.media.tones import TONES_ITU, TONES_NA, ToneGenerator, dtmf_spec, 
 from hal.clock import VirtualClock
 from hal.mock.audio import MockAudio
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def render(spec, seconds: float) -> np.ndarray:
     g = ToneGenerator(spec)

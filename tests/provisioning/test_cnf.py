@@ -8,6 +8,8 @@ import pytest
 
 from firmware.provisioning.cnf import MAX_ENTRIES, MAX_FILE_BYTES, ConfigError, parse_cnf
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def entries(text: str) -> list[tuple[str, str, int]]:
     return [(e.key, e.value, e.line) for e in parse_cnf(text, filename="t.cnf").entries]

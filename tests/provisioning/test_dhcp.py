@@ -17,6 +17,8 @@ from firmware.provisioning.dhcp import (
     parse_lease,
 )
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def raw_lease(options: list[tuple[int, bytes]], siaddr: str = "0.0.0.0") -> bytes:
     """A BOOTP reply as dhcpcd stores it: 236-byte header, cookie, options."""

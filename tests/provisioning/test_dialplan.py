@@ -17,6 +17,8 @@ from firmware.provisioning.dialplan import (
     terminate,
 )
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from firmware.provisioning.dialplan import parse_dialplan
 from firmware.provisioning.digits import (
     DialEvent,
@@ -13,6 +15,8 @@ from firmware.provisioning.digits import (
     SecondaryDialTone,
 )
 from hal.clock import VirtualClock
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 PLAN = parse_dialplan((Path(__file__).resolve().parents[2] / "config" / "dialplan.xml")
                       .read_bytes())

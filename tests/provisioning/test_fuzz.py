@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +12,8 @@ from firmware.provisioning.dialplan import DialPlanError, match, parse_dialplan
 from firmware.provisioning.digits import DialNumber, DigitCollector, InvalidNumber
 from firmware.provisioning.schema import build_config
 from firmware.provisioning.tftp_proto import TftpRead
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -12,6 +12,8 @@ from firmware.provisioning.keys import IGNORED_KEYS, KEYS, LINE_KEYS, PROXY_KEYS
 from firmware.provisioning.schema import HalConfig, PhoneConfig, build_config, is_secret
 from hal.settings import HalSettings
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 BASE = "proxy1_address: 192.0.2.10\n"
 
 

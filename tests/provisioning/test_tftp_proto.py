@@ -18,6 +18,8 @@ from firmware.provisioning.tftp_proto import (
     TftpRead,
 )
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 SERVER = ("192.0.2.1", 69)
 TID = ("192.0.2.1", 40001)
 
