@@ -14,6 +14,7 @@ Exit status: the stage's. Prints the stage's total time as the last line.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -37,6 +38,25 @@ PIP_PKGS = (
 )
 
 
+def installer_apt_packages() -> list[str]:
+    """The Debian packages scripts/install-pi.sh installs, to pre-install in the cached root.
+
+    Why: the root's apt lists age with the cache; an install that found a package
+    missing would fetch a .deb the mirror may have replaced by then. Pre-installed,
+    `make install` finds them present; the cache re-runs apt (with a fresh
+    `apt-get update`) whenever this list changes.
+    """
+    try:
+        text = (ROOT / "scripts/install-pi.sh").read_text()
+    except OSError:
+        return []
+    pkgs: list[str] = []
+    for m in re.finditer(r"apt-get install((?:[^\n]*\\\n)*[^\n]*)", text):
+        words = m.group(1).replace("\\\n", " ").split()
+        pkgs += [w for w in words if re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", w)]
+    return pkgs
+
+
 def log(msg: str) -> None:
     print(f"[arm64-host {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
@@ -45,7 +65,8 @@ def main(argv: list[str]) -> int:
     cache = argv[1] if len(argv) > 1 else "/var/cache/pi-arm64"
     t0 = time.monotonic()
     env = dict(os.environ)
-    env.update(FRESH="1", APT_PKGS=APT_PKGS, PIP_PKGS=PIP_PKGS)
+    apt = " ".join(dict.fromkeys([*APT_PKGS.split(), *installer_apt_packages()]))
+    env.update(FRESH="1", APT_PKGS=apt, PIP_PKGS=PIP_PKGS)
     env["CI_PASS_ENV"] = "PIPHONE_CI_SIP_PORT PIPHONE_CI_SIP_USER PIPHONE_CI_SIP_PASSWORD PIPHONE_CI_PORTS"
     for k in ("PIP_FIND_LINKS", "PIP_CONFIG_FILE", "VIRTUAL_ENV"):  # host (x86) pip settings stay out
         env.pop(k, None)
