@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from fakephone import FakePhone
 
 from firmware.control import ControlConfig, ControlServer, is_loopback, parse_hostport
-from fakephone import FakePhone
 
 
 async def _read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
