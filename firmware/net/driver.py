@@ -36,7 +36,9 @@ T = TypeVar("T")
 class SansIOEndpoint(Protocol):
     """The verbs of ``firmware.sip.endpoint.Endpoint`` the driver uses."""
 
-    def receive_datagram(self, data: bytes, source: Address, transport: str, now: float) -> None: ...
+    def receive_datagram(
+        self, data: bytes, source: Address, transport: str, now: float
+    ) -> None: ...
 
     def datagrams_to_send(self) -> list[Any]: ...
 

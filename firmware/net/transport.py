@@ -32,7 +32,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Protocol
 
-from firmware.net.wire import MTU_SWITCH_THRESHOLD, is_request, set_top_via_transport, top_via_branch
+from firmware.net.wire import (
+    MTU_SWITCH_THRESHOLD,
+    is_request,
+    set_top_via_transport,
+    top_via_branch,
+)
 
 __all__ = ["Address", "Receiver", "SipTransport", "TransportStats", "open_sip_transport"]
 
@@ -264,7 +269,9 @@ class SipTransport:
             self.on_receive(data, source, transport)
         except Exception:  # noqa: BLE001 - a bug above must not kill the socket
             self.stats.receiver_errors += 1
-            log.exception("receiver failed on a %d-byte %s message from %s", len(data), transport, source)
+            log.exception(
+                "receiver failed on a %d-byte %s message from %s", len(data), transport, source
+            )
 
     def _remember_branch(self, branch: str, conn: _Connection) -> None:
         self._branches[branch] = conn
@@ -299,11 +306,7 @@ class SipTransport:
             if kind == "tcp" and self.enable_tcp:
                 self._send_tcp(data, dest, fallback_udp=None)
             elif kind == "udp" and self.enable_udp:
-                if (
-                    self.enable_tcp
-                    and len(data) > MTU_SWITCH_THRESHOLD
-                    and is_request(data)
-                ):
+                if self.enable_tcp and len(data) > MTU_SWITCH_THRESHOLD and is_request(data):
                     self.stats.switched_to_tcp += 1
                     switched = set_top_via_transport(data, "TCP")
                     self._send_tcp(switched, dest, fallback_udp=data)
