@@ -1,0 +1,89 @@
+"""Our SIP stack against SIPp's built-in scenarios, over UDP and TCP (RFC 3261 §13, §15, §18).
+
+SIPp's ``uac`` calls our auto-answering test UA; our UA calls SIPp's ``uas``.
+Both sides are judged: SIPp's own success counters and message log, and the
+events and wire messages our stack produced.
+"""
+
+from __future__ import annotations
+
+import pytest
+from interop_ua import InteropUA
+from peers import HOST, Sipp, free_port
+
+from firmware.sip import events as ev
+
+pytestmark = pytest.mark.interop
+
+SIPP_TRANSPORT = {"udp": "u1", "tcp": "t1"}
+
+
+def without_trying(labels: list[str]) -> list[str]:
+    """The sequence without a 100 Trying (a UAS may skip it when it answers within 200 ms)."""
+    assert sum(label.endswith("100") for label in labels) <= 1
+    return [label for label in labels if not label.endswith("100")]
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_sipp_uac_calls_our_stack(sipp: Sipp, transport: str) -> None:
+    ua = await InteropUA.start(user="service", transport=transport)
+    try:
+        calls = 3
+        result = await _run_in_thread(
+            sipp.uac, f"{HOST}:{ua.port}", calls=calls, transport=SIPP_TRANSPORT[transport]
+        )
+        await ua.wait_count(ev.CallEnded, calls)
+    finally:
+        await ua.close()
+
+    assert (result.returncode, result.successful, result.failed) == (0, calls, 0), result.output
+    for call_id in result.call_ids():
+        assert without_trying(result.labels(call_id=call_id)) == [
+            "INVITE", "180", "200", "ACK", "BYE", "200",
+        ]  # fmt: skip
+    assert {m.transport for m in result.messages} == {transport.upper()}
+
+    assert len(ua.of(ev.IncomingCall)) == calls
+    assert len(ua.of(ev.CallConfirmed)) == calls
+    ended = ua.of(ev.CallEnded)
+    assert [(e.by, e.reason) for e in ended] == [("remote", "bye")] * calls
+    for call_id in ua.call_ids():
+        assert without_trying(ua.wire_labels(call_id)) == [
+            "< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200",
+        ]  # fmt: skip
+    assert {r.transport for r in ua.wire} == {transport}
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_our_stack_calls_sipp_uas(sipp: Sipp, transport: str) -> None:
+    port = free_port()
+    ua = await InteropUA.start(user="piphone", transport=transport, auto_answer=False)
+    uas = sipp.uas(port=port, calls=1, transport=SIPP_TRANSPORT[transport])
+    try:
+        with uas:
+            session = await ua.call(f"sip:service@{HOST}:{port};transport={transport}")
+            await _run_in_thread(uas.wait, 15)
+    finally:
+        await ua.close()
+    served = uas.result()
+
+    assert served.labels() == ["INVITE", "180", "200", "ACK", "BYE", "200"], served.output
+    if transport == "udp":  # over TCP sipp's uas counts our closing the connection as a failure
+        assert (served.returncode, served.successful) == (0, 1), served.output
+    progress = [e.status for e in ua.of(ev.CallProgress) if e.session == session]
+    assert progress == [180]
+    answered = ua.of(ev.CallAnswered)
+    assert [a.status for a in answered] == [200] and answered[0].sdp
+    assert [(e.by, e.reason) for e in ua.of(ev.CallEnded)] == [("local", "bye")]
+    assert ua.wire_labels() == ["> INVITE", "< 180", "< 200", "> ACK", "> BYE", "< 200"]
+    assert {r.transport for r in ua.wire} == {transport}
+
+
+async def _run_in_thread(fn, *args, **kwargs):
+    """Run a blocking peer helper without stalling our event loop (our UA must answer)."""
+    import asyncio
+    import functools
+
+    return await asyncio.get_running_loop().run_in_executor(
+        None, functools.partial(fn, *args, **kwargs)
+    )
