@@ -36,7 +36,10 @@ class CorePump:
     """Flushes a core's datagrams and events after each input and keeps its one timer armed.
 
     ``send`` receives each item of ``core.datagrams_to_send()`` (if the core has
-    that verb); ``on_event`` each item of ``core.next_event()``.
+    that verb); ``on_event`` each item of ``core.next_event()`` (or of the verb
+    named by ``drain``, e.g. call control's ``next_action``). ``after`` runs
+    after each flush: call control commands the SIP endpoint, whose output
+    must then be flushed too.
     """
 
     def __init__(
@@ -47,12 +50,16 @@ class CorePump:
         send: Callable[[Any], None] | None = None,
         on_event: Callable[[Any], None] | None = None,
         name: str = "core",
+        drain: str = "next_event",
+        after: Callable[[], None] | None = None,
     ) -> None:
         self.core = core
         self.clock = clock
         self.send = send
         self.on_event = on_event
         self.name = name
+        self.drain = drain
+        self.after = after
         self.errors = 0
         self.timer_fired = 0
         self._handle: Cancellable | None = None
@@ -93,6 +100,12 @@ class CorePump:
         finally:
             self._flushing = False
         self._arm()
+        if self.after is not None:
+            try:
+                self.after()
+            except Exception:
+                self.errors += 1
+                log.exception("%s: after-flush hook failed", self.name)
 
     def _drain(self) -> None:
         out = getattr(self.core, "datagrams_to_send", None)
@@ -103,7 +116,7 @@ class CorePump:
                 except Exception:
                     self.errors += 1
                     log.exception("%s: send failed", self.name)
-        nxt = getattr(self.core, "next_event", None)
+        nxt = getattr(self.core, self.drain, None)
         if nxt is None:
             return
         for _ in range(MAX_EVENTS_PER_FLUSH):
