@@ -38,6 +38,12 @@ def wire_label(data: bytes) -> str:
     return first.split()[1] if first.startswith("SIP/2.0 ") else first.split(" ", 1)[0]
 
 
+def without_trying_labels(labels: list[str]) -> list[str]:
+    """The sequence without a 100 Trying (a UAS may skip it when it answers within 200 ms)."""
+    assert sum(label.endswith("100") for label in labels) <= 1, labels
+    return [label for label in labels if not label.endswith("100")]
+
+
 def call_id_of(data: bytes) -> str:
     found = re.search(rb"^(?:Call-ID|i)[ \t]*:[ \t]*(\S+)", data, re.I | re.M)
     return found.group(1).decode() if found else ""

@@ -8,7 +8,7 @@ events and wire messages our stack produced.
 from __future__ import annotations
 
 import pytest
-from interop_ua import InteropUA
+from interop_ua import InteropUA, without_trying_labels
 from peers import HOST, Sipp, free_port
 
 from firmware.sip import events as ev
@@ -16,12 +16,6 @@ from firmware.sip import events as ev
 pytestmark = pytest.mark.interop
 
 SIPP_TRANSPORT = {"udp": "u1", "tcp": "t1"}
-
-
-def without_trying(labels: list[str]) -> list[str]:
-    """The sequence without a 100 Trying (a UAS may skip it when it answers within 200 ms)."""
-    assert sum(label.endswith("100") for label in labels) <= 1
-    return [label for label in labels if not label.endswith("100")]
 
 
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
@@ -38,7 +32,7 @@ async def test_sipp_uac_calls_our_stack(sipp: Sipp, transport: str) -> None:
 
     assert (result.returncode, result.successful, result.failed) == (0, calls, 0), result.output
     for call_id in result.call_ids():
-        assert without_trying(result.labels(call_id=call_id)) == [
+        assert without_trying_labels(result.labels(call_id=call_id)) == [
             "INVITE", "180", "200", "ACK", "BYE", "200",
         ]  # fmt: skip
     assert {m.transport for m in result.messages} == {transport.upper()}
@@ -48,7 +42,7 @@ async def test_sipp_uac_calls_our_stack(sipp: Sipp, transport: str) -> None:
     ended = ua.of(ev.CallEnded)
     assert [(e.by, e.reason) for e in ended] == [("remote", "bye")] * calls
     for call_id in ua.call_ids():
-        assert without_trying(ua.wire_labels(call_id)) == [
+        assert without_trying_labels(ua.wire_labels(call_id)) == [
             "< INVITE", "> 180", "> 200", "< ACK", "< BYE", "> 200",
         ]  # fmt: skip
     assert {r.transport for r in ua.wire} == {transport}
