@@ -210,9 +210,9 @@ class App:
     def _play_tone(self, tone: str) -> None:
         if self.engine is None:
             return
-        from firmware.media import tones
+        from firmware.media.tones import TONES_NA
 
-        spec = getattr(tones, f"{tone.upper()}_TONE", None)
+        spec = TONES_NA.get("call_waiting" if tone == "waiting" else tone)
         if spec is None:
             log.warning("%s: no tone named %s", self.name, tone)
             return
@@ -286,11 +286,8 @@ class App:
         audio = self.hal.audio
         if audio is None or not hasattr(audio, "dominant_hz"):
             raise ControlError(409, "the mock audio device is not in use")
-        tx = sum(m.stream.stats().__getattribute__("sent") for m in self._media.values()
-                 if hasattr(m.stream.stats(), "sent"))
-        rx = sum(getattr(m.stream.stats(), "received", 0) for m in self._media.values())
         return MockAudioReport(
-            tx_frames=int(tx), rx_frames=int(rx),
+            tx_frames=int(getattr(audio, "tx_frames", 0)), rx_frames=int(getattr(audio, "rx_frames", 0)),
             rx_dominant_hz=audio.dominant_hz(), rx_level_dbfs=float(audio.level_dbfs()),
         )
 

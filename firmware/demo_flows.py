@@ -1,0 +1,266 @@
+"""The seed's phone-to-phone figures (Appendix B) as scripts of user actions.
+
+Why scripts of *user* actions: each figure of the Cisco 7960 guide is the
+consequence of what people do (lift, dial, Hold, Transfer). Replaying those
+actions on simulated handsets and logging what went on the wire checks that
+our firmware produces the figure's message sequence by itself; nothing here
+sends a SIP message directly.
+
+``SEED_STEPS`` is the step table of each figure (SIP rows only, the PBX/ISDN
+rows dropped), written from the seed file. ``compare`` checks a recorded
+sequence against it: 100 Trying is ignored where the seed's figure does not
+show it, and messages after the figure's last step (hanging up at the end)
+are allowed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from firmware.demo_net import Handset, Network, settle, until
+
+log = logging.getLogger(__name__)
+
+Step = tuple[str, str, str]
+
+# fmt: off
+SEED_STEPS: dict[str, list[Step]] = {
+    "B-4": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK")],
+    "B-5": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
+            ("B", "C", "INVITE"), ("C", "B", "180 Ringing"), ("C", "B", "200 OK"), ("B", "C", "ACK"),
+            ("B", "C", "BYE"), ("C", "B", "200 OK"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK")],
+    "B-6": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
+            ("C", "B", "INVITE"), ("B", "C", "180 Ringing"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
+            ("B", "C", "200 OK"), ("C", "B", "ACK"),
+            ("B", "C", "INVITE"), ("C", "B", "200 OK"), ("B", "C", "ACK"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
+            ("B", "A", "BYE"), ("A", "B", "200 OK"),
+            ("B", "C", "INVITE"), ("C", "B", "200 OK"), ("B", "C", "ACK")],
+    "B-7": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
+            ("B", "A", "BYE"), ("A", "B", "200 OK"),
+            ("A", "C", "INVITE"), ("C", "A", "180 Ringing"), ("C", "A", "200 OK"), ("A", "C", "ACK")],
+    "B-8": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
+            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
+            ("B", "C", "INVITE"), ("C", "B", "180 Ringing"), ("C", "B", "200 OK"), ("B", "C", "ACK"),
+            ("B", "C", "BYE"), ("C", "B", "200 OK"),
+            ("B", "A", "BYE"), ("A", "B", "200 OK"),
+            ("A", "C", "INVITE"), ("C", "A", "180 Ringing"), ("C", "A", "200 OK"), ("A", "C", "ACK")],
+    "B-15": [("A", "B", "INVITE"), ("B", "A", "486 Busy Here"), ("A", "B", "ACK")],
+    "B-16": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("A", "B", "CANCEL"),
+             ("B", "A", "200 OK")],
+}
+# fmt: on
+
+TITLES = {
+    "B-4": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Simple Call Hold",
+    "B-5": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Hold with Consultation",
+    "B-6": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Waiting",
+    "B-7": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Transfer without Consultation",
+    "B-8": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Transfer with Consultation",
+    "B-15": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Called User is Busy",
+    "B-16": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Called User Does Not Answer",
+}
+
+
+def compare(recorded: list[Step], steps: list[Step]) -> str | None:
+    """None when ``recorded`` plays ``steps`` in order (see module doc); else the first difference."""
+    shown_100 = any(label.startswith("100 ") for _s, _d, label in steps)
+    seq = [m for m in recorded if shown_100 or not m[2].startswith("100 ")]
+    # A retransmission on loopback is not a step: drop exact consecutive repeats.
+    dedup: list[Step] = []
+    for m in seq:
+        if not dedup or dedup[-1] != m:
+            dedup.append(m)
+    for i, want in enumerate(steps):
+        if i >= len(dedup):
+            return f"step {i + 1}: expected {want}, but the recording ends after {len(dedup)} messages"
+        if dedup[i] != want:
+            return f"step {i + 1}: expected {want}, got {dedup[i]}"
+    return None
+
+
+@dataclass
+class FigureRun:
+    """What a figure script observed: screens to save and media checks made on the way."""
+
+    figure: str
+    screens: dict[str, bytes] = field(default_factory=dict)
+    media: list[tuple[str, str, float | None]] = field(default_factory=list)
+
+    def snap(self, label: str, handset: Handset) -> None:
+        self.screens[f"{handset.name}-{label}"] = handset.screen_png()
+
+    def hear(self, what: str, handset: Handset) -> float | None:
+        hz = handset.audio.dominant_hz() if handset.audio is not None else None
+        self.media.append((what, handset.name, hz))
+        return hz
+
+
+def _state(h: Handset, *states: str) -> Callable[[], bool]:
+    return lambda: sorted(h.states()) == sorted(states)
+
+
+def _no_live(h: Handset) -> Callable[[], bool]:
+    return lambda: all(s == "ended" for s in h.states())
+
+
+async def _connect(run: FigureRun, a: Handset, b: Handset) -> None:
+    """A calls B from the directory; B lifts the handset when it rings."""
+    a.api.dial(b.uri())
+    await until(_state(b, "incoming"), f"{b.name} ringing")
+    run.snap("ringing", b)
+    b.api.set_hook(True)
+    await until(lambda: "connected" in a.states() and "connected" in b.states(), "A-B connected")
+
+
+async def _tones(a: Handset, b: Handset) -> None:
+    """Each microphone hears its own tone, so each earpiece tells who it hears."""
+    for h, hz in ((a, 1000.0), (b, 600.0)):
+        if h.audio is not None:
+            h.api.set_mock_tone(hz)
+
+
+async def fig_b4(net: Network) -> FigureRun:
+    run = FigureRun("B-4")
+    a, b = net.handsets["A"], net.handsets["B"]
+    await _tones(a, b)
+    await _connect(run, a, b)
+    await settle(0.7)
+    run.hear("connected", b)
+    run.snap("connected", b)
+    b.api.press_softkey("hold")
+    await until(lambda: b.states() == ["holding"] and a.states() == ["held"], "hold")
+    await settle(0.7)
+    run.hear("held", b)
+    run.snap("holding", b)
+    b.api.press_softkey("resume")
+    await until(lambda: b.states() == ["connected"] and a.states() == ["connected"], "resume")
+    await settle(0.7)
+    run.hear("resumed", b)
+    a.api.press_softkey("endcall")
+    await until(_no_live(b), "B idle")
+    return run
+
+
+async def fig_b5(net: Network) -> FigureRun:
+    run = FigureRun("B-5")
+    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
+    await _tones(a, b)
+    await _connect(run, a, b)
+    b.api.press_softkey("hold")
+    await until(lambda: a.states() == ["held"], "A held")
+    b.api.press_softkey("newcall")
+    b.api.dial(c.uri())
+    await until(_state(c, "incoming"), "C ringing")
+    c.api.set_hook(True)
+    await until(lambda: "connected" in c.states(), "B-C connected")
+    run.snap("consulting", b)
+    b.api.press_softkey("endcall")
+    await until(_no_live(c), "C idle")
+    await until(lambda: "holding" in b.states(), "B back to the held call")
+    b.api.press_softkey("resume")
+    await until(lambda: a.states() == ["connected"], "A resumed")
+    await settle(0.7)
+    run.hear("resumed", b)
+    a.api.press_softkey("endcall")
+    await until(_no_live(b), "B idle")
+    return run
+
+
+async def fig_b6(net: Network) -> FigureRun:
+    run = FigureRun("B-6")
+    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
+    await _connect(run, a, b)
+    c.api.dial(b.uri())
+    await until(lambda: "incoming" in b.states(), "call waiting at B")
+    run.snap("call-waiting", b)
+    b.api.press_softkey("answer")
+    await until(lambda: a.states() == ["held"] and "connected" in c.states(), "B with C, A held")
+    b.api.press_softkey("swap")
+    await until(lambda: a.states() == ["connected"] and c.states() == ["held"], "B back with A")
+    b.api.press_softkey("endcall")
+    await until(_no_live(a), "A idle")
+    await until(lambda: "holding" in b.states(), "B left with C on hold")
+    b.api.press_softkey("resume")
+    await until(lambda: c.states() == ["connected"], "B with C")
+    run.snap("with-c", b)
+    c.api.press_softkey("endcall")
+    await until(_no_live(b), "B idle")
+    return run
+
+
+async def fig_b7(net: Network) -> FigureRun:
+    run = FigureRun("B-7")
+    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
+    await _connect(run, a, b)
+    b.api.press_softkey("transfer")
+    await until(lambda: "transfer" in " ".join(b.status().softkeys).lower()
+                or any(s == "dialing" for s in b.states()), "B collecting the transfer target")
+    b.api.dial(c.uri())
+    await until(_state(c, "incoming"), "C ringing")
+    c.api.set_hook(True)
+    await until(lambda: "connected" in a.states() and "connected" in c.states(), "A-C connected")
+    run.snap("transferred", a)
+    a.api.press_softkey("endcall")
+    await until(_no_live(c), "C idle")
+    return run
+
+
+async def fig_b8(net: Network) -> FigureRun:
+    run = FigureRun("B-8")
+    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
+    await _connect(run, a, b)
+    b.api.press_softkey("hold")
+    await until(lambda: a.states() == ["held"], "A held")
+    b.api.press_softkey("newcall")
+    b.api.dial(c.uri())
+    await until(_state(c, "incoming"), "C ringing")
+    c.api.set_hook(True)
+    await until(lambda: "connected" in c.states(), "B-C connected")
+    b.api.press_softkey("transfer")
+    await until(lambda: "connected" in a.states() and "connected" in c.states(), "A-C connected")
+    run.snap("after-transfer", c)
+    a.api.press_softkey("endcall")
+    await until(_no_live(c), "C idle")
+    return run
+
+
+async def fig_b15(net: Network) -> FigureRun:
+    run = FigureRun("B-15")
+    a, b = net.handsets["A"], net.handsets["B"]
+    b.api.press_softkey("dnd")
+    a.api.dial(b.uri())
+    await until(lambda: any(c.reason == "busy" for c in a.calls()), "A told busy")
+    run.snap("busy", a)
+    return run
+
+
+async def fig_b16(net: Network) -> FigureRun:
+    run = FigureRun("B-16")
+    a, b = net.handsets["A"], net.handsets["B"]
+    a.api.dial(b.uri())
+    await until(_state(b, "incoming"), "B ringing")
+    await until(lambda: any(c.state == "ended" for c in a.calls()), "A gave up", timeout=15)
+    await until(_no_live(b), "B stopped ringing")
+    run.snap("no-answer", a)
+    return run
+
+
+FIGURES: dict[str, Callable[[Network], Awaitable[FigureRun]]] = {
+    "B-4": fig_b4, "B-5": fig_b5, "B-6": fig_b6, "B-7": fig_b7, "B-8": fig_b8,
+    "B-15": fig_b15, "B-16": fig_b16,
+}
+
+#: Per-figure config keys (B-7 and B-8 transfer the 7960 way: BYE with Also; B-16 gives up fast).
+FIGURE_KEYS: dict[str, dict[str, object]] = {
+    "B-7": {"transfer_method": "also"},
+    "B-8": {"transfer_method": "also"},
+    "B-16": {"ring_timeout": 2},
+}
