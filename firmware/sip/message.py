@@ -53,7 +53,6 @@ from firmware.sip.fields import (
     parse_cseq,
     parse_name_addr,
     parse_via,
-    split_commas,
 )
 from firmware.sip.headers import Headers, lookup_name
 from firmware.sip.uri import SipUri, parse_uri
@@ -70,6 +69,7 @@ __all__ = [
     "SipParseError",
     "ParseLimits",
     "parse_message",
+    "parse_head",
     "parse_uri",
     "parse_name_addr",
 ]
@@ -79,6 +79,9 @@ _REQUEST_LINE = re.compile(
 )
 _STATUS_LINE = re.compile(r"([Ss][Ii][Pp]/[0-9]{1,3}\.[0-9]{1,3}) ([1-6][0-9]{2})(?: (.*))?")
 _FOLD = re.compile(r"\r\n[ \t]+")
+_METHOD = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_VERSION = re.compile(r"[Ss][Ii][Pp]/[0-9]{1,3}\.[0-9]{1,3}")
+_INVALID_URI = SipUri(scheme="x-invalid", opaque="-")
 _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
@@ -346,6 +349,62 @@ def _content_length(items: list[tuple[str, str, str]]) -> int | None:
     return int(value)
 
 
+def _lenient_request(first: str, lines: list[str], limits: ParseLimits) -> Request | None:
+    """A stand-in Request for a bad request line, so a 400 can still be routed back.
+
+    Only when the line still looks like ``METHOD ... SIP/x.y`` and the headers
+    parse; the URI is kept only if it parses on its own.
+    """
+    words = first.split()
+    if len(words) < 3 or not _METHOD.fullmatch(words[0]) or not _VERSION.fullmatch(words[-1]):
+        return None
+    try:
+        uri = parse_uri(" ".join(words[1:-1]))
+    except SipParseError:
+        uri = _INVALID_URI
+    try:
+        headers = Headers._from_parsed(_parse_headers(lines, limits))
+    except SipParseError:
+        return None
+    return Request(words[0], uri, headers, version=words[-1].upper())
+
+
+def parse_head(head: str, limits: ParseLimits = DEFAULT_LIMITS) -> Request | Response:
+    """Parse a start line and header section (decoded, without the final CRLFCRLF)."""
+    if "\r\n " in head or "\r\n\t" in head:
+        head = _FOLD.sub(" ", head)
+    if head.count("\r") != head.count("\n") or head.count("\r\n") != head.count("\n"):
+        raise SipParseError("bare CR or LF in header section")
+    lines = head.split("\r\n")
+    first = lines[0]
+    if first[:4].upper() == "SIP/":
+        match = _STATUS_LINE.fullmatch(first)
+        if match is None:
+            raise SipParseError("bad status line")
+        return Response(
+            int(match.group(2)),
+            match.group(3) or "",
+            Headers._from_parsed(_parse_headers(lines[1:], limits)),
+            version=match.group(1).upper(),
+        )
+    match = _REQUEST_LINE.fullmatch(first)
+    uri = None
+    if match is not None:
+        try:
+            uri = parse_uri(match.group(2))
+        except SipParseError:
+            pass
+    if match is None or uri is None:
+        reason = "bad request line" if match is None else "bad Request-URI"
+        raise SipParseError(reason, partial=_lenient_request(first, lines[1:], limits))
+    return Request(
+        match.group(1),
+        uri,
+        Headers._from_parsed(_parse_headers(lines[1:], limits)),
+        version=match.group(3).upper(),
+    )
+
+
 def parse_message(
     data: bytes, *, stream: bool = False, limits: ParseLimits = DEFAULT_LIMITS
 ) -> Request | Response:
@@ -355,7 +414,8 @@ def parse_message(
     a Content-Length larger than what arrived is an error, and without
     Content-Length the body is the rest of the datagram (§18.3). Streams
     (``stream=True``): Content-Length is mandatory. Leading CRLFs are skipped
-    (§7.5). Raises ``SipParseError`` and nothing else.
+    (§7.5). Raises ``SipParseError`` and nothing else; when the start line
+    and headers were readable the error's ``partial`` holds them.
     """
     if len(data) > limits.max_message_size:
         raise SipParseError("message too large", 513)
@@ -365,34 +425,7 @@ def parse_message(
     end = data.find(b"\r\n\r\n", start)
     if end < 0:
         raise SipParseError("no empty line after the header section")
-    head = data[start:end].decode("utf-8", "surrogateescape")
-    if "\r\n " in head or "\r\n\t" in head:
-        head = _FOLD.sub(" ", head)
-    if head.count("\r") != head.count("\n") or head.count("\r\n") != head.count("\n"):
-        raise SipParseError("bare CR or LF in header section")
-    lines = head.split("\r\n")
-    first = lines[0]
-    if first.startswith("SIP/") or first[:4].upper() == "SIP/":
-        match = _STATUS_LINE.fullmatch(first)
-        if match is None:
-            raise SipParseError("bad status line")
-        msg: Request | Response = Response(
-            int(match.group(2)),
-            match.group(3) or "",
-            Headers._from_parsed(_parse_headers(lines[1:], limits)),
-            version=match.group(1).upper(),
-        )
-    else:
-        match = _REQUEST_LINE.fullmatch(first)
-        if match is None:
-            raise SipParseError("bad request line")
-        uri = parse_uri(match.group(2))
-        msg = Request(
-            match.group(1),
-            uri,
-            Headers._from_parsed(_parse_headers(lines[1:], limits)),
-            version=match.group(3).upper(),
-        )
+    msg = parse_head(data[start:end].decode("utf-8", "surrogateescape"), limits)
     body_start = end + 4
     try:
         length = _content_length(msg.headers._items)
@@ -408,7 +441,3 @@ def parse_message(
             raise SipParseError("Content-Length larger than the message", partial=msg)
         msg.body = data[body_start : body_start + length]
     return msg
-
-
-# Re-exported for callers that split list values themselves.
-__all__ += ["split_commas"]

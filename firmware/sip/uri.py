@@ -38,7 +38,7 @@ _PORT = re.compile(r"[0-9]{1,5}")
 _TEL_NUMBER = re.compile(rf"(?:[0-9A-Fa-f*#+\-.()pwPW]|{_ESC})+")
 _OPAQUE_BAD = re.compile(r"[\s<>\"\x00-\x1f\x7f]")
 
-_COMPARE_PARAMS = ("user", "ttl", "method", "maddr", "transport")
+_COMPARE_PARAMS = (b"user", b"ttl", b"method", b"maddr", b"transport")
 
 
 def unescape(text: str) -> bytes:
