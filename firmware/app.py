@@ -68,6 +68,7 @@ class App:
         media_io: MediaIO | None = None,
         registrations: list[Any] | None = None,
         on_wire: WireTap | None = None,
+        history_file: Any = None,
         name: str = "phone",
     ) -> None:
         self.clock = clock
@@ -79,6 +80,7 @@ class App:
         self._media_io = media_io
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
+        self.history_file = history_file  # JsonHistoryFile-like: save(history)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         self._reg_ids: dict[str, int] = {}
@@ -114,8 +116,7 @@ class App:
             if reg_id is not None:
                 self._reg_ids[reg_id] = reg.line
                 self.registered[reg.line] = False
-        # Call control has no start verb: a timer pass draws the idle screen.
-        self.phone_pump.input(self.phone.handle_timer)
+        self.phone_pump.input(self.phone.start)  # draws the idle screen
         self.started = True
 
     def shutdown(self) -> None:
@@ -201,9 +202,8 @@ class App:
             if media is not None:
                 media.pump.input(media.stream.send_dtmf, action.digit)
         elif kind == "HistoryChanged":
-            saver = getattr(self, "save_history", None)
-            if saver is not None:
-                saver()
+            if self.history_file is not None:
+                self.history_file.save(self.phone.history)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
 

@@ -1,0 +1,61 @@
+"""Helpers for the Appendix B flow tests: run phones on the loop, peers beside them, merge logs.
+
+The ladder of a flow that involves SIPp or Kamailio is assembled from two
+sources: every message our phones sent or received (logged by the app, loop
+clock) and, for legs our phones never see (proxy <-> redirect server), the
+SIPp message log (wall clock, converted to the loop clock). Sorting by time
+interleaves them; on loopback the order is exact to well under a millisecond.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import datetime
+from pathlib import Path
+
+from firmware.ladder import LadderMessage, MessageLog, sip_label
+
+SCENARIOS = Path(__file__).with_name("scenarios")
+
+_SEP = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*$", re.M)
+_HEAD = re.compile(r"^(UDP|TCP) message (sent|received)\b.*$", re.M)
+
+
+def wall_offset() -> float:
+    """time.time() - loop.time(): add to a loop time to get wall-clock seconds."""
+    return time.time() - asyncio.get_running_loop().time()
+
+
+def sipp_messages(log_text: str, offset: float) -> list[tuple[float, str, bytes]]:
+    """(loop time, "sent"/"received", raw message) from a SIPp -trace_msg log."""
+    out = []
+    parts = _SEP.split(log_text)
+    # parts: [preamble, ts1, chunk1, ts2, chunk2, ...]
+    for ts, chunk in zip(parts[1::2], parts[2::2], strict=False):
+        head = _HEAD.search(chunk)
+        if head is None:
+            continue
+        wall = datetime.strptime(ts, "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        body = chunk[head.end():].lstrip("\r\n").replace("\r\n", "\n").replace("\n", "\r\n")
+        out.append((wall - offset, head.group(2), body.encode()))
+    return out
+
+
+def add_sipp_leg(log: MessageLog, messages: list[tuple[float, str, bytes]], me: str, peer: str) -> None:
+    """Add a SIPp instance's messages (all exchanged with ``peer``) to ``log``, then re-sort by time."""
+    for at, direction, data in messages:
+        parsed = sip_label(data)
+        if parsed is None:
+            continue
+        label, call_id, cseq = parsed
+        src, dst = (me, peer) if direction == "sent" else (peer, me)
+        log.messages.append(LadderMessage(at=at, src=src, dst=dst, label=label,
+                                          call_id=call_id, cseq=cseq))
+    log.messages.sort(key=lambda m: m.at)
+
+
+def newest_messages_log(workdir: Path, stem: str) -> str:
+    found = sorted(workdir.glob(f"**/{stem}*_messages.log"))
+    return found[-1].read_text(errors="replace") if found else ""
