@@ -161,3 +161,44 @@ def test_stream_requires_content_length() -> None:
     with pytest.raises(SipParseError) as info:
         parse_message(data, stream=True)
     assert isinstance(info.value.partial, Request)
+
+
+def test_limits_on_what_a_sender_controls() -> None:
+    from firmware.sip.errors import ParseLimits
+
+    many_vias = INVITE.replace(b"Max-Forwards", b"Via: SIP/2.0/UDP h;branch=z9hG4bKx, " + b"SIP/2.0/UDP h, " * 70 + b"SIP/2.0/UDP h\r\nMax-Forwards")
+    with pytest.raises(SipParseError) as info:
+        parse_message(many_vias)
+    assert info.value.status_hint == 513 and "Via" in info.value.reason
+    many_headers = INVITE.replace(b"Max-Forwards", b"X-A: 1\r\n" * 300 + b"Max-Forwards")
+    with pytest.raises(SipParseError) as info:
+        parse_message(many_headers)
+    assert info.value.status_hint == 513
+    long_line = INVITE.replace(b"Max-Forwards: 70", b"Subject: " + b"s" * 9000 + b"\r\nMax-Forwards: 70")
+    with pytest.raises(SipParseError) as info:
+        parse_message(long_line)
+    assert info.value.status_hint == 513
+    with pytest.raises(SipParseError) as info:
+        parse_message(INVITE, limits=ParseLimits(max_message_size=100))
+    assert info.value.status_hint == 513
+    assert parse_message(INVITE, limits=ParseLimits(max_vias=1)).call_id
+
+
+def test_bad_request_line_keeps_a_partial_for_the_400() -> None:
+    data = INVITE.replace(b"INVITE sip:bob@biloxi.example.com SIP/2.0", b"INVITE <sip:bob@biloxi.example.com> SIP/2.0")
+    with pytest.raises(SipParseError) as info:
+        parse_message(data)
+    partial = info.value.partial
+    assert isinstance(partial, Request) and partial.method == "INVITE"
+    assert partial.call_id == "a84b4c76e66710@pc33.atlanta.example.com"
+    with pytest.raises(SipParseError) as info:
+        parse_message(b"garbage line\r\nVia: x\r\n\r\n")
+    assert info.value.partial is None
+
+
+def test_leading_crlfs_are_skipped() -> None:
+    assert parse_message(b"\r\n\r\n" + INVITE).method == "INVITE"
+
+
+def test_trailing_octets_beyond_content_length_ignored() -> None:
+    assert parse_message(INVITE + b"junk after the body").body == b"v=0\n"
