@@ -15,7 +15,8 @@ destination and a transport name; this module only moves bytes.  It
   fails it is sent over UDP as built;
 * frames TCP streams by Content-Length with the message layer's
   ``StreamFramer``, and closes a connection whose stream cannot be framed
-  (a byte stream cannot resynchronise).
+  (a byte stream cannot resynchronise), after answering the offending
+  request (400/413/513) when its head was readable enough to route a response.
 
 Nothing here raises into the event loop: socket errors, ICMP errors, refused
 connects and bad streams are logged and counted in ``TransportStats``.
@@ -38,6 +39,9 @@ from firmware.net.wire import (
     set_top_via_transport,
     top_via_branch,
 )
+from firmware.sip.errors import ParseLimits, SipParseError
+from firmware.sip.framing import StreamFramer
+from firmware.sip.validate import answer_parse_error
 
 __all__ = ["Address", "Receiver", "SipTransport", "TransportStats", "open_sip_transport"]
 
@@ -49,7 +53,13 @@ Receiver = Callable[[bytes, Address, str], None]
 
 
 class Framer(Protocol):
-    """What the transport needs from a stream framer: bytes in, whole messages out."""
+    """What the transport needs from a stream framer (``firmware.sip.framing.StreamFramer``).
+
+    ``feed`` returns the whole messages now available; after a framing error
+    it sets ``error`` (a ``SipParseError``) and returns nothing more.
+    """
+
+    error: SipParseError | None
 
     def feed(self, data: bytes) -> list[bytes]: ...
 
@@ -80,9 +90,7 @@ class TransportStats:
 
 
 def _default_framer(max_message: int) -> Framer:
-    from firmware.sip.framing import StreamFramer
-
-    return StreamFramer(max_message_size=max_message)
+    return StreamFramer(ParseLimits(max_message_size=max_message))
 
 
 class _Udp(asyncio.DatagramProtocol):
@@ -122,9 +130,9 @@ class _Connection(asyncio.Protocol):
             return
         try:
             messages = self.framer.feed(data)
-        except Exception as exc:  # noqa: BLE001 - any framing failure ends the stream
+        except Exception:  # noqa: BLE001 - a framer bug must not kill the loop
             self.owner.stats.framing_errors += 1
-            log.info("closing TCP connection from %s: unframeable stream (%s)", self.peer, exc)
+            log.exception("stream framer failed on data from %s", self.peer)
             self.abort()
             return
         for message in messages:
@@ -135,6 +143,25 @@ class _Connection(asyncio.Protocol):
                     self.owner._remember_branch(branch, self)
             assert self.peer is not None
             self.owner._deliver(message, self.peer, "tcp")
+        if self.framer.error is not None:
+            self._framing_failed(self.framer.error)
+
+    def _framing_failed(self, error: SipParseError) -> None:
+        """§18.3 / RFC 4475 §3.1.2.3: answer the request if it can be routed back, then close."""
+        self.owner.stats.framing_errors += 1
+        log.info("closing TCP connection from %s: %s", self.peer, error.reason)
+        try:
+            answer = answer_parse_error(error)
+        except Exception:  # noqa: BLE001
+            log.exception("building the answer to an unframeable request failed")
+            answer = None
+        if answer is not None and self.transport is not None:
+            self.transport.write(bytes(answer))
+            self.owner.stats.tcp_sent += 1
+            self.closed = True
+            self.transport.close()  # flushes the answer first
+        else:
+            self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
