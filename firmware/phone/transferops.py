@@ -122,6 +122,22 @@ class TransferOps:
         else:
             raise self._error(409, "cannot transfer now")
 
+    def transfer_to(self, target: str, now: float) -> None:
+        """Blind-transfer the call in conversation to ``target`` (directory / control API)."""
+        uri = self._uri(target)
+        line = self.line()  # type: ignore[attr-defined]
+        call: Call | None = line.focused
+        if call is None or call.ended:
+            raise self._error(409, "no call to transfer")
+        origin = self.transfer_origin(call)
+        if origin is not None:  # a consultation being dialled: drop it
+            self.hangup(call, now)  # type: ignore[attr-defined]
+            call = origin
+        if not call.established:
+            raise self._error(409, "only a call in conversation can be transferred")
+        self._blind(call, uri, now)
+        self._refresh(now)  # type: ignore[attr-defined]
+
     def _uri(self, target: str) -> str:
         from firmware.phone.dialing import target_uri
 
