@@ -23,11 +23,52 @@ Via, CSeq and Call-ID can be recovered, else dropped and counted in ``stats``.
 from __future__ import annotations
 
 import logging
+import random
+from collections import deque
 from dataclasses import dataclass, field
 
-from firmware.sip.auth import Credentials
-from firmware.sip.events import Address, Event, Outgoing
+from firmware.sip.auth import Credentials, DigestClient
+from firmware.sip.build import (
+    IdSource,
+    is_reliable,
+    make_response,
+    response_destination,
+    uri_destination,
+)
+from firmware.sip.dialog import Dialog, DialogId
+from firmware.sip.errors import SipParseError
+from firmware.sip.events import (
+    Address,
+    Event,
+    IncomingCall,
+    Outgoing,
+    OutOfDialogRequest,
+    RequestAnswered,
+)
+from firmware.sip.message import (
+    Headers,
+    NameAddr,
+    Request,
+    Response,
+    SipUri,
+    Via,
+    parse_message,
+    parse_uri,
+)
+from firmware.sip.registration import Registration
+from firmware.sip.session import InviteSession, SessionError, SessionState
+from firmware.sip.session_requests import PendingIncoming
 from firmware.sip.timers import DEFAULT_TIMERS, TimerConfig
+from firmware.sip.transaction import ClientTransaction, ServerTransaction
+from firmware.sip.transaction_layer import Match, TableFull, TransactionLayer
+from firmware.sip.validate import (
+    DEFAULT_POLICY,
+    UaPolicy,
+    answer_parse_error,
+    check_request,
+    check_response,
+    response_for,
+)
 
 __all__ = ["Endpoint", "EndpointConfig", "EndpointStats", "EndpointError"]
 
@@ -62,10 +103,13 @@ class EndpointConfig:
     timers: TimerConfig = DEFAULT_TIMERS
     user_agent: str = "piphone/0.1"
     allow: tuple[str, ...] = (
-        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE", "UPDATE",
+        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE",
     )
-    accept: tuple[str, ...] = ("application/sdp",)
-    supported: tuple[str, ...] = ("replaces",)
+    accept: tuple[str, ...] = DEFAULT_POLICY.accept
+    supported: tuple[str, ...] = ()
+    #: REGISTER failure back-off: min(base * 2**n, max) seconds.
+    register_retry_base: float = 30.0
+    register_retry_max: float = 1800.0
     max_transactions: int = 1024
     max_sessions: int = 64
     max_events: int = 4096
@@ -94,33 +138,374 @@ class Endpoint:
     Input verbs: ``receive_datagram``, ``handle_timer`` and the commands.
     Output verbs: ``datagrams_to_send``, ``next_event``, ``get_timer``.
     Every verb takes ``now`` (seconds, the shell's monotonic clock).
+    ``rng`` seeds branches, tags, Call-IDs and the glare wait (tests pass a
+    seeded ``random.Random``).
     """
 
-    def __init__(self, config: EndpointConfig) -> None:
-        raise NotImplementedError
+    def __init__(self, config: EndpointConfig, *, rng: random.Random | None = None) -> None:
+        self.config = config
+        self.timers: TimerConfig = config.timers
+        self.stats = EndpointStats()
+        self.ids = IdSource(rng)
+        self.policy = UaPolicy(allow=config.allow, accept=config.accept,
+                               supported=config.supported)
+        self._out: list[Outgoing] = []
+        self._events: deque[Event] = deque()
+        self.layer = TransactionLayer(timers=config.timers, sink=self._out.append,
+                                      max_transactions=config.max_transactions)
+        self.sessions: dict[str, InviteSession] = {}
+        self._dialogs: dict[DialogId, InviteSession] = {}
+        self._by_call_id: dict[str, InviteSession] = {}
+        self._ended_at: dict[str, float] = {}
+        self.registrations: dict[str, Registration] = {}
+        self._incoming: dict[str, PendingIncoming] = {}
+        self._outgoing: dict[ClientTransaction, tuple[str, str, DigestClient, int]] = {}
+        self._seq = 0
 
-    # -- the shell's verbs ----------------------------------------------
+    # ================================================= host services
+    def _next(self, prefix: str) -> str:
+        self._seq += 1
+        return f"{prefix}{self._seq}"
+
+    def new_request_id(self) -> str:
+        return self._next("r")
+
+    def new_tag(self) -> str:
+        return self.ids.tag()
+
+    def new_cseq(self) -> int:
+        return self.ids.cseq()
+
+    def random_uniform(self, low: float, high: float) -> float:
+        return self.ids.rng.uniform(low, high)
+
+    def via(self, transport: str) -> Via:
+        host, port = self.config.local_address
+        return Via(transport=transport.upper(), host=host, port=port,
+                   params=(("branch", self.ids.branch()), ("rport", None)))
+
+    def contact(self, transport: str) -> NameAddr:
+        host, port = self.config.local_address
+        params: tuple[tuple[str, str | None], ...] = ()
+        if transport.lower() != "udp":
+            params = (("transport", transport.lower()),)
+        return NameAddr(uri=SipUri(user=self.config.user, host=host, port=port, params=params))
+
+    def common_headers(self) -> list[tuple[str, str]]:
+        h = [("User-Agent", self.config.user_agent), ("Allow", ", ".join(self.config.allow))]
+        if self.config.supported:
+            h.append(("Supported", ", ".join(self.config.supported)))
+        return h
+
+    def digest_client(self) -> DigestClient:
+        return DigestClient(self.config.credentials)
+
+    def start_client(self, request: Request, dest: Address, transport: str, now: float,
+                     on_response: object, on_timeout: object) -> ClientTransaction:
+        try:
+            return self.layer.send_request(request, dest, transport, now,
+                                           on_response=on_response,  # type: ignore[arg-type]
+                                           on_timeout=on_timeout)  # type: ignore[arg-type]
+        except TableFull as exc:
+            raise EndpointError(f"transaction table full ({exc})") from exc
+
+    def send_response(self, tx: ServerTransaction, response: Response, now: float) -> None:
+        self.layer.send_response(tx, response, now)
+
+    def send_direct(self, message: Request | Response, dest: Address, transport: str) -> None:
+        self._out.append(Outgoing(data=bytes(message), dest=dest, transport=transport))
+
+    def send_direct_bytes(self, data: bytes, dest: Address, transport: str) -> None:
+        self._out.append(Outgoing(data=data, dest=dest, transport=transport))
+
+    def emit(self, event: Event) -> None:
+        if len(self._events) >= self.config.max_events:
+            self._events.popleft()
+            self._count("events_dropped")
+        self._events.append(event)
+
+    def bind_dialog(self, dialog: Dialog, session: InviteSession) -> None:
+        self._dialogs[dialog.id] = session
+
+    def unbind_dialog(self, dialog: Dialog) -> None:
+        if self._dialogs.get(dialog.id) is not None:
+            del self._dialogs[dialog.id]
+
+    def _count(self, name: str) -> None:
+        self.stats.extra[name] = self.stats.extra.get(name, 0) + 1
+
+    # ================================================= shell verbs
     def receive_datagram(self, data: bytes, source: Address, transport: str, now: float) -> None:
         """Feed one datagram (or one framed stream message) received from ``source``."""
-        raise NotImplementedError
+        self.stats.received += 1
+        if not data.strip(b"\r\n"):
+            return  # CRLF keep-alive (RFC 5626 §4.4.1)
+        try:
+            msg = parse_message(data, stream=is_reliable(transport))
+        except SipParseError as exc:
+            self._answer_unparseable(exc, source, transport)
+            return
+        try:
+            if isinstance(msg, Request):
+                self._on_request(msg, source, transport, now)
+            else:
+                self._on_response(msg, now)
+        except SipParseError as exc:
+            log.info("dropping message from %s: %s", source, exc.reason)
+            self.stats.dropped_unparseable += 1
+        except Exception:  # noqa: BLE001 - the loop must survive our own bugs too
+            log.exception("internal error on a message from %s", source)
+            self._count("internal_errors")
+        self._reap(now)
+
+    def _answer_unparseable(self, exc: SipParseError, source: Address, transport: str) -> None:
+        try:
+            resp = answer_parse_error(exc)
+            if resp is not None:
+                dest = response_destination(resp.top_via, source, transport)
+        except (SipParseError, ValueError):
+            resp = None
+        if resp is None:
+            log.info("dropping unparseable datagram from %s: %s", source, exc.reason)
+            self.stats.dropped_unparseable += 1
+            return
+        self.stats.answered_400 += 1
+        self.send_direct(resp, dest, transport)
 
     def datagrams_to_send(self) -> list[Outgoing]:
         """Everything queued for the wire since the last call, in order."""
-        raise NotImplementedError
+        out, self._out[:] = list(self._out), []
+        return out
 
     def next_event(self) -> Event | None:
         """The oldest unread event, or None."""
-        raise NotImplementedError
+        return self._events.popleft() if self._events else None
 
     def get_timer(self) -> float | None:
         """The earliest absolute deadline of any timer, or None."""
-        raise NotImplementedError
+        times = [self.layer.get_timer()]
+        times += [s.get_timer() for s in self.sessions.values()]
+        times += [r.get_timer() for r in self.registrations.values()]
+        times += [p.deadline for p in self._incoming.values()]
+        valid = [t for t in times if t is not None]
+        return min(valid) if valid else None
 
     def handle_timer(self, now: float) -> None:
         """Fire every timer due at ``now`` (calling early or late is harmless)."""
-        raise NotImplementedError
+        try:
+            self.layer.handle_timer(now)
+            for s in list(self.sessions.values()):
+                t = s.get_timer()
+                if t is not None and t <= now:
+                    s.handle_timer(now)
+            for r in list(self.registrations.values()):
+                t = r.get_timer()
+                if t is not None and t <= now:
+                    r.handle_timer(now)
+            for rid, p in list(self._incoming.items()):
+                if now >= p.deadline:
+                    self.respond(rid, 500, now=now, reason="Not Answered")
+        except Exception:  # noqa: BLE001
+            log.exception("internal error in timers")
+            self._count("internal_errors")
+        self._reap(now)
 
-    # -- registration ---------------------------------------------------
+    def _reap(self, now: float) -> None:
+        for sid, s in list(self.sessions.items()):
+            if not s.ended:
+                continue
+            first = self._ended_at.setdefault(sid, now)
+            if s.finished and now - first >= self.timers.timer_b:
+                s.release()
+                del self.sessions[sid]
+                del self._ended_at[sid]
+                if self._by_call_id.get(s.call_id) is s:
+                    del self._by_call_id[s.call_id]
+        for rid, r in list(self.registrations.items()):
+            if r.finished:
+                del self.registrations[rid]
+
+    # ================================================= incoming requests
+    def _stamp_via(self, req: Request, source: Address) -> None:
+        """§18.2.1 received, RFC 3581 §4 rport, on the top Via."""
+        via = req.top_via
+        new = via
+        if via.host != source[0]:
+            new = new.with_param("received", source[0])
+        if via.rport_requested:
+            new = new.with_param("rport", str(source[1]))
+            if via.host == source[0] and new.received is None:
+                new = new.with_param("received", source[0])
+        if new is not via:
+            req.headers.pop_first("Via")
+            req.headers.add("Via", str(new), first=True)
+
+    def _on_request(self, req: Request, source: Address, transport: str, now: float) -> None:
+        try:
+            self._stamp_via(req, source)
+        except SipParseError:
+            self.stats.dropped_unparseable += 1
+            return
+        rejection = check_request(req, self.policy)
+        if rejection is not None:
+            if rejection.respond:
+                resp = response_for(req, rejection, to_tag=self.new_tag())
+                self.stats.answered_400 += rejection.status == 400
+                self.send_direct(resp, response_destination(req.top_via, source, transport),
+                                 transport)
+            else:
+                self.stats.dropped_unparseable += 1
+            return
+        match, tx = self.layer.receive_request(req, source, transport, now,
+                                               on_timeout=self._on_server_timeout)
+        if match is Match.RETRANSMISSION or match is Match.ACK_NON_2XX:
+            self.stats.retransmissions_absorbed += 1
+            return
+        if match is Match.ACK_2XX:
+            session = self._dialogs.get((req.call_id, req.to.tag or "", req.from_.tag or ""))
+            if session is not None:
+                session.on_request(req, None, now)
+            else:
+                self._count("stray_ack")
+            return
+        if match is Match.FULL or tx is None:
+            self.stats.dropped_table_full += 1
+            resp = make_response(req, 503, headers=[("Retry-After", "5")], to_tag=self.new_tag())
+            self.send_direct(resp, response_destination(req.top_via, source, transport), transport)
+            return
+        self._dispatch(req, tx, transport, now)
+
+    def _reply(self, tx: ServerTransaction, req: Request, status: int, now: float,
+               reason: str | None = None, headers: list[tuple[str, str]] | None = None) -> None:
+        self.send_response(tx, make_response(req, status, reason, to_tag=self.new_tag(),
+                                              headers=headers or []), now)
+
+    def _dispatch(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
+        method = req.method
+        if method == "CANCEL":
+            target = self.layer.find_cancel_target(req)
+            if target is None:
+                self.stats.answered_481 += 1
+                self._reply(tx, req, 481, now)
+            elif isinstance(target.owner, InviteSession):
+                target.owner.on_cancel(req, tx, now)
+            else:
+                self._reply(tx, req, 200, now)
+            return
+        to_tag = req.to.tag
+        if to_tag is not None:
+            session = self._dialogs.get((req.call_id, to_tag, req.from_.tag or ""))
+            if session is None:
+                self.stats.answered_481 += 1
+                self._reply(tx, req, 481, now)
+                return
+            tx.owner = session
+            session.on_request(req, tx, now)
+            return
+        if self.layer.is_merged(req, tx):
+            self.stats.answered_482 += 1
+            self._reply(tx, req, 482, now)
+            return
+        if method == "INVITE":
+            self._new_call(req, tx, transport, now)
+        elif method == "OPTIONS":
+            self._reply(tx, req, 200, now, headers=[
+                *self.common_headers(),
+                ("Accept", ", ".join(self.config.accept)),
+            ])
+        elif method == "BYE":
+            self.stats.answered_481 += 1
+            self._reply(tx, req, 481, now)
+        elif method == "REGISTER":
+            self._reply(tx, req, 405, now, headers=[("Allow", ", ".join(self.config.allow))])
+        else:
+            self._out_of_dialog(req, tx, now)
+
+    def _new_call(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
+        live = sum(1 for s in self.sessions.values() if not s.ended)
+        if live >= self.config.max_sessions:
+            self._reply(tx, req, 486, now)
+            return
+        sid = self._next("s")
+        session = InviteSession(self, sid, "uas", transport)
+        session.start_uas(req, tx, now)
+        tx.owner = session
+        self.sessions[sid] = session
+        self._by_call_id[req.call_id] = session
+        frm = req.from_
+        self.emit(IncomingCall(session=sid, call_id=req.call_id, from_uri=str(frm.uri),
+                               from_display=frm.display_name, to_uri=str(req.to.uri),
+                               request_uri=str(req.uri), sdp=req.body or None, request=req))
+
+    def _out_of_dialog(self, req: Request, tx: ServerTransaction, now: float) -> None:
+        if len(self._incoming) >= 64:
+            self._reply(tx, req, 503, now)
+            return
+        rid = self.new_request_id()
+        self._incoming[rid] = PendingIncoming(req, tx, now + self.config.request_answer_timeout)
+        self.emit(OutOfDialogRequest(request_id=rid, method=req.method, body=req.body,
+                                     content_type=req.content_type, request=req))
+
+    def _on_server_timeout(self, tx: ServerTransaction, now: float) -> None:
+        log.info("server transaction %s timed out without ACK", tx.key)
+
+    # ================================================= incoming responses
+    def _on_response(self, resp: Response, now: float) -> None:
+        problem = check_response(resp)
+        if problem is not None:
+            log.info("dropping response: %s", problem)
+            self.stats.dropped_unparseable += 1
+            return
+        if self.layer.receive_response(resp, now):
+            return
+        if 200 <= resp.status < 300 and resp.cseq.method == "INVITE":
+            session = self._by_call_id.get(resp.call_id)
+            if session is not None and session.role == "uac":
+                session.on_stray_2xx(resp, now)
+                return
+        self.stats.dropped_stray_response += 1
+
+    # ================================================= commands
+    def _session(self, sid: str) -> InviteSession:
+        s = self.sessions.get(sid)
+        if s is None:
+            raise EndpointError(f"unknown session {sid!r}")
+        return s
+
+    def _run(self, fn: object, *args: object) -> None:
+        try:
+            fn(*args)  # type: ignore[operator]
+        except SessionError as exc:
+            raise EndpointError(str(exc)) from exc
+
+    def _local_aor(self, from_: str | None) -> NameAddr:
+        if from_:
+            try:
+                return NameAddr(uri=parse_uri(from_), display_name=self.config.display_name)
+            except SipParseError as exc:
+                raise EndpointError(f"bad From URI {from_!r}: {exc.reason}") from exc
+        host = self.config.domain or self.config.local_address[0]
+        return NameAddr(uri=SipUri(user=self.config.user, host=host),
+                        display_name=self.config.display_name)
+
+    def _route(self, uri: SipUri) -> tuple[Address, str]:
+        if self.config.outbound_proxy is not None:
+            return self.config.outbound_proxy, self.config.transport
+        dest, transport = uri_destination(uri)
+        if uri.transport is None:
+            transport = self.config.transport
+        return dest, transport
+
+    @staticmethod
+    def _parse_target(target: str) -> SipUri:
+        try:
+            uri = parse_uri(target)
+        except SipParseError as exc:
+            raise EndpointError(f"bad target URI {target!r}: {exc.reason}") from exc
+        if not uri.is_sip:
+            raise EndpointError(f"not a SIP URI: {target!r}")
+        return uri
+
     def register(
         self, registrar: str, aor: str, *, now: float, expires: int = 3600,
         contact_params: str = "",
@@ -131,52 +516,80 @@ class Endpoint:
         exponential back-off and answers digest challenges with the configured
         credentials. Emits ``Registered`` / ``RegistrationFailed``.
         """
-        raise NotImplementedError
+        reg_uri = self._parse_target(registrar)
+        aor_addr = NameAddr(uri=self._parse_target(aor), display_name=self.config.display_name)
+        dest, transport = self._route(reg_uri)
+        rid = self._next("reg")
+        reg = Registration(self, rid, registrar=reg_uri, aor=aor_addr, expires=expires,
+                           dest=dest, transport=transport,
+                           call_id=self.ids.call_id(self.config.local_address[0]),
+                           retry_base=self.config.register_retry_base,
+                           retry_max=self.config.register_retry_max)
+        self.registrations[rid] = reg
+        reg.start(now)
+        return rid
 
     def unregister(self, registration: str | None = None, *, now: float) -> None:
         """Send REGISTER with Expires: 0 for one registration (or all); emits ``Unregistered``."""
-        raise NotImplementedError
+        if registration is not None and registration not in self.registrations:
+            raise EndpointError(f"unknown registration {registration!r}")
+        for rid, reg in list(self.registrations.items()):
+            if registration is None or rid == registration:
+                reg.unregister(now)
+        self._reap(now)
 
-    # -- calls: UAC -----------------------------------------------------
     def invite(
         self, target: str, sdp_offer: bytes | None, *, now: float, from_: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> str:
         """Call ``target`` (a SIP URI); returns the session id used by every later event/command."""
-        raise NotImplementedError
+        uri = self._parse_target(target)
+        frm = self._local_aor(from_)
+        dest, transport = self._route(uri)
+        sid = self._next("s")
+        session = InviteSession(self, sid, "uac", transport)
+        call_id = self.ids.call_id(self.config.local_address[0])
+        self.sessions[sid] = session
+        self._by_call_id[call_id] = session
+        try:
+            session.start_uac(target=uri, from_=frm, sdp=sdp_offer, headers=headers,
+                              call_id=call_id, dest=dest, now=now)
+        except EndpointError:
+            del self.sessions[sid]
+            del self._by_call_id[call_id]
+            raise
+        return sid
 
     def cancel(self, session: str, *, now: float) -> None:
         """CANCEL our pending INVITE (sent as soon as a provisional response arrived, §9.1)."""
-        raise NotImplementedError
+        self._run(self._session(session).cancel, now)
 
-    # -- calls: UAS -----------------------------------------------------
     def ringing(self, session: str, *, now: float, sdp: bytes | None = None) -> None:
         """Send 180 Ringing (or 183 Session Progress when ``sdp`` is given, early media)."""
-        raise NotImplementedError
+        self._run(self._session(session).ringing, now, sdp)
 
     def answer(self, session: str, sdp: bytes | None, *, now: float) -> None:
-        """Send 200 OK to the pending INVITE or re-INVITE of ``session``; the core retransmits it until ACK."""
-        raise NotImplementedError
+        """Send 200 OK to the pending INVITE or re-INVITE of ``session``; retransmitted until ACK."""
+        self._run(self._session(session).answer, sdp, now)
 
     def reject(
         self, session: str, status: int = 486, *, now: float, reason: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Answer the pending INVITE or re-INVITE of ``session`` with a final non-2xx."""
-        raise NotImplementedError
+        self._run(self._session(session).reject, status, now, reason, headers)
 
-    # -- calls: both ----------------------------------------------------
     def bye(self, session: str, *, now: float) -> None:
-        """End an established (or early, UAC 2xx-pending) call with BYE."""
-        raise NotImplementedError
+        """End an established call with BYE."""
+        self._run(self._session(session).bye, now)
 
     def hangup(self, session: str, *, now: float) -> None:
-        """Whatever ends this session now: CANCEL, 486/603 reject, or BYE."""
-        raise NotImplementedError
+        """Whatever ends this session now: CANCEL, 603 reject, or BYE."""
+        self._run(self._session(session).hangup, now)
 
     def reinvite(self, session: str, sdp: bytes | None, *, now: float) -> None:
         """Send a re-INVITE (hold/resume/codec change); answer arrives as ``ReInviteAnswered``."""
-        raise NotImplementedError
+        self._run(self._session(session).reinvite, sdp, now)
 
     def send_in_dialog(
         self, session: str, method: str, *, now: float, body: bytes = b"",
@@ -186,14 +599,78 @@ class Endpoint:
 
         The final response arrives as ``RequestAnswered``.
         """
-        raise NotImplementedError
+        s = self._session(session)
+        if method in ("INVITE", "ACK", "CANCEL", "BYE"):
+            raise EndpointError(f"use the dedicated command for {method}")
+        if s.dialog is None or s.ended:
+            raise EndpointError(f"session {session!r} has no dialog")
+        return s.requests.send(method, now, body=body, content_type=content_type,
+                               headers=headers)
 
     def send_request(
         self, method: str, target: str, *, now: float, body: bytes = b"",
         content_type: str | None = None, headers: tuple[tuple[str, str], ...] = (),
     ) -> str:
         """Send an out-of-dialog non-INVITE request (OPTIONS, MESSAGE ...); returns a request id."""
-        raise NotImplementedError
+        if method in ("INVITE", "ACK", "CANCEL", "BYE", "REGISTER"):
+            raise EndpointError(f"use the dedicated command for {method}")
+        uri = self._parse_target(target)
+        dest, transport = self._route(uri)
+        h = Headers()
+        h.add("Via", str(self.via(transport)))
+        h.add("Max-Forwards", "70")
+        h.add("From", str(self._local_aor(None).with_tag(self.new_tag())))
+        h.add("To", str(NameAddr(uri=uri)))
+        h.add("Call-ID", self.ids.call_id(self.config.local_address[0]))
+        h.add("CSeq", f"{self.new_cseq()} {method}")
+        if method in ("SUBSCRIBE", "REFER", "NOTIFY"):
+            h.add("Contact", str(self.contact(transport)))
+        for name, value in [*self.common_headers(), *headers]:
+            h.add(name, value)
+        if body and content_type:
+            h.add("Content-Type", content_type)
+        rid = self.new_request_id()
+        self._send_ood(Request(method, uri, h, body), rid, self.digest_client(), dest, transport,
+                       now)
+        return rid
+
+    def _send_ood(self, req: Request, rid: str, auth: DigestClient, dest: Address,
+                  transport: str, now: float, tries: int = 0) -> None:
+        tx = self.start_client(req, dest, transport, now, self._on_ood_response,
+                               self._on_ood_timeout)
+        self._outgoing[tx] = (rid, req.method, auth, tries)
+
+    def _on_ood_response(self, tx: ClientTransaction, status: int, resp: Response,
+                         now: float) -> None:
+        if status < 200 or tx not in self._outgoing:
+            return
+        rid, method, auth, tries = self._outgoing.pop(tx)
+        req: Request = tx.request  # type: ignore[attr-defined]
+        if status in (401, 407) and tries < 3 and auth.has_credentials:
+            proxy = status == 407
+            decision = auth.handle_challenges(
+                resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate"),
+                proxy=proxy)
+            if decision.retry:
+                h = req.headers.copy()
+                h.remove("Authorization")
+                h.remove("Proxy-Authorization")
+                h.pop_first("Via")
+                h.add("Via", str(self.via(tx.transport)), first=True)
+                h.set("CSeq", f"{req.cseq.seq + 1} {method}")
+                for name, value in auth.authorization_headers(method, str(req.uri), req.body):
+                    h.add(name, value)
+                self._send_ood(Request(method, req.uri, h, req.body), rid, auth, tx.dest,
+                               tx.transport, now, tries + 1)
+                return
+        self.emit(RequestAnswered(request_id=rid, session=None, method=method, status=status,
+                                  reason=resp.reason, response=resp))
+
+    def _on_ood_timeout(self, tx: ClientTransaction, now: float) -> None:
+        entry = self._outgoing.pop(tx, None)
+        if entry is not None:
+            self.emit(RequestAnswered(request_id=entry[0], session=None, method=entry[1],
+                                      status=408, reason="Request Timeout"))
 
     def respond(
         self, request_id: str, status: int, *, now: float, reason: str | None = None,
@@ -201,8 +678,32 @@ class Endpoint:
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Answer an ``InDialogRequest`` / ``OutOfDialogRequest`` by its request id."""
-        raise NotImplementedError
+        if not 100 <= status <= 699:
+            raise EndpointError(f"bad status {status}")
+        pending = self._incoming.pop(request_id, None)
+        if pending is not None:
+            resp = make_response(pending.request, status, reason, to_tag=self.new_tag(),
+                                 headers=[*self.common_headers(), *headers], body=body,
+                                 content_type=content_type)
+            self.send_response(pending.tx, resp, now)
+            return
+        for s in self.sessions.values():
+            if s.requests.owns(request_id):
+                s.requests.respond(request_id, status, now, reason=reason, body=body,
+                                   content_type=content_type, headers=headers)
+                return
+        raise EndpointError(f"unknown request {request_id!r}")
 
     def shutdown(self, *, now: float) -> None:
         """Hang up every call and un-REGISTER everything (systemd stop path)."""
-        raise NotImplementedError
+        for s in list(self.sessions.values()):
+            if not s.ended:
+                try:
+                    s.hangup(now)
+                except SessionError as exc:
+                    log.info("shutdown: %s", exc)
+        self.unregister(now=now)
+
+    def session_state(self, session: str) -> SessionState:
+        """The state of a session (for diagnostics and tests)."""
+        return self._session(session).state
