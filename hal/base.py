@@ -55,13 +55,32 @@ class Screen:
     softkeys: tuple[str, ...] = ()
     icons: frozenset[str] = field(default_factory=frozenset)
     inverted_line: int | None = None
+    clock: str = ""
+    """Time of day, right-aligned in the status bar (formatted by the firmware: HAL reads no wall clock)."""
 
     def text_rows(self) -> list[str]:
-        """The screen as plain text rows (status, main lines, softkey row)."""
-        rows = [self.status, *self.lines]
+        """The screen as plain text rows (status, main lines, softkey row).
+
+        A tab in a line separates a left part from a right-aligned part
+        (``"Connected\t01:23"``); here both are laid out in ``TEXT_COLUMNS``.
+        """
+        status = _align(f"{self.status}\t{self.clock}") if self.clock else self.status
+        rows = [status, *(_align(line) for line in self.lines)]
         if self.softkeys:
             rows.append(" ".join(f"[{k}]" for k in self.softkeys))
         return rows
+
+
+TEXT_COLUMNS = 21
+"""Characters per main-area line on a 128-pixel panel (5x7 font, 6-pixel advance)."""
+
+
+def _align(line: str) -> str:
+    if "\t" not in line:
+        return line
+    left, _, right = line.partition("\t")
+    right = right.replace("\t", " ")
+    return left + " " * max(1, TEXT_COLUMNS - len(left) - len(right)) + right
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,8 +143,13 @@ class Display(abc.ABC):
 
 class Ringer(abc.ABC):
     @abc.abstractmethod
-    def ring(self, cadence: RingCadence = RING_NORMAL) -> None:
-        """Start ringing with ``cadence`` until ``stop()``."""
+    def ring(self, cadence: RingCadence | None = None) -> None:
+        """Start ringing with ``cadence`` until ``stop()``.
+
+        ``None`` means the handset's configured ring cadence (``RING_NORMAL``
+        unless provisioning says otherwise). A call-waiting chirp is
+        ``ring(RING_WAITING_BEEP)``.
+        """
 
     @abc.abstractmethod
     def stop(self) -> None:

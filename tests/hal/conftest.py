@@ -1,0 +1,18 @@
+"""Fixtures for the HAL tests: a private gpiozero MockFactory per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def pin_factory() -> Iterator[Any]:
+    mock = pytest.importorskip("gpiozero.pins.mock")
+    factory = mock.MockFactory()
+    try:
+        yield factory
+    finally:
+        factory.reset()
