@@ -287,6 +287,9 @@ class Endpoint:
         times += [s.get_timer() for s in self.sessions.values()]
         times += [r.get_timer() for r in self.registrations.values()]
         times += [p.deadline for p in self._incoming.values()]
+        # Forget ended sessions 64*T1 after they ended (late 2xx retransmissions get re-ACKed).
+        times += [t + self.timers.timer_b for sid, t in self._ended_at.items()
+                  if self.sessions[sid].finished]
         valid = [t for t in times if t is not None]
         return min(valid) if valid else None
 
@@ -315,7 +318,7 @@ class Endpoint:
             if not s.ended:
                 continue
             first = self._ended_at.setdefault(sid, now)
-            if s.finished and now - first >= self.timers.timer_b:
+            if s.finished and now >= first + self.timers.timer_b:
                 s.release()
                 del self.sessions[sid]
                 del self._ended_at[sid]

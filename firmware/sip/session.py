@@ -550,6 +550,7 @@ class InviteSession:
         if status < 200:
             return
         if status < 300:
+            self._reinvite_tx = None
             self.dialog.target_refresh(resp)
             self._send_ack(self.dialog, resp.cseq.seq, b"")
             self.host.emit(ReInviteAnswered(session=self.id, sdp=resp.body or None))

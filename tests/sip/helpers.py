@@ -189,3 +189,51 @@ class EndpointPair:
 
     def run(self, seconds: float = 1.0) -> None:
         self.net.run(seconds)
+
+
+class ScriptedPeer:
+    """A peer whose answers a test scripts: ``handler(request, peer) -> list[Response]``.
+
+    Used for what a second ``Endpoint`` would never do (challenge with 401/407,
+    act as a registrar, answer 3xx). It speaks on the same ``MemoryNetwork``.
+    """
+
+    def __init__(self, net: MemoryNetwork, address: Address,
+                 handler: Callable[[Any, ScriptedPeer], list[Any]]) -> None:
+        self.net = net
+        self.address = address
+        self.handler = handler
+        self.received: list[tuple[float, Any]] = []
+        self._out: list[Outgoing] = []
+        net.attach(address, self)
+
+    def receive_datagram(self, data: bytes, source: Address, transport: str, now: float) -> None:
+        from firmware.sip.message import parse_message
+
+        msg = parse_message(data)
+        self.received.append((now, msg))
+        for reply in self.handler(msg, self) or []:
+            self._out.append(Outgoing(data=bytes(reply), dest=source, transport=transport))
+
+    def send(self, data: bytes, dest: Address) -> None:
+        self._out.append(Outgoing(data=data, dest=dest))
+        self.net.pump()
+
+    def datagrams_to_send(self) -> list[Outgoing]:
+        out, self._out = self._out, []
+        return out
+
+    def next_event(self) -> None:
+        return None
+
+    def get_timer(self) -> None:
+        return None
+
+    def handle_timer(self, now: float) -> None:
+        return None
+
+    def requests(self, method: str | None = None) -> list[tuple[float, Any]]:
+        from firmware.sip.message import Request
+
+        return [(t, m) for t, m in self.received
+                if isinstance(m, Request) and (method is None or m.method == method)]
