@@ -80,6 +80,14 @@ class CallOps:
         """Call an endpoint command; a refusal (a race with the network) is logged, not raised."""
         try:
             return getattr(self.endpoint, method)(*args, **kwargs)
+        except TypeError as exc:
+            if "headers" not in kwargs:
+                raise
+            # an endpoint without extra headers on this command (e.g. BYE/Also): still
+            # end the call, without the transfer headers, rather than not at all
+            log.warning("endpoint %s takes no extra headers (%s); sent without them", method, exc)
+            kwargs.pop("headers")
+            return self._sip(method, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - EndpointError and friends: never kill the loop
             log.warning("endpoint %s refused: %s", method, exc)
             return None

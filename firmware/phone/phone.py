@@ -290,8 +290,10 @@ class Phone(CallOps, SipEvents):
             self.emit(ShowScreen(screen=screen))
         focused = self.line().focused
         if focused is not None and focused.connected_at is not None and focused.established:
-            elapsed = now - focused.connected_at
-            self._tick = focused.connected_at + int(elapsed) + 1.0
+            tick = focused.connected_at + int(now - focused.connected_at) + 1.0
+            while tick <= now:  # float rounding must never leave a deadline in the past
+                tick += 1.0
+            self._tick = tick
         else:
             self._tick = None
 
