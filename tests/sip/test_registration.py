@@ -78,7 +78,7 @@ def test_register_with_digest_then_refresh_at_granted_times() -> None:
     assert second.cseq.seq == first.cseq.seq + 1 and second.call_id == first.call_id
     auth = second.headers.get("Authorization")
     assert 'username="5550001"' in auth and "nc=00000001" in auth and "secret" not in auth
-    net.run(200)
+    net.run(250)
     times = [round(t, 6) for t, _ in peer.requests("REGISTER")]
     # refreshes at min(0.9*120, 115) = 108 s after each success; the 200 arrives at 0.04
     # and the registrar (10 ms away) logs arrival times.
