@@ -25,9 +25,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
-from dataclasses import dataclass, field
 
-from firmware.sip.auth import Credentials, DigestClient
+from firmware.sip.auth import DigestClient
 from firmware.sip.build import (
     IdSource,
     is_reliable,
@@ -36,17 +35,15 @@ from firmware.sip.build import (
     uri_destination,
 )
 from firmware.sip.dialog import Dialog, DialogId
+from firmware.sip.endpoint_config import EndpointConfig, EndpointError, EndpointStats
 from firmware.sip.errors import SipParseError
 from firmware.sip.events import (
     Address,
     Event,
     IncomingCall,
     Outgoing,
-    OutOfDialogRequest,
-    RequestAnswered,
 )
 from firmware.sip.message import (
-    Headers,
     NameAddr,
     Request,
     Response,
@@ -55,14 +52,13 @@ from firmware.sip.message import (
     parse_message,
     parse_uri,
 )
+from firmware.sip.outside_dialog import OutsideDialog
 from firmware.sip.registration import Registration
 from firmware.sip.session import InviteSession, SessionError, SessionState
-from firmware.sip.session_requests import PendingIncoming
-from firmware.sip.timers import DEFAULT_TIMERS, TimerConfig
+from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 from firmware.sip.transaction_layer import Match, TableFull, TransactionLayer
 from firmware.sip.validate import (
-    DEFAULT_POLICY,
     UaPolicy,
     answer_parse_error,
     check_request,
@@ -70,66 +66,9 @@ from firmware.sip.validate import (
     response_for,
 )
 
-__all__ = ["Endpoint", "EndpointConfig", "EndpointStats", "EndpointError"]
+__all__ = ["Endpoint", "EndpointConfig", "EndpointStats", "EndpointError"]  # config re-exported
 
 log = logging.getLogger(__name__)
-
-
-class EndpointError(Exception):
-    """A command the endpoint cannot carry out (unknown session, wrong state).
-
-    Raised to the caller of a command (a bug or race in the layer above),
-    never out of ``receive_datagram``/``handle_timer``.
-    """
-
-
-@dataclass(frozen=True, kw_only=True)
-class EndpointConfig:
-    """What the UA is: its address, identity, credentials and limits.
-
-    ``local_address`` goes into Via and Contact. ``outbound_proxy``, when set,
-    receives every out-of-dialog request (RFC 3261 §8.1.2). Otherwise the
-    request goes to the Request-URI's host/port (an IP literal, or a name the
-    shell resolves when it sends).
-    """
-
-    local_address: Address
-    transport: str = "udp"
-    user: str = "piphone"
-    display_name: str | None = None
-    domain: str | None = None
-    outbound_proxy: Address | None = None
-    credentials: tuple[Credentials, ...] = ()
-    timers: TimerConfig = DEFAULT_TIMERS
-    user_agent: str = "piphone/0.1"
-    allow: tuple[str, ...] = (
-        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE",
-    )
-    accept: tuple[str, ...] = DEFAULT_POLICY.accept
-    supported: tuple[str, ...] = ()
-    #: REGISTER failure back-off: min(base * 2**n, max) seconds.
-    register_retry_base: float = 30.0
-    register_retry_max: float = 1800.0
-    max_transactions: int = 1024
-    max_sessions: int = 64
-    max_events: int = 4096
-    #: Seconds an incoming non-INVITE request waits for ``respond`` before the core answers 500.
-    request_answer_timeout: float = 16.0
-
-
-@dataclass
-class EndpointStats:
-    """Counters for what was dropped or refused, for diagnostics and tests."""
-
-    received: int = 0
-    dropped_unparseable: int = 0
-    answered_400: int = 0
-    dropped_stray_response: int = 0
-    dropped_table_full: int = 0
-    answered_481: int = 0
-    answered_482: int = 0
-    retransmissions_absorbed: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Endpoint:
@@ -158,8 +97,7 @@ class Endpoint:
         self._by_call_id: dict[str, InviteSession] = {}
         self._ended_at: dict[str, float] = {}
         self.registrations: dict[str, Registration] = {}
-        self._incoming: dict[str, PendingIncoming] = {}
-        self._outgoing: dict[ClientTransaction, tuple[str, str, DigestClient, int]] = {}
+        self._ood = OutsideDialog(self, config.request_answer_timeout)
         self._seq = 0
 
     # ================================================= host services
@@ -286,7 +224,7 @@ class Endpoint:
         times = [self.layer.get_timer()]
         times += [s.get_timer() for s in self.sessions.values()]
         times += [r.get_timer() for r in self.registrations.values()]
-        times += [p.deadline for p in self._incoming.values()]
+        times.append(self._ood.get_timer())
         # Forget ended sessions 64*T1 after they ended (late 2xx retransmissions get re-ACKed).
         times += [t + self.timers.timer_b for sid, t in self._ended_at.items()
                   if self.sessions[sid].finished]
@@ -305,9 +243,9 @@ class Endpoint:
                 t = r.get_timer()
                 if t is not None and t <= now:
                     r.handle_timer(now)
-            for rid, p in list(self._incoming.items()):
-                if now >= p.deadline:
-                    self.respond(rid, 500, now=now, reason="Not Answered")
+            t = self._ood.get_timer()
+            if t is not None and t <= now:
+                self._ood.handle_timer(now)
         except Exception:  # noqa: BLE001
             log.exception("internal error in timers")
             self._count("internal_errors")
@@ -422,7 +360,7 @@ class Endpoint:
         elif method == "REGISTER":
             self._reply(tx, req, 405, now, headers=[("Allow", ", ".join(self.config.allow))])
         else:
-            self._out_of_dialog(req, tx, now)
+            self._ood.on_request(req, tx, now)
 
     def _new_call(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
         live = sum(1 for s in self.sessions.values() if not s.ended)
@@ -439,15 +377,6 @@ class Endpoint:
         self.emit(IncomingCall(session=sid, call_id=req.call_id, from_uri=str(frm.uri),
                                from_display=frm.display_name, to_uri=str(req.to.uri),
                                request_uri=str(req.uri), sdp=req.body or None, request=req))
-
-    def _out_of_dialog(self, req: Request, tx: ServerTransaction, now: float) -> None:
-        if len(self._incoming) >= 64:
-            self._reply(tx, req, 503, now)
-            return
-        rid = self.new_request_id()
-        self._incoming[rid] = PendingIncoming(req, tx, now + self.config.request_answer_timeout)
-        self.emit(OutOfDialogRequest(request_id=rid, method=req.method, body=req.body,
-                                     content_type=req.content_type, request=req))
 
     def _on_server_timeout(self, tx: ServerTransaction, now: float) -> None:
         log.info("server transaction %s timed out without ACK", tx.key)
@@ -619,61 +548,8 @@ class Endpoint:
             raise EndpointError(f"use the dedicated command for {method}")
         uri = self._parse_target(target)
         dest, transport = self._route(uri)
-        h = Headers()
-        h.add("Via", str(self.via(transport)))
-        h.add("Max-Forwards", "70")
-        h.add("From", str(self._local_aor(None).with_tag(self.new_tag())))
-        h.add("To", str(NameAddr(uri=uri)))
-        h.add("Call-ID", self.ids.call_id(self.config.local_address[0]))
-        h.add("CSeq", f"{self.new_cseq()} {method}")
-        if method in ("SUBSCRIBE", "REFER", "NOTIFY"):
-            h.add("Contact", str(self.contact(transport)))
-        for name, value in [*self.common_headers(), *headers]:
-            h.add(name, value)
-        if body and content_type:
-            h.add("Content-Type", content_type)
-        rid = self.new_request_id()
-        self._send_ood(Request(method, uri, h, body), rid, self.digest_client(), dest, transport,
-                       now)
-        return rid
-
-    def _send_ood(self, req: Request, rid: str, auth: DigestClient, dest: Address,
-                  transport: str, now: float, tries: int = 0) -> None:
-        tx = self.start_client(req, dest, transport, now, self._on_ood_response,
-                               self._on_ood_timeout)
-        self._outgoing[tx] = (rid, req.method, auth, tries)
-
-    def _on_ood_response(self, tx: ClientTransaction, status: int, resp: Response,
-                         now: float) -> None:
-        if status < 200 or tx not in self._outgoing:
-            return
-        rid, method, auth, tries = self._outgoing.pop(tx)
-        req: Request = tx.request  # type: ignore[attr-defined]
-        if status in (401, 407) and tries < 3 and auth.has_credentials:
-            proxy = status == 407
-            decision = auth.handle_challenges(
-                resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate"),
-                proxy=proxy)
-            if decision.retry:
-                h = req.headers.copy()
-                h.remove("Authorization")
-                h.remove("Proxy-Authorization")
-                h.pop_first("Via")
-                h.add("Via", str(self.via(tx.transport)), first=True)
-                h.set("CSeq", f"{req.cseq.seq + 1} {method}")
-                for name, value in auth.authorization_headers(method, str(req.uri), req.body):
-                    h.add(name, value)
-                self._send_ood(Request(method, req.uri, h, req.body), rid, auth, tx.dest,
-                               tx.transport, now, tries + 1)
-                return
-        self.emit(RequestAnswered(request_id=rid, session=None, method=method, status=status,
-                                  reason=resp.reason, response=resp))
-
-    def _on_ood_timeout(self, tx: ClientTransaction, now: float) -> None:
-        entry = self._outgoing.pop(tx, None)
-        if entry is not None:
-            self.emit(RequestAnswered(request_id=entry[0], session=None, method=entry[1],
-                                      status=408, reason="Request Timeout"))
+        return self._ood.send(method, uri, self._local_aor(None), dest, transport, now,
+                              body=body, content_type=content_type, headers=headers)
 
     def respond(
         self, request_id: str, status: int, *, now: float, reason: str | None = None,
@@ -683,12 +559,8 @@ class Endpoint:
         """Answer an ``InDialogRequest`` / ``OutOfDialogRequest`` by its request id."""
         if not 100 <= status <= 699:
             raise EndpointError(f"bad status {status}")
-        pending = self._incoming.pop(request_id, None)
-        if pending is not None:
-            resp = make_response(pending.request, status, reason, to_tag=self.new_tag(),
-                                 headers=[*self.common_headers(), *headers], body=body,
-                                 content_type=content_type)
-            self.send_response(pending.tx, resp, now)
+        if self._ood.respond(request_id, status, now, reason=reason, body=body,
+                             content_type=content_type, headers=headers):
             return
         for s in self.sessions.values():
             if s.requests.owns(request_id):
