@@ -35,7 +35,13 @@ from firmware.phone.actions import (
     StopTone,
     Tone,
 )
-from firmware.phone.call import ESTABLISHED, LIVE_OUTGOING, Call, CallState, CallView
+from firmware.phone.call import (
+    ESTABLISHED,
+    LIVE_OUTGOING,
+    Call,
+    CallState,
+    CallView,
+)
 from firmware.phone.callops import CallOps, PhoneError
 from firmware.phone.dialing import DialPlan, SimpleDialPlan
 from firmware.phone.history import CallHistory
@@ -102,6 +108,8 @@ class Phone(CallOps, SipEvents):
         self._screen: Screen | None = None
         self._dial_deadline: float | None = None
         self._tick: float | None = None
+        #: call-state bugs caught at the loop boundary (logged; tests assert it stays 0)
+        self.errors = 0
 
     # ------------------------------------------------------------------ shell verbs
     def start(self, now: float) -> None:
@@ -118,6 +126,10 @@ class Phone(CallOps, SipEvents):
         except PhoneError as exc:
             log.info("input %s ignored: %s", event, exc.message)
             self._refresh(now)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            log.exception("input %s hit a call-control bug", event)
+            self._refresh(now)
 
     def receive_sip_event(self, event: Any, now: float) -> None:
         """One event from ``endpoint.next_event()``."""
@@ -125,6 +137,9 @@ class Phone(CallOps, SipEvents):
             self.dispatch_sip(event, now)
         except PhoneError as exc:  # an event arriving in a state that no longer takes it
             log.info("SIP event %s ignored: %s", type(event).__name__, exc.message)
+        except Exception:  # noqa: BLE001 - a bug of ours: log it loudly, keep the phone alive
+            self.errors += 1
+            log.exception("SIP event %s hit a call-control bug", type(event).__name__)
         self._refresh(now)
 
     def pump_sip(self, now: float) -> int:
@@ -149,6 +164,16 @@ class Phone(CallOps, SipEvents):
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
+        try:
+            self._fire_timers(now)
+        except PhoneError as exc:
+            log.info("timer action refused: %s", exc.message)
+        except Exception:  # noqa: BLE001 - a bug of ours must not stop the timers
+            self.errors += 1
+            log.exception("timer hit a call-control bug")
+        self._refresh(now)
+
+    def _fire_timers(self, now: float) -> None:
         for call in list(self._all_calls()):
             if call.ring_deadline is not None and call.ring_deadline <= now:
                 call.ring_deadline = None
@@ -158,7 +183,6 @@ class Phone(CallOps, SipEvents):
         if self._dial_deadline is not None and self._dial_deadline <= now:
             self._dial_deadline = None
             self.dial_timeout(now)
-        self._refresh(now)
 
     # ------------------------------------------------------------------ user verbs
     def hook(self, off_hook: bool, now: float) -> None:

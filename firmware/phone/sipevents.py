@@ -158,7 +158,7 @@ class SipEvents(TransferOps):
 
     def _on_CallConfirmed(self, event: Any, now: float) -> None:
         call = self._call(event)
-        if call is None or call.ended:
+        if call is None or call.direction != "in" or not call.established:
             return
         negotiated = call.extra.pop("negotiated", None)
         if call.extra.pop("await_ack_answer", False):
@@ -183,7 +183,7 @@ class SipEvents(TransferOps):
     # ------------------------------------------------------------------ outgoing calls
     def _on_CallProgress(self, event: Any, now: float) -> None:
         call = self._call(event)
-        if call is None or call.state not in LIVE_OUTGOING:
+        if call is None or call.direction != "out" or call.state not in LIVE_OUTGOING:
             return
         call.apply(_I.RINGING if event.status in (180, 183) else _I.TRYING, now)
         if event.status in (180, 183):
@@ -191,15 +191,16 @@ class SipEvents(TransferOps):
 
     def _on_CallAnswered(self, event: Any, now: float) -> None:
         call = self._call(event)
-        if call is None:
+        if call is None or call.direction != "out" or call.established:
             return
         if call.ended:  # we cancelled, the 200 crossed the CANCEL
             self._sip("bye", event.session, now=now)  # type: ignore[attr-defined]
             return
-        if call.established:
+        if call.state not in LIVE_OUTGOING:
             return
         answer = _parse(event.sdp)
-        result = call.media.receive_answer(answer) if answer is not None else None
+        media = self.media_for(call)  # type: ignore[attr-defined]
+        result = media.receive_answer(answer) if answer is not None else None
         call.ring_deadline = None
         if result is None or isinstance(result, NoCommonCodec):
             call.apply(_I.ANSWERED, now)
@@ -213,7 +214,7 @@ class SipEvents(TransferOps):
 
     def _on_CallFailed(self, event: Any, now: float) -> None:
         call = self._call(event)
-        if call is None or call.ended:
+        if call is None or call.direction != "out" or call.state not in LIVE_OUTGOING:
             return
         why = call.extra.pop("cancel_why", None)
         status = 408 if why == "timeout" else event.status
@@ -278,7 +279,7 @@ class SipEvents(TransferOps):
 
     def _on_ReInviteAnswered(self, event: Any, now: float) -> None:
         call = self._call(event)
-        if call is None or call.ended:
+        if call is None or not call.established:
             return
         what = call.extra.pop("reinvite", None)
         answer = _parse(event.sdp)
