@@ -128,6 +128,10 @@ class AppControl:
     def dial(self, target: str) -> None:
         self._phone("dial", target)
 
+    def transfer(self, target: str) -> None:
+        """Blind transfer of the call in conversation to ``target`` (directory transfer)."""
+        self._phone("transfer_to", target)
+
     def set_mock_tone(self, tone_hz: float) -> None:
         audio = self.app.hal.audio
         if audio is None or not hasattr(audio, "set_tone"):

@@ -129,7 +129,9 @@ class PhoneHost:
         control: ControlConfig | None = None,
         on_wire: Callable[..., None] | None = None,
         name: str = "phone",
+        autostart: bool = True,
     ) -> PhoneHost:
+        """Bind, build and (unless ``autostart`` is False: call ``app.start()`` yourself) start."""
         self = cls()
         loop = asyncio.get_running_loop()
         clock = LoopClock(loop)
@@ -149,7 +151,8 @@ class PhoneHost:
         self.transport.on_receive = self.app.receive_sip
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)
-        self.app.start()
+        if autostart:
+            self.app.start()
         if control is not None:
             self.control = ControlServer(self.control_api, control)
             await self.control.start()

@@ -115,7 +115,8 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         transport=transport,
         user=first.name,
         display_name=getattr(first, "displayname", "") or None,
-        domain=_hostport(proxy) if proxy else None,
+        # The endpoint puts ``domain`` in the From host (no port): the proxy's address.
+        domain=proxy[0] if proxy else None,
         outbound_proxy=outbound,
         credentials=creds,
         timers=TimerConfig(t1=t1, t2=max(t2, t1)),

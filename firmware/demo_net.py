@@ -151,10 +151,12 @@ class Network:
 
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
         host = await PhoneHost.start(config, hal, sip_host=HOST, sip_port=port,
-                                     on_wire=self.tap(name), name=name)
+                                     on_wire=self.tap(name), name=name, autostart=False)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
+        assert host.app is not None
+        host.app.start()  # after naming, so the first REGISTER is in the log
         return handset
 
     async def close(self) -> None:

@@ -46,6 +46,9 @@ __all__ = ["InviteSession", "SessionState", "SessionHost", "SessionError"]
 
 log = logging.getLogger(__name__)
 
+#: Longest an incoming call rings unanswered before the core answers 480 (seconds).
+MAX_RING_TIME = 300.0
+
 
 class _Pending2xx:
     """A 2xx the UAS core retransmits until the ACK with the same CSeq (§13.3.1.4)."""
@@ -96,6 +99,7 @@ class InviteSession(UacMixin):
         self.requests = DialogRequests(host, self)
         self.ended = False
         self._bye_after_ack = False
+        self._ring_deadline: float | None = None
 
     # ================================================================ UAS
     def start_uas(self, request: Request, tx: ServerTransaction, now: float) -> None:
@@ -103,6 +107,15 @@ class InviteSession(UacMixin):
         self._server_request = request
         self._server_tx = tx
         self._local_tag = self.host.new_tag()
+        # An unanswered call cannot hold a session slot for ever: the INVITE's
+        # Expires (§20.19), else MAX_RING_TIME, then 480.
+        ring = MAX_RING_TIME
+        try:
+            if request.expires is not None:
+                ring = min(float(request.expires), MAX_RING_TIME)
+        except ValueError:
+            pass
+        self._ring_deadline = now + ring
 
     def _uas_dialog(self, confirmed: bool) -> Dialog:
         assert self._server_request is not None
@@ -365,12 +378,22 @@ class InviteSession(UacMixin):
     # ============================================================= timers
     def get_timer(self) -> float | None:
         times = [t for t in (self._glare_at, self.requests.get_timer()) if t is not None]
+        if self.state is SessionState.INCOMING and self._ring_deadline is not None:
+            times.append(self._ring_deadline)
         p = self._pending_2xx
         if p is not None:
             times.append(p.give_up_at if p.next_at is None else min(p.next_at, p.give_up_at))
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
+        if self.state is SessionState.INCOMING and self._ring_deadline is not None \
+                and now >= self._ring_deadline:
+            self._ring_deadline = None
+            assert self._server_request is not None and self._server_tx is not None
+            self.host.send_response(self._server_tx,
+                                    self._response(self._server_request, 480, "No Answer"), now)
+            self._terminate()
+            self.host.emit(CallEnded(session=self.id, by="local", reason="no answer"))
         p = self._pending_2xx
         if p is not None:
             if now >= p.give_up_at:

@@ -59,3 +59,46 @@ def add_sipp_leg(log: MessageLog, messages: list[tuple[float, str, bytes]], me: 
 def newest_messages_log(workdir: Path, stem: str) -> str:
     found = sorted(workdir.glob(f"**/{stem}*_messages.log"))
     return found[-1].read_text(errors="replace") if found else ""
+
+
+class RedirectingProxy:
+    """Kamailio from kamailio-redirect.cfg.tmpl: asks ``redirect`` about ``forwarded_user``."""
+
+    def __init__(self, workdir: Path, *, redirect: tuple[str, int], forwarded_user: str,
+                 ring_timeout: float = 2.0) -> None:
+        from peers import HOST, PeerProcess, free_port, require
+
+        self.host = HOST
+        self.port = free_port()
+        cfg = (Path(__file__).with_name("kamailio-redirect.cfg.tmpl").read_text()
+               .replace("@@HOST@@", HOST).replace("@@PORT@@", str(self.port))
+               .replace("@@REDIRECT@@", f"{redirect[0]}:{redirect[1]}")
+               .replace("@@FORWARDED_USER@@", forwarded_user)
+               .replace("@@RING_TIMEOUT_MS@@", str(int(ring_timeout * 1000))))
+        work = Path(workdir) / f"kamailio-redirect-{self.port}"
+        work.mkdir(parents=True, exist_ok=True)
+        (work / "kamailio.cfg").write_text(cfg)
+        argv = [require("kamailio"), "-f", str(work / "kamailio.cfg"), "-DD", "-E", "-Y", str(work),
+                "-P", str(work / "kamailio.pid"), "-w", str(work), "-m", "32", "-M", "4"]
+        self.proc = PeerProcess(argv, cwd=work, log_name="kamailio.log", grace=5.0)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return (self.host, self.port)
+
+    def __enter__(self) -> RedirectingProxy:
+        from peers import sip_options_answered, wait_until
+
+        self.proc.start()
+        try:
+            wait_until(lambda: not self.proc.running() or sip_options_answered(self.port), 15,
+                       "kamailio to answer OPTIONS")
+            if not self.proc.running():
+                raise AssertionError(f"kamailio exited:\n{self.proc.log_text()[-3000:]}")
+        except BaseException:
+            self.proc.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.stop()
