@@ -187,6 +187,7 @@ class Phone(CallOps, SipEvents):
     # ------------------------------------------------------------------ user verbs
     def hook(self, off_hook: bool, now: float) -> None:
         """Lift or replace the handset."""
+        self.notice = None  # a transient message goes with the next thing the user does
         if off_hook == self.handset_up:
             return
         self.handset_up = off_hook
@@ -198,6 +199,7 @@ class Phone(CallOps, SipEvents):
 
     def press_key(self, key: str, now: float) -> None:
         """A key went down: keypad digit, ``softkeyN`` or a feature key by label."""
+        self.notice = None  # a transient message goes with the next thing the user does
         if key in KEYPAD_KEYS:
             self.digit(key, now)
         elif key.startswith("softkey"):
@@ -222,6 +224,7 @@ class Phone(CallOps, SipEvents):
 
     def press_softkey(self, name: str, now: float) -> None:
         """A softkey by its label or API name, case-insensitive; refused (409) if not shown."""
+        self.notice = None  # a transient message goes with the next thing the user does
         label = normalise(name)
         if label is None:
             raise PhoneError(400, f"unknown softkey {name!r}")
@@ -232,6 +235,7 @@ class Phone(CallOps, SipEvents):
 
     def dial(self, target: str, now: float) -> Call:
         """Call ``target`` (number or SIP URI) as from the directory; goes off-hook on the speaker."""
+        self.notice = None  # a transient message goes with the next thing the user does
         if not (self.handset_up or self.speaker):
             self.speaker = True
         call = self.place_call(target, now)

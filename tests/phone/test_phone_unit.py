@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from firmware.media.codecs import Codec
@@ -418,3 +420,92 @@ def test_dial_tone_and_tones_follow_state() -> None:
     assert h.of(PlayTone)[-1].tone == "dial"
     h.phone.press_keys("1", 0.1)
     assert h.phone.tone is None
+
+
+def test_registration_state_reaches_the_screen() -> None:
+    h = Harness()
+    assert h.phone.screen(0.0).lines[0] == "Registering..."
+    h.feed(ev.Registered(registration="r1", aor="sip:5550002@10.0.0.2", expires=3600))
+    screen = h.phone.screen(0.0)
+    assert screen.lines[0] == "Ready" and "registered" in screen.icons
+    h.feed(ev.RegistrationFailed(registration="r1", aor="sip:5550002@10.0.0.2", status=403,
+                                 reason="Forbidden", retry_in=30.0))
+    assert not h.phone.lines[0].registered
+    assert h.phone.lines[0].registration_reason == "403 Forbidden"
+
+
+def test_history_survives_a_restart(tmp_path: Any) -> None:
+    from firmware.phone.history import JsonHistoryFile
+    from firmware.phone.phone import Phone
+
+    store = JsonHistoryFile(tmp_path)
+    h = Harness()
+    h.phone.wall_offset = 1_700_000_000.0
+    h.phone.dial("5550009", 1.0)
+    h.incoming("in5")
+    h.feed(ev.CallEnded(session="in5", by="remote", reason="cancelled"))
+    from firmware.phone.actions import HistoryChanged
+
+    assert h.of(HistoryChanged)
+    store.save(h.phone.history)
+    again = Phone(h.settings, h.sip, history=store.load())
+    kinds = {e.kind: e for e in again.history.entries()}
+    assert set(kinds) == {"placed", "missed"}
+    assert kinds["placed"].remote == "sip:5550009@10.0.0.2" and kinds["placed"].at > 1.7e9
+    assert kinds["missed"].display == "Alice"
+
+
+def test_incoming_calls_land_on_the_line_they_are_for() -> None:
+    from firmware.phone.settings import LineSettings
+
+    h = Harness(lines=(LineSettings(number="5550002", domain="10.0.0.2"),
+                       LineSettings(number="5550012", domain="10.0.0.2")))
+    h.phone.receive_sip_event(ev.IncomingCall(
+        session="in1", call_id="c", from_uri="sip:a@h", from_display=None,
+        to_uri="sip:5550012@10.0.0.2", request_uri="sip:5550012@10.0.0.2", sdp=offer_sdp(),
+        request=FakeRequest({})), 0.0)
+    assert h.phone.calls()[0].line == 2
+
+
+def test_a_third_call_is_busy_even_with_call_waiting() -> None:
+    h = Harness()
+    _connected(h)
+    h.incoming("in2")
+    h.incoming("in3")
+    assert h.sip.take()[-1] == ("reject", "in3", {"status": 486, "reason": "Busy Here",
+                                                  "headers": {}})
+
+
+def test_in_dialog_requests_are_answered() -> None:
+    h = Harness()
+    sid = _connected(h)
+    for method, status in (("OPTIONS", 200), ("INFO", 200), ("SUBSCRIBE", 501)):
+        h.feed(ev.InDialogRequest(session=sid, request_id=f"q-{method}", method=method, body=b"",
+                                  content_type=None, request=FakeRequest({})))
+        assert h.sip.take()[-1][2]["status"] == status
+    h.feed(ev.InDialogRequest(session="nope", request_id="q9", method="OPTIONS", body=b"",
+                              content_type=None, request=FakeRequest({})))
+    assert h.sip.take()[-1][2]["status"] == 481
+
+
+def test_failed_refer_transfer_keeps_the_call_and_says_so() -> None:
+    h = Harness()
+    sid = _connected(h)
+    h.phone.transfer_to("5550003", 1.0)
+    (refer,) = h.sip.take()
+    h.feed(ev.RequestAnswered(request_id=refer[2]["rid"], session=sid, method="REFER",
+                              status=202, reason="Accepted"))
+    h.feed(ev.InDialogRequest(session=sid, request_id="n1", method="NOTIFY",
+                              body=b"SIP/2.0 486 Busy Here\r\n", content_type="message/sipfrag",
+                              request=FakeRequest({"Event": "refer"})))
+    assert [s[0] for s in h.sip.take()] == ["respond"]      # no BYE: the call goes on
+    assert h.phone.calls()[0].state == "connected"
+    assert "Transfer failed (486)" in h.phone.screen(2.0).lines
+
+
+def test_bad_refer_to_is_answered_400() -> None:
+    h = Harness()
+    sid = _connected(h)
+    h.feed(ev.InDialogRequest(session=sid, request_id="q1", method="REFER", body=b"",
+                              content_type=None, request=FakeRequest({})))
+    assert h.sip.take()[-1][2]["status"] == 400
