@@ -285,15 +285,18 @@ class Endpoint:
         try:
             self._stamp_via(req, source)
         except SipParseError:
-            self.stats.dropped_unparseable += 1
-            return
+            pass  # check_request answers the bad Via below
         rejection = check_request(req, self.policy)
         if rejection is not None:
-            if rejection.respond:
+            answerable = all(n in req.headers for n in ("Via", "Call-ID", "CSeq", "From", "To"))
+            if rejection.respond and answerable:
                 resp = response_for(req, rejection, to_tag=self.new_tag())
                 self.stats.answered_400 += rejection.status == 400
-                self.send_direct(resp, response_destination(req.top_via, source, transport),
-                                 transport)
+                try:
+                    dest = response_destination(req.top_via, source, transport)
+                except SipParseError:
+                    dest = source  # no usable Via: answer the sender (best effort)
+                self.send_direct(resp, dest, transport)
             else:
                 self.stats.dropped_unparseable += 1
             return
@@ -336,6 +339,11 @@ class Endpoint:
         to_tag = req.to.tag
         if to_tag is not None:
             session = self._dialogs.get((req.call_id, to_tag, req.from_.tag or ""))
+            if session is None and method == "INVITE" and self.config.recreate_dialogs:
+                # §12.2.2 lets a UAS accept a tagged INVITE for a dialog it lost (a reboot):
+                # it becomes a new call keeping that To tag (RFC 4475 §3.1.1.1 rings).
+                self._new_call(req, tx, transport, now)
+                return
             if session is None:
                 self.stats.answered_481 += 1
                 self._reply(tx, req, 481, now)

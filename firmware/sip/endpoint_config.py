@@ -55,6 +55,8 @@ class EndpointConfig:
     max_transactions: int = 1024
     max_sessions: int = 64
     max_events: int = 4096
+    #: A tagged INVITE for an unknown dialog starts a new call (True) or gets 481 (False).
+    recreate_dialogs: bool = True
     #: Seconds an incoming non-INVITE request waits for ``respond`` before the core answers 500.
     request_answer_timeout: float = 16.0
 

@@ -106,7 +106,7 @@ class InviteSession(UacMixin):
         self.call_id = request.call_id
         self._server_request = request
         self._server_tx = tx
-        self._local_tag = self.host.new_tag()
+        self._local_tag = request.to.tag or self.host.new_tag()
         # An unanswered call cannot hold a session slot for ever: the INVITE's
         # Expires (§20.19), else MAX_RING_TIME, then 480.
         ring = MAX_RING_TIME
