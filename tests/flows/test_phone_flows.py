@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from blockers import needs_bye_headers, needs_media
 
 from firmware.demo import run_figure
 from firmware.demo_flows import SEED_STEPS, TITLES
@@ -28,12 +29,20 @@ def _run(figure: str):
     return outcome
 
 
-@pytest.mark.parametrize("figure", ["B-5", "B-6", "B-7", "B-8", "B-15", "B-16"])
+@pytest.mark.parametrize("figure", [
+    "B-5",
+    "B-6",
+    pytest.param("B-7", marks=needs_bye_headers),
+    pytest.param("B-8", marks=needs_bye_headers),
+    "B-15",
+    "B-16",
+])
 def test_figure_message_sequence(figure: str) -> None:
     outcome = _run(figure)
     assert len(outcome.log.messages) >= len(SEED_STEPS[figure])
 
 
+@needs_media
 def test_b4_hold_stops_media_and_resume_restores_it() -> None:
     outcome = _run("B-4")
     assert outcome.run is not None

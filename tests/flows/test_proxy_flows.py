@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from blockers import domain_port, record_route
 from flowkit import (
     SCENARIOS,
     RedirectingProxy,
@@ -85,6 +86,7 @@ async def _c_answers(a: Any, c: Any) -> None:
     await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
 
+@record_route
 def test_b9_forward_unconditional(tmp_path: Path, sipp: Sipp) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         await _c_answers(a, c)
@@ -97,6 +99,7 @@ def test_b9_forward_unconditional(tmp_path: Path, sipp: Sipp) -> None:
     ], extras=[(PX, RS, "ACK"), (PX, A, "180 Ringing")])
 
 
+@record_route
 def test_b10_forward_on_busy(tmp_path: Path, sipp: Sipp) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         b.api.press_softkey("dnd")  # B is busy: answers 486
@@ -111,6 +114,7 @@ def test_b10_forward_on_busy(tmp_path: Path, sipp: Sipp) -> None:
     ], extras=[(PX, RS, "ACK"), (PX, A, "180 Ringing")])
 
 
+@record_route
 def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         a.api.dial("5550002")
@@ -134,6 +138,7 @@ def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
                (PX, A, "180 Ringing")])
 
 
+@domain_port
 def test_b17_authentication_challenge(tmp_path: Path) -> None:
     users = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
