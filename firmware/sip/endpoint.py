@@ -288,7 +288,7 @@ class Endpoint:
             pass  # check_request answers the bad Via below
         rejection = check_request(req, self.policy)
         if rejection is not None:
-            answerable = all(n in req.headers for n in ("Via", "Call-ID", "CSeq", "From", "To"))
+            answerable = "Via" in req.headers  # RFC 4475 §3.3.1: 400 even without Call-ID
             if rejection.respond and answerable:
                 resp = response_for(req, rejection, to_tag=self.new_tag())
                 self.stats.answered_400 += rejection.status == 400

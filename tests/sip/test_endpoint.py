@@ -153,9 +153,11 @@ def test_unparseable_with_headers_gets_400_and_garbage_is_counted() -> None:
     [(line, dest)] = sent(e)
     assert line.startswith("SIP/2.0 400 ") and dest == PEER
     e.receive_datagram(b"\x00\x01garbage", PEER, "udp", 0.0)
+    e.receive_datagram(b"INVITE sip:x SIP/2.0\r\nCall-ID: 1\r\n\r\n", PEER, "udp", 0.0)
+    assert sent(e) == []  # nothing to route a response by: dropped
     e.receive_datagram(b"INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n", PEER, "udp", 0.0)
-    assert sent(e) == []
-    assert e.stats.dropped_unparseable == 2 and e.stats.answered_400 == 1
+    assert sent(e) == [("SIP/2.0 400 bad Via", PEER)]  # unreadable Via: back to the sender
+    assert e.stats.dropped_unparseable == 2 and e.stats.answered_400 == 2
 
 
 def test_missing_call_id_gets_400_with_reason() -> None:
