@@ -292,18 +292,23 @@ class CallOps:
 
     def check_dial_plan(self, call: Call, now: float) -> None:
         match = self.dial_plan.match(call.remote)
-        if match.kind == "complete" and match.target:
+        call.extra["dial_target"] = match.target
+        if match.kind == "complete" and match.target and not match.timeout:
             self.complete_dialing(call, match.target, now)
         elif match.kind == "invalid":
-            call.remote = ""
             self.end_call(call, now, "rejected 484 Address Incomplete")
         else:
             self._dial_deadline = now + match.timeout if match.timeout is not None else None
 
     def dial_timeout(self, now: float) -> None:
         call = self.focused()
-        if call is not None and call.state is _S.DIALING and call.remote:
-            self.complete_dialing(call, call.remote, now)
+        if call is None or call.state is not _S.DIALING or not call.remote:
+            return
+        target = call.extra.get("dial_target")
+        if target:
+            self.complete_dialing(call, target, now)
+        else:  # the dial plan says the number is incomplete: reorder
+            self.end_call(call, now, "rejected 484 Address Incomplete")
 
     def complete_dialing(self, call: Call, target: str, now: float) -> None:
         self._dial_deadline = None

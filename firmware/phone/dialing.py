@@ -9,8 +9,9 @@ inter-digit timeout sends what was dialled.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 #: Longest number or URI the phone accepts from the keypad or the API.
 MAX_TARGET = 256
@@ -18,8 +19,13 @@ MAX_TARGET = 256
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DialMatch:
-    """``complete`` with the (possibly rewritten) target, ``partial`` with the
-    seconds to wait for another digit (None: wait forever), or ``invalid``."""
+    """What the keys dialled so far mean.
+
+    ``complete``: dial ``target`` after ``timeout`` seconds (None or 0: now) unless
+    another key comes. ``partial``: wait ``timeout`` seconds for another key
+    (None: the phone's inter-digit timeout), then dial ``target``, or, when
+    ``target`` is None, give up (reorder). ``invalid``: no number starts like this.
+    """
 
     kind: Literal["complete", "partial", "invalid"]
     target: str | None = None
@@ -41,7 +47,47 @@ class SimpleDialPlan:
             return DialMatch(kind="complete", target=digits[:-1])
         if digits == "#":
             return DialMatch(kind="invalid")
-        return DialMatch(kind="partial", timeout=self.interdigit_timeout if digits else None)
+        return DialMatch(kind="partial", target=digits or None,
+                         timeout=self.interdigit_timeout if digits else None)
+
+
+class CiscoDialPlan:
+    """Adapts the provisioning ``dialplan.xml`` matcher to ``DialPlan``.
+
+    ``match(keys)`` / ``terminate(keys)`` are the provisioning functions bound
+    to a parsed plan; their results have ``kind`` (an Enum whose value is
+    complete/partial/none), ``timeout``, ``template`` and ``number`` (the
+    rewritten number). ``#`` ends dialling where a template's ``>#`` allows it
+    (``terminate``); elsewhere, if no template takes ``#`` as a key, it sends
+    what was dialled, as the 7960 does without a dial plan.
+    """
+
+    def __init__(self, match: Callable[[str], Any], terminate: Callable[[str], Any], *,
+                 interdigit_timeout: float = 10.0) -> None:
+        self._match, self._terminate = match, terminate
+        self.interdigit_timeout = interdigit_timeout
+
+    def match(self, digits: str) -> DialMatch:
+        if digits.endswith("#") and len(digits) > 1:
+            ended = self._terminate(digits[:-1])
+            if _kind(ended) == "complete":
+                return DialMatch(kind="complete", target=ended.number or digits[:-1])
+            if _kind(self._match(digits)) == "none":
+                return DialMatch(kind="complete", target=digits[:-1])
+        result = self._match(digits)
+        kind = _kind(result)
+        if kind == "complete":
+            return DialMatch(kind="complete", target=result.number or digits,
+                             timeout=result.timeout or None)
+        if kind == "partial":
+            fallback = (result.number or digits) if result.template is not None else None
+            return DialMatch(kind="partial", target=fallback, timeout=self.interdigit_timeout)
+        return DialMatch(kind="invalid")
+
+
+def _kind(result: Any) -> str:
+    kind = getattr(result, "kind", None)
+    return str(getattr(kind, "value", kind)).lower()
 
 
 def target_uri(target: str, domain: str) -> str:
