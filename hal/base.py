@@ -193,6 +193,16 @@ class Audio(abc.ABC):
     @abc.abstractmethod
     def is_open(self) -> bool: ...
 
+    @property
+    def has_clock(self) -> bool:
+        """True when the device itself paces periods (a real sound card): the shell then
+        waits on ``poll_descriptors()``; False (mock, ALSA null/file): pace by the loop clock."""
+        return False
+
+    def poll_descriptors(self) -> list[tuple[int, int]]:
+        """(fd, poll event mask) pairs that become ready once per period; [] when none."""
+        return []
+
 
 @dataclass(kw_only=True)
 class Hal:

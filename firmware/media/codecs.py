@@ -82,7 +82,7 @@ def telephone_event(pt: int = DEFAULT_DTMF_PAYLOAD) -> Codec:
 
 # Codecs this firmware can encode and decode, by the names a Cisco config uses
 # for ``preferred_codec`` (g711ulaw / g711alaw) and by their SDP names.
-_SUPPORTED = {"pcmu": PCMU, "g711ulaw": PCMU, "pcma": PCMA, "g711alaw": PCMA}
+_SUPPORTED = {"pcmu": PCMU, "g711ulaw": PCMU, "pcma": PCMA, "g711alaw": PCMA, "g722": G722}
 
 
 def codec_by_name(name: str) -> Codec | None:
@@ -91,7 +91,11 @@ def codec_by_name(name: str) -> Codec | None:
 
 
 def offer_order(preferred: str | None, available: tuple[Codec, ...] = (PCMU, PCMA)) -> tuple[Codec, ...]:
-    """``available`` with the ``preferred_codec`` moved to the front (the offer order)."""
+    """``available`` with the ``preferred_codec`` moved to the front (the offer order).
+
+    Pass ``framecodec.supported_codecs()`` as ``available`` to include G.722
+    when this build has it.
+    """
     first = codec_by_name(preferred) if preferred else None
     if first is None or first.key not in {c.key for c in available}:
         return available

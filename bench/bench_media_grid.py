@@ -1,0 +1,160 @@
+"""Bench (2): how far RTP send times stray from the 20 ms grid while the display redraws.
+
+One phone's media (MockAudio engine + MediaStream + asyncio RTP shell) sends
+G.711 to a UDP sink on 127.0.0.1, while the same event loop redraws the LCD
+once a second: luma.oled's real ssd1306 driver on a no-op interface with a
+canvas of text (about 1 ms of blocking work, toolchain notes §3), or a 1 ms
+busy-wait when luma is absent. Deviation of packet n is its flush time minus
+t0 + n*20 ms. In the same run, a naive sender doing ``await
+asyncio.sleep(0.02)`` between packets (the pattern that drifts) is measured
+the same way, as the foil.
+
+usage: python bench/bench_media_grid.py [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from firmware.media.codecs import PCMU  # noqa: E402
+from firmware.media.engine import MediaEngine  # noqa: E402
+from firmware.media.ports import PortAllocator  # noqa: E402
+from firmware.media.sdp import Negotiated  # noqa: E402
+from firmware.media.stream import MediaStream  # noqa: E402
+from firmware.net.rtp import AudioPump, RtpEndpoint  # noqa: E402
+from hal.clock import LoopClock  # noqa: E402
+from hal.mock.audio import MockAudio  # noqa: E402
+
+
+def make_redraw():
+    try:
+        from luma.core.interface.serial import noop
+        from luma.core.render import canvas
+        from luma.oled.device import ssd1306
+    except ImportError:
+        def busy() -> None:
+            end = time.perf_counter() + 0.001
+            while time.perf_counter() < end:
+                pass
+        return busy, "1 ms busy-wait (luma not installed)"
+    dev = ssd1306(noop())
+    dev.persist = True
+    n = [0]
+
+    def redraw() -> None:
+        n[0] += 1
+        with canvas(dev) as draw:
+            draw.rectangle((0, 0, 127, 63), outline=1)
+            draw.text((4, 4), "Line 1  100  Registered", fill=1)
+            draw.text((4, 20), f"Connected 00:{n[0] % 60:02d}", fill=1)
+            draw.text((4, 36), "PCMU  jitter 1 ms", fill=1)
+            draw.text((4, 52), "Hold  EndCall  Trnsfer", fill=1)
+    return redraw, "luma.oled ssd1306 on a no-op interface, canvas + 4 text lines"
+
+
+class Sink(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.count = 0
+
+    def datagram_received(self, data: bytes, addr: object) -> None:
+        self.count += 1
+
+
+def pct(xs: list[float], p: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
+
+
+async def run(seconds: float) -> None:
+    loop = asyncio.get_running_loop()
+    sink = Sink()
+    st, _ = await loop.create_datagram_endpoint(lambda: sink, local_addr=("127.0.0.1", 0))
+    sink_port = st.get_extra_info("sockname")[1]
+    audio = MockAudio(LoopClock(loop))
+    audio.set_tone(1000)
+    engine = MediaEngine(audio)
+    stream = MediaStream(ssrc=1234, cname="bench@127.0.0.1")
+    engine.attach(stream)
+    sends: list[float] = []
+
+    class Recording(RtpEndpoint):
+        def kick(self) -> None:
+            now = self.loop.time()
+            sends.extend(now for d in self.stream._out if not d.rtcp)
+            super().kick()
+
+    ep = Recording(stream, loop=loop, audio_driven=True)
+    await ep.open("127.0.0.1", PortAllocator(42000, 42998))
+    pump = AudioPump(engine, loop=loop, after_period=ep.tick)
+    pump.start()
+    neg = Negotiated(remote_address="127.0.0.1", remote_rtp_port=sink_port,
+                     remote_rtcp_port=sink_port, send_codec=PCMU, recv_codecs={0: PCMU})
+    stream.update(neg, loop.time(), t0=engine.get_timer())
+    ep.kick()
+
+    redraw, what = make_redraw()
+    redraw()  # first draw loads fonts: not part of the steady state
+    redraw_ms: list[float] = []
+
+    async def display() -> None:
+        t0 = loop.time()
+        k = 0
+        while True:
+            k += 1
+            await asyncio.sleep(max(0.0, t0 + k * 1.0 - loop.time()))
+            a = time.perf_counter()
+            redraw()
+            redraw_ms.append((time.perf_counter() - a) * 1000)
+
+    naive: list[float] = []
+
+    async def naive_sender() -> None:
+        sock_t, _ = await loop.create_datagram_endpoint(asyncio.DatagramProtocol,
+                                                        local_addr=("127.0.0.1", 0))
+        while True:
+            naive.append(loop.time())
+            sock_t.sendto(b"\x80" * 172, ("127.0.0.1", sink_port))
+            await asyncio.sleep(0.02)
+
+    tasks = [asyncio.create_task(display()), asyncio.create_task(naive_sender())]
+    await asyncio.sleep(seconds)
+    for t in tasks:
+        t.cancel()
+    pump.stop()
+    t_grid = stream._t0
+    ep.close()
+    st.close()
+    assert t_grid is not None
+    signed = [(t - (t_grid + n * 0.02)) * 1000 for n, t in enumerate(sends)]
+    dev = [abs(x) for x in signed]
+    ndev = [(t - (naive[0] + n * 0.02)) * 1000 for n, t in enumerate(naive)]
+    print(f"display: {what}; {len(redraw_ms)} redraws, median {statistics.median(redraw_ms):.2f} ms, "
+          f"max {max(redraw_ms):.2f} ms")
+    print(f"ours : {len(sends)} packets; |deviation| from t0+n*20ms: p50 {pct(dev, 50):.3f} ms, "
+          f"p99 {pct(dev, 99):.3f} ms, max {max(dev):.3f} ms, mean signed "
+          f"{statistics.mean(signed):+.3f} ms (target p99 < 2 ms)")
+    print(f"naive sleep(0.02) sender, same loop: {len(naive)} packets; p50 {pct(ndev, 50):.1f} ms, "
+          f"p99 {pct(ndev, 99):.1f} ms, drift at the end {ndev[-1]:.1f} ms "
+          f"({len(sends) - len(naive)} packets behind)")
+
+
+def main() -> int:
+    print("load average before the run: {:.2f} {:.2f} {:.2f} on {} CPUs".format(
+        *os.getloadavg(), os.cpu_count()))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=30.0)
+    args = ap.parse_args()
+    asyncio.run(run(args.seconds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

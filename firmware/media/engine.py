@@ -1,0 +1,137 @@
+"""MediaEngine: the audio device, local tones and the RTP stream, one period at a time.
+
+Why: the earpiece and microphone run on the sound card's clock while RTP runs
+on the network's, and the handset also plays call-progress tones with no
+call at all. Once per audio period the engine moves one captured period into
+the stream (``push_capture``), and one period from the jitter buffer (mixed
+with any local tone) to the earpiece. Both hand-offs are bounded (the stream
+keeps at most three packets of capture; the jitter buffer drops frames when
+it runs deep), so drift between the two clocks never grows the delay.
+
+Pacing: a device with its own clock (``audio.has_clock``) calls ``on_period``
+from the shell when its poll descriptors are ready; a device without one
+(mock, ALSA null/file) is paced here on absolute deadlines t0 + k*period
+reported by ``get_timer()`` (sans-IO, like every core).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+from firmware.media.stream import EARLY_S, MediaStream
+from firmware.media.tones import ToneGenerator, ToneSpec
+from hal.base import Audio
+
+log = logging.getLogger(__name__)
+
+
+class MediaEngine:
+    def __init__(self, audio: Audio) -> None:
+        self.audio = audio
+        self.stream: MediaStream | None = None
+        self.muted = False
+        self._tone: ToneGenerator | None = None
+        self._t0: float | None = None
+        self._k = 0
+        self.periods = 0
+        self.capture_missed = 0
+        self.device_error: str | None = None
+
+    @property
+    def period_s(self) -> float:
+        return self.audio.format.period_seconds
+
+    # ------------------------------------------------------------ control
+
+    def start(self, now: float) -> bool:
+        """Open the device; False (and ``device_error``) when it is missing or busy.
+
+        A failed device never stops the phone: signalling carries on, and the
+        stream still sends (silence) so the far end sees a live call.
+        """
+        try:
+            if not self.audio.is_open:
+                self.audio.open()
+            self.device_error = None
+        except OSError as exc:
+            self.device_error = str(exc)
+            log.error("audio device unavailable: %s", exc)
+        self._t0 = now
+        self._k = 0
+        return self.device_error is None
+
+    def stop(self) -> None:
+        self._t0 = None
+        self._tone = None
+        if self.audio.is_open:
+            self.audio.close()
+
+    def attach(self, stream: MediaStream | None) -> None:
+        """The call's stream (None when the call ends)."""
+        self.stream = stream
+
+    def play_tone(self, spec: ToneSpec | None) -> None:
+        """Start a local tone to the earpiece (None stops it)."""
+        fmt = self.audio.format
+        self._tone = ToneGenerator(spec, rate=fmt.rate, period=fmt.period_frames) if spec else None
+
+    @property
+    def tone_playing(self) -> bool:
+        return self._tone is not None
+
+    # ------------------------------------------------------------ pacing
+
+    def get_timer(self) -> float | None:
+        if self._t0 is None or (self.audio.has_clock and self.device_error is None):
+            return None
+        return self._t0 + self._k * self.period_s
+
+    def handle_timer(self, now: float) -> None:
+        if self._t0 is None:
+            return
+        due = int((now + EARLY_S - self._t0) / self.period_s)  # see stream.EARLY_S
+        if due - self._k > 5:  # loop stalled: do not burst, rejoin the grid
+            self._k = due
+        while self._k <= due:
+            self.on_period(now)
+            self._k += 1
+
+    # ------------------------------------------------------------ one period
+
+    def on_period(self, now: float) -> None:
+        fmt = self.audio.format
+        pcm = None
+        if self.device_error is None and self.audio.is_open:
+            try:
+                pcm = self.audio.read_period()
+            except OSError as exc:
+                self.device_error = str(exc)
+                log.error("audio capture failed: %s", exc)
+        if pcm is None:
+            self.capture_missed += 1
+            pcm = bytes(fmt.period_bytes)
+        if self.stream is not None:
+            self.stream.push_capture(bytes(fmt.period_bytes) if self.muted else pcm)
+            out = self.stream.pull_playout(now)
+        else:
+            out = bytes(fmt.period_bytes)
+        if self._tone is not None:
+            out = _mix(out, self._tone.next_period())
+            if self._tone.finished:
+                self._tone = None
+        if self.device_error is None and self.audio.is_open:
+            try:
+                self.audio.write_period(out)
+            except OSError as exc:
+                self.device_error = str(exc)
+                log.error("audio playback failed: %s", exc)
+        self.periods += 1
+
+
+def _mix(a: bytes, b: bytes) -> bytes:
+    x = np.frombuffer(a, dtype="<i2").astype(np.int32)
+    y = np.frombuffer(b, dtype="<i2").astype(np.int32)
+    n = min(x.size, y.size)
+    return np.clip(x[:n] + y[:n], -32768, 32767).astype("<i2").tobytes()

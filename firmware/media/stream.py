@@ -1,0 +1,440 @@
+"""MediaStream: one RTP/RTCP audio session, sans-IO (RFC 3550 §5-§6, RFC 4733).
+
+Why sans-IO: the same object runs under asyncio on the handset and under a
+virtual clock in tests. It never reads a clock: packets go out on absolute
+deadlines t0 + n*ptime reported by ``get_timer()`` and fired by
+``handle_timer(now)``, so an event loop that wakes late does not drift (the
+next deadline is still on the grid) and a stalled loop skips ticks instead
+of bursting. The timestamp of packet n is ts0 + n*samples whether or not it
+was sent, so resuming from hold continues the timeline (RFC 3550 §5.1) and
+the first packet after start/resume carries the marker bit.
+
+Receiving is defensive: malformed RTP, an unexpected source address, an
+un-negotiated payload type, an SSRC change or a sequence jump is dropped (or,
+when the new state is confirmed by a second packet, resynchronised) and
+counted in ``stats()``; nothing raises.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from firmware.media import rtcp
+from firmware.media.dtmf import DtmfDigit, DtmfReceiver, DtmfSender
+from firmware.media.framecodec import FrameCodec, make_codec
+from firmware.media.jitter import JitterBuffer, JitterStats
+from firmware.media.rtp import RtpPacket, parse_rtp
+from firmware.media.rtpstats import SequenceTracker
+from firmware.media.sdp import Negotiated
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+MAX_BURST_TICKS = 5  # a loop stall longer than this many periods skips ticks
+# A tick due within this much of ``now`` counts as due: event loops wake on a
+# millisecond grid (epoll), so shells arm half of it early and the packet
+# leaves within +-0.5 ms of its slot instead of 0..1 ms late.
+EARLY_S = 0.001
+MAX_EVENTS = 64
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaDatagram:
+    data: bytes
+    addr: Address
+    rtcp: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteBye:
+    ssrc: int
+    reason: str
+    at: float
+
+
+MediaEvent = DtmfDigit | RemoteBye
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamStats:
+    """What the call-info screen and the status API show."""
+
+    codec: str
+    sending: bool
+    receiving: bool
+    packets_sent: int
+    octets_sent: int
+    packets_received: int
+    packets_lost: int
+    fraction_lost: float  # 0..1, ours about the peer, last RTCP interval
+    jitter_ms: float
+    remote_fraction_lost: float | None
+    remote_packets_lost: int | None
+    remote_jitter_ms: float | None
+    rtt_ms: float | None
+    dtmf_sent: int
+    dtmf_received: int
+    malformed: int
+    wrong_source: int
+    unknown_pt: int
+    wrong_ssrc: int
+    seq_resyncs: int
+    ssrc_changes: int
+    rtcp_sent: int
+    rtcp_received: int
+    rtcp_malformed: int
+    ticks_skipped: int
+    capture_dropped: int
+    not_running: int
+    jitter_buffer: JitterStats
+
+
+class MediaStream:
+    """One audio RTP session. Feed ``push_capture``; pull ``pull_playout``."""
+
+    def __init__(self, *, ssrc: int, cname: str, seq0: int = 0, ts0: int = 0,
+                 rtcp_interval: float = 5.0, ntp_offset: float = 0.0,
+                 period: int = 160) -> None:
+        self.ssrc = ssrc & 0xFFFFFFFF
+        self.cname = cname
+        self._seq = seq0 & 0xFFFF
+        self._ts0 = ts0 & 0xFFFFFFFF
+        self._rtcp_interval = rtcp_interval
+        self._ntp_offset = ntp_offset
+        self.period = period
+        self.neg: Negotiated | None = None
+        self._spp = period
+        self._t0: float | None = None
+        self._tick = 0
+        self._next_rtcp: float | None = None
+        self._running = False
+        self._marker = True
+        self._capture = bytearray()
+        self._out: list[MediaDatagram] = []
+        self._events: deque[MediaEvent] = deque(maxlen=MAX_EVENTS)
+        self._jb = JitterBuffer(period=period)
+        self._dtmf_tx = DtmfSender(samples_per_packet=period)
+        self._dtmf_rx = DtmfReceiver()
+        self._codec: FrameCodec | None = None
+        self._decoders: dict[int, FrameCodec] = {}
+        self._latched: Address | None = None
+        self._from_expected = False
+        self._remote_ssrc: int | None = None
+        self._candidate: tuple[int, int] | None = None
+        self._seqs: SequenceTracker | None = None
+        self._lsr = 0
+        self._lsr_at = 0.0
+        self._remote_block: rtcp.ReportBlock | None = None
+        self._rtt: float | None = None
+        self._fraction_lost = 0.0
+        self._c = dict.fromkeys(
+            ("sent", "octets", "malformed", "wrong_source", "unknown_pt", "wrong_ssrc",
+             "ssrc_changes", "rtcp_sent", "rtcp_received", "rtcp_malformed", "skipped",
+             "capture_dropped", "dtmf_received", "sent_since_report", "not_running"), 0)
+
+    # ------------------------------------------------------------ control
+
+    def update(self, negotiated: Negotiated, now: float, *, t0: float | None = None) -> None:
+        """Start, or apply a re-negotiation (hold, resume, new address/codec).
+
+        ``t0`` puts the send grid on the audio engine's period grid (its next
+        deadline): capture and send then happen in one loop wake-up, and the
+        fresh period goes out at once.
+        """
+        was_sending = self.sending
+        self.neg = negotiated
+        self._spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
+        if self._codec is None or self._codec.name != negotiated.send_codec.name.upper():
+            self._codec = make_codec(negotiated.send_codec.name)  # keeps state on re-INVITE
+        old = self._decoders
+        self._decoders = {}
+        for pt, c in negotiated.recv_codecs.items():
+            if pt in old and old[pt].name == c.name.upper():
+                self._decoders[pt] = old[pt]
+                continue
+            try:
+                self._decoders[pt] = make_codec(c.name)
+            except ValueError:
+                log.debug("no decoder for %s", c.name)
+        self._dtmf_tx.samples_per_packet = self.samples_per_packet
+        if not self._running:
+            self._running = True
+            self._t0 = now if t0 is None or t0 < now - 1e-9 else t0
+            self._tick = 0
+            self._next_rtcp = now + self._rtcp_interval * (0.5 + (self.ssrc % 997) / 1994)
+        if self.sending and not was_sending:
+            self._marker = True
+            self._capture.clear()
+        if negotiated.remote_address is None:
+            self._latched = None
+
+    def stop(self, now: float, reason: str = "") -> None:
+        """End the session: one last report with an RTCP BYE, then no timers."""
+        if not self._running:
+            return
+        self._queue_rtcp(now, bye=reason or "call ended")
+        self._running = False
+
+    @property
+    def sending(self) -> bool:
+        return self._running and self.neg is not None and self.neg.send
+
+    @property
+    def samples_per_packet(self) -> int:
+        return self._spp
+
+    @property
+    def ptime_s(self) -> float:
+        return self._spp / 8000.0
+
+    def send_dtmf(self, digit: str, now: float) -> bool:
+        """Send ``digit`` as RFC 4733 events; False when the peer took no telephone-event."""
+        del now
+        if self.neg is None or self.neg.dtmf_send_pt is None or not self.sending:
+            return False
+        return self._dtmf_tx.queue(digit)
+
+    # ------------------------------------------------------------ audio
+
+    def push_capture(self, pcm: bytes) -> None:
+        """Microphone samples (S16_LE, 8 kHz). Keeps at most ~3 packets: no growing delay."""
+        self._capture += pcm
+        limit = 3 * 2 * self.samples_per_packet
+        if len(self._capture) > limit:
+            excess = len(self._capture) - limit
+            excess += excess % 2
+            del self._capture[:excess]
+            self._c["capture_dropped"] += excess // 2
+
+    def pull_playout(self, now: float) -> bytes:
+        """One period for the earpiece from the jitter buffer."""
+        return self._jb.get(now)
+
+    # ------------------------------------------------------------ timers
+
+    def get_timer(self) -> float | None:
+        if not self._running or self._t0 is None:
+            return None
+        deadlines = [self._next_rtcp] if self._next_rtcp is not None else []
+        if self.sending:
+            deadlines.append(self._t0 + self._tick * self.ptime_s)
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        if not self._running or self._t0 is None:
+            return
+        ptime = self.ptime_s
+        due = int((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline has come
+        if due >= self._tick:
+            if due - self._tick >= MAX_BURST_TICKS:
+                skipped = due - self._tick
+                self._c["skipped"] += skipped
+                self._tick = due
+            while self._tick <= due:
+                if self.sending:
+                    self._send_tick(self._tick)
+                self._tick += 1
+        if self._next_rtcp is not None and now >= self._next_rtcp:
+            self._queue_rtcp(now)
+            self._next_rtcp = now + self._rtcp_interval
+
+    def _send_tick(self, tick: int) -> None:
+        neg, codec = self.neg, self._codec
+        assert neg is not None and codec is not None and neg.remote_address is not None
+        addr = self._latched or (neg.remote_address, neg.remote_rtp_port)
+        ts = (self._ts0 + tick * self.samples_per_packet) & 0xFFFFFFFF
+        nbytes = 2 * self.samples_per_packet
+        pcm = bytes(self._capture[:nbytes])
+        del self._capture[:nbytes]
+        dtmf = self._dtmf_tx.next_packet(ts) if neg.dtmf_send_pt is not None else None
+        if dtmf is not None:
+            pkt = RtpPacket(payload_type=neg.dtmf_send_pt, sequence=self._seq,  # type: ignore[arg-type]
+                            timestamp=dtmf.timestamp, ssrc=self.ssrc, payload=dtmf.payload,
+                            marker=dtmf.marker)
+        else:
+            if len(pcm) < nbytes:
+                pcm += bytes(nbytes - len(pcm))  # capture starved: pad with silence
+            pkt = RtpPacket(payload_type=neg.send_codec.payload_type, sequence=self._seq,
+                            timestamp=ts, ssrc=self.ssrc, payload=codec.encode(pcm),
+                            marker=self._marker)
+            self._marker = False
+        self._seq = (self._seq + 1) & 0xFFFF
+        data = pkt.to_bytes()
+        self._out.append(MediaDatagram(data=data, addr=addr))
+        self._c["sent"] += 1
+        self._c["sent_since_report"] += 1
+        self._c["octets"] += len(pkt.payload)
+
+    # ------------------------------------------------------------ receive
+
+    def _source_ok(self, addr: Address, rtcp_port: bool) -> bool:
+        neg = self.neg
+        if neg is None:
+            return False
+        if rtcp_port:
+            ok_ip = neg.remote_address or (self._latched[0] if self._latched else None)
+            return ok_ip is not None and addr[0] == ok_ip
+        expected = (neg.remote_address, neg.remote_rtp_port)
+        if addr == expected:
+            self._from_expected = True
+            return True
+        if self._latched == addr:
+            return True
+        # Symmetric RTP (RFC 4961): a peer behind NAT sends from another port
+        # of the negotiated address; latch on it once, before the expected
+        # source has been heard.
+        if not self._from_expected and self._latched is None and addr[0] == neg.remote_address:
+            self._latched = addr
+            return True
+        return False
+
+    def receive_rtp(self, data: bytes, addr: Address, now: float) -> None:
+        pkt = parse_rtp(data)
+        if pkt is None:
+            self._c["malformed"] += 1
+            return
+        if not self._running:
+            self._c["not_running"] += 1  # before start or after stop: not an attack
+            return
+        if not self._source_ok(addr, False):
+            self._c["wrong_source"] += 1
+            return
+        neg = self.neg
+        assert neg is not None
+        is_dtmf = pkt.payload_type in neg.dtmf_recv_pts
+        if not is_dtmf and pkt.payload_type not in self._decoders:
+            if pkt.payload_type != 13:  # comfort noise: understood, nothing to play
+                self._c["unknown_pt"] += 1
+            return
+        if not self._check_ssrc(pkt):
+            return
+        if not neg.recv:
+            return
+        if is_dtmf:
+            digit = self._dtmf_rx.receive(pkt.payload, pkt.timestamp, pkt.ssrc, now)
+            if digit is not None:
+                self._c["dtmf_received"] += 1
+                self._events.append(digit)
+            return
+        pcm = self._decoders[pkt.payload_type].decode(pkt.payload)
+        self._jb.put(pkt.timestamp, pkt.sequence, pcm, now)
+
+    def _check_ssrc(self, pkt: RtpPacket) -> bool:
+        if self._remote_ssrc is None or self._seqs is None:
+            self._remote_ssrc = pkt.ssrc
+            self._seqs = SequenceTracker(pkt.sequence)
+            return self._seqs.accept(pkt.sequence)
+        if pkt.ssrc != self._remote_ssrc:
+            # A new SSRC is believed after two packets in sequence (RFC 3550 A.1 probation).
+            if self._candidate and self._candidate == (pkt.ssrc, (pkt.sequence - 1) & 0xFFFF):
+                self._remote_ssrc = pkt.ssrc
+                self._seqs = SequenceTracker(pkt.sequence)
+                self._candidate = None
+                self._jb.reset()
+                self._c["ssrc_changes"] += 1
+                return self._seqs.accept(pkt.sequence)
+            self._candidate = (pkt.ssrc, pkt.sequence)
+            self._c["wrong_ssrc"] += 1
+            return False
+        before = self._seqs.resyncs
+        ok = self._seqs.accept(pkt.sequence)
+        if self._seqs.resyncs != before:
+            self._jb.reset()
+        return ok
+
+    def receive_rtcp(self, data: bytes, addr: Address, now: float) -> None:
+        packets = rtcp.parse(data)
+        if packets is None:
+            self._c["rtcp_malformed"] += 1
+            return
+        if not self._running:
+            self._c["not_running"] += 1
+            return
+        if not self._source_ok(addr, True):
+            self._c["wrong_source"] += 1
+            return
+        self._c["rtcp_received"] += 1
+        for p in packets:
+            if isinstance(p, rtcp.SenderReport):
+                self._lsr = rtcp.ntp_middle(p.ntp)
+                self._lsr_at = now
+            if isinstance(p, rtcp.SenderReport | rtcp.ReceiverReport):
+                for block in p.reports:
+                    if block.ssrc == self.ssrc:
+                        self._remote_block = block
+                        self._rtt = self._round_trip(block, now)
+            elif isinstance(p, rtcp.Bye):
+                if self._remote_ssrc is None or self._remote_ssrc in p.ssrcs:
+                    self._events.append(RemoteBye(ssrc=p.ssrcs[0] if p.ssrcs else 0,
+                                                  reason=p.reason, at=now))
+
+    def _round_trip(self, block: rtcp.ReportBlock, now: float) -> float | None:
+        if block.lsr == 0:
+            return self._rtt
+        a = rtcp.ntp_middle(rtcp.ntp_from_seconds(now + self._ntp_offset))
+        rtt = ((a - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
+        return rtt if rtt < 60.0 else self._rtt
+
+    def _queue_rtcp(self, now: float, bye: str | None = None) -> None:
+        neg = self.neg
+        if neg is None or neg.remote_address is None:
+            return
+        blocks: tuple[rtcp.ReportBlock, ...] = ()
+        if self._remote_ssrc is not None and self._seqs is not None:
+            dlsr = int((now - self._lsr_at) * 65536) if self._lsr else 0
+            jitter = int(self._jb.jitter_ms * 8)
+            block = self._seqs.report_block(self._remote_ssrc, jitter, self._lsr, dlsr)
+            self._fraction_lost = block.fraction_lost / 256.0
+            blocks = (block,)
+        packets: list[rtcp.RtcpPacket] = []
+        if self._c["sent_since_report"]:
+            elapsed = (now - (self._t0 or now)) * 8000
+            packets.append(rtcp.SenderReport(
+                ssrc=self.ssrc, ntp=rtcp.ntp_from_seconds(now + self._ntp_offset),
+                rtp_timestamp=(self._ts0 + int(elapsed)) & 0xFFFFFFFF,
+                packet_count=self._c["sent"], octet_count=self._c["octets"], reports=blocks))
+        else:
+            packets.append(rtcp.ReceiverReport(ssrc=self.ssrc, reports=blocks))
+        self._c["sent_since_report"] = 0
+        packets.append(rtcp.SourceDescription(ssrc=self.ssrc, cname=self.cname))
+        if bye is not None:
+            packets.append(rtcp.Bye(ssrcs=(self.ssrc,), reason=bye))
+        addr = (self._latched[0] if self._latched else neg.remote_address, neg.remote_rtcp_port)
+        self._out.append(MediaDatagram(data=rtcp.build(packets), addr=addr, rtcp=True))
+        self._c["rtcp_sent"] += 1
+
+    # ------------------------------------------------------------ outputs
+
+    def datagrams_to_send(self) -> list[MediaDatagram]:
+        out, self._out = self._out, []
+        return out
+
+    def next_event(self) -> MediaEvent | None:
+        return self._events.popleft() if self._events else None
+
+    def stats(self) -> StreamStats:
+        c, rb, seqs = self._c, self._remote_block, self._seqs
+        return StreamStats(
+            codec=self.neg.send_codec.name if self.neg else "",
+            sending=self.sending,
+            receiving=bool(self._running and self.neg and self.neg.recv),
+            packets_sent=c["sent"], octets_sent=c["octets"],
+            packets_received=seqs.received if seqs else 0,
+            packets_lost=max(0, seqs.lost) if seqs else 0,
+            fraction_lost=self._fraction_lost,
+            jitter_ms=round(self._jb.jitter_ms, 3),
+            remote_fraction_lost=rb.fraction_lost / 256.0 if rb else None,
+            remote_packets_lost=rb.cumulative_lost if rb else None,
+            remote_jitter_ms=rb.jitter / 8.0 if rb else None,
+            rtt_ms=round(self._rtt * 1000.0, 3) if self._rtt is not None else None,
+            dtmf_sent=self._dtmf_tx.sent_digits, dtmf_received=c["dtmf_received"],
+            malformed=c["malformed"], wrong_source=c["wrong_source"], unknown_pt=c["unknown_pt"],
+            wrong_ssrc=c["wrong_ssrc"], seq_resyncs=seqs.resyncs if seqs else 0,
+            ssrc_changes=c["ssrc_changes"], rtcp_sent=c["rtcp_sent"],
+            rtcp_received=c["rtcp_received"], rtcp_malformed=c["rtcp_malformed"],
+            ticks_skipped=c["skipped"], capture_dropped=c["capture_dropped"],
+            not_running=c["not_running"],
+            jitter_buffer=self._jb.stats(),
+        )

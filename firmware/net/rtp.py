@@ -1,0 +1,201 @@
+"""asyncio shell for media: RTP/RTCP sockets driving a MediaStream, and the
+audio device driving a MediaEngine.
+
+Why a thin shell: all decisions live in the sans-IO ``MediaStream`` and
+``MediaEngine``. This module only binds an even/odd UDP port pair from the
+configured range (RFC 3550 §11), feeds datagrams in with ``loop.time()``,
+flushes ``datagrams_to_send()``, and keeps exactly one ``call_at`` armed per
+core at its ``get_timer()`` deadline. A sound card with a clock wakes the
+loop through its ALSA poll descriptors (``add_reader``), no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from firmware.media.engine import MediaEngine
+from firmware.media.ports import PortAllocator
+from firmware.media.stream import EARLY_S, MediaEvent, MediaStream
+
+# asyncio wakes 0..1 ms after a deadline (epoll's millisecond timeout is
+# rounded up); arming half of that early centres sends on the 20 ms grid.
+ARM_EARLY = EARLY_S / 2
+# When an AudioPump drives the stream (``tick`` right after each captured
+# period), the stream's own timer is only a fallback, armed this much after
+# the deadline: it must never send a tick before the period it carries was
+# captured (that would add a standing 20 ms of capture-to-wire delay).
+AUDIO_FALLBACK = 0.005
+
+log = logging.getLogger(__name__)
+
+
+class _Proto(asyncio.DatagramProtocol):
+    def __init__(self, sink: Callable[[bytes, Any], None]) -> None:
+        self.sink = sink
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.sink(data, addr)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.
+        log.debug("RTP socket error: %s", exc)
+
+
+class RtpEndpoint:
+    """One call's media on the loop: sockets, the stream's timer, events upward."""
+
+    def __init__(self, stream: MediaStream, *, loop: asyncio.AbstractEventLoop | None = None,
+                 on_event: Callable[[MediaEvent], None] | None = None,
+                 audio_driven: bool = False) -> None:
+        self.stream = stream
+        self.audio_driven = audio_driven
+        self.loop = loop or asyncio.get_running_loop()
+        self.on_event = on_event
+        self.port: int | None = None
+        self._rtp: asyncio.DatagramTransport | None = None
+        self._rtcp: asyncio.DatagramTransport | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_when: float | None = None
+        self._allocator: PortAllocator | None = None
+        self.send_errors = 0
+
+    async def open(self, host: str, allocator: PortAllocator) -> int:
+        """Bind an RTP/RTCP pair on ``host``; returns the RTP port. Raises OSError if none."""
+        self._allocator = allocator
+        for _ in range(allocator.capacity):
+            port = allocator.allocate()
+            if port is None:
+                break
+            try:
+                self._rtp = await self._bind(host, port, self._on_rtp)
+                try:
+                    self._rtcp = await self._bind(host, port + 1, self._on_rtcp)
+                except OSError:
+                    self._rtp.close()
+                    raise
+            except OSError:
+                allocator.mark_busy(port)
+                continue
+            self.port = port
+            return port
+        raise OSError("no free RTP port pair")
+
+    async def _bind(self, host: str, port: int, sink: Callable[[bytes, Any], None]) -> Any:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        transport, _ = await self.loop.create_datagram_endpoint(lambda: _Proto(sink), sock=sock)
+        return transport
+
+    def _on_rtp(self, data: bytes, addr: Any) -> None:
+        self.stream.receive_rtp(data, (addr[0], addr[1]), self.loop.time())
+        self.kick()
+
+    def _on_rtcp(self, data: bytes, addr: Any) -> None:
+        self.stream.receive_rtcp(data, (addr[0], addr[1]), self.loop.time())
+        self.kick()
+
+    def kick(self) -> None:
+        """Flush output, deliver events, re-arm the one timer (after every input)."""
+        for d in self.stream.datagrams_to_send():
+            transport = self._rtcp if d.rtcp else self._rtp
+            if transport is None:
+                continue
+            try:
+                transport.sendto(d.data, d.addr)
+            except OSError as exc:
+                self.send_errors += 1
+                log.debug("RTP send failed: %s", exc)
+        while (ev := self.stream.next_event()) is not None:
+            if self.on_event is not None:
+                self.on_event(ev)
+        when = self.stream.get_timer()
+        if when == self._timer_when and self._timer is not None:
+            return  # already armed for that deadline: no churn 100 times a second
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._timer_when = when
+        if when is not None:
+            at = when + AUDIO_FALLBACK if self.audio_driven else when - ARM_EARLY
+            self._timer = self.loop.call_at(at, self._fire)
+
+    def _fire(self) -> None:
+        self._timer = None
+        self._timer_when = None
+        self.tick()
+
+    def tick(self) -> None:
+        """Send whatever is due now; the AudioPump calls it right after each audio period
+        so a fresh capture goes out in the same wake-up (no extra loop iteration)."""
+        self.stream.handle_timer(self.loop.time())
+        self.kick()
+
+    def close(self) -> None:
+        self.stream.stop(self.loop.time())
+        self.kick()
+        if self._timer is not None:
+            self._timer.cancel()
+        for t in (self._rtp, self._rtcp):
+            if t is not None:
+                t.close()
+        if self._allocator is not None and self.port is not None:
+            self._allocator.release(self.port)
+        self._rtp = self._rtcp = None
+
+
+class AudioPump:
+    """Paces a MediaEngine: by the sound card's poll descriptors, else by the loop clock."""
+
+    def __init__(self, engine: MediaEngine, *, loop: asyncio.AbstractEventLoop | None = None,
+                 after_period: Callable[[], None] | None = None) -> None:
+        self.engine = engine
+        self.loop = loop or asyncio.get_running_loop()
+        self.after_period = after_period
+        self._timer: asyncio.TimerHandle | None = None
+        self._fds: list[int] = []
+
+    def start(self) -> bool:
+        ok = self.engine.start(self.loop.time())
+        if ok and self.engine.audio.has_clock:
+            for fd, _mask in self.engine.audio.poll_descriptors():
+                self.loop.add_reader(fd, self._ready)
+                self._fds.append(fd)
+        self._arm()
+        return ok
+
+    def _ready(self) -> None:
+        self.engine.on_period(self.loop.time())
+        if self.after_period is not None:
+            self.after_period()
+
+    def _arm(self) -> None:
+        when = self.engine.get_timer()
+        if when is not None:
+            self._timer = self.loop.call_at(when - ARM_EARLY, self._fire)
+
+    def _fire(self) -> None:
+        self.engine.handle_timer(self.loop.time())
+        if self.after_period is not None:
+            self.after_period()
+        self._arm()
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for fd in self._fds:
+            self.loop.remove_reader(fd)
+        self._fds.clear()
+        self.engine.stop()

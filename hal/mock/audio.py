@@ -1,0 +1,116 @@
+"""MockAudio: a sound card on the injected clock, for tests and the demo.
+
+Why: headless machines have no sound card (see the toolchain notes), yet the
+voice path must be checked by ear: the mock microphone plays a tone (or any
+samples), and the earpiece side records what reached it so a test or the
+control API (``GET /api/mock/audio``) can ask for its dominant frequency and
+level. The device has no clock of its own (``has_clock`` is False): the
+media engine paces it on the loop clock, like ALSA's null/file plugins.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import numpy as np
+
+from hal.base import Audio, AudioFormat
+
+
+class MockAudio(Audio):
+    def __init__(self, clock: Any = None, fmt: AudioFormat | None = None, *,
+                 keep_seconds: float = 10.0, fail_open: str | None = None) -> None:
+        self.clock = clock
+        self.format = fmt or AudioFormat()
+        self._open = False
+        self._fail_open = fail_open
+        self._tone_hz = 0.0
+        self._level = 10 ** (-6.0 / 20.0) * 32767.0
+        self._tone_table = np.zeros(0, dtype="<i2")
+        self._phase_n = 0
+        self._inject = bytearray()
+        keep = max(1, int(keep_seconds / self.format.period_seconds))
+        self._played: deque[bytes] = deque(maxlen=keep)
+        self.tx_frames = 0  # periods the microphone delivered
+        self.rx_frames = 0  # periods that reached the earpiece
+        self.last_write_at: float | None = None
+
+    # ------------------------------------------------------------ Audio API
+
+    def open(self) -> None:
+        if self._fail_open:
+            raise OSError(f"mock audio device unavailable: {self._fail_open}")
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def read_period(self) -> bytes | None:
+        if not self._open:
+            return None
+        n = self.format.period_frames
+        if self._inject:
+            chunk = bytes(self._inject[:2 * n])
+            del self._inject[:2 * n]
+            chunk += bytes(2 * n - len(chunk))
+        elif self._tone_hz > 0:
+            start = self._phase_n % self.format.rate
+            chunk = self._tone_table[start:start + n].tobytes()
+        else:
+            chunk = bytes(2 * n)
+        self._phase_n += n
+        self.tx_frames += 1
+        return chunk
+
+    def write_period(self, pcm: bytes) -> None:
+        if not self._open:
+            return
+        self._played.append(bytes(pcm))
+        self.rx_frames += 1
+        if self.clock is not None:
+            self.last_write_at = float(self.clock.time())
+
+    # ------------------------------------------------------------ test hooks
+
+    def set_tone(self, hz: float, level_dbfs: float = -6.0) -> None:
+        """What the microphone hears from now on (0 = silence; fractional Hz are rounded)."""
+        self._tone_hz = float(max(0, round(hz)))
+        self._level = 10 ** (level_dbfs / 20.0) * 32767.0
+        # one second plus a period, precomputed: an integer-Hz tone repeats every second,
+        # so slicing it keeps the phase continuous at no per-period cost
+        rate, n = self.format.rate, self.format.period_frames
+        t = np.arange(rate + n) / rate
+        self._tone_table = (self._level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
+
+    @property
+    def tone_hz(self) -> float:
+        return self._tone_hz
+
+    def inject(self, pcm: bytes) -> None:
+        """Exact samples for the microphone (played before any tone)."""
+        self._inject += pcm
+
+    def recorded(self, seconds: float | None = None) -> bytes:
+        """What reached the earpiece, the last ``seconds`` of it (all kept when None)."""
+        frames = list(self._played)
+        if seconds is not None:
+            frames = frames[-max(1, int(round(seconds / self.format.period_seconds))):]
+        return b"".join(frames)
+
+    def dominant_hz(self, seconds: float = 0.5) -> float | None:
+        """Strongest frequency at the earpiece over the last ``seconds`` (None: silence)."""
+        x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
+        if x.size < 64 or np.sqrt(np.mean(x * x)) < 30.0:  # about -60 dBFS
+            return None
+        spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size)))
+        return float(np.argmax(spec) * self.format.rate / x.size)
+
+    def level_dbfs(self, seconds: float = 0.5) -> float:
+        x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
+        rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
+        return -120.0 if rms <= 0 else max(-120.0, 20 * np.log10(rms / (32767 / np.sqrt(2))))
