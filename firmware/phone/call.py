@@ -109,7 +109,9 @@ def failure_reason(status: int, phrase: str = "") -> str:
         return "busy"
     if status == 487:
         return "cancelled"
-    phrase = (phrase or _PHRASES.get(status, "")).strip()[:40]
+    if status in (401, 407):  # the core already retried with credentials (B-17)
+        return f"rejected {status} authentication failed"
+    phrase = (phrase or _PHRASES.get(status, "")).strip()[:60]
     return f"rejected {status} {phrase}".rstrip()
 
 

@@ -129,6 +129,8 @@ class CallOps:
         if call.ended:
             return
         call.apply(_I.FAILED if failed and call.can(_I.FAILED) else _I.END, now, reason)
+        if call.direction == "in" and call.connected_at is not None:
+            self.record("received", call, now)  # at the end, so the duration is known
         if call.media_started:
             self.emit(StopMedia(call=call.id))
             call.media_started = False
@@ -428,7 +430,6 @@ class CallOps:
         self._sip("answer", call.session, sdp.to_bytes(), now=now)
         call.ring_deadline = None
         call.apply(_I.ANSWER, now)
-        self.record("received", call, now)
 
     def reject_no_codec(self, call: Call, result: NoCommonCodec, now: float) -> None:
         """488 + Warning 304 (RFC 3261 §20.43), or the seed's 400 + 304 by config."""

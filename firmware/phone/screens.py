@@ -8,6 +8,8 @@ the URI, else the whole URI.
 
 from __future__ import annotations
 
+import textwrap
+
 from firmware.phone.call import CallState, CallView
 from firmware.phone.softkeys import softkeys
 from firmware.phone.view import PhoneView
@@ -107,7 +109,8 @@ def _call_rows(call: CallView, view: PhoneView) -> list[str]:
     rows = [_clip(caller_id(call))]
     timer = call_timer(call, view.now)
     if call.state is _S.ENDED:
-        rows.append(_clip(f"{title}: {call.reason or 'hangup'}"))
+        rows.append(title)
+        rows.extend(textwrap.wrap(call.reason or "hangup", _MAX)[:3])
     elif timer and call.state in (_S.CONNECTED, _S.HOLDING, _S.HELD):
         rows.append(_clip(f"{title} {timer}"))
     else:

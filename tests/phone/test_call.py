@@ -86,6 +86,8 @@ def test_redirect_goes_back_to_calling() -> None:
     (404, "Not Found", "rejected 404 Not Found"),
     (503, "", "rejected 503 Service Unavailable"),
     (603, "Decline", "rejected 603 Decline"),
+    (407, "Proxy Authentication Required (credentials for 'x' rejected)",
+     "rejected 407 authentication failed"),
 ])
 def test_failure_reason(status: int, phrase: str, reason: str) -> None:
     assert failure_reason(status, phrase) == reason

@@ -40,7 +40,8 @@ def test_b1_answer_on_off_hook_media_on_ack_bye_on_hang_up() -> None:
     h.drain()
     assert [s[0] for s in h.sip.take()] == ["bye"]
     assert h.of(StopMedia) and h.phone.calls() == []        # on-hook: back to the idle screen
-    assert [e.kind for e in h.phone.history.entries()] == ["received"]
+    (entry,) = h.phone.history.entries()
+    assert (entry.kind, entry.duration, entry.display) == ("received", 8.0, "Alice")
 
 
 def test_b12_busy_when_call_waiting_is_off() -> None:

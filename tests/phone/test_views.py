@@ -99,7 +99,9 @@ def test_hold_indicator_and_end_reason() -> None:
     held = render(_view(_cv(S.CONNECTED, connected_at=0.0), _cv(S.HOLDING, display="Bob", cid="c2")))
     assert "hold" in held.icons and "On hold: Bob" in held.lines
     ended = render(_view(_cv(S.ENDED, reason="busy")))
-    assert ended.lines[-1] == "Call ended: busy"
+    assert ended.lines[-2:] == ("Call ended", "busy")
+    auth = render(_view(_cv(S.ENDED, reason="rejected 407 Proxy Authentication Required")))
+    assert auth.lines[-3:] == ("rejected 407 Proxy", "Authentication", "Required")
 
 
 def test_idle_screen_shows_dnd_forward_and_missed() -> None:
