@@ -41,6 +41,12 @@ from firmware.phone.softkeys import (
     SWAP,
     TRANSFER,
 )
+from firmware.provisioning.digits import (
+    DialNumber,
+    DigitCollector,
+    InvalidNumber,
+    SecondaryDialTone,
+)
 
 log = logging.getLogger(__name__)
 _S, _I = CallState, CallInput
@@ -73,7 +79,6 @@ class CallOps:
     wall_offset: float
     dial_plan: Any
     _by_session: dict[str, Call]
-    _dial_deadline: float | None
 
     # ------------------------------------------------------------------ helpers
     def _sip(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -140,8 +145,9 @@ class CallOps:
         other = line.other(call)
         if other is not None and line.focus_id == call.id:
             line.focus(other)
-        if call.state is _S.ENDED and line.focused is call:
-            self._dial_deadline = None
+        collector = call.extra.get("collector")
+        if collector is not None:
+            collector.cancel()
 
     def forget(self, call: Call) -> None:
         line = self.line(call.line)
@@ -153,11 +159,11 @@ class CallOps:
 
     # ------------------------------------------------------------------ placing calls
     def place_call(self, target: str, now: float, *, headers: tuple[tuple[str, str], ...] = (),
-                   hold_current: bool = True) -> Call:
+                   hold_current: bool = True, user: str | None = None) -> Call:
         """INVITE ``target`` from the current line (reusing a call being dialled)."""
         line = self.line()
         try:
-            uri = target_uri(target, line.settings.domain)
+            uri = target_uri(target, line.settings.domain, user)
         except ValueError as exc:
             raise PhoneError(400, str(exc)) from None
         call = line.focused
@@ -173,7 +179,8 @@ class CallOps:
         call.extra["headers"] = headers
         r.start(uri)
         self.record("placed", call, now)
-        self._dial_deadline = None
+        if (collector := call.extra.pop("collector", None)) is not None:
+            collector.cancel()
         origin = self.transfer_origin(call)
         if origin is not None and origin.state in (_S.CONNECTED, _S.HELD):
             # consultation: the seed holds the first call before calling C (B-5/B-8 steps 5-8)
@@ -287,40 +294,55 @@ class CallOps:
             if not self.active:
                 self.speaker = True
             call = self.new_call("out", line, now)
-        if len(call.remote) >= 64:
-            raise PhoneError(400, "number too long")
-        call.remote += key
-        self.check_dial_plan(call, now)
+        collector = self.collector_for(call)
+        collector.press(key, now)
+        call.remote = collector.dialled
+        self.drain_collector(call, now)
 
-    def check_dial_plan(self, call: Call, now: float) -> None:
-        match = self.dial_plan.match(call.remote)
-        call.extra["dial_target"] = match.target
-        if match.kind == "complete" and match.target and not match.timeout:
-            self.complete_dialing(call, match.target, now)
-        elif match.kind == "invalid":
-            self.end_call(call, now, "rejected 484 Address Incomplete")
-        else:
-            self._dial_deadline = now + match.timeout if match.timeout is not None else None
+    def collector_for(self, call: Call) -> DigitCollector:
+        """The dial-plan digit collector of a call being dialled (provisioning's dialplan.xml)."""
+        collector = call.extra.get("collector")
+        if collector is None:
+            collector = DigitCollector(self.dial_plan,
+                                       interdigit_timeout=self.settings.interdigit_timeout,
+                                       pound_sends=self.settings.pound_sends)
+            call.extra["collector"] = collector
+        return collector
 
-    def dial_timeout(self, now: float) -> None:
-        call = self.focused()
-        if call is None or call.state is not _S.DIALING or not call.remote:
-            return
-        target = call.extra.get("dial_target")
-        if target:
-            self.complete_dialing(call, target, now)
-        else:  # the dial plan says the number is incomplete: reorder
-            self.end_call(call, now, "rejected 484 Address Incomplete")
+    def drain_collector(self, call: Call, now: float) -> None:
+        collector = call.extra.get("collector")
+        while collector is not None and (event := collector.next_event()) is not None:
+            if isinstance(event, DialNumber):
+                self.complete_dialing(call, event.number, now, user=event.user)
+                return
+            if isinstance(event, SecondaryDialTone):
+                call.extra["secondary_at"] = event.dialled
+            elif isinstance(event, InvalidNumber):
+                log.info("dialled %r: %s", event.dialled, event.reason)
+                self.end_call(call, now, "invalid number")
+                return
 
-    def complete_dialing(self, call: Call, target: str, now: float) -> None:
-        self._dial_deadline = None
+    def dial_deadlines(self) -> list[float]:
+        return [t for c in self._all_calls()  # type: ignore[attr-defined]
+                if c.state is _S.DIALING and (col := c.extra.get("collector")) is not None
+                and (t := col.get_timer()) is not None]
+
+    def fire_dial_timers(self, now: float) -> None:
+        for call in list(self._all_calls()):  # type: ignore[attr-defined]
+            collector = call.extra.get("collector")
+            if call.state is _S.DIALING and collector is not None:
+                collector.handle_timer(now)
+                self.drain_collector(call, now)
+
+    def complete_dialing(self, call: Call, target: str, now: float,
+                         user: str | None = None) -> None:
         if call.extra.get("purpose") == "cfwd":
             line = self.line(call.line)
             self.cfwd_to = target_uri(target, line.settings.domain)
             self.end_call(call, now, "hangup")
             self.forget(call)
             return
-        self.place_call(target, now)
+        self.place_call(target, now, user=user)
 
     # ------------------------------------------------------------------ softkeys
     def softkey(self, label: str, now: float) -> None:
@@ -363,10 +385,17 @@ class CallOps:
         elif label == DIAL:
             if call is None or call.state is not _S.DIALING or not call.remote:
                 raise PhoneError(409, "nothing dialled")
-            self.complete_dialing(call, call.remote.rstrip("#"), now)
+            self.collector_for(call).send(now)
+            self.drain_collector(call, now)
         elif label == BACKSPACE:
             if call is not None and call.state is _S.DIALING:
-                call.remote = call.remote[:-1]
+                collector = self.collector_for(call)
+                keys = collector.dialled[:-1]
+                collector.reset()
+                for k in keys:
+                    collector.press(k, now)
+                call.remote = collector.dialled
+                self.drain_collector(call, now)
         else:
             raise PhoneError(400, f"unknown softkey {label!r}")
 

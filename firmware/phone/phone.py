@@ -43,7 +43,6 @@ from firmware.phone.call import (
     CallView,
 )
 from firmware.phone.callops import CallOps, PhoneError
-from firmware.phone.dialing import DialPlan, SimpleDialPlan
 from firmware.phone.history import CallHistory
 from firmware.phone.line import Line
 from firmware.phone.ports import PortPool
@@ -69,7 +68,8 @@ class Phone(CallOps, SipEvents):
     Args:
         settings: call-control configuration (filled by the app from provisioning).
         endpoint: the sans-IO SIP ``Endpoint`` (or anything with its command API).
-        dial_plan: decides when dialled digits are complete (default: ``#`` or timeout).
+        dial_plan: the parsed ``dialplan.xml`` (``provisioning.dialplan.DialPlan``); None:
+            ``#`` or the inter-digit timeout sends what was dialled.
         history: call history to append to (the app loads it from its state dir).
         wall_offset: add to ``now`` to get epoch seconds, for history timestamps.
         id_seed: first number for local call ids and SDP session ids (tests pin it).
@@ -80,14 +80,14 @@ class Phone(CallOps, SipEvents):
         settings: PhoneSettings,
         endpoint: Any,
         *,
-        dial_plan: DialPlan | None = None,
+        dial_plan: Any = None,
         history: CallHistory | None = None,
         wall_offset: float = 0.0,
         id_seed: int = 1,
     ) -> None:
         self.settings = settings
         self.endpoint = endpoint
-        self.dial_plan: DialPlan = dial_plan or SimpleDialPlan()
+        self.dial_plan = dial_plan
         self.history = history or CallHistory(settings.history_size)
         self.wall_offset = wall_offset
         self.lines = [Line(index=i + 1, settings=ls) for i, ls in enumerate(settings.lines)]
@@ -106,7 +106,6 @@ class Phone(CallOps, SipEvents):
         self._tone: Tone | None = None
         self._ring: RingCadence | None = None
         self._screen: Screen | None = None
-        self._dial_deadline: float | None = None
         self._tick: float | None = None
         #: call-state bugs caught at the loop boundary (logged; tests assert it stays 0)
         self.errors = 0
@@ -158,9 +157,9 @@ class Phone(CallOps, SipEvents):
         deadlines = [c.ring_deadline for c in self._all_calls() if c.ring_deadline is not None]
         deadlines += [c.ended_at + self.settings.ended_linger for c in self._all_calls()
                       if c.ended_at is not None]
-        for d in (self._dial_deadline, self._tick):
-            if d is not None:
-                deadlines.append(d)
+        deadlines += self.dial_deadlines()
+        if self._tick is not None:
+            deadlines.append(self._tick)
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
@@ -180,9 +179,7 @@ class Phone(CallOps, SipEvents):
                 self.ring_timeout(call, now)
             if call.ended_at is not None and call.ended_at + self.settings.ended_linger <= now:
                 self.forget(call)
-        if self._dial_deadline is not None and self._dial_deadline <= now:
-            self._dial_deadline = None
-            self.dial_timeout(now)
+        self.fire_dial_timers(now)
 
     # ------------------------------------------------------------------ user verbs
     def hook(self, off_hook: bool, now: float) -> None:
@@ -337,15 +334,15 @@ class Phone(CallOps, SipEvents):
         focused = line.focused
         if focused is None:
             return None if any(c.state is _S.HOLDING for c in live) else "dial"
-        if focused.state is _S.DIALING:
-            return "dial" if not focused.remote else None
+        if focused.state is _S.DIALING:  # dial tone, and secondary dial tone at a ','
+            return "dial" if focused.remote in ("", focused.extra.get("secondary_at")) else None
         if focused.state is _S.RINGBACK and not focused.media_started:
             return "ringback"
         if focused.state is _S.ENDED:
             if focused.reason == "busy":
                 return "busy"
             if focused.reason and (focused.reason.startswith("rejected")
-                                   or focused.reason == "no-answer"):
+                                   or focused.reason in ("no-answer", "invalid number")):
                 return "reorder"
         return None
 

@@ -64,6 +64,8 @@ class PhoneSettings:
     cfwd_noanswer_url: str | None = None
     cfwd_noanswer_timeout: float = 20.0
     ring_timeout: float = 60.0
+    interdigit_timeout: float = 10.0
+    pound_sends: bool = True
     reject_no_codec_as_400: bool = False
     preferred_codecs: tuple[str, ...] = ("PCMU", "PCMA")
     media_address: str = "127.0.0.1"
@@ -83,6 +85,7 @@ class PhoneSettings:
             raise ValueError("dnd_response must be 480 or 486")
         if self.start_media_port > self.end_media_port:
             raise ValueError("start_media_port is above end_media_port")
-        for name in ("cfwd_noanswer_timeout", "ring_timeout", "ended_linger"):
+        for name in ("cfwd_noanswer_timeout", "ring_timeout", "ended_linger",
+                     "interdigit_timeout"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

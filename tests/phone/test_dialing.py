@@ -1,87 +1,76 @@
-"""Dial plan seam: the default plan, the dialplan.xml adapter, target URIs."""
+"""Dialling: provisioning's dialplan.xml collector drives the phone; numbers become URIs."""
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from firmware.phone.dialing import CiscoDialPlan, DialMatch, SimpleDialPlan, target_uri
+from firmware.phone.dialing import target_uri
+from firmware.provisioning.dialplan import parse_dialplan
 
 from .fakes import Harness
 
-
-class Kind(enum.Enum):  # the provisioning MatchKind's shape
-    COMPLETE = "complete"
-    PARTIAL = "partial"
-    NONE = "none"
+PLAN = parse_dialplan((Path(__file__).parents[2] / "config" / "dialplan.xml").read_bytes())
 
 
-@dataclass
-class Result:  # the provisioning MatchResult's shape
-    kind: Kind
-    timeout: float | None = 0.0
-    template: Any = None
-    number: str = ""
+def _dialled(h: Harness) -> list[str]:
+    return [s[2]["target"] for s in h.sip.take() if s[0] == "invite"]
 
 
-def _plan(keys: str) -> Result:
-    """'9' then 7 digits, rewritten to drop the 9; '0' alone after 2 s; '#' nowhere."""
-    if keys.startswith("9") and len(keys) == 8 and keys.isdigit():
-        return Result(Kind.COMPLETE, 0.0, "t9", keys[1:])
-    if keys.startswith("9") and len(keys) < 8 and keys.isdigit():
-        return Result(Kind.PARTIAL, None)
-    if keys == "0":
-        return Result(Kind.COMPLETE, 2.0, "t0", "operator")
-    if keys.startswith("5") and "#" not in keys:
-        return Result(Kind.PARTIAL, None, "t5", keys)
-    return Result(Kind.NONE)
-
-
-def _terminate(keys: str) -> Result:
-    return Result(Kind.COMPLETE, 0.0, "t5", keys) if keys.startswith("55") else Result(Kind.NONE)
-
-
-def test_simple_plan() -> None:
-    p = SimpleDialPlan(interdigit_timeout=4.0)
-    assert p.match("123#") == DialMatch(kind="complete", target="123")
-    assert p.match("12") == DialMatch(kind="partial", target="12", timeout=4.0)
-    assert p.match("#").kind == "invalid"
-
-
-def test_cisco_adapter() -> None:
-    p = CiscoDialPlan(_plan, _terminate, interdigit_timeout=7.0)
-    assert p.match("95551234") == DialMatch(kind="complete", target="5551234")
-    assert p.match("955") == DialMatch(kind="partial", target=None, timeout=7.0)
-    assert p.match("0") == DialMatch(kind="complete", target="operator", timeout=2.0)
-    assert p.match("512") == DialMatch(kind="partial", target="512", timeout=7.0)
-    assert p.match("5512#") == DialMatch(kind="complete", target="5512")
-    assert p.match("77#") == DialMatch(kind="complete", target="77")   # '#' sends
-    assert p.match("7").kind == "invalid"
-
-
-def test_phone_follows_the_plan() -> None:
-    h = Harness()
-    h.phone.dial_plan = CiscoDialPlan(_plan, _terminate, interdigit_timeout=7.0)
-    h.phone.press_keys("95551234", 0.0)
-    assert h.sip.take()[0][2]["target"] == "sip:5551234@10.0.0.2"   # rewritten, sent at once
-    h = Harness()
-    h.phone.dial_plan = CiscoDialPlan(_plan, _terminate)
-    h.phone.press_keys("0", 0.0)
-    h.advance(1.9)
-    assert h.sip.take() == []
+def test_without_a_plan_pound_or_the_interdigit_timeout_sends() -> None:
+    h = Harness(interdigit_timeout=4.0)
+    h.phone.press_keys("5550001", 0.0)
+    h.advance(3.9)
+    assert _dialled(h) == []
     h.advance(0.2)
-    assert h.sip.take()[0][2]["target"] == "sip:operator@10.0.0.2"
+    assert _dialled(h) == ["sip:5550001@10.0.0.2"]
     h = Harness()
-    h.phone.dial_plan = CiscoDialPlan(_plan, _terminate, interdigit_timeout=7.0)
+    h.phone.press_keys("77#", 0.0)
+    assert _dialled(h) == ["sip:77@10.0.0.2"]
+
+
+def test_plan_rewrites_and_adds_user_phone() -> None:
+    h = Harness()
+    h.phone.dial_plan = PLAN
     h.phone.hook(True, 0.0)
-    h.phone.press_keys("955", 0.0)
-    h.advance(7.0)
-    assert h.sip.take() == []
-    assert h.phone.calls()[0].reason == "rejected 484 Address Incomplete"
-    assert h.phone.tone == "reorder"
+    h.phone.press_keys("9", 0.0)
+    assert h.phone.tone == "dial"                      # secondary dial tone at "9,"
+    h.phone.press_keys("12125551234", 0.5)
+    assert _dialled(h) == ["sip:12125551234@10.0.0.2;user=phone"]   # seed B-4's user=phone
+
+
+def test_plan_timeout_and_terminator() -> None:
+    h = Harness()
+    h.phone.dial_plan = PLAN
+    h.phone.press_keys("9011331", 0.0)
+    h.advance(4.9)
+    assert _dialled(h) == []
+    h.advance(0.2)                                       # Timeout="5"
+    assert _dialled(h) == ["sip:011331@10.0.0.2;user=phone"]
+    h = Harness()
+    h.phone.dial_plan = PLAN
+    h.phone.press_keys("9011331#", 0.0)                  # '>#' ends it at once
+    assert _dialled(h) == ["sip:011331@10.0.0.2;user=phone"]
+
+
+def test_extension_dials_when_complete_and_backspace_edits() -> None:
+    h = Harness()
+    h.phone.dial_plan = PLAN
+    h.phone.hook(True, 0.0)
+    h.phone.press_keys("55", 0.0)
+    h.phone.press_softkey("<<", 0.1)
+    assert h.phone.calls()[0].remote == "5"
+    h.phone.press_keys("550003", 0.2)
+    assert _dialled(h) == ["sip:5550003@10.0.0.2;user=phone"]
+
+
+def test_dial_softkey_sends_what_is_entered() -> None:
+    h = Harness()
+    h.phone.dial_plan = PLAN
+    h.phone.press_keys("21", 0.0)
+    h.phone.press_softkey("Dial", 0.5)
+    assert _dialled(h) == ["sip:21@10.0.0.2"]
 
 
 @pytest.mark.parametrize(("target", "uri"), [
@@ -92,6 +81,7 @@ def test_phone_follows_the_plan() -> None:
 ])
 def test_target_uri(target: str, uri: str) -> None:
     assert target_uri(target, "example.com") == uri
+    assert target_uri("5550002", "h", "Phone") == "sip:5550002@h;user=phone"
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "x" * 300, "sip:a@h\r\nVia: x"])

@@ -22,6 +22,7 @@ from firmware.sip import events as ev
 from hal.base import HookEvent, KeyEvent
 
 from .fakes import FakeRequest, Harness, offer_sdp
+from .test_dialing import PLAN
 
 #: FUZZ_EXAMPLES=5000 for a long local run; the suite default stays a couple of seconds.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "400"))
@@ -104,11 +105,14 @@ def _event(h: Harness, kind: str, pick: int, status: int, sdp: Any, headers: dic
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(user_step, sip_step), max_size=40),
-       st.sampled_from(["c0", "sendonly"]), st.sampled_from(["refer", "also"]), st.booleans())
-def test_phone_survives_anything(steps: list[Any], hold: str, transfer: str, waiting: bool) -> None:
+       st.sampled_from(["c0", "sendonly"]), st.sampled_from(["refer", "also"]), st.booleans(),
+       st.booleans())
+def test_phone_survives_anything(steps: list[Any], hold: str, transfer: str, waiting: bool,
+                                 with_plan: bool) -> None:
     h = Harness(hold_method=hold, transfer_method=transfer, call_waiting=waiting,
                 cfwd_noanswer_url="sip:vm@10.0.0.9")
     p = h.phone
+    p.dial_plan = PLAN if with_plan else None
     for step in steps:
         kind = step[0]
         try:

@@ -410,7 +410,7 @@ def test_inter_digit_timeout_sends() -> None:
     h = Harness()
     h.phone.press_keys("5550001", 0.0)
     assert h.sip.take() == []
-    h.advance(5.0)
+    h.advance(10.0)
     assert h.sip.take()[0][2]["target"] == "sip:5550001@10.0.0.2"
 
 
