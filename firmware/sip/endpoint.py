@@ -25,6 +25,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from firmware.sip.auth import DigestClient
 from firmware.sip.build import (
@@ -139,11 +141,11 @@ class Endpoint:
         return DigestClient(self.config.credentials)
 
     def start_client(self, request: Request, dest: Address, transport: str, now: float,
-                     on_response: object, on_timeout: object) -> ClientTransaction:
+                     on_response: Callable[[ClientTransaction, int, Any, float], None],
+                     on_timeout: Callable[[ClientTransaction, float], None]) -> ClientTransaction:
         try:
             return self.layer.send_request(request, dest, transport, now,
-                                           on_response=on_response,  # type: ignore[arg-type]
-                                           on_timeout=on_timeout)  # type: ignore[arg-type]
+                                           on_response=on_response, on_timeout=on_timeout)
         except TableFull as exc:
             raise EndpointError(f"transaction table full ({exc})") from exc
 
@@ -412,9 +414,9 @@ class Endpoint:
             raise EndpointError(f"unknown session {sid!r}")
         return s
 
-    def _run(self, fn: object, *args: object) -> None:
+    def _run(self, fn: Callable[..., None], *args: Any) -> None:
         try:
-            fn(*args)  # type: ignore[operator]
+            fn(*args)
         except SessionError as exc:
             raise EndpointError(str(exc)) from exc
 

@@ -67,7 +67,7 @@ class OutsideDialog:
         if status < 200 or tx not in self.outgoing:
             return
         rid, method, auth, tries = self.outgoing.pop(tx)
-        req: Request = tx.request  # type: ignore[attr-defined]
+        req: Request = tx.request
         if status in (401, 407) and tries < MAX_AUTH_RETRIES and auth.has_credentials:
             proxy = status == 407
             decision = auth.handle_challenges(

@@ -78,6 +78,7 @@ class Registration:
         self._tx: ClientTransaction | None = None
         self._next_at: float | None = None
         self._unregister_wanted = False
+        self._sent_expires = expires
 
     @property
     def aor_text(self) -> str:

@@ -90,9 +90,12 @@ class ClientTransaction(_Timed):
         on_response: Callable[[ClientTransaction, int, Any, float], None],
         on_timeout: Callable[[ClientTransaction, float], None],
         build_ack: Callable[[Any], bytes] | None = None,
+        request: Any = None,
     ) -> None:
         super().__init__()
         self.key = key
+        #: The request this transaction carries (the message object, for the TU).
+        self.request = request
         self.invite = invite
         self.data = data
         self.dest = dest
@@ -245,6 +248,8 @@ class ServerTransaction(_Timed):
         self._on_timeout = on_timeout
         self._build_trying = build_trying
         self.request = request
+        #: The To tag of the responses we sent (RFC 2543 ACK matching, §17.2.3).
+        self.to_tag: str | None = None
         self.state = TxState.PROCEEDING if invite else TxState.TRYING
         self.last_response: bytes | None = None
         self.last_status: int | None = None

@@ -115,8 +115,8 @@ class TransactionLayer:
             key=key, invite=invite, data=bytes(request), dest=dest, transport=transport,
             reliable=is_reliable(transport), timers=self.timers, sink=self._sink,
             on_response=on_response, on_timeout=on_timeout, build_ack=build_ack,
+            request=request,
         )
-        tx.request = request  # type: ignore[attr-defined]
         self.clients[key] = tx
         tx.start(now)
         return tx
@@ -193,8 +193,7 @@ class TransactionLayer:
     def _ack_to_tag_matches(tx: ServerTransaction, ack: Request) -> bool:
         if tx.last_response is None:
             return False
-        sent_tag = getattr(tx, "to_tag", None)
-        return sent_tag is None or ack.to.tag == sent_tag
+        return tx.to_tag is None or ack.to.tag == tx.to_tag
 
     def find_cancel_target(self, cancel: Request) -> ServerTransaction | None:
         """The INVITE server transaction a CANCEL refers to (§9.2), or None."""
@@ -213,7 +212,7 @@ class TransactionLayer:
         """Send ``response`` through its server transaction."""
         tag = response.to.tag
         if tag is not None:
-            tx.to_tag = tag  # type: ignore[attr-defined]
+            tx.to_tag = tag
         tx.send_response(response.status, bytes(response), now)
 
     # -- timers ---------------------------------------------------------
