@@ -46,7 +46,7 @@ from firmware.phone.callops import CallOps, PhoneError
 from firmware.phone.history import CallHistory
 from firmware.phone.line import Line
 from firmware.phone.ports import PortPool
-from firmware.phone.screens import render
+from firmware.phone.screens import render, wall_clock
 from firmware.phone.settings import PhoneSettings
 from firmware.phone.sipevents import SipEvents
 from firmware.phone.softkeys import label_for_key, normalise, softkeys
@@ -279,7 +279,11 @@ class Phone(CallOps, SipEvents):
             dnd=self.dnd, cfwd_to=self.cfwd_to,
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,
+            clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
         )
+
+    def _local_epoch(self, now: float) -> float:
+        return now + self.wall_offset + 60.0 * self.settings.utc_offset_minutes
 
     def screen(self, now: float) -> Screen:
         return render(self.view(now))
@@ -321,6 +325,11 @@ class Phone(CallOps, SipEvents):
             self._tick = tick
         else:
             self._tick = None
+        if self.wall_offset:  # the status-bar clock turns over on the minute
+            minute = now + 60.0 - self._local_epoch(now) % 60.0
+            if minute <= now:
+                minute += 60.0
+            self._tick = minute if self._tick is None else min(self._tick, minute)
 
     def _desired_tone(self) -> Tone | None:
         line = self.line()

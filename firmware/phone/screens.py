@@ -99,7 +99,14 @@ def render(view: PhoneView) -> Screen:
     if view.notice:
         lines.append(_clip(view.notice))
     return Screen(status=_clip(status), lines=tuple(lines), softkeys=softkeys(view),
-                  icons=frozenset(icons), inverted_line=0 if call is not None else None)
+                  icons=frozenset(icons), inverted_line=0 if call is not None else None,
+                  clock=view.clock)
+
+
+def wall_clock(epoch: float) -> str:
+    """``HH:MM`` of an epoch time already shifted to local time (the status bar clock)."""
+    minutes = int(epoch // 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _call_rows(call: CallView, view: PhoneView) -> list[str]:

@@ -72,6 +72,8 @@ class PhoneSettings:
     start_media_port: int = 16384
     end_media_port: int = 16482
     ended_linger: float = 3.0
+    #: local time = UTC + this, for the status-bar clock (the 7960's time_zone)
+    utc_offset_minutes: int = 0
     history_size: int = 50
 
     def __post_init__(self) -> None:

@@ -34,3 +34,4 @@ class PhoneView:
     last_dialed: str | None = None
     missed: int = 0
     notice: str | None = None
+    clock: str = ""

@@ -115,3 +115,21 @@ def test_rows_fit_the_panel_width() -> None:
     long = _cv(S.INCOMING, display="A" * 60)
     for row in render(_view(long)).text_rows()[:-1]:
         assert len(row) <= 21
+
+
+def test_status_bar_clock_turns_over_on_the_minute() -> None:
+    from .fakes import Harness
+
+    h = Harness(utc_offset_minutes=60)
+    h.phone.wall_offset = 1_700_000_000.0 - 100.0     # epoch 1700000000 = 22:13:20 UTC
+    h.now = 100.0
+    h.phone.start(h.now)
+    h.drain()
+    assert h.phone.screen(h.now).clock == "23:13"
+    assert h.phone.get_timer() == 140.0                # 23:14:00 local
+    h.advance(40.0)
+    assert h.phone.screen(h.now).clock == "23:14"
+    from firmware.phone.actions import ShowScreen
+
+    assert h.of(ShowScreen)[-1].screen.clock == "23:14"
+    assert Harness().phone.screen(0.0).clock == ""     # no wall clock known: none shown
