@@ -250,3 +250,28 @@ def test_b17_repeated_challenge_fails_with_a_clear_reason() -> None:
     assert_steps(rig.flow(), [
         ("A", "PROXY", "INVITE"), ("PROXY", "A", "407"), ("A", "PROXY", "ACK"),
         ("A", "PROXY", "INVITE"), ("PROXY", "A", "407"), ("A", "PROXY", "ACK")])
+
+
+def test_callee_forward_all_and_forward_busy_are_followed_by_the_caller() -> None:
+    rig = Rig(A={}, B={"cfwd_url": "sip:5550003@127.0.0.1:5063"}, C={})
+    rig["B"].do("press_softkey", "CFwdAll")
+    assert "cfwd" in rig["B"].phone.screen(0.0).icons
+    rig["A"].do("dial", rig["B"].uri)
+    rig.run(0.5)
+    assert not rig["B"].phone.ringing and rig["C"].states() == ["incoming"]
+    assert_steps(rig.flow(), [
+        ("A", "B", "INVITE"), ("B", "A", "302"), ("A", "B", "ACK"),
+        ("A", "C", "INVITE"), ("C", "A", "180")])
+
+    rig = Rig(A={}, B={"call_waiting": False, "cfwd_busy_url": "sip:5550003@127.0.0.1:5063"},
+              C={}, D={})
+    rig["D"].do("dial", rig["B"].uri)
+    rig.run(0.5)
+    rig["B"].lift()
+    rig.run(0.5)
+    mark = rig.mark
+    rig["A"].do("dial", rig["B"].uri)
+    rig.run(0.5)
+    assert rig["C"].states() == ["incoming"]
+    assert_steps(rig.flow(since=mark), [
+        ("A", "B", "INVITE"), ("B", "A", "302"), ("A", "B", "ACK"), ("A", "C", "INVITE")])
