@@ -15,11 +15,12 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import sys
+import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from firmware.app import App
@@ -101,11 +102,14 @@ class UdpMediaIO:
             self.close(port)
 
 
-def build_phone(settings: Any, endpoint: Endpoint, clock: Any) -> Any:
-    """Call control for ``settings``, commanding ``endpoint``."""
+def build_phone(config: Any, settings: Any, endpoint: Endpoint, clock: Any,
+                history_file: Any = None) -> Any:
+    """Call control for ``settings``, commanding ``endpoint``, with the dial plan and history."""
     from firmware.phone.phone import Phone
 
-    return Phone(settings, endpoint)
+    history = history_file.load(settings.history_size) if history_file is not None else None
+    return Phone(settings, endpoint, dial_plan=getattr(config, "dialplan", None), history=history,
+                 wall_offset=time.time() - clock.time())
 
 
 class PhoneHost:
@@ -130,6 +134,7 @@ class PhoneHost:
         on_wire: Callable[..., None] | None = None,
         name: str = "phone",
         autostart: bool = True,
+        state_dir: Any = None,
     ) -> PhoneHost:
         """Bind, build and (unless ``autostart`` is False: call ``app.start()`` yourself) start."""
         self = cls()
@@ -141,12 +146,18 @@ class PhoneHost:
         local = self.transport.local_address
         endpoint = Endpoint(endpoint_config(config, local_address=local))
         settings = phone_settings(config, media_address=sip_host)
-        phone = build_phone(settings, endpoint, clock)
+        history_file = None
+        if state_dir is not None:
+            from firmware.phone.history import JsonHistoryFile
+
+            history_file = JsonHistoryFile(state_dir)
+        phone = build_phone(config, settings, endpoint, clock, history_file)
         self.media = UdpMediaIO(loop, sip_host)
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,
             send_sip=self.transport.send, media_io=self.media,
             registrations=registrations(config), on_wire=on_wire, name=name,
+            history_file=history_file,
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
         names = {ln.index: ln.name for ln in config.lines}
@@ -191,35 +202,34 @@ async def _settle(app: App, grace: float) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Any:
-    """Parse ``--config FILE`` (a SIP<MAC>.cnf, optionally after a SIPDefault.cnf beside it)."""
-    from firmware.provisioning.cnf import parse_cnf
-    from firmware.provisioning.schema import build_config
+    """``--config FILE|DIR`` (SIPDefault.cnf and the dial plan beside it are read too)."""
+    from firmware.provisioning.boot import load_local
 
-    path = Path(args.config)
-    files = []
-    default = path.with_name("SIPDefault.cnf")
-    if default.exists() and default != path:
-        files.append(parse_cnf(default.read_bytes(), filename=default.name))
-    files.append(parse_cnf(path.read_bytes(), filename=path.name))
-    return build_config(files)
+    return load_local(args.config, getattr(args, "mac", None))
 
 
 async def fetch_config(server: str, mac: str) -> Any:
-    """``--tftp HOST[:PORT] --mac MAC``: SIPDefault.cnf (optional) then SIP<MAC>.cnf over TFTP."""
-    from firmware.provisioning.cnf import parse_cnf
-    from firmware.provisioning.schema import build_config
-    from firmware.provisioning.tftp import TftpError, tftp_get
+    """``--tftp HOST[:PORT] --mac MAC``: the 7960 boot sequence, with the cache as fallback."""
+    from firmware.provisioning.boot import default_cache_dir, provision
 
-    host, port = parse_hostport(server, default_host=server) if ":" in server else (server, 69)
-    name = "SIP" + mac.replace(":", "").replace("-", "").upper() + ".cnf"
-    files = []
+    return await provision(server, mac, default_cache_dir())
+
+
+def _state_dir(hal_name: str) -> Any:
+    """Where the call history lives (systemd's StateDirectory); None when not writable.
+
+    A mock-HAL run keeps no history on disk unless $STATE_DIRECTORY says where.
+    """
+    from firmware.provisioning.boot import default_cache_dir
+
+    if hal_name != "pi" and not os.environ.get("STATE_DIRECTORY"):
+        return None
+    path = default_cache_dir()
     try:
-        files.append(parse_cnf((await tftp_get((host, port), "SIPDefault.cnf")).data,
-                               filename="SIPDefault.cnf"))
-    except TftpError as exc:
-        log.info("no SIPDefault.cnf: %s", exc)
-    files.append(parse_cnf((await tftp_get((host, port), name)).data, filename=name))
-    return build_config(files)
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
 
 
 def _local_ip_towards(config: Any) -> str:
@@ -242,12 +252,9 @@ def _local_ip_towards(config: Any) -> str:
 
 
 def _notify(state: str) -> None:
-    try:
-        from firmware import sdnotify  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    with contextlib.suppress(Exception):
-        sdnotify.notify(state)
+    from firmware import sdnotify
+
+    sdnotify.notify(state)
 
 
 async def amain(args: argparse.Namespace) -> int:
@@ -269,7 +276,8 @@ async def amain(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
     try:
-        phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control, name="phone")
+        phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control, name="phone",
+                                      state_dir=_state_dir(args.hal))
     except BaseException:
         hal.close()
         raise
@@ -284,7 +292,12 @@ async def amain(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _watchdog(interval: float = 10.0) -> None:
+async def _watchdog() -> None:
+    from firmware import sdnotify
+
+    interval = sdnotify.watchdog_interval()
+    if interval is None:
+        return
     while True:
         _notify("WATCHDOG=1")
         await asyncio.sleep(interval)
@@ -300,8 +313,10 @@ def run_main(args: argparse.Namespace) -> int:
     if args.tftp and not args.mac:
         log.error("--tftp needs --mac")
         return 2
+    from firmware.provisioning.boot import ProvisioningError
+
     try:
         return asyncio.run(amain(args))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ProvisioningError) as exc:
         log.error("cannot start: %s", exc)
         return 1

@@ -181,3 +181,24 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) 
 async def settle(seconds: float = 0.3) -> None:
     """Let media flow (tone detection needs a few hundred ms of audio)."""
     await asyncio.sleep(seconds)
+
+
+async def heard(handset: Handset, expect: float | None, timeout: float = 3.0) -> float | None:
+    """The dominant frequency at ``handset``'s earpiece (None = silence), once it matches
+    ``expect`` (within 5 %) or ``timeout`` passed: a slow machine delays, never fails, a
+    check; the caller asserts on the value returned."""
+
+    def now_hz() -> float | None:
+        return handset.audio.dominant_hz() if handset.audio is not None else None
+
+    def ok() -> bool:
+        hz = now_hz()
+        if expect is None:
+            return hz is None
+        return hz is not None and abs(hz - expect) <= 0.05 * expect
+
+    try:
+        await until(ok, f"{handset.name} to hear {expect}", timeout=timeout)
+    except TimeoutError:
+        pass
+    return now_hz()

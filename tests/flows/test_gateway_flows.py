@@ -19,7 +19,7 @@ from flowkit import SCENARIOS, add_sipp_leg, newest_messages_log, sipp_messages,
 from peers import HOST, Sipp, free_port
 
 from firmware.demo_flows import compare
-from firmware.demo_net import Handset, Network, handset_config, settle, until
+from firmware.demo_net import Handset, Network, handset_config, heard, settle, until
 from firmware.ladder import render_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
@@ -78,42 +78,39 @@ def test_b1_setup_and_disconnect(sipp: Sipp) -> None:
         phone.api.set_mock_tone(1000)
         phone.api.set_hook(True)
         await until(lambda: phone.states() == ["connected"], "connected")
-        await settle(0.8)
-        heard = phone.audio.dominant_hz()
+        got = await heard(phone, 1000.0)
         phone.api.set_hook(False)
-        return heard
+        return got
 
-    net, result, heard = asyncio.run(_gateway_call(sipp, "gw_b1_setup_disconnect.xml", drive))
+    net, result, hz = asyncio.run(_gateway_call(sipp, "gw_b1_setup_disconnect.xml", drive))
     _check("B-1", net, result)
-    assert heard == pytest.approx(1000, abs=40)  # our own tone, echoed by the gateway's RTP
+    assert hz == pytest.approx(1000, abs=40)  # our own tone, echoed by the gateway's RTP
 
 
 @needs_media
 def test_b2_hold_and_resume(sipp: Sipp) -> None:
     async def drive(phone: Handset) -> dict[str, float | None]:
-        heard = {}
+        got: dict[str, float | None] = {}
         await until(lambda: phone.states() == ["incoming"], "the phone to ring")
         phone.api.set_mock_tone(1000)
         phone.api.set_hook(True)
         await until(lambda: phone.states() == ["connected"], "connected")
-        await settle(0.8)
-        heard["connected"] = phone.audio.dominant_hz()
+        got["connected"] = await heard(phone, 1000.0)
         phone.api.press_softkey("hold")
         await until(lambda: phone.states() == ["holding"], "holding")
-        await settle(0.8)
-        heard["held"] = phone.audio.dominant_hz()
+        await settle(0.6)
+        got["held"] = await heard(phone, None)
         phone.api.press_softkey("resume")
         await until(lambda: phone.states() == ["connected"], "resumed")
-        await settle(0.8)
-        heard["resumed"] = phone.audio.dominant_hz()
+        got["resumed"] = await heard(phone, 1000.0)
         phone.api.set_hook(False)
-        return heard
+        return got
 
-    net, result, heard = asyncio.run(_gateway_call(sipp, "gw_b2_hold.xml", drive))
+    net, result, hz = asyncio.run(_gateway_call(sipp, "gw_b2_hold.xml", drive))
     _check("B-2", net, result)
-    assert heard["connected"] == pytest.approx(1000, abs=40)
-    assert heard["held"] is None  # "No RTP packets are being sent" (step 13)
-    assert heard["resumed"] == pytest.approx(1000, abs=40)
+    assert hz["connected"] == pytest.approx(1000, abs=40)
+    assert hz["held"] is None  # "No RTP packets are being sent" (step 13)
+    assert hz["resumed"] == pytest.approx(1000, abs=40)
 
 
 @needs_bye_headers
