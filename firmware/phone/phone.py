@@ -15,7 +15,8 @@ for everything else through ``next_action()``. After every input it
 recomputes the earpiece tone, the ringer and the screen from the calls and
 emits a command only when one changed, so outputs are idempotent.
 
-Call operations live in ``callops.py`` and SIP event handling in
+The panel (hook, keypad, softkeys) lives in ``keys.py``, call operations in
+``callops.py``, transfer in ``transferops.py`` and SIP event handling in
 ``sipevents.py``; this module holds the state, the verbs and the views.
 """
 
@@ -42,8 +43,9 @@ from firmware.phone.call import (
     CallState,
     CallView,
 )
-from firmware.phone.callops import CallOps, PhoneError
+from firmware.phone.callops import PhoneError
 from firmware.phone.history import CallHistory
+from firmware.phone.keys import KeyOps
 from firmware.phone.line import Line
 from firmware.phone.ports import PortPool
 from firmware.phone.screens import render, wall_clock
@@ -62,7 +64,7 @@ REMINDER_RING: RingCadence = ((0.5, 9.5),)
 _S = CallState
 
 
-class Phone(CallOps, SipEvents):
+class Phone(KeyOps, SipEvents):
     """Call control for one handset (all its lines), driven by HAL and SIP events.
 
     Args:
