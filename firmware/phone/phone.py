@@ -364,13 +364,10 @@ class Phone(KeyOps, SipEvents):
                    or c.state is _S.DIALING]
         audible = [c for c in talking if c.state is not _S.HOLDING]
         if incoming and not (self.active and audible):
-            return self.settings_ring()
+            return RING_NORMAL
         if not self.active and any(c.state is _S.HOLDING for c in live) and not audible:
             return REMINDER_RING
         return None
-
-    def settings_ring(self) -> RingCadence:
-        return RING_NORMAL
 
     def new_id(self) -> int:
         return next(self._ids)

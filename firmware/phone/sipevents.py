@@ -18,9 +18,10 @@ import logging
 from typing import Any
 
 from firmware.media.sdp import NoCommonCodec, SdpParseError, SessionDescription, parse_sdp
-from firmware.phone.actions import StartMedia, UpdateMedia
+from firmware.phone.actions import HistoryChanged, StartMedia, UpdateMedia
 from firmware.phone.call import LIVE_OUTGOING, Call, CallInput, CallState, failure_reason
 from firmware.phone.forwarding import Forward, Refuse, decide_incoming
+from firmware.phone.history import HistoryEntry
 from firmware.phone.screens import uri_user
 from firmware.phone.transferops import TransferOps, header
 
@@ -130,13 +131,10 @@ class SipEvents(TransferOps):
         self._sip("ringing", event.session, now=now)
 
     def _log_missed(self, event: Any, line: Any, now: float) -> None:
-        from firmware.phone.history import HistoryEntry
-
+        """A call refused or forwarded without ringing still shows under Missed."""
         self.history.add(HistoryEntry(kind="missed", remote=event.from_uri,  # type: ignore[attr-defined]
                                       display=event.from_display, at=now + self.wall_offset,  # type: ignore[attr-defined]
                                       line=line.index))
-        from firmware.phone.actions import HistoryChanged
-
         self.emit(HistoryChanged())  # type: ignore[attr-defined]
 
     def _incoming_replaces(self, event: Any, line: Any, value: str, now: float) -> None:

@@ -29,6 +29,8 @@ import logging
 from typing import Any
 
 from firmware.phone.call import ESTABLISHED, LIVE_OUTGOING, Call, CallState
+from firmware.phone.callops import PhoneError
+from firmware.phone.dialing import target_uri
 from firmware.phone.transfer import (
     Replaces,
     TransferPhase,
@@ -139,16 +141,12 @@ class TransferOps:
         self._refresh(now)  # type: ignore[attr-defined]
 
     def _uri(self, target: str) -> str:
-        from firmware.phone.dialing import target_uri
-
         try:
             return target_uri(target, self.line().settings.domain)  # type: ignore[attr-defined]
         except ValueError as exc:
             raise self._error(400, str(exc)) from None
 
     def _error(self, status: int, message: str) -> Exception:
-        from firmware.phone.callops import PhoneError
-
         return PhoneError(status, message)
 
     def _blind(self, origin: Call, target: str, now: float) -> None:
