@@ -21,6 +21,7 @@ from typing import Any
 from firmware.media.codecs import codec_by_name
 from firmware.media.sdp import LocalMedia, NoCommonCodec, SdpSession
 from firmware.phone.actions import HistoryChanged, StopMedia
+from firmware.phone.base import PhoneBase
 from firmware.phone.call import ESTABLISHED, LIVE_OUTGOING, Call, CallInput, CallState
 from firmware.phone.dialing import target_uri
 from firmware.phone.forwarding import Redirector
@@ -40,24 +41,8 @@ class PhoneError(Exception):
         self.message = message
 
 
-class CallOps:
+class CallOps(PhoneBase):
     """User-driven call operations (mixed into ``Phone``)."""
-
-    # attributes provided by Phone
-    settings: Any
-    endpoint: Any
-    history: Any
-    lines: list[Line]
-    ports: Any
-    speaker: bool
-    handset_up: bool
-    current_line: int
-    notice: str | None
-    dnd: bool
-    cfwd_to: str | None
-    wall_offset: float
-    dial_plan: Any
-    _by_session: dict[str, Call]
 
     # ------------------------------------------------------------------ helpers
     def _sip(self, method: str, *args: Any, **kwargs: Any) -> Any:
@@ -258,7 +243,7 @@ class CallOps:
         if call.state is _S.DIALING:
             self.end_call(call, now, "hangup")
             self.forget(call)
-            self.cancel_transfer_of(call)  # type: ignore[attr-defined]
+            self.cancel_transfer_of(call)
         elif call.state in LIVE_OUTGOING:
             call.extra["cancel_why"] = "user"
             self._sip("cancel", call.session, now=now)

@@ -11,7 +11,6 @@ softkey label) is separate from the call operations it triggers
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from firmware.phone.actions import SendDtmf
 from firmware.phone.call import ESTABLISHED, Call, CallState
@@ -45,8 +44,6 @@ _S = CallState
 
 class KeyOps(CallOps):
     """Hookswitch, keypad and softkey handling (mixed into ``Phone``)."""
-
-    dial_plan: Any
 
     def go_off_hook(self, now: float) -> None:
         line = self.line()
@@ -144,12 +141,12 @@ class KeyOps(CallOps):
                 return
 
     def dial_deadlines(self) -> list[float]:
-        return [t for c in self._all_calls()  # type: ignore[attr-defined]
+        return [t for c in self._all_calls()
                 if c.state is _S.DIALING and (col := c.extra.get("collector")) is not None
                 and (t := col.get_timer()) is not None]
 
     def fire_dial_timers(self, now: float) -> None:
-        for call in list(self._all_calls()):  # type: ignore[attr-defined]
+        for call in list(self._all_calls()):
             collector = call.extra.get("collector")
             if call.state is _S.DIALING and collector is not None:
                 collector.handle_timer(now)
@@ -193,7 +190,7 @@ class KeyOps(CallOps):
         elif label == NEWCALL:
             self.new_call_key(now)
         elif label == TRANSFER:
-            self.transfer(now)  # type: ignore[attr-defined]
+            self.transfer(now)
         elif label == CFWDALL:
             self.toggle_cfwd(now)
         elif label == DND:
@@ -202,7 +199,7 @@ class KeyOps(CallOps):
             last = self.history.last_placed()
             if last is None:
                 raise PhoneError(409, "nothing to redial")
-            self.dial(last.remote, now)  # type: ignore[attr-defined]
+            self.dial(last.remote, now)
         elif label == DIAL:
             if call is None or call.state is not _S.DIALING or not call.remote:
                 raise PhoneError(409, "nothing dialled")

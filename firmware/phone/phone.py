@@ -242,29 +242,15 @@ class Phone(KeyOps, SipEvents):
         return call
 
     # ------------------------------------------------------------------ views
-    def line(self, index: int | None = None) -> Line:
-        return self.lines[(index or self.current_line) - 1]
-
-    def _all_calls(self) -> list[Call]:
-        return [c for line in self.lines for c in line.calls]
-
     def calls(self) -> list[CallView]:
         """Every call the phone still shows (ended ones linger briefly with their reason)."""
         return [c.view(waiting=self._is_waiting(c)) for c in self._all_calls()]
-
-    def call_by_id(self, call_id: str) -> Call | None:
-        return next((c for c in self._all_calls() if c.id == call_id), None)
 
     def _is_waiting(self, call: Call) -> bool:
         if call.state is not _S.INCOMING:
             return False
         line = self.line(call.line)
         return any(c is not call and c.state is not _S.INCOMING for c in line.live)
-
-    @property
-    def active(self) -> bool:
-        """The audio path is open (handset lifted or speaker on)."""
-        return self.handset_up or self.speaker
 
     def view(self, now: float) -> PhoneView:
         line = self.line()
@@ -302,9 +288,6 @@ class Phone(KeyOps, SipEvents):
         return self._tone
 
     # ------------------------------------------------------------------ outputs
-    def emit(self, action: Action) -> None:
-        self._actions.append(action)
-
     def _refresh(self, now: float) -> None:
         """Bring tone, ringer and screen in line with the calls; emit only changes."""
         tone = self._desired_tone()
@@ -368,10 +351,3 @@ class Phone(KeyOps, SipEvents):
         if not self.active and any(c.state is _S.HOLDING for c in live) and not audible:
             return REMINDER_RING
         return None
-
-    def new_id(self) -> int:
-        return next(self._ids)
-
-    def new_sdp_id(self) -> int:
-        """An SDP o= session id (RFC 4566 §5.2), distinct per call."""
-        return next(self._sdp_ids)

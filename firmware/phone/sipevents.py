@@ -42,15 +42,6 @@ def _parse(sdp: bytes | None) -> SessionDescription | None:
 class SipEvents(TransferOps):
     """Handlers for ``Endpoint.next_event()`` results (mixed into ``Phone``)."""
 
-    settings: Any
-    endpoint: Any
-    lines: Any
-    dnd: bool
-    cfwd_to: str | None
-    current_line: int
-    _by_session: dict[str, Call]
-    _requests: dict[str, tuple[str, str]]
-
     def dispatch_sip(self, event: Any, now: float) -> None:
         handler = getattr(self, "_on_" + type(event).__name__, None)
         if handler is None:
@@ -112,7 +103,7 @@ class SipEvents(TransferOps):
             self._log_missed(event, line, now)
             return
         focus_before = line.focused
-        call = self.new_call("in", line, now, remote=event.from_uri)  # type: ignore[attr-defined]
+        call = self.new_call("in", line, now, remote=event.from_uri)
         if decision.waiting and focus_before is not None:
             line.focus(focus_before)  # a call waiting does not steal the screen's focus
         call.remote_display = (event.from_display or None)
@@ -120,10 +111,10 @@ class SipEvents(TransferOps):
         self._by_session[event.session] = call
         call.extra["offer"] = offer
         if offer is not None:
-            probe = self.media_for(call).receive_offer(offer)  # type: ignore[attr-defined]
+            probe = self.media_for(call).receive_offer(offer)
             if isinstance(probe, NoCommonCodec):
-                self.reject_no_codec(call, probe, now)  # type: ignore[attr-defined]
-                self.forget(call)  # type: ignore[attr-defined]
+                self.reject_no_codec(call, probe, now)
+                self.forget(call)
                 return
         if decision.forward_at is not None:
             call.ring_deadline = decision.forward_at
@@ -132,10 +123,10 @@ class SipEvents(TransferOps):
 
     def _log_missed(self, event: Any, line: Any, now: float) -> None:
         """A call refused or forwarded without ringing still shows under Missed."""
-        self.history.add(HistoryEntry(kind="missed", remote=event.from_uri,  # type: ignore[attr-defined]
-                                      display=event.from_display, at=now + self.wall_offset,  # type: ignore[attr-defined]
+        self.history.add(HistoryEntry(kind="missed", remote=event.from_uri,
+                                      display=event.from_display, at=now + self.wall_offset,
                                       line=line.index))
-        self.emit(HistoryChanged())  # type: ignore[attr-defined]
+        self.emit(HistoryChanged())
 
     def _incoming_replaces(self, event: Any, line: Any, value: str, now: float) -> None:
         old = self.find_replaced(value)
@@ -143,16 +134,16 @@ class SipEvents(TransferOps):
             self._sip("reject", event.session, 481, now=now,
                       reason="Call/Transaction Does Not Exist")
             return
-        old_line = self.line(old.line)  # type: ignore[attr-defined]
-        self._sip("bye", old.session, now=now)  # type: ignore[attr-defined]
-        self.end_call(old, now, "transferred")  # type: ignore[attr-defined]
-        self.forget(old)  # type: ignore[attr-defined]
-        call = self.new_call("in", old_line, now, remote=event.from_uri)  # type: ignore[attr-defined]
+        old_line = self.line(old.line)
+        self._sip("bye", old.session, now=now)
+        self.end_call(old, now, "transferred")
+        self.forget(old)
+        call = self.new_call("in", old_line, now, remote=event.from_uri)
         call.remote_display = event.from_display or None
         call.session, call.call_id = event.session, event.call_id
         self._by_session[event.session] = call
         call.extra["offer"] = _parse(event.sdp)
-        self.do_answer(call, now)  # type: ignore[attr-defined]
+        self.do_answer(call, now)
 
     def _on_CallConfirmed(self, event: Any, now: float) -> None:
         call = self._call(event)
@@ -163,8 +154,8 @@ class SipEvents(TransferOps):
             answer = _parse(event.sdp)
             result = call.media.receive_answer(answer) if answer is not None else None
             if result is None or isinstance(result, NoCommonCodec):
-                self._sip("bye", call.session, now=now)  # type: ignore[attr-defined]
-                self.end_call(call, now, "rejected 488 incompatible media")  # type: ignore[attr-defined]
+                self._sip("bye", call.session, now=now)
+                self.end_call(call, now, "rejected 488 incompatible media")
                 return
             negotiated = result
         if negotiated is not None:
@@ -172,10 +163,10 @@ class SipEvents(TransferOps):
 
     def _start_media(self, call: Call, negotiated: Any) -> None:
         if call.media_started:
-            self.emit(UpdateMedia(call=call.id, negotiated=negotiated))  # type: ignore[attr-defined]
+            self.emit(UpdateMedia(call=call.id, negotiated=negotiated))
         else:
             call.media_started = True
-            self.emit(StartMedia(call=call.id, local=call.media.local,  # type: ignore[attr-defined]
+            self.emit(StartMedia(call=call.id, local=call.media.local,
                                  negotiated=negotiated))
 
     # ------------------------------------------------------------------ outgoing calls
@@ -192,18 +183,18 @@ class SipEvents(TransferOps):
         if call is None or call.direction != "out" or call.established:
             return
         if call.ended:  # we cancelled, the 200 crossed the CANCEL
-            self._sip("bye", event.session, now=now)  # type: ignore[attr-defined]
+            self._sip("bye", event.session, now=now)
             return
         if call.state not in LIVE_OUTGOING:
             return
         answer = _parse(event.sdp)
-        media = self.media_for(call)  # type: ignore[attr-defined]
+        media = self.media_for(call)
         result = media.receive_answer(answer) if answer is not None else None
         call.ring_deadline = None
         if result is None or isinstance(result, NoCommonCodec):
             call.apply(_I.ANSWERED, now)
-            self._sip("bye", call.session, now=now)  # type: ignore[attr-defined]
-            self.end_call(call, now, "rejected 488 incompatible media")  # type: ignore[attr-defined]
+            self._sip("bye", call.session, now=now)
+            self.end_call(call, now, "rejected 488 incompatible media")
             self.referred_progress(call, 488, "Not Acceptable Here", now)
             return
         call.apply(_I.ANSWERED, now)
@@ -221,7 +212,7 @@ class SipEvents(TransferOps):
         if nxt is not None:
             log.info("call %s: %s -> trying %s", call.id, event.status, nxt)
             call.remote = nxt
-            self.send_invite(call, nxt, now)  # type: ignore[attr-defined]
+            self.send_invite(call, nxt, now)
             return
         if why == "timeout" or status == 408:
             reason = "no-answer"
@@ -229,7 +220,7 @@ class SipEvents(TransferOps):
             reason = "cancelled"
         else:
             reason = failure_reason(event.status, event.reason)
-        self.end_call(call, now, reason, failed=True)  # type: ignore[attr-defined]
+        self.end_call(call, now, reason, failed=True)
         self.referred_progress(call, event.status, event.reason or "Failed", now)
 
     # ------------------------------------------------------------------ both
@@ -246,9 +237,9 @@ class SipEvents(TransferOps):
             reason = "transferred"
         elif call.extra.get("referral_done"):
             reason = "transferred"
-        self.end_call(call, now, reason)  # type: ignore[attr-defined]
+        self.end_call(call, now, reason)
         if was_incoming:
-            self.record("missed", call, now)  # type: ignore[attr-defined]
+            self.record("missed", call, now)
 
     def _on_ReInviteReceived(self, event: Any, now: float) -> None:
         call = self._call(event)
@@ -257,7 +248,7 @@ class SipEvents(TransferOps):
                 self._sip("reject", event.session, 491, now=now, reason="Request Pending")
             return
         offer = _parse(event.sdp)
-        media = self.media_for(call)  # type: ignore[attr-defined]
+        media = self.media_for(call)
         direction = "sendonly" if call.local_hold else "sendrecv"
         style = "connection" if self.settings.hold_method == "c0" else "attribute"
         if offer is None:
@@ -304,15 +295,15 @@ class SipEvents(TransferOps):
         if then is None:
             return
         verb, other_id = then
-        other = self.call_by_id(other_id)  # type: ignore[attr-defined]
+        other = self.call_by_id(other_id)
         if other is None or other.ended:
             return
         if verb == "answer":
-            self.do_answer(other, now)  # type: ignore[attr-defined]
+            self.do_answer(other, now)
         elif verb == "invite" and other.state is _S.DIALING:
-            self.send_invite(other, other.remote, now)  # type: ignore[attr-defined]
+            self.send_invite(other, other.remote, now)
         elif verb == "resume" and other.state is _S.HOLDING:
-            self.resume(other, now)  # type: ignore[attr-defined]
+            self.resume(other, now)
 
     # ------------------------------------------------------------------ other requests
     def _on_InDialogRequest(self, event: Any, now: float) -> None:
@@ -350,6 +341,6 @@ class SipEvents(TransferOps):
         if entry is None:
             return
         call_id, purpose = entry
-        call = self.call_by_id(call_id)  # type: ignore[attr-defined]
+        call = self.call_by_id(call_id)
         if call is not None and purpose == "refer":
             self.on_refer_answered(call, event.status, now)

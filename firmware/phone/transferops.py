@@ -29,7 +29,7 @@ import logging
 from typing import Any
 
 from firmware.phone.call import ESTABLISHED, LIVE_OUTGOING, Call, CallState
-from firmware.phone.callops import PhoneError
+from firmware.phone.callops import CallOps, PhoneError
 from firmware.phone.dialing import target_uri
 from firmware.phone.transfer import (
     Replaces,
@@ -61,19 +61,14 @@ def header(request: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class TransferOps:
+class TransferOps(CallOps):
     """Transfer operations (mixed into ``Phone``)."""
-
-    settings: Any
-    endpoint: Any
-    notice: str | None
-    _requests: dict[str, tuple[str, str]]
 
     # ------------------------------------------------------------------ transferor
     def transfer_origin(self, call: Call) -> Call | None:
         """The call a consultation call ``call`` would transfer, if any."""
         origin_id = call.extra.get("transfer_of")
-        origin = self.call_by_id(origin_id) if origin_id else None  # type: ignore[attr-defined]
+        origin = self.call_by_id(origin_id) if origin_id else None
         return origin if origin is not None and not origin.ended else None
 
     def transfer_pending(self, call: Call | None) -> bool:
@@ -86,7 +81,7 @@ class TransferOps:
             origin.transfer = None
 
     def transfer(self, now: float) -> None:
-        line = self.line()  # type: ignore[attr-defined]
+        line = self.line()
         call: Call | None = line.focused
         if call is None or call.ended:
             raise self._error(409, "no call to transfer")
@@ -103,7 +98,7 @@ class TransferOps:
                 raise self._error(409, "only a call in conversation can be transferred")
             if other is not None:
                 raise self._error(409, "the line already has a second call")
-            consult = self.new_call("out", line, now)  # type: ignore[attr-defined]
+            consult = self.new_call("out", line, now)
             consult.extra["transfer_of"] = call.id
             call.transfer = TransferPlan(method=self.settings.transfer_method,
                                          consultation_id=consult.id)
@@ -112,12 +107,12 @@ class TransferOps:
             if not call.remote:
                 raise self._error(409, "dial the transfer target first")
             target = self._uri(call.remote)
-            self.end_call(call, now, "hangup")  # type: ignore[attr-defined]
-            self.forget(call)  # type: ignore[attr-defined]
+            self.end_call(call, now, "hangup")
+            self.forget(call)
             self._blind(origin, target, now)
         elif call.state in LIVE_OUTGOING:
             target = call.remote
-            self.hangup(call, now)  # type: ignore[attr-defined]
+            self.hangup(call, now)
             self._blind(origin, target, now)
         elif call.established:
             self._attended(origin, call, now)
@@ -127,22 +122,22 @@ class TransferOps:
     def transfer_to(self, target: str, now: float) -> None:
         """Blind-transfer the call in conversation to ``target`` (directory / control API)."""
         uri = self._uri(target)
-        line = self.line()  # type: ignore[attr-defined]
+        line = self.line()
         call: Call | None = line.focused
         if call is None or call.ended:
             raise self._error(409, "no call to transfer")
         origin = self.transfer_origin(call)
         if origin is not None:  # a consultation being dialled: drop it
-            self.hangup(call, now)  # type: ignore[attr-defined]
+            self.hangup(call, now)
             call = origin
         if not call.established:
             raise self._error(409, "only a call in conversation can be transferred")
         self._blind(call, uri, now)
-        self._refresh(now)  # type: ignore[attr-defined]
+        self._refresh(now)
 
     def _uri(self, target: str) -> str:
         try:
-            return target_uri(target, self.line().settings.domain)  # type: ignore[attr-defined]
+            return target_uri(target, self.line().settings.domain)
         except ValueError as exc:
             raise self._error(400, str(exc)) from None
 
@@ -162,21 +157,21 @@ class TransferOps:
         plan = origin.transfer or TransferPlan(method=self.settings.transfer_method)
         origin.transfer = plan
         plan.target, plan.consultation_id = consult.remote, consult.id
-        info = self.dialog_info(consult.session) if consult.session else None  # type: ignore[attr-defined]
+        info = self.dialog_info(consult.session) if consult.session else None
         if plan.method == "refer" and info is not None and info[2]:
             call_id, local_tag, remote_tag = info
             plan.replaces = Replaces(call_id=call_id, to_tag=remote_tag or "", from_tag=local_tag)
             self._refer(origin, plan, now)
             return
         # the seed's B-8: BYE to C, then BYE with Also: C to A
-        self._sip("bye", consult.session, now=now)  # type: ignore[attr-defined]
-        self.end_call(consult, now, "transferred")  # type: ignore[attr-defined]
+        self._sip("bye", consult.session, now=now)
+        self.end_call(consult, now, "transferred")
         self._bye_also(origin, plan.target, now)
 
     def _refer(self, origin: Call, plan: TransferPlan, now: float) -> None:
-        aor = self.line(origin.line).settings.aor  # type: ignore[attr-defined]
+        aor = self.line(origin.line).settings.aor
         refer_to = build_refer_to(plan.target, plan.replaces)
-        rid = self._sip("send_in_dialog", origin.session, "REFER", now=now,  # type: ignore[attr-defined]
+        rid = self._sip("send_in_dialog", origin.session, "REFER", now=now,
                         headers=(("Refer-To", refer_to), ("Referred-By", f"<{aor}>")))
         plan.phase = TransferPhase.REFER_SENT
         if rid is not None:
@@ -184,12 +179,12 @@ class TransferOps:
         self.notice = "Transferring..."
 
     def _bye_also(self, origin: Call, target: str, now: float) -> None:
-        aor = self.line(origin.line).settings.aor  # type: ignore[attr-defined]
-        self._sip("bye", origin.session, now=now,  # type: ignore[attr-defined]
+        aor = self.line(origin.line).settings.aor
+        self._sip("bye", origin.session, now=now,
                   headers=(("Also", also_header(target)), ("Requested-By", f"<{aor}>")))
         if origin.transfer is not None:
             origin.transfer.phase = TransferPhase.DONE
-        self.end_call(origin, now, "transferred")  # type: ignore[attr-defined]
+        self.end_call(origin, now, "transferred")
         self.notice = None
 
     def on_refer_answered(self, origin: Call, status: int, now: float) -> None:
@@ -198,10 +193,10 @@ class TransferOps:
             return
         outcome = plan.on_refer_answer(status)
         if outcome == "fallback":  # the 7960's later firmware: REFER refused -> BYE/Also
-            consult = self.call_by_id(plan.consultation_id) if plan.consultation_id else None  # type: ignore[attr-defined]
+            consult = self.call_by_id(plan.consultation_id) if plan.consultation_id else None
             if consult is not None and not consult.ended:
-                self._sip("bye", consult.session, now=now)  # type: ignore[attr-defined]
-                self.end_call(consult, now, "transferred")  # type: ignore[attr-defined]
+                self._sip("bye", consult.session, now=now)
+                self.end_call(consult, now, "transferred")
             self._bye_also(origin, plan.target, now)
         elif outcome == "failed":
             self.notice = f"Transfer failed ({status})"
@@ -213,8 +208,8 @@ class TransferOps:
             return
         outcome = plan.on_notify(body)
         if outcome == "done":
-            self._sip("bye", origin.session, now=now)  # type: ignore[attr-defined]
-            self.end_call(origin, now, "transferred")  # type: ignore[attr-defined]
+            self._sip("bye", origin.session, now=now)
+            self.end_call(origin, now, "transferred")
             self.notice = None
         elif outcome == "failed":
             self.notice = f"Transfer failed ({plan.last_status})"
@@ -226,13 +221,13 @@ class TransferOps:
         try:
             target, replaces = parse_refer_to(value or "")
         except ValueError:
-            self._sip("respond", request_id, 400, now=now, reason="Bad Refer-To")  # type: ignore[attr-defined]
+            self._sip("respond", request_id, 400, now=now, reason="Bad Refer-To")
             return
-        line = self.line(call.line)  # type: ignore[attr-defined]
+        line = self.line(call.line)
         if line.other(call) is not None or call.ended:
-            self._sip("respond", request_id, 603, now=now, reason="Decline")  # type: ignore[attr-defined]
+            self._sip("respond", request_id, 603, now=now, reason="Decline")
             return
-        self._sip("respond", request_id, 202, now=now, reason="Accepted")  # type: ignore[attr-defined]
+        self._sip("respond", request_id, 202, now=now, reason="Accepted")
         self.notify_referrer(call, 100, "Trying", now)
         headers: list[tuple[str, str]] = []
         if replaces is not None:
@@ -240,21 +235,21 @@ class TransferOps:
         referred_by = header(request, "Referred-By")
         if referred_by:
             headers.append(("Referred-By", referred_by[:256]))
-        self.current_line = call.line  # type: ignore[attr-defined]
-        new = self.place_call(target, now, headers=tuple(headers), hold_current=False)  # type: ignore[attr-defined]
+        self.current_line = call.line
+        new = self.place_call(target, now, headers=tuple(headers), hold_current=False)
         new.extra["referred_from"] = call.id
 
     def notify_referrer(self, call: Call, status: int, reason: str, now: float) -> None:
         if call.ended:
             return
-        self._sip("send_in_dialog", call.session, "NOTIFY", now=now,  # type: ignore[attr-defined]
+        self._sip("send_in_dialog", call.session, "NOTIFY", now=now,
                   body=sipfrag(status, reason), content_type="message/sipfrag;version=2.0",
                   headers=tuple((k, v) for k, v in notify_headers(status) if k != "Content-Type"))
 
     def referred_progress(self, call: Call, status: int, reason: str, now: float) -> None:
         """Tell the referrer how the INVITE it asked for is doing (RFC 3515 §2.4.5)."""
         origin_id = call.extra.get("referred_from")
-        origin = self.call_by_id(origin_id) if origin_id else None  # type: ignore[attr-defined]
+        origin = self.call_by_id(origin_id) if origin_id else None
         if origin is None:
             return
         if status >= 200:
@@ -275,9 +270,9 @@ class TransferOps:
         requested_by = header(request, "Requested-By")
         if requested_by:
             headers = (("Requested-By", requested_by[:256]),)
-        self.current_line = call.line  # type: ignore[attr-defined]
+        self.current_line = call.line
         try:
-            self.place_call(target, now, headers=headers, hold_current=False)  # type: ignore[attr-defined]
+            self.place_call(target, now, headers=headers, hold_current=False)
         except Exception as exc:  # noqa: BLE001 - a bad Also target must not kill the loop
             log.info("Also target %r not called: %s", also, exc)
             return False
@@ -290,10 +285,10 @@ class TransferOps:
             rep = Replaces.parse(value)
         except ValueError:
             return None
-        for call in self._all_calls():  # type: ignore[attr-defined]
+        for call in self._all_calls():
             if call.ended or call.session is None:
                 continue
-            info = self.dialog_info(call.session)  # type: ignore[attr-defined]
+            info = self.dialog_info(call.session)
             if info is None:
                 continue
             call_id, local_tag, remote_tag = info
