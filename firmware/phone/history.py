@@ -39,6 +39,12 @@ class HistoryEntry:
     duration: float = 0.0
     line: int = 1
 
+    def __post_init__(self) -> None:
+        # a peer chooses From: keep what we store (and write to flash) bounded
+        object.__setattr__(self, "remote", self.remote[:_MAX_TEXT])
+        if self.display is not None:
+            object.__setattr__(self, "display", self.display[:_MAX_TEXT])
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -59,3 +59,8 @@ def test_corrupt_or_hostile_file_starts_empty(tmp_path: Path) -> None:
 def test_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
         CallHistory(size=0)
+
+
+def test_entries_are_bounded() -> None:
+    e = HistoryEntry(kind="missed", remote="sip:" + "a" * 5000, display="b" * 5000, at=1.0)
+    assert len(e.remote) == 200 and len(e.display or "") == 200
