@@ -10,6 +10,7 @@ attributes it uses.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from firmware.sip.auth import DigestClient
 from firmware.sip.dialog import Dialog
@@ -44,8 +45,9 @@ class UacMixin:
     _auth: DigestClient | None
     _local_tag: str
 
-    def _send_bye(self, now: float, *, emit: bool) -> None:
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by InviteSession
+
+        def _send_bye(self, now: float, *, emit: bool) -> None: ...
 
     def start_uac(self, *, target: SipUri, from_: NameAddr, sdp: bytes | None,
                   headers: tuple[tuple[str, str], ...], call_id: str, dest: Address,
