@@ -64,14 +64,15 @@ class AppControl:
             )
         return out
 
-    def screen_png(self) -> bytes:
+    def screen_png(self, scale: int = 1) -> bytes:
+        """The panel as drawn (the mock display's own image), else rendered from the screen."""
         display = self.app.hal.display
         png = getattr(display, "png", None)
         if callable(png):
-            return bytes(png())
+            return bytes(png(scale=scale))
         from hal.render import render_png
 
-        return render_png(self.app.screen)
+        return render_png(self.app.screen, scale=scale)
 
     def mock_audio(self) -> MockAudioReport:
         return self.app.mock_audio_report()

@@ -101,7 +101,7 @@ class FigureRun:
     media: list[tuple[str, str, float | None]] = field(default_factory=list)
 
     def snap(self, label: str, handset: Handset) -> None:
-        self.screens[f"{handset.name}-{label}"] = handset.screen_png()
+        self.screens[f"{handset.name}-{label}"] = handset.screen_png(scale=3)
 
     async def hear(self, what: str, handset: Handset, expect: float | None,
                    timeout: float = 3.0) -> float | None:

@@ -117,8 +117,8 @@ class Handset:
         assert self.host.app is not None
         return self.host.app.hal.audio
 
-    def screen_png(self) -> bytes:
-        return self.api.screen_png()
+    def screen_png(self, scale: int = 1) -> bytes:
+        return self.api.screen_png(scale=scale)
 
 
 class Network:
