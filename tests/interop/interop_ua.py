@@ -124,6 +124,14 @@ class InteropUA:
                 self._changed.clear()
                 await self._changed.wait()
 
+    async def wait_wire(
+        self, predicate: Callable[[list[str]], bool], timeout: float = 10.0
+    ) -> None:
+        """Wait until ``predicate(wire_labels())`` holds (e.g. the 200 to our BYE arrived)."""
+        async with asyncio.timeout(timeout):
+            while not predicate(self.wire_labels()):
+                await asyncio.sleep(0.01)
+
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 
@@ -134,6 +142,13 @@ class InteropUA:
             for r in self.wire
             if call_id in (None, call_id_of(r.data))
         ]
+
+    def dump(self) -> str:
+        """Every message on the wire, for assertion messages."""
+        return "\n".join(
+            f"--- {r.direction} {r.transport} {r.peer}\n{r.data.decode('utf-8', 'replace')}"
+            for r in self.wire
+        )
 
     def call_ids(self) -> list[str]:
         return list(dict.fromkeys(call_id_of(r.data) for r in self.wire if call_id_of(r.data)))
@@ -146,7 +161,7 @@ class InteropUA:
             lambda e: isinstance(e, ev.CallAnswered | ev.CallFailed) and e.session == session,
             timeout,
         )
-        assert isinstance(outcome, ev.CallAnswered), outcome
+        assert isinstance(outcome, ev.CallAnswered), (outcome, self.dump())
         await asyncio.sleep(talk)
         self.driver.command(self.endpoint.bye, session)
         await self.wait_for(lambda e: isinstance(e, ev.CallEnded) and e.session == session, timeout)

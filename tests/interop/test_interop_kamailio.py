@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from interop_ua import InteropUA, call_id_of, wire_label
+from interop_ua import InteropUA, call_id_of, wire_label, without_trying_labels
 from peers import Kamailio
 
 from firmware.sip import events as ev
@@ -90,3 +90,49 @@ async def test_wrong_password_fails_cleanly(tmp_path: Path) -> None:
     assert failed.status in (401, 403)
     sent = [r for r in ua.wire if r.direction == "out"]
     assert 1 < len(sent) <= 3  # one try with credentials, no tight retry loop
+
+
+async def test_call_through_kamailio_with_407_and_record_route(tmp_path: Path) -> None:
+    """1001 calls 1002 through the proxy: INVITE challenged (407), relayed, BYE via Record-Route."""
+    users = {"1001": "pw-1001", "1002": "pw-1002"}
+    with Kamailio(tmp_path, users=users) as kam:
+        uas: list[InteropUA] = []
+        try:
+            for user in ("1001", "1002"):
+                ua = await InteropUA.start(
+                    user=user, domain=kam.host, outbound_proxy=kam.address,
+                    credentials=(Credentials(username=user, password=users[user]),),
+                    auto_answer=user == "1002",
+                )  # fmt: skip
+                uas.append(ua)
+                ua.driver.command(
+                    ua.endpoint.register, f"sip:{kam.domain}", f"sip:{user}@{kam.domain}",
+                    expires=60,
+                )  # fmt: skip
+                reg = await ua.wait_for(
+                    lambda e: isinstance(e, ev.Registered | ev.RegistrationFailed)
+                )
+                assert isinstance(reg, ev.Registered), reg
+            caller, callee = uas
+            session = await caller.call(f"sip:1002@{kam.domain}")
+            await callee.wait_for(lambda e: isinstance(e, ev.CallEnded))
+            await caller.wait_for(lambda e: isinstance(e, ev.CallEnded) and e.session == session)
+            await caller.wait_wire(lambda labels: labels[-1:] == ["< 200"])
+        finally:
+            for ua in uas:
+                await ua.close()
+
+    invite_call = next(call_id_of(r.data) for r in caller.wire if wire_label(r.data) == "INVITE")
+    labels = without_trying_labels(caller.wire_labels(invite_call))
+    assert labels == [
+        "> INVITE", "< 407", "> ACK", "> INVITE", "< 180", "< 200", "> ACK", "> BYE", "< 200",
+    ]  # fmt: skip
+    sent = [
+        r.data for r in caller.wire if call_id_of(r.data) == invite_call and r.direction == "out"
+    ]
+    assert b"Proxy-Authorization: Digest" in sent[2] and b"pw-1001" not in sent[2]
+    bye = sent[-1]
+    assert re.search(rb"^Route: <sip:127\.0\.0\.1:%d;lr" % kam.port, bye, re.M | re.I), bye
+    assert [e.session for e in caller.of(ev.CallAnswered)] == [session]
+    assert [(e.by, e.reason) for e in callee.of(ev.CallEnded)] == [("remote", "bye")]
+    assert [(e.by, e.reason) for e in caller.of(ev.CallEnded)] == [("local", "bye")]
