@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, replace
 
 from firmware.sip.errors import SipParseError
-from firmware.sip.uri import Param, SipUri, parse_uri, split_hostport
+from firmware.sip.uri import Param, SipUri, _check_host, fast_new, parse_uri, split_hostport
 
 __all__ = [
     "Via",
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 TOKEN = r"[A-Za-z0-9\-.!%*_+`'~]+"
-_QUOTED = r'"(?:[^"\\\r\n]|\\[^\r\n])*"'
+_QUOTED = r'"[^"\\\r\n]*(?:\\[^\r\n][^"\\\r\n]*)*"'
 _GEN_VALUE = rf"{_QUOTED}|[A-Za-z0-9\-.!%*_+`'~:\[\]]+"
 _PARAM = re.compile(rf"[ \t]*;[ \t]*({TOKEN})(?:[ \t]*=[ \t]*({_GEN_VALUE}))?")
 _QUOTED_RE = re.compile(_QUOTED)
@@ -45,6 +45,26 @@ _VIA = re.compile(
     r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._]+)(?:[ \t]*:[ \t]*([0-9]{1,5}))?"
 )
 _CSEQ = re.compile(rf"([0-9]{{1,10}})[ \t]+({TOKEN})")
+# Fast paths for the canonical forms nearly every peer sends (no LWS, no quoted
+# parameter values); anything else falls through to the general parsers.
+_PLAIN_PARAMS = rf"((?:;{TOKEN}(?:=[A-Za-z0-9\-.!%*_+`'~:\[\]]+)?)*)"
+_FAST_VIA = re.compile(
+    r"SIP/2\.0/([A-Za-z0-9\-.!%*_+`'~]+) ([A-Za-z0-9\-._]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?"
+    + _PLAIN_PARAMS
+)
+_FAST_NAME_ADDR = re.compile(
+    r'(?:"([^"\\\r\n]*(?:\\[^\r\n][^"\\\r\n]*)*)" ?)?<([^<>\s"]+)>' + _PLAIN_PARAMS
+)
+
+
+def _plain_params(text: str) -> tuple[Param, ...]:
+    if not text:
+        return ()
+    out: list[Param] = []
+    for item in text[1:].split(";"):
+        name, eq, value = item.partition("=")
+        out.append((name, value if eq else None))
+    return tuple(out)
 _UNQUOTE = re.compile(r"\\(.)", re.DOTALL)
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x08\x0b\x0c\x0e-\x1f\x7f]')
 
@@ -94,7 +114,7 @@ def get_param(params: tuple[Param, ...], name: str) -> str | None:
     """
     lname = name.lower()
     for key, value in params:
-        if key.lower() == lname:
+        if key == name or key.lower() == lname:
             if value is None:
                 return ""
             return unquote(value) if value.startswith('"') else value
@@ -192,6 +212,21 @@ class Via:
 
 def parse_via(value: str) -> Via:
     """Parse one Via value (already split at commas)."""
+    fast = _FAST_VIA.fullmatch(value)
+    if fast is not None:
+        transport, host, port_text, ptext = fast.groups()
+        host = _check_host(host) if host[0] == "[" else host
+        port = None if port_text is None else int(port_text)
+        if port is not None and port > 65535:
+            raise SipParseError("bad Via port")
+        return fast_new(
+            Via,
+            transport=transport.upper(),
+            host=host,
+            port=port,
+            params=_plain_params(ptext),
+            protocol="SIP/2.0",
+        )
     match = _VIA.match(value)
     if match is None:
         raise SipParseError("bad Via")
@@ -230,20 +265,63 @@ def parse_cseq(value: str) -> CSeq:
     seq = int(match.group(1))
     if seq > 0xFFFFFFFF:
         raise SipParseError("CSeq number too large")
-    return CSeq(seq=seq, method=match.group(2))
+    return fast_new(CSeq, seq=seq, method=match.group(2))
 
 
-@dataclass(frozen=True, kw_only=True)
 class NameAddr:
     """``"Display" <uri>;params`` as in From, To, Contact, Route (§20.10, §25.1).
 
+    An immutable value: ``NameAddr(uri=..., display_name=None, params=())``.
     ``display_name`` is unquoted text (``None`` when absent); parameter values
     keep their quotes as written.
+
+    Why not a dataclass: a parsed name-addr keeps its URI text and builds the
+    ``SipUri`` on first access of ``uri`` (raising ``SipParseError`` then if
+    it is malformed). Matching a transaction or dialog needs only the tags,
+    so most From/To URIs are never built.
     """
 
-    uri: SipUri
-    display_name: str | None = None
-    params: tuple[Param, ...] = ()
+    __slots__ = ("_uri", "_uri_text", "display_name", "params")
+
+    _uri: SipUri | None
+    _uri_text: str | None
+    display_name: str | None
+    params: tuple[Param, ...]
+
+    def __init__(
+        self, *, uri: SipUri, display_name: str | None = None, params: tuple[Param, ...] = ()
+    ) -> None:
+        setter = object.__setattr__
+        setter(self, "_uri", uri)
+        setter(self, "_uri_text", None)
+        setter(self, "display_name", display_name)
+        setter(self, "params", tuple(params))
+
+    @classmethod
+    def _lazy(cls, uri_text: str, display_name: str | None, params: tuple[Param, ...]) -> NameAddr:
+        self = object.__new__(cls)
+        setter = object.__setattr__
+        setter(self, "_uri", None)
+        setter(self, "_uri_text", uri_text)
+        setter(self, "display_name", display_name)
+        setter(self, "params", params)
+        return self
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"NameAddr is immutable (tried to set {name})")
+
+    @property
+    def uri(self) -> SipUri:
+        uri = self._uri
+        if uri is None:
+            uri = parse_uri(self._uri_text or "")
+            object.__setattr__(self, "_uri", uri)
+        return uri
+
+    @property
+    def uri_text(self) -> str:
+        """The URI as text, without building it."""
+        return self._uri_text if self._uri_text is not None else str(self._uri)
 
     @property
     def tag(self) -> str | None:
@@ -252,19 +330,51 @@ class NameAddr:
     def param(self, name: str) -> str | None:
         return get_param(self.params, name)
 
+    def _replace_params(self, params: tuple[Param, ...]) -> NameAddr:
+        if self._uri is None:
+            return NameAddr._lazy(self._uri_text or "", self.display_name, params)
+        return NameAddr(uri=self._uri, display_name=self.display_name, params=params)
+
     def with_tag(self, tag: str) -> NameAddr:
-        return replace(self, params=_set_param(self.params, "tag", tag))
+        return self._replace_params(_set_param(self.params, "tag", tag))
 
     def with_param(self, name: str, value: str | None) -> NameAddr:
-        return replace(self, params=_set_param(self.params, name, value))
+        return self._replace_params(_set_param(self.params, name, value))
+
+    def _key(self) -> tuple[object, ...]:
+        try:
+            uri: object = self.uri
+        except SipParseError:
+            uri = self._uri_text
+        return (uri, self.display_name, self.params)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, NameAddr):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (
+            f"NameAddr(uri={self.uri_text!r}, display_name={self.display_name!r}, "
+            f"params={self.params!r})"
+        )
 
     def __str__(self) -> str:
         display = "" if self.display_name is None else quote(self.display_name) + " "
-        return f"{display}<{self.uri}>{format_params(self.params)}"
+        return f"{display}<{self.uri_text}>{format_params(self.params)}"
 
 
 def parse_name_addr(value: str) -> NameAddr:
     """Parse ``name-addr / addr-spec`` followed by header parameters."""
+    fast = _FAST_NAME_ADDR.fullmatch(value)
+    if fast is not None:
+        quoted, uri_text, ptext = fast.groups()
+        if quoted is not None and "\\" in quoted:
+            quoted = _UNQUOTE.sub(r"\1", quoted)
+        return NameAddr._lazy(uri_text, quoted, _plain_params(ptext))
     text = value.strip(" \t")
     display: str | None = None
     if text.startswith('"'):

@@ -85,6 +85,9 @@ for _spelling in ("Call-Id", "Cseq", "Www-Authenticate", "Mime-Version", "Rseq",
 del _name, _short, _spelling
 
 
+_MISSING = object()
+
+
 def lookup_name(name: str) -> tuple[str, str] | None:
     """``(key, canonical name)`` for a header name, or ``None`` if it is not a token."""
     found = _NAMES.get(name)
@@ -129,42 +132,60 @@ class Headers:
     would inject header lines).
     """
 
-    __slots__ = ("_items", "_cache")
+    __slots__ = ("_items", "_cache", "_index")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: list[tuple[str, str, str]] = []
         self._cache: dict[str, Any] = {}
+        self._index: dict[str, list[str]] | None = None
         for name, value in items:
             self.add(name, value)
 
     @classmethod
-    def _from_parsed(cls, items: list[tuple[str, str, str]]) -> Headers:
-        """Build from already validated ``(key, name, value)`` triples (parser fast path)."""
+    def _from_parsed(
+        cls, items: list[tuple[str, str, str]], index: dict[str, list[str]] | None = None
+    ) -> Headers:
+        """Build from validated ``(key, name, value)`` triples (and their index, if built)."""
         self = cls.__new__(cls)
         self._items = items
         self._cache = {}
+        self._index = index
         return self
+
+    def _changed(self) -> None:
+        self._cache.clear()
+        self._index = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        """key -> values, built on the first read after a change."""
+        index = self._index
+        if index is None:
+            index = self._index = {}
+            for key, _, value in self._items:
+                values = index.get(key)
+                if values is None:
+                    index[key] = [value]
+                else:
+                    values.append(value)
+        return index
 
     # -- reading -------------------------------------------------------------
 
     def get(self, name: str, default: str | None = None) -> str | None:
         """The first line's value for ``name`` (unsplit), or ``default``."""
-        key = _key(name)
-        for k, _, value in self._items:
-            if k == key:
-                return value
-        return default
+        values = self._lookup().get(_key(name))
+        return values[0] if values else default
 
     def lines(self, name: str) -> list[str]:
         """Every line's value for ``name``, unsplit."""
-        key = _key(name)
-        return [value for k, _, value in self._items if k == key]
+        return list(self._lookup().get(_key(name), ()))
 
     def get_all(self, name: str) -> list[str]:
         """Every value for ``name``: list headers split at top-level commas."""
         key = _key(name)
-        values = [value for k, _, value in self._items if k == key]
+        values = self._lookup().get(key, [])
         if key not in LIST_HEADERS:
+            return list(values)
             return values
         out: list[str] = []
         for value in values:
@@ -173,14 +194,12 @@ class Headers:
 
     def count(self, name: str) -> int:
         """Number of header lines named ``name``."""
-        key = _key(name)
-        return sum(1 for k, _, _ in self._items if k == key)
+        return len(self._lookup().get(_key(name), ()))
 
     def __contains__(self, name: object) -> bool:
         if not isinstance(name, str):
             return False
-        key = _key(name)
-        return any(k == key for k, _, _ in self._items)
+        return _key(name) in self._lookup()
 
     def __iter__(self) -> Iterator[tuple[str, str]]:
         return ((name, value) for _, name, value in self._items)
@@ -210,11 +229,10 @@ class Headers:
 
     def typed(self, name: str, parse: Callable[[Headers], Any]) -> Any:
         """``parse(self)`` cached under ``name`` until the next mutation."""
-        try:
-            return self._cache[name]
-        except KeyError:
+        value = self._cache.get(name, _MISSING)
+        if value is _MISSING:
             value = self._cache[name] = parse(self)
-            return value
+        return value
 
     # -- writing -------------------------------------------------------------
 
@@ -227,7 +245,7 @@ class Headers:
     def add(self, name: str, value: object, *, first: bool = False) -> None:
         """Append a header line (or put it before the others with ``first``, as for Via)."""
         entry = self._entry(name, value)
-        self._cache.clear()
+        self._changed()
         if not first:
             self._items.append(entry)
             return
@@ -240,7 +258,7 @@ class Headers:
     def set(self, name: str, value: object) -> None:
         """Replace every line of ``name`` by one, where the first one was (else append)."""
         entry = self._entry(name, value)
-        self._cache.clear()
+        self._changed()
         out: list[tuple[str, str, str]] = []
         placed = False
         for item in self._items:
@@ -259,7 +277,7 @@ class Headers:
         key = _key(name)
         before = len(self._items)
         self._items = [item for item in self._items if item[0] != key]
-        self._cache.clear()
+        self._changed()
         return before - len(self._items)
 
     def pop_first(self, name: str) -> str | None:
@@ -268,7 +286,7 @@ class Headers:
         for index, (k, n, value) in enumerate(self._items):
             if k != key:
                 continue
-            self._cache.clear()
+            self._changed()
             parts = split_commas(value) if key in LIST_HEADERS and "," in value else [value]
             if len(parts) == 1:
                 del self._items[index]

@@ -53,9 +53,10 @@ from firmware.sip.fields import (
     parse_cseq,
     parse_name_addr,
     parse_via,
+    split_commas,
 )
-from firmware.sip.headers import Headers, lookup_name
-from firmware.sip.uri import SipUri, parse_uri
+from firmware.sip.headers import _MISSING, _NAMES, Headers, lookup_name
+from firmware.sip.uri import SipUri, check_uri, parse_uri
 
 __all__ = [
     "Request",
@@ -86,7 +87,7 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 
 
 def _one(headers: Headers, name: str) -> str:
-    values = headers.lines(name)
+    values = headers._lookup().get(name.lower())
     if not values:
         raise SipParseError(f"missing {name}")
     if len(values) > 1:
@@ -133,8 +134,16 @@ def _content_type(h: Headers) -> str | None:
     return "/".join(p.strip(" \t") for p in (kind, sub))
 
 
+def _top_via(h: Headers) -> Via:
+    first = h.get("Via")
+    if first is None:
+        raise SipParseError("missing Via")
+    return parse_via(split_commas(first)[0] if "," in first else first)
+
+
 _PARSERS: dict[str, Any] = {
     "vias": lambda h: [parse_via(v) for v in h.get_all("Via")],
+    "top_via": _top_via,
     "call_id": _call_id,
     "cseq": lambda h: parse_cseq(_one(h, "CSeq")),
     "from": lambda h: parse_name_addr(_one(h, "From")),
@@ -161,60 +170,101 @@ class Message:
     def _typed(self, name: str) -> Any:
         return self.headers.typed(name, _PARSERS[name])
 
+    # Each accessor reads the per-Headers cache directly: they run on every
+    # message, so the extra call layers of ``_typed`` are worth avoiding.
     @property
     def vias(self) -> list[Via]:
-        return self._typed("vias")
+        value = self.headers._cache.get("vias", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["vias"] = _PARSERS["vias"](self.headers)
+        return value
 
     @property
     def top_via(self) -> Via:
-        vias = self._typed("vias")
-        if not vias:
-            raise SipParseError("missing Via")
-        return vias[0]
+        """The first Via value (parsed alone: the others are often never needed)."""
+        value = self.headers._cache.get("top_via", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["top_via"] = _PARSERS["top_via"](self.headers)
+        return value
 
     @property
     def call_id(self) -> str:
-        return self._typed("call_id")
+        value = self.headers._cache.get("call_id", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["call_id"] = _PARSERS["call_id"](self.headers)
+        return value
 
     @property
     def cseq(self) -> CSeq:
-        return self._typed("cseq")
+        value = self.headers._cache.get("cseq", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["cseq"] = _PARSERS["cseq"](self.headers)
+        return value
 
     @property
     def from_(self) -> NameAddr:
-        return self._typed("from")
+        value = self.headers._cache.get("from", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["from"] = _PARSERS["from"](self.headers)
+        return value
 
     @property
     def to(self) -> NameAddr:
-        return self._typed("to")
+        value = self.headers._cache.get("to", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["to"] = _PARSERS["to"](self.headers)
+        return value
 
     @property
     def contacts(self) -> list[NameAddr]:
-        return self._typed("contacts")
+        """Contact values; ``Contact: *`` gives []."""
+        value = self.headers._cache.get("contacts", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["contacts"] = _PARSERS["contacts"](self.headers)
+        return value
 
     @property
     def routes(self) -> list[NameAddr]:
-        return self._typed("routes")
+        value = self.headers._cache.get("routes", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["routes"] = _PARSERS["routes"](self.headers)
+        return value
 
     @property
     def record_routes(self) -> list[NameAddr]:
-        return self._typed("record_routes")
+        value = self.headers._cache.get("record_routes", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["record_routes"] = _PARSERS["record_routes"](self.headers)
+        return value
 
     @property
     def content_length(self) -> int:
-        return self._typed("content_length")
+        value = self.headers._cache.get("content_length", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["content_length"] = _PARSERS["content_length"](self.headers)
+        return value
 
     @property
     def max_forwards(self) -> int | None:
-        return self._typed("max_forwards")
+        value = self.headers._cache.get("max_forwards", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["max_forwards"] = _PARSERS["max_forwards"](self.headers)
+        return value
 
     @property
     def expires(self) -> int | None:
-        return self._typed("expires")
+        value = self.headers._cache.get("expires", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["expires"] = _PARSERS["expires"](self.headers)
+        return value
 
     @property
     def content_type(self) -> str | None:
-        return self._typed("content_type")
+        """Lower-case ``type/subtype`` without parameters."""
+        value = self.headers._cache.get("content_type", _MISSING)
+        if value is _MISSING:
+            value = self.headers._cache["content_type"] = _PARSERS["content_type"](self.headers)
+        return value
 
     def _start_line(self) -> str:
         raise NotImplementedError
@@ -237,9 +287,14 @@ def _as_headers(headers: Headers | Any) -> Headers:
 
 
 class Request(Message):
-    """A SIP request. ``uri`` is the Request-URI."""
+    """A SIP request. ``uri`` is the Request-URI.
 
-    __slots__ = ("method", "uri")
+    A parsed request keeps the Request-URI text it arrived with (already
+    validated) and builds the ``SipUri`` on first access; serialization uses
+    that text until ``uri`` is assigned.
+    """
+
+    __slots__ = ("method", "_uri", "_uri_text")
 
     def __init__(
         self,
@@ -251,13 +306,38 @@ class Request(Message):
         version: str = "SIP/2.0",
     ) -> None:
         self.method = method
-        self.uri = uri
+        self._uri: SipUri | None = uri
+        self._uri_text: str | None = None
         self.headers = _as_headers(headers)
         self.body = bytes(body)
         self.version = version
 
+    @classmethod
+    def _parsed(cls, method: str, uri_text: str, headers: Headers, version: str) -> Request:
+        self = cls.__new__(cls)
+        self.method = method
+        self._uri = None
+        self._uri_text = uri_text
+        self.headers = headers
+        self.body = b""
+        self.version = version
+        return self
+
+    @property
+    def uri(self) -> SipUri:
+        uri = self._uri
+        if uri is None:
+            uri = self._uri = parse_uri(self._uri_text or "")
+        return uri
+
+    @uri.setter
+    def uri(self, value: SipUri) -> None:
+        self._uri = value
+        self._uri_text = None
+
     def _start_line(self) -> str:
-        return f"{self.method} {self.uri} {self.version}"
+        uri_text = self._uri_text if self._uri_text is not None else str(self._uri)
+        return f"{self.method} {uri_text} {self.version}"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Request):
@@ -271,7 +351,8 @@ class Request(Message):
         return Request(self.method, self.uri, self.headers.copy(), self.body, version=self.version)
 
     def __repr__(self) -> str:
-        return f"<Request {self.method} {self.uri} ({len(self.headers)} headers, {len(self.body)} B)>"
+        uri = self._uri_text if self._uri_text is not None else self._uri
+        return f"<Request {self.method} {uri} ({len(self.headers)} headers, {len(self.body)} B)>"
 
 
 class Response(Message):
@@ -315,36 +396,74 @@ class Response(Message):
         return f"<Response {self.status} {self.reason} ({len(self.headers)} headers)>"
 
 
-def _parse_headers(lines: list[str], limits: ParseLimits) -> list[tuple[str, str, str]]:
+def _parse_headers(
+    lines: list[str], limits: ParseLimits
+) -> tuple[list[tuple[str, str, str]], dict[str, list[str]]] | None:
+    """``(key, name, value)`` per line, and the key -> values index.
+
+    Returns None when a line is a continuation (starts with SP/HT): the
+    caller unfolds and calls again. Kept tight: this runs for every message,
+    and building the index here is cheaper than a second pass later.
+    """
     if len(lines) > limits.max_headers:
         raise SipParseError("too many header fields", 513)
     items: list[tuple[str, str, str]] = []
-    vias = 0
+    append = items.append
+    index: dict[str, list[str]] = {}
+    index_get = index.get
+    names_get = _NAMES.get
     for line in lines:
-        if len(line) > limits.max_header_line:
-            raise SipParseError("header line too long", 513)
         name, colon, value = line.partition(":")
-        if not colon:
-            raise SipParseError("header line without colon")
-        found = lookup_name(name.rstrip(" \t"))
-        if found is None:
-            raise SipParseError("bad header name")
-        if found[0] == "via":
-            vias += value.count(",") + 1
-            if vias > limits.max_vias:
-                raise SipParseError("too many Via values", 513)
-        items.append((found[0], found[1], value.strip(" \t")))
-    return items
+        found = names_get(name)
+        if found is None or not colon:
+            if line[:1] in (" ", "\t"):
+                return None
+            if not colon:
+                raise SipParseError("header line without colon")
+            found = lookup_name(name.rstrip(" \t"))
+            if found is None:
+                raise SipParseError("bad header name")
+        key = found[0]
+        value = value.strip(" \t")
+        append((key, found[1], value))
+        values = index_get(key)
+        if values is None:
+            index[key] = [value]
+        else:
+            values.append(value)
+    return items, index
 
 
-def _content_length(items: list[tuple[str, str, str]]) -> int | None:
-    values = {v for k, _, v in items if k == "content-length"}
+def _header_lines(lines: list[str], limits: ParseLimits) -> tuple[Headers, list[str]]:
+    """Headers from the lines after the start line, plus the Content-Length values."""
+    if (
+        lines
+        and sum(map(len, lines)) > limits.max_header_line
+        and max(map(len, lines)) > limits.max_header_line
+    ):
+        raise SipParseError("header line too long", 513)
+    parsed = _parse_headers(lines, limits)
+    if parsed is None:
+        unfolded = _FOLD.sub(" ", "\r\n".join(lines))
+        if unfolded[:1] in (" ", "\t"):
+            raise SipParseError("continuation line without a header")
+        parsed = _parse_headers(unfolded.split("\r\n"), limits)
+        assert parsed is not None
+    items, index = parsed
+    vias = index.get("via")
+    if vias is not None and ",".join(vias).count(",") >= limits.max_vias:
+        raise SipParseError("too many Via values", 513)
+    return Headers._from_parsed(items, index), index.get("content-length", [])
+
+
+def _content_length(values: list[str]) -> int | None:
     if not values:
         return None
-    if len(values) > 1:
+    if len(values) > 1 and len(set(values)) > 1:
         raise SipParseError("conflicting Content-Length values")
-    (value,) = values
-    if not _DIGITS.fullmatch(value):
+    value = values[0]
+    # isdigit() alone accepts non-ASCII digits that int() would take.
+    if not (value.isdigit() and value.isascii() and len(value) <= 10):
         raise SipParseError("bad Content-Length")
     return int(value)
 
@@ -363,46 +482,47 @@ def _lenient_request(first: str, lines: list[str], limits: ParseLimits) -> Reque
     except SipParseError:
         uri = _INVALID_URI
     try:
-        headers = Headers._from_parsed(_parse_headers(lines, limits))
+        headers, _ = _header_lines(lines, limits)
     except SipParseError:
         return None
     return Request(words[0], uri, headers, version=words[-1].upper())
 
 
-def parse_head(head: str, limits: ParseLimits = DEFAULT_LIMITS) -> Request | Response:
-    """Parse a start line and header section (decoded, without the final CRLFCRLF)."""
-    if "\r\n " in head or "\r\n\t" in head:
-        head = _FOLD.sub(" ", head)
-    if head.count("\r") != head.count("\n") or head.count("\r\n") != head.count("\n"):
-        raise SipParseError("bare CR or LF in header section")
+def _parse_head(head: str, limits: ParseLimits) -> tuple[Request | Response, list[str]]:
     lines = head.split("\r\n")
+    if head.count("\n") >= len(lines) or head.count("\r") >= len(lines):
+        raise SipParseError("bare CR or LF in header section")
     first = lines[0]
     if first[:4].upper() == "SIP/":
         match = _STATUS_LINE.fullmatch(first)
         if match is None:
             raise SipParseError("bad status line")
-        return Response(
-            int(match.group(2)),
-            match.group(3) or "",
-            Headers._from_parsed(_parse_headers(lines[1:], limits)),
-            version=match.group(1).upper(),
-        )
+        headers, length = _header_lines(lines[1:], limits)
+        response = Response(int(match.group(2)), match.group(3) or "", headers,
+                            version=match.group(1).upper())
+        return response, length
     match = _REQUEST_LINE.fullmatch(first)
-    uri = None
     if match is not None:
         try:
-            uri = parse_uri(match.group(2))
+            check_uri(match.group(2))
         except SipParseError:
-            pass
-    if match is None or uri is None:
-        reason = "bad request line" if match is None else "bad Request-URI"
-        raise SipParseError(reason, partial=_lenient_request(first, lines[1:], limits))
-    return Request(
-        match.group(1),
-        uri,
-        Headers._from_parsed(_parse_headers(lines[1:], limits)),
-        version=match.group(3).upper(),
-    )
+            match = None
+    if match is None:
+        raise SipParseError("bad request line", partial=_lenient_request(first, lines[1:], limits))
+    headers, length = _header_lines(lines[1:], limits)
+    version = match.group(3)
+    if version != "SIP/2.0":
+        version = version.upper()
+    return Request._parsed(match.group(1), match.group(2), headers, version), length
+
+
+def parse_head(head: str, limits: ParseLimits = DEFAULT_LIMITS) -> Request | Response:
+    """Parse a start line and header section (decoded, without the final CRLFCRLF).
+
+    Content-Length is not interpreted and the body is left empty: this is for
+    answering a message whose framing failed.
+    """
+    return _parse_head(head, limits)[0]
 
 
 def parse_message(
@@ -425,13 +545,13 @@ def parse_message(
     end = data.find(b"\r\n\r\n", start)
     if end < 0:
         raise SipParseError("no empty line after the header section")
-    msg = parse_head(data[start:end].decode("utf-8", "surrogateescape"), limits)
-    body_start = end + 4
+    msg, lengths = _parse_head(data[start:end].decode("utf-8", "surrogateescape"), limits)
     try:
-        length = _content_length(msg.headers._items)
+        length = _content_length(lengths)
     except SipParseError as exc:
         exc.partial = msg
         raise
+    body_start = end + 4
     if length is None:
         if stream:
             raise SipParseError("missing Content-Length on a stream", partial=msg)

@@ -17,11 +17,12 @@ import ipaddress
 import re
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from firmware.sip.errors import SipParseError
 
-__all__ = ["SipUri", "parse_uri", "Param", "unescape"]
+__all__ = ["SipUri", "parse_uri", "check_uri", "Param", "unescape", "fast_new"]
 
 #: One parameter: name and value (``None`` for a flag parameter such as ``lr``).
 Param = tuple[str, "str | None"]
@@ -29,8 +30,6 @@ Param = tuple[str, "str | None"]
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _ESC = r"%[0-9A-Fa-f]{2}"
 # RFC 3261 §25.1 character classes (unreserved, escaped and the per-part extras).
-_USER = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,;?/]|{_ESC})+")
-_PASSWORD = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()&=+$,]|{_ESC})*")
 _PARAMCHARS = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})+")
 _HNVCHARS = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|{_ESC})*")
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-_.]*[A-Za-z0-9_])?\.?")
@@ -39,6 +38,19 @@ _TEL_NUMBER = re.compile(rf"(?:[0-9A-Fa-f*#+\-.()pwPW]|{_ESC})+")
 _OPAQUE_BAD = re.compile(r"[\s<>\"\x00-\x1f\x7f]")
 
 _COMPARE_PARAMS = (b"user", b"ttl", b"method", b"maddr", b"transport")
+
+
+def fast_new(cls: type, **values: object) -> Any:
+    """Build a frozen dataclass instance without its generated ``__init__``.
+
+    Why: the parser creates several of these per message, and the frozen
+    ``__init__`` pays an ``object.__setattr__`` per field. Every field must be
+    given (``tests/sip/test_uri.py`` checks parsed values against the normal
+    constructor).
+    """
+    obj = object.__new__(cls)
+    obj.__dict__.update(values)
+    return obj
 
 
 def unescape(text: str) -> bytes:
@@ -94,16 +106,6 @@ def _parse_uri_params(text: str) -> tuple[Param, ...]:
             raise SipParseError("bad URI parameter")
         params.append((name, value if eq else None))
     return tuple(params)
-
-
-def _parse_uri_headers(text: str) -> tuple[tuple[str, str], ...]:
-    headers: list[tuple[str, str]] = []
-    for item in text.split("&"):
-        name, eq, value = item.partition("=")
-        if not eq or not name or not _HNVCHARS.fullmatch(name) or not _HNVCHARS.fullmatch(value):
-            raise SipParseError("bad URI header")
-        headers.append((name, value))
-    return tuple(headers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -236,6 +238,62 @@ def _norm_headers(headers: tuple[tuple[str, str], ...]) -> set[tuple[bytes, byte
     return {(unescape(k).lower(), unescape(v)) for k, v in headers}
 
 
+_USER_CH = r"A-Za-z0-9\-_.!~*'()&=+$,;?/%"
+_PW_CH = r"A-Za-z0-9\-_.!~*'()&=+$,%"
+_PARAM_CH = r"A-Za-z0-9\-_.!~*'()\[\]/:&+$%"
+_HNV_CH = r"A-Za-z0-9\-_.!~*'()\[\]/?:+$%"
+_SIP_TAIL = (
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-_.]+)(?::([0-9]{1,5}))?"
+    rf"((?:;[{_PARAM_CH}]+(?:=[{_PARAM_CH}]+)?)*)"
+    rf"(?:\?([{_HNV_CH}]+=[{_HNV_CH}]*(?:&[{_HNV_CH}]+=[{_HNV_CH}]*)*))?"
+)
+# One anchored pattern per shape, so matching is linear: the character classes
+# exclude the delimiters that end each part, and userinfo is tried only when
+# an "@" is present.
+_SIP_WITH_USER = re.compile(rf"([{_USER_CH}]+)(?::([{_PW_CH}]*))?@" + _SIP_TAIL)
+_SIP_NO_USER = re.compile(_SIP_TAIL)
+_BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+
+
+def _sip_parts(text: str, colon: int) -> tuple[str | None, str | None, str, int | None, str, str]:
+    """Validate a sip/sips URI; return (user, password, host, port, param text, header text)."""
+    rest = text[colon + 1 :]
+    if "@" in rest:
+        match = _SIP_WITH_USER.fullmatch(rest)
+        if match is None:
+            raise SipParseError("bad SIP URI")
+        user, password, host, port, ptext, htext = match.groups()
+    else:
+        match = _SIP_NO_USER.fullmatch(rest)
+        if match is None:
+            raise SipParseError("bad SIP URI")
+        user = password = None
+        host, port, ptext, htext = match.groups()
+    if "%" in rest and _BAD_ESCAPE.search(rest):
+        raise SipParseError("bad %-escape in URI")
+    if host[0] == "[":
+        host = _check_host(host)
+    elif not _HOSTNAME.fullmatch(host):
+        raise SipParseError("bad host in URI")
+    port_number = None
+    if port is not None:
+        port_number = int(port)
+        if port_number > 65535:
+            raise SipParseError("bad port")
+    return user, password, host, port_number, ptext, htext
+
+
+def check_uri(text: str) -> None:
+    """Raise ``SipParseError`` if ``text`` is not a valid URI, without building it."""
+    if len(text) > 4096:
+        raise SipParseError("URI too long", 414)
+    colon = text.find(":")
+    if text[:colon].lower() in ("sip", "sips"):
+        _sip_parts(text, colon)
+    else:
+        parse_uri(text)
+
+
 def parse_uri(text: str) -> SipUri:
     """Parse a URI; raise ``SipParseError`` if it is malformed.
 
@@ -245,6 +303,29 @@ def parse_uri(text: str) -> SipUri:
     """
     if len(text) > 4096:
         raise SipParseError("URI too long", 414)
+    colon = text.find(":")
+    scheme = text[:colon].lower()
+    if scheme in ("sip", "sips"):
+        user, password, host, port_number, ptext, htext = _sip_parts(text, colon)
+        params: tuple[Param, ...] = ()
+        if ptext:
+            params = tuple(
+                (n, v if eq else None) for n, eq, v in (p.partition("=") for p in ptext[1:].split(";"))
+            )
+        headers: tuple[tuple[str, str], ...] = ()
+        if htext:
+            headers = tuple((n, v) for n, _, v in (h.partition("=") for h in htext.split("&")))
+        return fast_new(
+            SipUri,
+            scheme=scheme,
+            user=user,
+            password=password,
+            host=host,
+            port=port_number,
+            params=params,
+            headers=headers,
+            opaque=None,
+        )
     match = _SCHEME.match(text)
     if match is None:
         raise SipParseError("bad URI scheme")
@@ -257,29 +338,4 @@ def parse_uri(text: str) -> SipUri:
         if not _TEL_NUMBER.fullmatch(number):
             raise SipParseError("bad tel number")
         return SipUri(scheme="tel", user=number, params=_parse_uri_params(ptext) if ptext else ())
-    if scheme not in ("sip", "sips"):
-        return SipUri(scheme=scheme, opaque=rest)
-    user = password = None
-    at = rest.find("@")
-    if at >= 0:
-        userinfo, rest = rest[:at], rest[at + 1 :]
-        user, colon, pw = userinfo.partition(":")
-        if not _USER.fullmatch(user):
-            raise SipParseError("bad user part in URI")
-        if colon:
-            if not _PASSWORD.fullmatch(pw):
-                raise SipParseError("bad password in URI")
-            password = pw
-    rest, qmark, htext = rest.partition("?")
-    hostport, semi, ptext = rest.partition(";")
-    host, port = split_hostport(hostport)
-    return SipUri(
-        scheme=scheme,
-        user=user,
-        password=password,
-        host=host,
-        port=port,
-        params=_parse_uri_params(ptext) if semi else (),
-        headers=_parse_uri_headers(htext) if qmark else (),
-    )
-
+    return SipUri(scheme=scheme, opaque=rest)

@@ -132,6 +132,9 @@ def _force_parse(req: Request) -> None:
         raise SipParseError("branch has the magic cookie and nothing else")
     for accessor in _NEEDED:
         getattr(req, accessor)
+    # Name-addr URIs are built lazily; build them now so a bad one is a 400 here.
+    for addr in (req.from_, req.to, *req.contacts, *req.record_routes):
+        addr.uri  # noqa: B018
     if req.headers.count("Content-Type") > 1:
         raise SipParseError("more than one Content-Type")
     if req.uri.headers:
