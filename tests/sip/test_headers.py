@@ -7,6 +7,8 @@ import pytest
 from firmware.sip.errors import SipParseError
 from firmware.sip.fields import (
     CSeq,
+    NameAddr,
+    Via,
     parse_cseq,
     parse_name_addr,
     parse_via,
@@ -15,6 +17,7 @@ from firmware.sip.fields import (
     unquote,
 )
 from firmware.sip.headers import COMPACT_FORMS, Headers, canonical_name
+from firmware.sip.uri import SipUri, parse_uri
 
 
 @pytest.mark.parametrize("short, full", sorted(COMPACT_FORMS.items()))
@@ -124,3 +127,29 @@ def test_header_typed_cache_and_copy() -> None:
     clone.add("To", "<sip:b@c>")
     assert len(headers) == 1 and len(clone) == 2
     assert headers != clone and headers == Headers([("v", "SIP/2.0/UDP a;branch=z9hG4bK1")])
+
+
+def test_name_addr_uri_is_built_lazily_and_checked_then() -> None:
+    lazy = parse_name_addr("<sip:a@b:99999>;tag=1")
+    assert lazy.tag == "1" and lazy.uri_text == "sip:a@b:99999"
+    with pytest.raises(SipParseError):
+        lazy.uri  # noqa: B018
+    good = parse_name_addr('"A" <sip:a@example.com>;tag=9')
+    assert good == parse_name_addr('A <sip:a@example.com>;tag=9')
+    assert hash(good) == hash(parse_name_addr('"A" <sip:a@example.com>;tag=9'))
+    assert good.with_tag("x").tag == "x" and good.tag == "9"
+    with pytest.raises(AttributeError):
+        good.display_name = "B"  # type: ignore[misc]
+    built = NameAddr(uri=parse_uri("sip:a@example.com"), display_name="A", params=(("tag", "9"),))
+    assert built == good and str(built) == str(good)
+
+
+def test_fast_constructed_values_equal_constructed_ones() -> None:
+    # The parser builds these without __init__; they must be indistinguishable.
+    assert parse_uri("sip:u:p@h:1;a=b?c=d") == SipUri(
+        user="u", password="p", host="h", port=1, params=(("a", "b"),), headers=(("c", "d"),)
+    )
+    assert parse_via("SIP/2.0/UDP h:5;branch=z9hG4bK1") == Via(
+        transport="UDP", host="h", port=5, params=(("branch", "z9hG4bK1"),)
+    )
+    assert parse_cseq("3 BYE") == CSeq(seq=3, method="BYE")

@@ -202,3 +202,14 @@ def test_leading_crlfs_are_skipped() -> None:
 
 def test_trailing_octets_beyond_content_length_ignored() -> None:
     assert parse_message(INVITE + b"junk after the body").body == b"v=0\n"
+
+
+def test_request_uri_text_kept_until_reassigned() -> None:
+    data = INVITE.replace(b"INVITE sip:bob@biloxi.example.com", b"INVITE SIP:bob@biloxi.example.com")
+    msg = parse_message(data)
+    assert isinstance(msg, Request)
+    assert bytes(msg).startswith(b"INVITE SIP:bob@biloxi.example.com SIP/2.0")
+    assert msg.uri.scheme == "sip" and msg.uri.user == "bob"
+    msg.uri = parse_uri("sip:carol@example.com")
+    assert bytes(msg).startswith(b"INVITE sip:carol@example.com SIP/2.0")
+    assert msg.copy() == msg and msg.copy() is not msg
