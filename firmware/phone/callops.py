@@ -49,14 +49,6 @@ class CallOps(PhoneBase):
         """Call an endpoint command; a refusal (a race with the network) is logged, not raised."""
         try:
             return getattr(self.endpoint, method)(*args, **kwargs)
-        except TypeError as exc:
-            if "headers" not in kwargs:
-                raise
-            # an endpoint without extra headers on this command (e.g. BYE/Also): still
-            # end the call, without the transfer headers, rather than not at all
-            log.warning("endpoint %s takes no extra headers (%s); sent without them", method, exc)
-            kwargs.pop("headers")
-            return self._sip(method, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - EndpointError and friends: never kill the loop
             log.warning("endpoint %s refused: %s", method, exc)
             return None
@@ -176,19 +168,9 @@ class CallOps(PhoneBase):
         return info[0] if info else None
 
     def dialog_info(self, session: str) -> tuple[str, str, str | None] | None:
-        """(Call-ID, local tag, remote tag) of a session, when the endpoint tells."""
-        fn = getattr(self.endpoint, "dialog_info", None)
-        if fn is None:
-            return None
-        try:
-            info = fn(session)
-        except Exception:  # noqa: BLE001
-            return None
-        if info is None:
-            return None
-        if isinstance(info, tuple):
-            return info  # type: ignore[return-value]
-        return (info.call_id, info.local_tag, info.remote_tag)
+        """(Call-ID, local tag, remote tag or None) of a session (Replaces, RFC 3891)."""
+        info = self._sip("dialog_info", session)
+        return (info[0], info[1], info[2]) if info is not None else None
 
     # ------------------------------------------------------------------ answer / decline / end
     def answer(self, call: Call, now: float) -> None:

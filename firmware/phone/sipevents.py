@@ -135,15 +135,21 @@ class SipEvents(TransferOps):
                       reason="Call/Transaction Does Not Exist")
             return
         old_line = self.line(old.line)
-        self._sip("bye", old.session, now=now)
-        self.end_call(old, now, "transferred")
-        self.forget(old)
+        if old_line.full:  # no room for both: the replaced call goes first
+            self._drop_replaced(old, now)
         call = self.new_call("in", old_line, now, remote=event.from_uri)
         call.remote_display = event.from_display or None
         call.session, call.call_id = event.session, event.call_id
         self._by_session[event.session] = call
         call.extra["offer"] = _parse(event.sdp)
-        self.do_answer(call, now)
+        self.do_answer(call, now)  # answered without ringing, then the old dialog ends (§3)
+        if not old.ended:
+            self._drop_replaced(old, now)
+
+    def _drop_replaced(self, old: Call, now: float) -> None:
+        self._sip("bye", old.session, now=now)
+        self.end_call(old, now, "transferred")
+        self.forget(old)
 
     def _on_CallConfirmed(self, event: Any, now: float) -> None:
         call = self._call(event)

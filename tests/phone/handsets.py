@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import pytest
 from sip.helpers import MemoryNetwork
 
 from firmware.media.sdp import LocalMedia, build_answer, parse_sdp
@@ -25,13 +24,6 @@ from firmware.sip.message import parse_message
 from firmware.sip.timers import TimerConfig
 from hal.base import HookEvent
 from hal.clock import VirtualClock
-
-#: Transfer figures need three small endpoint additions call control asks for in
-#: docs/architecture.md: ``bye(..., headers=)`` (Also/Requested-By), ``CallEnded.request``
-#: (read Also from the peer's BYE) and ``dialog_info(session)`` (Replaces). Strict: when
-#: the endpoint grows them, these tests pass and the marker must go.
-NEEDS_ENDPOINT_TRANSFER_API = pytest.mark.xfail(
-    strict=True, reason="endpoint lacks bye(headers=), CallEnded.request, dialog_info()")
 
 
 class Handset:

@@ -17,7 +17,7 @@ from firmware.sip.events import Outgoing
 from firmware.sip.message import parse_message
 from firmware.sip.validate import build_response
 
-from .handsets import NEEDS_ENDPOINT_TRANSFER_API, Rig, Server, assert_steps
+from .handsets import Rig, Server, assert_steps
 
 GW = ("127.0.0.1", 5070)
 REDIRECT = ("127.0.0.1", 5071)
@@ -71,7 +71,6 @@ def test_b2_gateway_call_hold_and_resume() -> None:
         ("B", "GW", "INVITE"), ("GW", "B", "200"), ("B", "GW", "ACK")])
 
 
-@NEEDS_ENDPOINT_TRANSFER_API
 def test_b3_gateway_call_transfer_bye_also() -> None:
     # Gateway 1 is played by one of our phones (it honours BYE/Also); Gateway 2 by a plain endpoint.
     rig = Rig(G1={"number": "5550001"}, B={"number": "5550002", "transfer_method": "also"})

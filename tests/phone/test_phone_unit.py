@@ -373,7 +373,7 @@ def test_invite_with_replaces_takes_over_the_matching_call() -> None:
     sid = _connected(h)
     h.incoming("in9", headers={"Replaces": "cid-in1;to-tag=ltag-in1;from-tag=rtag-in1"})
     sent = h.sip.take()
-    assert [s[:2] for s in sent] == [("bye", sid), ("answer", "in9")]
+    assert [s[:2] for s in sent] == [("answer", "in9"), ("bye", sid)]
     h.incoming("in10", headers={"Replaces": "nope;to-tag=a;from-tag=b"})
     assert h.sip.take()[0][2]["status"] == 481
 
