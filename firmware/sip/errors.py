@@ -49,7 +49,6 @@ class ParseLimits:
     max_headers: int = 256
     max_vias: int = 64
     max_header_line: int = 8192
-    max_uri_length: int = 4096
 
 
 DEFAULT_LIMITS = ParseLimits()

@@ -17,6 +17,7 @@ from firmware.sip.fields import (
     CSeq,
     NameAddr,
     Via,
+    is_token,
     parse_cseq,
     parse_name_addr,
     parse_via,
@@ -230,6 +231,14 @@ def _as_headers(headers: Headers | Any) -> Headers:
     return headers if isinstance(headers, Headers) else Headers(headers)
 
 
+def _checked(uri: SipUri) -> SipUri:
+    """Refuse a URI whose text would break the request line (a caller bug, not input)."""
+    text = str(uri)
+    if not text or any(c in text for c in " \t\r\n"):
+        raise ValueError(f"URI cannot go on a request line: {text!r}")
+    return uri
+
+
 class Request(Message):
     """A SIP request. ``uri`` is the Request-URI.
 
@@ -249,8 +258,10 @@ class Request(Message):
         *,
         version: str = "SIP/2.0",
     ) -> None:
+        if not is_token(method):
+            raise ValueError(f"not a SIP method: {method!r}")
         self.method = method
-        self._uri: SipUri | None = uri
+        self._uri: SipUri | None = _checked(uri)
         self._uri_text: str | None = None
         self.headers = _as_headers(headers)
         self.body = bytes(body)
@@ -276,7 +287,7 @@ class Request(Message):
 
     @uri.setter
     def uri(self, value: SipUri) -> None:
-        self._uri = value
+        self._uri = _checked(value)
         self._uri_text = None
 
     def _start_line(self) -> str:

@@ -51,6 +51,8 @@ KNOWN_METHODS = frozenset(
     }
 )
 
+_DIALOG_CREATING = frozenset({"INVITE", "SUBSCRIBE", "REFER"})
+
 _REASONS = {
     100: "Trying", 180: "Ringing", 181: "Call Is Being Forwarded", 182: "Queued",
     183: "Session Progress", 200: "OK", 202: "Accepted", 300: "Multiple Choices",
@@ -219,12 +221,16 @@ def build_response(
     """A response to ``request`` per §8.2.6: Via, From, To, Call-ID, CSeq copied as written.
 
     A To tag is added to every response but 100 when the request had none
-    (``to_tag`` or a fresh random one); a 100 also copies Timestamp (§8.2.6.1).
+    (``to_tag`` or a fresh random one); a 100 also copies Timestamp (§8.2.6.1);
+    a 1xx/2xx to a dialog-creating request copies Record-Route (§12.1.1).
     """
     resp = Response(status, reason or reason_phrase(status))
     out = resp.headers
     src = request.headers
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+    copied = ["Via", "From", "To", "Call-ID", "CSeq"]
+    if 100 < status < 300 and request.method in _DIALOG_CREATING:
+        copied.append("Record-Route")  # §12.1.1
+    for name in copied:
         for value in src.lines(name):
             if name == "To" and status > 100:
                 value = _with_tag(value, to_tag)

@@ -213,3 +213,11 @@ def test_request_uri_text_kept_until_reassigned() -> None:
     msg.uri = parse_uri("sip:carol@example.com")
     assert bytes(msg).startswith(b"INVITE sip:carol@example.com SIP/2.0")
     assert msg.copy() == msg and msg.copy() is not msg
+
+
+def test_constructor_refuses_what_would_break_the_start_line() -> None:
+    with pytest.raises(ValueError):
+        Request("IN VITE", parse_uri("sip:a@b"))
+    with pytest.raises(ValueError):
+        Request("INVITE", parse_uri("sip:a@b").with_params(x="y\r\nVia: evil"))
+    assert bytes(Response(200, "OK\r\nX: y")).split(b"\r\n")[0] == b"SIP/2.0 200 OK  X: y"

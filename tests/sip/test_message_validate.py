@@ -137,3 +137,20 @@ def test_reason_phrases() -> None:
     assert reason_phrase(481) == "Call/Transaction Does Not Exist"
     assert reason_phrase(499) == "Bad Request"
     assert reason_phrase(299) == "OK"
+
+
+def test_bad_name_addr_uris_are_caught_by_validation() -> None:
+    # The parser builds name-addr URIs lazily; check_request must still refuse them.
+    for header in ("From", "To", "Contact", "Record-Route"):
+        req = _request()
+        req.headers.set(header, "<sip:a@b:99999>;tag=x")
+        rej = check_request(req)
+        assert rej is not None and rej.status == 400, header
+
+
+def test_record_route_copied_into_dialog_creating_responses() -> None:
+    req = _request("INVITE", "Record-Route: <sip:p1;lr>, <sip:p2;lr>\r\nRecord-Route: <sip:p3;lr>\r\n")
+    assert build_response(req, 180).headers.lines("Record-Route") == ["<sip:p1;lr>, <sip:p2;lr>", "<sip:p3;lr>"]
+    assert "Record-Route" not in build_response(req, 486).headers
+    bye = _request("BYE", "Record-Route: <sip:p1;lr>\r\n")
+    assert "Record-Route" not in build_response(bye, 200).headers
