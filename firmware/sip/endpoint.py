@@ -59,6 +59,7 @@ from firmware.sip.session import InviteSession, SessionError, SessionState
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 from firmware.sip.transaction_layer import TableFull, TransactionLayer
+from firmware.sip.uri import split_hostport
 from firmware.sip.validate import (
     UaPolicy,
     answer_parse_error,
@@ -283,8 +284,15 @@ class Endpoint(ReceiveMixin):
                 return NameAddr(uri=parse_uri(from_), display_name=self.config.display_name)
             except SipParseError as exc:
                 raise EndpointError(f"bad From URI {from_!r}: {exc.reason}") from exc
-        host = self.config.domain or self.config.local_address[0]
-        return NameAddr(uri=SipUri(user=self.config.user, host=host),
+        port: int | None = None
+        if self.config.domain:
+            try:
+                host, port = split_hostport(self.config.domain)  # "example.com" or "10.0.0.1:5070"
+            except SipParseError as exc:
+                raise EndpointError(f"bad domain {self.config.domain!r}") from exc
+        else:
+            host = self.config.local_address[0]
+        return NameAddr(uri=SipUri(user=self.config.user, host=host, port=port),
                         display_name=self.config.display_name)
 
     def _route(self, uri: SipUri) -> tuple[Address, str]:
@@ -378,9 +386,14 @@ class Endpoint(ReceiveMixin):
         """Answer the pending INVITE or re-INVITE of ``session`` with a final non-2xx."""
         self._run(self._session(session).reject, status, now, reason, headers)
 
-    def bye(self, session: str, *, now: float) -> None:
-        """End an established call with BYE."""
-        self._run(self._session(session).bye, now)
+    def bye(self, session: str, *, now: float,
+            headers: tuple[tuple[str, str], ...] = ()) -> None:
+        """End an established call with BYE (``headers`` e.g. Also / Requested-By)."""
+        self._run(self._session(session).bye, now, headers)
+
+    def dialog_info(self, session: str) -> tuple[str, str, str | None]:
+        """(Call-ID, local tag, remote tag or None) of a session, e.g. for Replaces (RFC 3891)."""
+        return self._session(session).dialog_info()
 
     def hangup(self, session: str, *, now: float) -> None:
         """Whatever ends this session now: CANCEL, 603 reject, or BYE."""

@@ -48,7 +48,7 @@ class EndpointConfig:
         "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE",
     )
     accept: tuple[str, ...] = DEFAULT_POLICY.accept
-    supported: tuple[str, ...] = ()
+    supported: tuple[str, ...] = DEFAULT_POLICY.supported
     #: REGISTER failure back-off: min(base * 2**n, max) seconds.
     register_retry_base: float = 30.0
     register_retry_max: float = 1800.0

@@ -12,7 +12,7 @@ Bodies are raw bytes (usually SDP): the SIP core knows nothing of media.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
@@ -65,7 +65,7 @@ class IncomingCall(Event):
     to_uri: str
     request_uri: str
     sdp: bytes | None
-    request: Any = None
+    request: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +119,8 @@ class CallEnded(Event):
     session: str
     by: Literal["local", "remote"]
     reason: str
+    #: The peer's BYE when ``by == "remote"`` and ``reason == "bye"`` (to read ``Also``).
+    request: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -155,7 +157,7 @@ class InDialogRequest(Event):
     method: str
     body: bytes
     content_type: str | None
-    request: Any = None
+    request: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,7 +169,7 @@ class OutOfDialogRequest(Event):
     method: str
     body: bytes
     content_type: str | None
-    request: Any = None
+    request: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,7 +184,7 @@ class RequestAnswered(Event):
     method: str
     status: int
     reason: str
-    response: Any = None
+    response: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

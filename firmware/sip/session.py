@@ -100,6 +100,7 @@ class InviteSession(UacMixin):
         self.ended = False
         self._bye_after_ack = False
         self._ring_deadline: float | None = None
+        self._bye_headers: tuple[tuple[str, str], ...] = ()
 
     # ================================================================ UAS
     def start_uas(self, request: Request, tx: ServerTransaction, now: float) -> None:
@@ -131,6 +132,9 @@ class InviteSession(UacMixin):
                   body: bytes = b"", headers: tuple[tuple[str, str], ...] = ()) -> Response:
         extra: list[tuple[str, str]] = []
         if 100 < status < 300:
+            if request.method == "INVITE" and request.to.tag is None:
+                # §12.1.1: a dialog-creating response copies the Record-Route of the request.
+                extra.extend(("Record-Route", v) for v in request.headers.lines("Record-Route"))
             extra.append(("Contact", str(self.host.contact(self.transport))))
         extra.extend(self.host.common_headers())
         extra.extend(headers)
@@ -216,7 +220,8 @@ class InviteSession(UacMixin):
                                         self._response(self._server_request, 487), now)
             if not self.ended:
                 self._terminate()
-                self.host.emit(CallEnded(session=self.id, by="remote", reason="bye"))
+                self.host.emit(CallEnded(session=self.id, by="remote", reason="bye",
+                                         request=request))
             return
         if method == "INVITE":
             self._on_reinvite(request, tx, now)
@@ -318,15 +323,16 @@ class InviteSession(UacMixin):
             self._send_bye(now, emit=False)
 
     # ================================================================ BYE
-    def bye(self, now: float) -> None:
+    def bye(self, now: float, headers: tuple[tuple[str, str], ...] = ()) -> None:
         if self.ended:
             raise SessionError("session already ended")
         if self.dialog is None or self.state not in (SessionState.CONFIRMED,
                                                      SessionState.ANSWERED):
             raise SessionError(f"cannot BYE in state {self.state.value}")
-        self._bye(now)
+        self._bye(now, headers)
 
-    def _bye(self, now: float) -> None:
+    def _bye(self, now: float, headers: tuple[tuple[str, str], ...] = ()) -> None:
+        self._bye_headers = headers
         if self.state is SessionState.ANSWERED and self._pending_2xx is not None:
             # §15: the callee waits for the ACK (or its timeout) before BYE.
             self._bye_after_ack = True
@@ -351,13 +357,24 @@ class InviteSession(UacMixin):
         assert self.dialog is not None
         req = self.dialog.create_request(
             "BYE", via=self.host.via(self.transport),
-            headers=tuple(self.host.common_headers()) + self._auth_headers("BYE", b""),
+            headers=tuple(self.host.common_headers()) + self._bye_headers
+            + self._auth_headers("BYE", b""),
         )
         dest, transport = self.dialog.next_hop()
         self.host.start_client(req, dest, transport, now, lambda *a: None, lambda *a: None)
         self._terminate()
         if emit:
             self.host.emit(CallEnded(session=self.id, by="local", reason="bye"))
+
+    def dialog_info(self) -> tuple[str, str, str | None]:
+        """(Call-ID, local tag, remote tag or None before any dialog), e.g. for Replaces."""
+        d = self.dialog
+        if d is not None:
+            return d.call_id, d.local_tag, d.remote_tag
+        if self.role == "uas" and self._server_request is not None:
+            return self.call_id, self._local_tag, self._server_request.from_.tag
+        early = next(iter(self.early.values()), None)
+        return self.call_id, self._local_tag, early.remote_tag if early is not None else None
 
     def mark_ended(self) -> None:
         """The dialog died under us (481 to an in-dialog request, §12.2.1.2)."""

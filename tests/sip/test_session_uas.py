@@ -89,3 +89,47 @@ def test_shutdown_hangs_up_calls() -> None:
                               CallEnded(session=inc2.session, by="local", reason="rejected")]
     assert pair.take("a") == [CallEnded(session=sa, by="remote", reason="bye"),
                               CallFailed(session=sa2, status=603, reason="Decline")]
+
+
+def test_dialog_creating_responses_copy_record_route() -> None:
+    from firmware.sip.message import parse_message
+
+    from .test_endpoint import PEER, ep, invite
+
+    e = ep()
+    data = invite().replace(b"Contact:", b"Record-Route: <sip:p1.example;lr>, <sip:p2.example;lr>\r\nContact:")
+    e.receive_datagram(data, PEER, "udp", 0.0)
+    sid = e.next_event().session
+    e.ringing(sid, now=0.0)
+    e.answer(sid, SDP, now=0.1)
+    ringing, ok = (parse_message(o.data) for o in e.datagrams_to_send())
+    for resp in (ringing, ok):
+        assert resp.headers.get_all("Record-Route") == ["<sip:p1.example;lr>", "<sip:p2.example;lr>"]
+    assert e.dialog_info(sid) == ("c1@x", ok.to.tag, "ft")
+
+
+def test_bye_with_headers_and_remote_bye_request_in_event() -> None:
+    pair = EndpointPair()
+    sa, sb = incoming(pair)
+    pair.b.answer(sb, SDP, now=pair.now)
+    pair.run(0.5)
+    pair.take("a"), pair.take("b")
+    call_id, local_tag, remote_tag = pair.a.dialog_info(sa)
+    assert pair.b.dialog_info(sb) == (call_id, remote_tag, local_tag)
+    pair.a.bye(sa, now=pair.now, headers=(("Also", "<sip:carol@127.0.0.1>"),))
+    pair.run(0.5)
+    [ended] = pair.take("b")
+    assert ended == CallEnded(session=sb, by="remote", reason="bye")
+    assert ended.request.headers.get("Also") == "<sip:carol@127.0.0.1>"
+
+
+def test_domain_with_port_in_from() -> None:
+    from firmware.sip.endpoint import Endpoint, EndpointConfig
+    from firmware.sip.message import parse_message
+
+    e = Endpoint(EndpointConfig(local_address=("127.0.0.1", 5061), user="100",
+                                domain="127.0.0.1:5070"))
+    e.invite("sip:200@127.0.0.1:5070", None, now=0.0)
+    [out] = e.datagrams_to_send()
+    frm = parse_message(out.data).from_.uri
+    assert (frm.user, frm.host, frm.port) == ("100", "127.0.0.1", 5070)
