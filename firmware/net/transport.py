@@ -21,7 +21,9 @@ destination and a transport name; this module only moves bytes.  It
 Nothing here raises into the event loop: socket errors, ICMP errors, refused
 connects and bad streams are logged and counted in ``TransportStats``.
 Everything a peer controls is bounded: message size (via the framer),
-number of TCP connections, bytes queued per pending connect.
+number of TCP connections (the idlest is evicted at the limit, and any
+connection idle for ``idle_timeout`` is closed), bytes queued per pending
+connect, remembered request branches.
 """
 
 from __future__ import annotations
@@ -79,7 +81,8 @@ class TransportStats:
     tcp_connects: int = 0
     tcp_connect_failures: int = 0
     tcp_accepted: int = 0
-    tcp_refused_over_limit: int = 0
+    tcp_evicted: int = 0
+    tcp_idle_closed: int = 0
     switched_to_tcp: int = 0
     fell_back_to_udp: int = 0
     dropped_no_route: int = 0
@@ -117,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self.peer: Address | None = None
         self.framer = owner._framer_factory(owner.max_message)
         self.closed = False
+        self.last_active = owner.loop.time()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -128,6 +132,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
+        self.last_active = self.owner.loop.time()
         try:
             messages = self.framer.feed(data)
         except Exception:  # noqa: BLE001 - a framer bug must not kill the loop
@@ -171,6 +176,7 @@ class _Connection(asyncio.Protocol):
         if self.closed or self.transport is None or self.transport.is_closing():
             return False
         self.transport.write(data)
+        self.last_active = self.owner.loop.time()
         return True
 
     def abort(self) -> None:
@@ -204,6 +210,7 @@ class SipTransport:
         max_connections: int = 128,
         max_pending_bytes: int = 256 * 1024,
         max_branches: int = 4096,
+        idle_timeout: float = 300.0,
         framer_factory: Callable[[int], Framer] = _default_framer,
         loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
@@ -216,6 +223,8 @@ class SipTransport:
         self.max_connections = max_connections
         self.max_pending_bytes = max_pending_bytes
         self.max_branches = max_branches
+        self.idle_timeout = idle_timeout
+        self._sweeper: asyncio.TimerHandle | None = None
         self._framer_factory = framer_factory
         self._loop = loop
         self.stats = TransportStats()
@@ -243,6 +252,7 @@ class SipTransport:
         for _attempt in range(20):
             try:
                 await self._bind()
+                self._schedule_sweep()
                 return
             except OSError:
                 await self._unbind()
@@ -275,9 +285,26 @@ class SipTransport:
             await self._server.wait_closed()
             self._server = None
 
+    def _schedule_sweep(self) -> None:
+        if self.enable_tcp and self.idle_timeout > 0 and not self._closed:
+            self._sweeper = self.loop.call_later(self.idle_timeout / 2, self._sweep)
+
+    def _sweep(self) -> None:
+        """Close connections idle for longer than ``idle_timeout`` (both directions)."""
+        cutoff = self.loop.time() - self.idle_timeout
+        for conn in [c for c in self._all_conns if c.last_active < cutoff]:
+            self.stats.tcp_idle_closed += 1
+            log.debug("closing idle TCP connection to %s", conn.peer)
+            conn.abort()
+            self._connection_closed(conn)
+        self._schedule_sweep()
+
     async def close(self) -> None:
         """Stop listening, close every connection, cancel pending connects."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for task in list(self._connecting.values()):
             task.cancel()
         for conn in list(self._all_conns):
@@ -308,10 +335,17 @@ class SipTransport:
 
     def _connection_opened(self, conn: _Connection) -> None:
         if len(self._all_conns) >= self.max_connections:
-            self.stats.tcp_refused_over_limit += 1
-            log.warning("refusing TCP connection from %s: %d open", conn.peer, len(self._all_conns))
-            conn.abort()
-            return
+            # Evict the connection quiet for longest: a peer holding many idle
+            # connections cannot lock out the ones in use.
+            victim = min(self._all_conns, key=lambda c: c.last_active)
+            self.stats.tcp_evicted += 1
+            log.warning(
+                "%d TCP connections open; closing the idlest, to %s",
+                len(self._all_conns),
+                victim.peer,
+            )
+            victim.abort()
+            self._connection_closed(victim)
         self._all_conns.add(conn)
         if conn.peer is not None:
             self._conns.setdefault(conn.peer, conn)

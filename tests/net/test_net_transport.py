@@ -206,19 +206,36 @@ async def test_stream_without_content_length_is_answered_400_then_closed() -> No
         await b.close()
 
 
-async def test_connection_count_is_bounded() -> None:
-    _, _, b, _ = await pair(max_connections=2)
-    writers = []
+async def test_connection_count_is_bounded_by_evicting_the_idlest() -> None:
+    _, _, b, b_in = await pair(max_connections=2)
+    streams = []
     try:
-        for _ in range(4):
-            reader, writer = await asyncio.open_connection(*b.local_address)
-            writers.append((reader, writer))
-        await asyncio.sleep(0.05)
-        assert b.open_connections == 2
-        assert b.stats.tcp_refused_over_limit == 2
+        for i in range(3):
+            streams.append(await asyncio.open_connection(*b.local_address))
+            streams[-1][1].write(request(f"z9hG4bK{i}"))
+            await b_in.wait(i + 1)
+        assert b.open_connections == 2 and b.stats.tcp_evicted == 1
+        async with asyncio.timeout(5):
+            assert await streams[0][0].read() == b""  # the first (idlest) was closed
+        streams[2][1].write(request("z9hG4bKlater"))  # the newest still works
+        await b_in.wait(4)
     finally:
-        for _, w in writers:
+        for _, w in streams:
             w.close()
+        await b.close()
+
+
+async def test_idle_connections_are_closed() -> None:
+    _, _, b, b_in = await pair(idle_timeout=0.05)
+    try:
+        reader, writer = await asyncio.open_connection(*b.local_address)
+        writer.write(request())
+        await b_in.wait()
+        async with asyncio.timeout(5):
+            assert await reader.read() == b""
+        assert b.stats.tcp_idle_closed == 1 and b.open_connections == 0
+        writer.close()
+    finally:
         await b.close()
 
 
