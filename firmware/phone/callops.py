@@ -169,7 +169,10 @@ class CallOps(PhoneBase):
 
     def dialog_info(self, session: str) -> tuple[str, str, str | None] | None:
         """(Call-ID, local tag, remote tag or None) of a session (Replaces, RFC 3891)."""
-        info = self._sip("dialog_info", session)
+        try:
+            info = self.endpoint.dialog_info(session)
+        except Exception:  # noqa: BLE001 - no dialog yet (before any response) or gone
+            return None
         return (info[0], info[1], info[2]) if info is not None else None
 
     # ------------------------------------------------------------------ answer / decline / end

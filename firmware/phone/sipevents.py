@@ -180,6 +180,7 @@ class SipEvents(TransferOps):
         call = self._call(event)
         if call is None or call.direction != "out" or call.state not in LIVE_OUTGOING:
             return
+        call.call_id = call.call_id or self.sip_call_id(event.session) or ""
         call.apply(_I.RINGING if event.status in (180, 183) else _I.TRYING, now)
         if event.status in (180, 183):
             self.referred_progress(call, event.status, event.reason, now)
@@ -193,6 +194,7 @@ class SipEvents(TransferOps):
             return
         if call.state not in LIVE_OUTGOING:
             return
+        call.call_id = call.call_id or self.sip_call_id(event.session) or ""
         answer = _parse(event.sdp)
         media = self.media_for(call)
         result = media.receive_answer(answer) if answer is not None else None
