@@ -31,7 +31,6 @@ _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")
 _ESC = r"%[0-9A-Fa-f]{2}"
 # RFC 3261 §25.1 character classes (unreserved, escaped and the per-part extras).
 _PARAMCHARS = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/:&+$]|{_ESC})+")
-_HNVCHARS = re.compile(rf"(?:[A-Za-z0-9\-_.!~*'()\[\]/?:+$]|{_ESC})*")
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9\-_.]*[A-Za-z0-9_])?\.?")
 _PORT = re.compile(r"[0-9]{1,5}")
 _TEL_NUMBER = re.compile(rf"(?:[0-9A-Fa-f*#+\-.()pwPW]|{_ESC})+")
@@ -45,7 +44,7 @@ def fast_new(cls: type, **values: object) -> Any:
 
     Why: the parser creates several of these per message, and the frozen
     ``__init__`` pays an ``object.__setattr__`` per field. Every field must be
-    given (``tests/sip/test_uri.py`` checks parsed values against the normal
+    given (``tests/sip/test_headers.py`` checks parsed values against the normal
     constructor).
     """
     obj = object.__new__(cls)
