@@ -280,12 +280,12 @@ class SipEvents(TransferOps):
             return
         what = call.extra.pop("reinvite", None)
         answer = _parse(event.sdp)
-        result = call.media.receive_answer(answer) if answer is not None else None
+        result = self.media_for(call).receive_answer(answer) if answer is not None else None
         if what in ("hold", "resume"):
             call.set_hold(now, local=(what == "hold"))
         if result is not None and not isinstance(result, NoCommonCodec):
-            call.set_hold(now, remote=result.remote_hold and not result.local_hold
-                          if what != "hold" else call.remote_hold)
+            if what != "hold":  # an answer to our hold says nothing of theirs
+                call.set_hold(now, remote=result.remote_hold)
             self._start_media(call, result)
         self._continue(call, now)
 

@@ -510,3 +510,20 @@ def test_bad_refer_to_is_answered_400() -> None:
     h.feed(ev.InDialogRequest(session=sid, request_id="q1", method="REFER", body=b"",
                               content_type=None, request=FakeRequest({})))
     assert h.sip.take()[-1][2]["status"] == 400
+
+
+def test_both_sides_on_hold() -> None:
+    h = Harness()
+    sid = _connected(h)
+    h.feed(ev.ReInviteReceived(session=sid, sdp=offer_sdp(direction="sendonly")))
+    assert h.phone.calls()[0].state == "held"
+    h.sip.take()
+    h.phone.press_softkey("hold", 1.0)
+    h.feed(ev.ReInviteAnswered(session=sid, sdp=offer_sdp(direction="inactive")))
+    assert h.phone.calls()[0].state == "holding"
+    h.phone.press_softkey("resume", 2.0)
+    h.feed(ev.ReInviteAnswered(session=sid, sdp=offer_sdp(direction="recvonly")))
+    assert h.phone.calls()[0].state == "held"              # they still hold us
+    h.feed(ev.ReInviteReceived(session=sid, sdp=offer_sdp()))
+    assert h.phone.calls()[0].state == "connected"
+    assert h.of(UpdateMedia)[-1].negotiated.send
