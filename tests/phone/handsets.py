@@ -211,6 +211,8 @@ class Server:
         self.endpoint = Endpoint(EndpointConfig(local_address=address, user=user,
                                                 timers=TimerConfig()))
         self.on_invite = on_invite
+        #: status to answer in-dialog requests with, by method (default 200)
+        self.refuse: dict[str, int] = {}
         self.events: list[Any] = []
         rig.net.attach(address, self)
         rig.name_node(address, name)
@@ -245,6 +247,9 @@ class Server:
                 self.on_invite(self, event, now)
             elif kind == "ReInviteReceived":  # a gateway accepts hold and resume
                 self.endpoint.answer(event.session, answer_for(event.sdp), now=now)
+            elif kind in ("InDialogRequest", "OutOfDialogRequest"):
+                status = self.refuse.get(event.method, 200)
+                self.endpoint.respond(event.request_id, status, now=now)
 
     def do(self, verb: str, *args: Any, **kw: Any) -> Any:
         result = getattr(self.endpoint, verb)(*args, now=self.rig.clock.time(), **kw)

@@ -274,3 +274,18 @@ def test_callee_forward_all_and_forward_busy_are_followed_by_the_caller() -> Non
     assert rig["C"].states() == ["incoming"]
     assert_steps(rig.flow(since=mark), [
         ("A", "B", "INVITE"), ("B", "A", "302"), ("A", "B", "ACK"), ("A", "C", "INVITE")])
+
+
+def test_refer_refused_with_501_falls_back_to_bye_also() -> None:
+    rig = Rig(B={"number": "5550002", "transfer_method": "refer"})
+    gw = _gateway_calls(rig, "B")
+    gw.refuse["REFER"] = 501                       # a gateway of the seed's era
+    rig["B"].lift()
+    rig.run(0.5)
+    rig["B"].do("transfer_to", "sip:5550003@127.0.0.1:5090")
+    rig.run(0.5)
+    assert rig["B"].phone.calls()[0].reason == "transferred"
+    bye = rig.messages("BYE", "B")[0]
+    assert bye.headers.get("Also") == "<sip:5550003@127.0.0.1:5090>"
+    assert_steps(rig.flow(), [
+        ("B", "GW", "REFER"), ("GW", "B", "501"), ("B", "GW", "BYE"), ("GW", "B", "200")])
