@@ -87,6 +87,8 @@ class TransactionLayer:
         self.servers: dict[tuple[Any, ...], ServerTransaction] = {}
         # §8.2.2.2: (from tag, call-id, cseq number, cseq method) -> server key
         self._merge_index: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        #: Server transactions dropped early to make room (see ``_evict_absorbing``).
+        self.evicted = 0
 
     def __len__(self) -> int:
         return len(self.clients) + len(self.servers)
@@ -155,7 +157,7 @@ class TransactionLayer:
             return Match.RETRANSMISSION, tx
         if len(self) >= self.max_transactions:
             self.reap()
-            if len(self) >= self.max_transactions:
+            if len(self) >= self.max_transactions and not self._evict_absorbing():
                 return Match.FULL, None
         invite = request.method == "INVITE"
         dest = response_destination(request.top_via, source, transport)
@@ -173,6 +175,23 @@ class TransactionLayer:
         if request.to.tag is None:
             self._merge_index.setdefault(self._merge_key(request), key)
         return Match.NEW, tx
+
+    def _evict_absorbing(self) -> bool:
+        """Under load, drop the oldest server transaction that has sent its final response.
+
+        Such a transaction only absorbs retransmissions (Completed / Confirmed /
+        Accepted); losing it early costs at most a re-processed retransmission,
+        while refusing new requests costs calls. Returns False if none exists.
+        """
+        done = (TxState.COMPLETED, TxState.CONFIRMED, TxState.ACCEPTED)
+        for tx in self.servers.values():
+            if tx.state in done:
+                tx.state = TxState.TERMINATED
+                tx.deadlines.clear()
+                self.evicted += 1
+                self.reap()
+                return True
+        return False
 
     @staticmethod
     def _merge_key(request: Request) -> tuple[Any, ...]:

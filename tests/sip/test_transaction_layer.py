@@ -106,12 +106,14 @@ def test_merged_request_detected_only_for_live_other_transaction() -> None:
     assert tx3 is not None and not tl.is_merged(request(branch="z9hG4bK3", cseq=2), tx3)
 
 
-def test_table_bounded_and_reaped_after_timers() -> None:
+def test_table_bounded_evicts_finished_and_reaps_after_timers() -> None:
     tl, _ = layer(max_transactions=2)
+    txs = []
     for i in range(2):
         m, tx = tl.receive_request(request("OPTIONS", f"z9hG4bK{i}"), SRC, "udp", 0.0)
         assert m is Match.NEW and tx is not None
-        tl.send_response(tx, make_response(request("OPTIONS", f"z9hG4bK{i}"), 200), 0.0)
+        txs.append(tx)
+    # both still waiting for the TU: no room
     assert tl.receive_request(request("OPTIONS", "z9hG4bK9"), SRC, "udp", 0.0)[0] is Match.FULL
     try:
         tl.send_request(request("OPTIONS", "z9hG4bKc"), SRC, "udp", 0.0,
@@ -120,7 +122,13 @@ def test_table_bounded_and_reaped_after_timers() -> None:
         pass
     else:
         raise AssertionError("TableFull expected")
+    tl.send_response(txs[0], make_response(request("OPTIONS", "z9hG4bK0"), 200), 0.0)
     assert tl.get_timer() == 32.0  # Timer J
-    tl.handle_timer(32.0)
+    # a finished (absorbing) transaction is evicted to make room
+    assert tl.receive_request(request("OPTIONS", "z9hG4bK9"), SRC, "udp", 0.0)[0] is Match.NEW
+    assert tl.evicted == 1 and len(tl) == 2
+    for tx in list(tl.servers.values()):
+        if tx.state is TxState.TRYING:
+            tl.send_response(tx, make_response(tx.request, 200), 1.0)
+    tl.handle_timer(33.0)
     assert len(tl) == 0 and tl.get_timer() is None
-    assert tl.receive_request(request("OPTIONS", "z9hG4bK9"), SRC, "udp", 33.0)[0] is Match.NEW
