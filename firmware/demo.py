@@ -23,7 +23,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware.demo_flows import FIGURE_KEYS, FIGURES, SEED_STEPS, TITLES, FigureRun, compare
+from firmware.demo_flows import (
+    FIGURE_KEYS,
+    FIGURES,
+    LEGWISE,
+    SEED_STEPS,
+    TITLES,
+    FigureRun,
+    compare,
+)
 from firmware.demo_net import Network, handset_config
 from firmware.ladder import MessageLog, render_svg, render_text
 
@@ -63,7 +71,7 @@ async def run_figure(figure: str, timeout: float = 40.0) -> FigureOutcome:
         error = f"{type(exc).__name__}: {exc}"
     finally:
         await net.close()
-    mismatch = compare(net.log.sequence(), SEED_STEPS[figure])
+    mismatch = compare(net.log.sequence(), SEED_STEPS[figure], legwise=figure in LEGWISE)
     return FigureOutcome(figure=figure, log=net.log, run=run, error=error, mismatch=mismatch)
 
 

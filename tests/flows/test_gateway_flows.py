@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from blockers import needs_bye_headers, needs_media
+from blockers import needs_bye_headers
 from flowkit import SCENARIOS, add_sipp_leg, newest_messages_log, sipp_messages, wall_offset
 from peers import HOST, Sipp, free_port
 
@@ -70,7 +70,6 @@ def _check(figure: str, net: Network, result: Any) -> None:
     assert mismatch is None, f"{mismatch}\n{ladder}"
 
 
-@needs_media
 def test_b1_setup_and_disconnect(sipp: Sipp) -> None:
     async def drive(phone: Handset) -> float | None:
         await until(lambda: phone.states() == ["incoming"], "the phone to ring")
@@ -87,7 +86,6 @@ def test_b1_setup_and_disconnect(sipp: Sipp) -> None:
     assert hz == pytest.approx(1000, abs=40)  # our own tone, echoed by the gateway's RTP
 
 
-@needs_media
 def test_b2_hold_and_resume(sipp: Sipp) -> None:
     async def drive(phone: Handset) -> dict[str, float | None]:
         got: dict[str, float | None] = {}

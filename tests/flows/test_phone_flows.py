@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from blockers import needs_bye_headers, needs_media
+from blockers import needs_bye_headers
 
 from firmware.demo import run_figure
 from firmware.demo_flows import SEED_STEPS, TITLES
@@ -42,7 +42,6 @@ def test_figure_message_sequence(figure: str) -> None:
     assert len(outcome.log.messages) >= len(SEED_STEPS[figure])
 
 
-@needs_media
 def test_b4_hold_stops_media_and_resume_restores_it() -> None:
     outcome = _run("B-4")
     assert outcome.run is not None

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from blockers import domain_port, record_route
 from flowkit import (
     SCENARIOS,
     RedirectingProxy,
@@ -42,9 +41,10 @@ def _sequence(log: MessageLog) -> list[tuple[str, str, str]]:
             if not m.cseq.upper().endswith("REGISTER")]
 
 
-def _assert_flow(figure: str, log: MessageLog, steps: list[Any], extras: list[Any] = ()) -> None:
+def _assert_flow(figure: str, log: MessageLog, steps: list[Any], extras: list[Any] = (),
+                 legwise: bool = False) -> None:
     ladder = render_text(log.messages, ORDER, f"Figure {figure}")
-    mismatch = compare(_sequence(log), steps, extras)
+    mismatch = compare(_sequence(log), steps, extras, legwise=legwise)
     assert mismatch is None, f"{mismatch}\n{ladder}"
 
 
@@ -86,7 +86,6 @@ async def _c_answers(a: Any, c: Any) -> None:
     await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
 
-@record_route
 def test_b9_forward_unconditional(tmp_path: Path, sipp: Sipp) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         await _c_answers(a, c)
@@ -99,7 +98,6 @@ def test_b9_forward_unconditional(tmp_path: Path, sipp: Sipp) -> None:
     ], extras=[(PX, RS, "ACK"), (PX, A, "180 Ringing")])
 
 
-@record_route
 def test_b10_forward_on_busy(tmp_path: Path, sipp: Sipp) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         b.api.press_softkey("dnd")  # B is busy: answers 486
@@ -114,7 +112,6 @@ def test_b10_forward_on_busy(tmp_path: Path, sipp: Sipp) -> None:
     ], extras=[(PX, RS, "ACK"), (PX, A, "180 Ringing")])
 
 
-@record_route
 def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         a.api.dial("5550002")
@@ -134,11 +131,12 @@ def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
         (B, PX, "180 Ringing"), (PX, A, "180 Ringing"), (PX, B, "CANCEL"), (B, PX, "200 OK"),
         (PX, C, "INVITE"), (C, PX, "180 Ringing"), (C, PX, "200 OK"), (PX, A, "200 OK"),
         (A, PX, "ACK"), (PX, C, "ACK"),
-    ], extras=[(PX, RS, "ACK"), (B, PX, "487 Request Terminated"), (PX, B, "ACK"),
-               (PX, A, "180 Ringing")])
+    ], extras=[(PX, RS, "ACK"), (B, PX, "487 Request Terminated"), (PX, B, "ACK")],
+        # Kamailio starts C's branch as it CANCELs B's (the seed serialises them), and it
+        # relays C's 180 too: compare dialog leg by dialog leg.
+        legwise=True)
 
 
-@domain_port
 def test_b17_authentication_challenge(tmp_path: Path) -> None:
     users = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
