@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from firmware.media.codecs import codec_by_name
+from firmware.media.codecs import PCMA, PCMU, codec_by_name
 from firmware.media.sdp import LocalMedia, NoCommonCodec, SdpSession
 from firmware.phone.actions import HistoryChanged, StopMedia
 from firmware.phone.base import PhoneBase
@@ -66,11 +66,16 @@ class CallOps(PhoneBase):
         return call
 
     def media_for(self, call: Call) -> SdpSession:
+        """The call's offer/answer state, with an RTP port; PhoneError(409) when none is free."""
         if call.media is None:
             codecs = tuple(c for name in self.settings.preferred_codecs
                            if (c := codec_by_name(name)) is not None)
-            local = LocalMedia(address=self.settings.media_address,
-                               rtp_port=self.ports.allocate(), codecs=codecs or LocalMedia.codecs)
+            try:
+                port = self.ports.allocate()
+            except RuntimeError as exc:
+                raise PhoneError(409, str(exc)) from None
+            local = LocalMedia(address=self.settings.media_address, rtp_port=port,
+                               codecs=codecs or (PCMU, PCMA))
             call.media = SdpSession(local, session_id=self.new_sdp_id())
         return call.media
 
@@ -148,7 +153,11 @@ class CallOps(PhoneBase):
 
     def send_invite(self, call: Call, uri: str, now: float) -> None:
         line = self.line(call.line)
-        offer = self.media_for(call).offer()
+        try:
+            offer = self.media_for(call).offer()
+        except PhoneError as exc:
+            self.end_call(call, now, f"rejected 503 {exc.message}"[:60], failed=True)
+            return
         from_ = None if line.index == 1 else line.settings.aor
         session = self._sip("invite", uri, offer.to_bytes(), now=now, from_=from_,
                             headers=call.extra.get("headers", ()))

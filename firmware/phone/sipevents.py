@@ -20,6 +20,7 @@ from typing import Any
 from firmware.media.sdp import NoCommonCodec, SdpParseError, SessionDescription, parse_sdp
 from firmware.phone.actions import HistoryChanged, StartMedia, UpdateMedia
 from firmware.phone.call import LIVE_OUTGOING, Call, CallInput, CallState, failure_reason
+from firmware.phone.callops import PhoneError
 from firmware.phone.forwarding import Forward, Refuse, decide_incoming
 from firmware.phone.history import HistoryEntry
 from firmware.phone.screens import uri_user
@@ -111,7 +112,13 @@ class SipEvents(TransferOps):
         self._by_session[event.session] = call
         call.extra["offer"] = offer
         if offer is not None:
-            probe = self.media_for(call).receive_offer(offer)
+            try:
+                probe = self.media_for(call).receive_offer(offer)
+            except PhoneError:  # every RTP port in use: we cannot take another call
+                self._sip("reject", event.session, 486, now=now, reason="Busy Here")
+                self.end_call(call, now, "busy", failed=True)
+                self.forget(call)
+                return
             if isinstance(probe, NoCommonCodec):
                 self.reject_no_codec(call, probe, now)
                 self.forget(call)

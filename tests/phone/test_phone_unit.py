@@ -527,3 +527,14 @@ def test_both_sides_on_hold() -> None:
     h.feed(ev.ReInviteReceived(session=sid, sdp=offer_sdp()))
     assert h.phone.calls()[0].state == "connected"
     assert h.of(UpdateMedia)[-1].negotiated.send
+
+
+def test_no_free_rtp_port_is_busy_not_a_crash() -> None:
+    h = Harness(start_media_port=20000, end_media_port=20002)   # one port pair
+    _connected(h)
+    h.incoming("in2")
+    assert h.sip.take()[-1][2]["status"] == 486
+    assert h.phone.errors == 0
+    call = h.phone.dial("5550009", 1.0)
+    assert call.reason == "rejected 503 no free RTP port in the configured media range"
+    assert h.phone.errors == 0
