@@ -222,13 +222,14 @@ def build_response(
 
     A To tag is added to every response but 100 when the request had none
     (``to_tag`` or a fresh random one); a 100 also copies Timestamp (§8.2.6.1);
-    a 1xx/2xx to a dialog-creating request copies Record-Route (§12.1.1).
+    a 1xx/2xx to a dialog-creating request (no To tag yet) copies Record-Route
+    (§12.1.1).
     """
     resp = Response(status, reason or reason_phrase(status))
     out = resp.headers
     src = request.headers
     copied = ["Via", "From", "To", "Call-ID", "CSeq"]
-    if 100 < status < 300 and request.method in _DIALOG_CREATING:
+    if 100 < status < 300 and request.method in _DIALOG_CREATING and _out_of_dialog(request):
         copied.append("Record-Route")  # §12.1.1
     for name in copied:
         for value in src.lines(name):
@@ -245,6 +246,13 @@ def build_response(
         if content_type:
             out.set("Content-Type", content_type)
     return resp
+
+
+def _out_of_dialog(request: Request) -> bool:
+    try:
+        return request.to.tag is None
+    except SipParseError:
+        return False
 
 
 def _with_tag(to_value: str, to_tag: str | None) -> str:

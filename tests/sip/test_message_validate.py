@@ -154,3 +154,6 @@ def test_record_route_copied_into_dialog_creating_responses() -> None:
     assert "Record-Route" not in build_response(req, 486).headers
     bye = _request("BYE", "Record-Route: <sip:p1;lr>\r\n")
     assert "Record-Route" not in build_response(bye, 200).headers
+    reinvite = _request("INVITE", "Record-Route: <sip:p1;lr>\r\n")
+    reinvite.headers.set("To", "<sip:bob@example.com>;tag=b1")
+    assert "Record-Route" not in build_response(reinvite, 200).headers
