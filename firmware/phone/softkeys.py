@@ -8,7 +8,8 @@ key that is not shown is refused (the API answers 409).
 Rows (at most 4 keys, the 7960's panel width):
 
 - idle: Redial, NewCall, CFwdAll, DND
-- dialing: Dial, <<, EndCall (plus Transfer while a transfer waits for its target)
+- dialing: Redial, EndCall before the first key; then Dial, <<, EndCall (plus Transfer
+  while a transfer waits for its target)
 - calling / proceeding / ringback: EndCall
 - incoming: Answer, Decline  (a call waiting on top of a live call: Answer, Decline, EndCall)
 - connected: Hold, Transfer, EndCall, NewCall (with a second call: Hold, Transfer, EndCall, Swap)
@@ -44,6 +45,8 @@ def softkeys(view: PhoneView) -> tuple[str, ...]:
         return (REDIAL, NEWCALL, CFWDALL, DND)
     state = call.state
     if state is _S.DIALING:
+        if not call.remote:  # dial tone: the 7960 offers Redial here
+            return (REDIAL, ENDCALL)
         keys = (DIAL, BACKSPACE, ENDCALL)
         return (TRANSFER, *keys) if view.transferring else keys
     if state in (_S.CALLING, _S.PROCEEDING, _S.RINGBACK):

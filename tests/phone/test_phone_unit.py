@@ -538,3 +538,16 @@ def test_no_free_rtp_port_is_busy_not_a_crash() -> None:
     call = h.phone.dial("5550009", 1.0)
     assert call.reason == "rejected 503 no free RTP port in the configured media range"
     assert h.phone.errors == 0
+
+
+def test_redial_from_dial_tone() -> None:
+    h = Harness()
+    h.phone.dial("5550007", 0.0)
+    h.phone.press_softkey("endcall", 0.5)
+    h.advance(5.0)
+    h.sip.take()
+    h.phone.hook(True, 10.0)
+    assert h.phone.softkeys(10.0) == ("Redial", "EndCall")
+    h.phone.press_softkey("redial", 10.5)
+    (inv,) = h.sip.take()
+    assert inv[2]["target"] == "sip:5550007@10.0.0.2" and len(h.phone.calls()) == 1

@@ -34,8 +34,9 @@ def test_rows_per_state() -> None:
     assert softkeys(_view(_cv(S.CONNECTED))) == ("Hold", "Transfer", "EndCall", "NewCall")
     assert softkeys(_view(_cv(S.HOLDING))) == ("Resume", "NewCall", "EndCall")
     assert softkeys(_view(_cv(S.HELD))) == ("Hold", "EndCall")
-    assert softkeys(_view(_cv(S.DIALING))) == ("Dial", "<<", "EndCall")
-    assert softkeys(_view(_cv(S.DIALING), transferring=True))[0] == "Transfer"
+    assert softkeys(_view(_cv(S.DIALING, remote=""))) == ("Redial", "EndCall")
+    assert softkeys(_view(_cv(S.DIALING, remote="55"))) == ("Dial", "<<", "EndCall")
+    assert softkeys(_view(_cv(S.DIALING, remote="55"), transferring=True))[0] == "Transfer"
 
 
 def test_call_waiting_offers_answer_over_the_live_call() -> None:
