@@ -155,11 +155,14 @@ async def _connect(run: FigureRun, a: Handset, b: Handset) -> None:
     await until(_talking(a, b), "A-B connected")
 
 
-async def _tones(a: Handset, b: Handset) -> None:
-    """Each microphone hears its own tone, so each earpiece tells who it hears."""
-    for h, hz in ((a, 1000.0), (b, 600.0)):
+TONE = {"A": 1000.0, "B": 600.0, "C": 1500.0}
+
+
+async def _tones(*handsets: Handset) -> None:
+    """Each microphone plays its own tone (``TONE``), so each earpiece tells who it hears."""
+    for h in handsets:
         if h.audio is not None:
-            h.api.set_mock_tone(hz)
+            h.api.set_mock_tone(TONE[h.name])
 
 
 async def fig_b4(net: Network) -> FigureRun:
@@ -167,7 +170,7 @@ async def fig_b4(net: Network) -> FigureRun:
     a, b = net.handsets["A"], net.handsets["B"]
     await _tones(a, b)
     await _connect(run, a, b)
-    await run.hear("connected", b, 1000.0)
+    await run.hear("connected", b, TONE["A"])
     run.snap("connected", b)
     b.api.press_softkey("hold")
     await until(lambda: b.states() == ["holding"] and a.states() == ["held"], "hold")
@@ -176,7 +179,7 @@ async def fig_b4(net: Network) -> FigureRun:
     run.snap("holding", b)
     b.api.press_softkey("resume")
     await until(lambda: b.states() == ["connected"] and a.states() == ["connected"], "resume")
-    await run.hear("resumed", b, 1000.0)
+    await run.hear("resumed", b, TONE["A"])
     a.api.press_softkey("endcall")
     await until(_no_live(b), "B idle")
     return run
@@ -200,7 +203,7 @@ async def fig_b5(net: Network) -> FigureRun:
     await until(lambda: "holding" in b.states(), "B back to the held call")
     b.api.press_softkey("resume")
     await until(lambda: a.states() == ["connected"], "A resumed")
-    await run.hear("resumed", b, 1000.0)
+    await run.hear("resumed", b, TONE["A"])
     a.api.press_softkey("endcall")
     await until(_no_live(b), "B idle")
     return run
@@ -209,14 +212,17 @@ async def fig_b5(net: Network) -> FigureRun:
 async def fig_b6(net: Network) -> FigureRun:
     run = FigureRun("B-6")
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
+    await _tones(a, b, c)
     await _connect(run, a, b)
     c.api.dial(b.uri())
     await until(lambda: "incoming" in b.states(), "call waiting at B")
     run.snap("call-waiting", b)
     b.api.press_softkey("answer")
     await until(lambda: a.states() == ["held"] and _talking(b, c)(), "B with C, A held")
+    await run.hear("with C", b, TONE["C"])
     b.api.press_softkey("swap")
     await until(lambda: a.states() == ["connected"] and c.states() == ["held"], "B back with A")
+    await run.hear("swapped to A", b, TONE["A"])
     b.api.press_softkey("endcall")
     await until(_no_live(a), "A idle")
     await until(lambda: "holding" in b.states(), "B left with C on hold")
@@ -232,10 +238,12 @@ async def fig_b7(net: Network) -> FigureRun:
     run = FigureRun("B-7")
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
     await _connect(run, a, b)
+    await _tones(a, b, c)
     b.api.transfer(c.uri())  # blind: the 7960 sends BYE with Also: C
     await until(_state(c, "incoming"), "C ringing")
     c.api.set_hook(True)
     await until(_talking(a, c), "A-C connected")
+    await run.hear("transferred", a, TONE["C"])
     run.snap("transferred", a)
     a.api.press_softkey("endcall")
     await until(_no_live(c), "C idle")
@@ -257,6 +265,8 @@ async def fig_b8(net: Network) -> FigureRun:
     await until(lambda: "incoming" in c.states(), "C ringing again, now from A")
     c.api.press_softkey("answer")
     await until(lambda: _talking(a, c)() and _no_live(b)(), "A-C connected, B out")
+    await _tones(a, c)
+    await run.hear("transferred", c, TONE["A"])
     run.snap("after-transfer", c)
     a.api.press_softkey("endcall")
     await until(_no_live(c), "C idle")

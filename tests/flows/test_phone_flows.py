@@ -29,6 +29,15 @@ def _run(figure: str):
     return outcome
 
 
+#: What an earpiece must hear at each check of a figure (dominant Hz; None = silence).
+HEARD = {
+    "B-5": {("resumed", "B"): 1000.0},
+    "B-6": {("with C", "B"): 1500.0, ("swapped to A", "B"): 1000.0},
+    "B-7": {("transferred", "A"): 1500.0},
+    "B-8": {("transferred", "C"): 1000.0},
+}
+
+
 @pytest.mark.parametrize("figure", [
     "B-5",
     "B-6",
@@ -40,6 +49,10 @@ def _run(figure: str):
 def test_figure_message_sequence(figure: str) -> None:
     outcome = _run(figure)
     assert len(outcome.log.messages) >= len(SEED_STEPS[figure])
+    assert outcome.run is not None
+    heard = {(what, who): hz for what, who, hz in outcome.run.media}
+    for key, hz in HEARD.get(figure, {}).items():
+        assert heard[key] == pytest.approx(hz, rel=0.04), (key, heard)
 
 
 def test_b4_hold_stops_media_and_resume_restores_it() -> None:
