@@ -14,8 +14,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-import pytest
-
 from firmware.net.driver import SipDriver, WireRecord
 from firmware.net.transport import open_sip_transport
 from firmware.sip import events as ev
@@ -78,11 +76,7 @@ class InteropUA:
             local_address=net.local_address, transport=transport, user=user,
             credentials=credentials, outbound_proxy=outbound_proxy, domain=domain,
         )  # fmt: skip
-        try:
-            ua.endpoint = Endpoint(config)
-        except NotImplementedError:
-            await net.close()
-            pytest.skip("firmware.sip.endpoint.Endpoint is not implemented yet")
+        ua.endpoint = Endpoint(config)
         ua.driver = SipDriver(ua.endpoint, net, on_event=ua._on_event, on_wire=ua._on_wire)
         return ua
 
