@@ -38,7 +38,6 @@ from firmware.ladder import MessageLog, render_svg, render_text
 log = logging.getLogger(__name__)
 
 NUMBERS = {"A": "5550001", "B": "5550002", "C": "5550003"}
-MEDIA_BASE = {"A": 21000, "B": 22000, "C": 23000}
 
 
 @dataclass
@@ -62,7 +61,7 @@ async def run_figure(figure: str, timeout: float = 40.0) -> FigureOutcome:
     try:
         keys = FIGURE_KEYS.get(figure, {})
         for name in ("A", "B", "C"):
-            cfg = handset_config(NUMBERS[name], media_base=MEDIA_BASE[name], **keys)  # type: ignore[arg-type]
+            cfg = handset_config(NUMBERS[name], **keys)  # type: ignore[arg-type]
             await net.add(name, cfg)
         run = await asyncio.wait_for(FIGURES[figure](net), timeout)
     except Exception as exc:  # the demo reports, it does not crash

@@ -10,7 +10,9 @@ loopback is logged once (as sent) for the ladder diagrams.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,14 +74,46 @@ class DemoConfig:
     timer_t2: int = 4000
 
 
-def handset_config(number: str, *, media_base: int, proxy: Address | None = None,
+MEDIA_SPAN = 40
+_media_blocks = itertools.count()
+
+
+def free_media_base(span: int = MEDIA_SPAN) -> int:
+    """An even port with ``span`` free UDP ports above it on loopback, found by binding them.
+
+    Why: other programs on the machine (test peers, other phones) take RTP ports too;
+    a fixed range collides sooner or later. Blocks are handed out round the range so
+    two handsets of one run never share one.
+    """
+    for _ in range(200):
+        base = 20000 + (next(_media_blocks) * span * 7919) % 12000
+        base -= base % 2
+        socks = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((HOST, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError("no free block of RTP ports on loopback")
+
+
+def handset_config(number: str, *, media_base: int | None = None, proxy: Address | None = None,
                    password: str = "", **keys: Any) -> DemoConfig:
-    """One line ``number``; media ports ``media_base``..+40 (distinct per handset)."""
+    """One line ``number``; media ports ``media_base``..+40 (default: a free block)."""
+    if media_base is None:
+        media_base = free_media_base()
     line = DemoLine(
         index=1, name=number, displayname=f"User {number[-1]}", password=password,
         proxy=DemoProxy(address=proxy[0], port=proxy[1]) if proxy else None,
     )
-    return DemoConfig(lines=(line,), start_media_port=media_base, end_media_port=media_base + 40,
+    return DemoConfig(lines=(line,), start_media_port=media_base,
+                      end_media_port=media_base + MEDIA_SPAN,
                       proxy_register=proxy is not None, **keys)
 
 

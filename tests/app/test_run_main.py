@@ -128,7 +128,7 @@ def test_sigterm_ends_the_call_in_progress(tmp_path: Path) -> None:
     async def main() -> list[tuple[str, str, str]]:
         net = Network()
         try:
-            a = await net.add("A", handset_config("5550001", media_base=27400))
+            a = await net.add("A", handset_config("5550001"))
             net.log.name(("127.0.0.1", sip_port), "B")
             await until(lambda: _reachable(control_port), "the phone's API", timeout=20)
             a.api.dial(f"sip:5550002@127.0.0.1:{sip_port}")

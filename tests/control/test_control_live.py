@@ -23,8 +23,8 @@ def test_a_call_driven_over_http() -> None:
     async def main() -> None:
         net = Network()
         try:
-            a = await net.add("A", handset_config("5550001", media_base=26000))
-            b = await net.add("B", handset_config("5550002", media_base=26100))
+            a = await net.add("A", handset_config("5550001"))
+            b = await net.add("B", handset_config("5550002"))
             server = ControlServer(b.api, ControlConfig())
             await server.start()
             port = server.port

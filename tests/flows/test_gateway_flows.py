@@ -47,7 +47,7 @@ async def _gateway_call(
     keys: dict[str, Any] | None = None, extra: tuple[str, ...] = ("-rtp_echo",),
 ) -> tuple[Network, Any, Any]:
     net = Network()
-    phone = await net.add(P, handset_config("5550002", media_base=24000, **(keys or {})))
+    phone = await net.add(P, handset_config("5550002", **(keys or {})))
     gw_port = free_port()
     net.log.name((HOST, gw_port), G)
     run = sipp.start(str(SCENARIOS / scenario), f"{HOST}:{phone.address[1]}", port=gw_port,

@@ -54,13 +54,13 @@ async def _forwarding(tmp_path: Path, sipp: Sipp, scenario: str, keys: dict[str,
     rs_port = free_port()
     offset = wall_offset()
     try:
-        c = await net.add(C, handset_config("5550003", media_base=25200))
-        b = await net.add(B, handset_config("5550002", media_base=25100))
+        c = await net.add(C, handset_config("5550003"))
+        b = await net.add(B, handset_config("5550002"))
         extra = [arg for k, v in keys.items() for arg in ("-key", k, v.format(B=b.uri(), C=c.uri()))]
         with RedirectingProxy(tmp_path, redirect=(HOST, rs_port), forwarded_user="5550002") as px:
             net.log.name(px.address, PX)
             net.log.name((HOST, rs_port), RS)
-            a = await net.add(A, handset_config("5550001", media_base=25000, proxy=px.address))
+            a = await net.add(A, handset_config("5550001", proxy=px.address))
             rs = sipp.start(str(SCENARIOS / scenario), port=rs_port, timeout=20.0, extra=extra)
             try:
                 sipp.wait_bound(rs)
@@ -145,9 +145,9 @@ def test_b17_authentication_challenge(tmp_path: Path) -> None:
         try:
             with Kamailio(tmp_path, users=users) as kam:
                 net.log.name(kam.address, PX)
-                a = await net.add(A, handset_config("5550001", media_base=25300, proxy=kam.address,
+                a = await net.add(A, handset_config("5550001", proxy=kam.address,
                                                     password=users["5550001"]))
-                b = await net.add(B, handset_config("5550002", media_base=25400, proxy=kam.address,
+                b = await net.add(B, handset_config("5550002", proxy=kam.address,
                                                     password=users["5550002"]))
                 await until(lambda: a.status().registered and b.status().registered, "registered")
                 a.api.dial("5550002")
