@@ -206,10 +206,10 @@ class Server:
     """
 
     def __init__(self, name: str, rig: Rig, address: Address, *, user: str = "gw",
-                 on_invite: Any = None) -> None:
+                 display: str | None = None, on_invite: Any = None) -> None:
         self.name, self.rig, self.address, self.user = name, rig, address, user
         self.endpoint = Endpoint(EndpointConfig(local_address=address, user=user,
-                                                timers=TimerConfig()))
+                                                display_name=display, timers=TimerConfig()))
         self.on_invite = on_invite
         #: status to answer in-dialog requests with, by method (default 200)
         self.refuse: dict[str, int] = {}

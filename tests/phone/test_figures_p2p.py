@@ -39,6 +39,9 @@ def test_b4_simple_hold_with_c0() -> None:
     b.do("press_softkey", "hold")
     rig.run(0.5)
     assert b.states() == ["holding"] and a.states() == ["held"]
+    assert "hold" in b.phone.screen(b.now).icons
+    assert a.phone.screen(a.now).lines[1].startswith("Held by far end")
+    assert b.phone.softkeys(b.now) == ("Resume", "NewCall", "EndCall")
     assert not a.of(UpdateMedia)[-1].negotiated.send and not b.of(UpdateMedia)[-1].negotiated.send
     b.do("press_softkey", "resume")
     rig.run(0.5)
@@ -217,6 +220,7 @@ def test_b15_called_phone_busy() -> None:
     rig["A"].do("dial", rig["B"].uri)
     rig.run(0.5)
     assert rig["A"].phone.calls()[0].reason == "busy" and rig["A"].phone.tone == "busy"
+    assert rig["A"].phone.screen(rig.clock.time()).lines[-2:] == ("Call ended", "busy")
     assert_steps(rig.flow(since=mark), [
         ("A", "B", "INVITE"), ("B", "A", "486"), ("A", "B", "ACK")])
 

@@ -30,7 +30,7 @@ def _offer(codecs: tuple[Codec, ...] | None = None) -> bytes:
 
 
 def _gateway_calls(rig: Rig, phone: str, sdp: bytes | None = None) -> Server:
-    gw = Server("GW", rig, GW)
+    gw = Server("GW", rig, GW, user="4085550100", display="PBX A")
     gw.do("invite", rig[phone].uri, sdp or _offer())
     rig.run(0.5)
     return gw
@@ -41,9 +41,14 @@ def test_b1_gateway_call_setup_and_disconnect() -> None:
     gw = _gateway_calls(rig, "B")
     b = rig["B"]
     assert b.phone.ringing and b.states() == ["incoming"]
+    screen = b.phone.screen(b.now)
+    assert screen.lines[:3] == ("PBX A", "Incoming call", "4085550100")   # caller ID
+    assert screen.softkeys == ("Answer", "Decline")
     b.lift()
     rig.run(0.5)
     assert b.of(StartMedia) and b.states() == ["connected"]
+    rig.run(65.0)
+    assert b.phone.screen(b.now).lines[:2] == ("PBX A", "Connected 01:05")
     b.hang_up()
     rig.run(0.5)
     assert b.of(StopMedia)
