@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Protocol
 
+from firmware.net.resolve import NameCache, is_ip_literal
 from firmware.net.wire import (
     MTU_SWITCH_THRESHOLD,
     is_request,
@@ -87,6 +89,7 @@ class TransportStats:
     fell_back_to_udp: int = 0
     dropped_no_route: int = 0
     dropped_queue_full: int = 0
+    dropped_unresolved: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
@@ -236,6 +239,7 @@ class SipTransport:
         self._pending: dict[Address, list[_Pending]] = {}
         self._connecting: dict[Address, asyncio.Task[None]] = {}
         self._closed = False
+        self._names: NameCache | None = None
 
     # -- lifecycle ----------------------------------------------------------
     @property
@@ -313,6 +317,8 @@ class SipTransport:
             self._server.close()
         await self._unbind()
         self._pending.clear()
+        if self._names is not None:
+            self._names.close()
         await asyncio.sleep(0)
 
     # -- receiving ----------------------------------------------------------
@@ -384,12 +390,31 @@ class SipTransport:
         if self._udp is None:
             self.stats.dropped_no_route += 1
             return
+        if not is_ip_literal(dest[0]):
+            self._send_udp_to_name(data, dest)
+            return
         try:
             self._udp.sendto(data, dest)
             self.stats.udp_sent += 1
         except OSError as exc:
             self.stats.send_errors += 1
             log.info("UDP send to %s failed: %s", dest, exc)
+
+    def _send_udp_to_name(self, data: bytes, dest: Address) -> None:
+        """Resolve ``dest``'s host without blocking the loop, then send (cached per TTL)."""
+        if self._names is None:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            self._names = NameCache(self.loop, family=family)
+
+        def then(address: str | None) -> None:
+            if address is None:
+                self.stats.dropped_unresolved += 1
+                return
+            self._send_udp(data, (address, dest[1]))
+
+        if not self._names.resolve(dest[0], then):
+            self.stats.dropped_queue_full += 1
+            log.warning("too many messages waiting for %s to resolve; dropped one", dest[0])
 
     def _send_tcp(self, data: bytes, dest: Address, *, fallback_udp: bytes | None) -> None:
         conn = self._conns.get(dest)

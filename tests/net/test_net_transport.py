@@ -297,6 +297,25 @@ async def test_receiver_exception_is_counted_and_the_socket_keeps_working() -> N
         await b.close()
 
 
+async def test_udp_to_a_host_name_is_resolved_without_blocking() -> None:
+    a, _, b, b_in = await pair()
+    try:
+        a.send(request("z9hG4bKn1"), ("localhost", b.local_address[1]), "udp")
+        a.send(request("z9hG4bKn2"), ("LOCALHOST", b.local_address[1]), "udp")  # same cache entry
+        await b_in.wait(2)
+        assert [top_via_branch(i[0]) for i in b_in.items] == ["z9hG4bKn1", "z9hG4bKn2"]
+        # an unresolvable name that fails before any DNS query leaves the machine
+        # (a label over 63 octets is refused by the IDNA codec)
+        a.send(request(), ("x" * 64 + ".example", b.local_address[1]), "udp")
+        async with asyncio.timeout(10):
+            while a.stats.dropped_unresolved == 0:
+                await asyncio.sleep(0.01)
+        assert a.stats.udp_sent == 2
+    finally:
+        await a.close()
+        await b.close()
+
+
 @pytest.mark.parametrize("transport", ["sctp", "tls"])
 async def test_unknown_transport_is_dropped_and_counted(transport: str) -> None:
     a = await open_sip_transport("127.0.0.1", 0)
