@@ -157,8 +157,7 @@ class Phone(KeyOps, SipEvents):
 
     def get_timer(self) -> float | None:
         deadlines = [c.ring_deadline for c in self._all_calls() if c.ring_deadline is not None]
-        deadlines += [c.ended_at + self.settings.ended_linger for c in self._all_calls()
-                      if c.ended_at is not None]
+        deadlines += [t for c in self._all_calls() if (t := self._linger_until(c)) is not None]
         deadlines += self.dial_deadlines()
         if self._tick is not None:
             deadlines.append(self._tick)
@@ -179,9 +178,31 @@ class Phone(KeyOps, SipEvents):
             if call.ring_deadline is not None and call.ring_deadline <= now:
                 call.ring_deadline = None
                 self.ring_timeout(call, now)
-            if call.ended_at is not None and call.ended_at + self.settings.ended_linger <= now:
+            if (until := self._linger_until(call)) is not None and until <= now:
                 self.forget(call)
         self.fire_dial_timers(now)
+
+    def _linger_until(self, call: Call) -> float | None:
+        """When an ended call leaves the screen; None while it stays.
+
+        A call that ended busy or failed keeps its busy/reorder tone and reason
+        while the handset is up (the user hangs up to clear it); any other
+        ended call lingers ``ended_linger`` seconds with its reason.
+        """
+        if call.ended_at is None:
+            return None
+        if self.active and self.line(call.line).focused is call and self._tone_for_end(call):
+            return None
+        return call.ended_at + self.settings.ended_linger
+
+    @staticmethod
+    def _tone_for_end(call: Call) -> Tone | None:
+        if call.reason == "busy":
+            return "busy"
+        if call.reason and (call.reason.startswith("rejected")
+                            or call.reason in ("no-answer", "invalid number")):
+            return "reorder"
+        return None
 
     # ------------------------------------------------------------------ user verbs
     def hook(self, off_hook: bool, now: float) -> None:
@@ -333,11 +354,7 @@ class Phone(KeyOps, SipEvents):
         if focused.state is _S.RINGBACK and not focused.media_started:
             return "ringback"
         if focused.state is _S.ENDED:
-            if focused.reason == "busy":
-                return "busy"
-            if focused.reason and (focused.reason.startswith("rejected")
-                                   or focused.reason in ("no-answer", "invalid number")):
-                return "reorder"
+            return self._tone_for_end(focused)
         return None
 
     def _desired_ring(self) -> RingCadence | None:

@@ -154,6 +154,9 @@ def test_b7_blind_transfer_by_refer() -> None:
     rig.run(1.0)
     assert rig["C"].states() == ["connected"]
     assert rig["B"].phone.calls()[0].reason == "transferred"
+    a_calls = {c.remote: c for c in rig["A"].phone.calls()}
+    assert a_calls[rig["B"].uri].reason == "transferred"
+    assert a_calls[rig["C"].uri].state == "connected"
     refer = rig.messages("REFER", "B")[0]
     assert refer.headers.get("Refer-To") == f"<{rig['C'].uri}>"
     assert_steps(rig.flow(), [

@@ -551,3 +551,16 @@ def test_redial_from_dial_tone() -> None:
     h.phone.press_softkey("redial", 10.5)
     (inv,) = h.sip.take()
     assert inv[2]["target"] == "sip:5550007@10.0.0.2" and len(h.phone.calls()) == 1
+
+
+def test_busy_tone_stays_until_the_handset_goes_down() -> None:
+    h = Harness()
+    h.phone.hook(True, 0.0)
+    sid = _dial(h)
+    h.feed(ev.CallFailed(session=sid, status=486, reason="Busy Here"))
+    h.advance(60.0)
+    assert h.phone.tone == "busy" and h.phone.calls()[0].reason == "busy"
+    assert h.phone.get_timer() is None or h.phone.get_timer() > h.now
+    h.phone.hook(False, 61.0)
+    h.drain()
+    assert h.phone.calls() == [] and h.phone.tone is None
