@@ -191,14 +191,12 @@ class PhoneHost:
 
 
 async def _settle(app: App, grace: float) -> None:
-    """Wait until the endpoint has no pending timer (transactions done) or ``grace`` passes."""
+    """Wait until every request sent at shutdown has its answer, or ``grace`` passes."""
     loop = asyncio.get_running_loop()
     end = loop.time() + grace
-    while loop.time() < end:
-        pending = getattr(app.endpoint, "busy", None)
-        if pending is not None and not pending():
-            return
-        await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # let the datagrams go out first
+    while loop.time() < end and app.requests_in_flight():
+        await asyncio.sleep(0.01)
 
 
 def load_config(args: argparse.Namespace) -> Any:

@@ -49,7 +49,8 @@ def sip_label(data: bytes) -> tuple[str, str, str] | None:
 
     The label is the method (``INVITE``) or the status (``180 Ringing``); an
     SDP body adds ``(SDP)``, or ``(SDP hold)`` when it holds the media
-    (a=sendonly/inactive or c=0.0.0.0, RFC 3264 §8.4 and RFC 2543 style).
+    (a=sendonly/inactive or c=0.0.0.0, RFC 3264 §8.4 and RFC 2543 style); a
+    BYE carrying ``Also`` (the 7960's transfer) shows ``BYE (Also)``.
     """
     head, _, body = data.partition(b"\r\n\r\n")
     try:
@@ -64,6 +65,8 @@ def sip_label(data: bytes) -> tuple[str, str, str] | None:
         if len(parts) != 3 or not parts[2].startswith("SIP/2.0") or not parts[0].isalpha():
             return None
         label = parts[0]
+    if label == "BYE" and _header(text, "also"):
+        label += " (Also)"
     ctype = _header(text, "content-type", "c").lower()
     if body.strip() and "sdp" in ctype:
         sdp = body.decode("utf-8", "replace")

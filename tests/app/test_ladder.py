@@ -102,3 +102,11 @@ def test_svg_is_well_formed_and_has_one_arrow_per_message() -> None:
 def test_empty_ladder() -> None:
     assert "no messages" in render_text([])
     ET.fromstring(render_svg([]))
+
+
+def test_bye_with_also_is_labelled() -> None:
+    bye = b"BYE sip:a@h SIP/2.0\r\nAlso: <sip:c@h>\r\nCall-ID: x\r\n\r\n"
+    assert sip_label(bye)[0] == "BYE (Also)"
+    log = MessageLog()
+    log.record(0.0, A, B, bye)
+    assert log.sequence() == [("127.0.0.1:5060", "127.0.0.1:5062", "BYE")]

@@ -102,3 +102,19 @@ class RedirectingProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.proc.stop()
+
+
+def save_ladder(figure: str, log: MessageLog, order: list[str], title: str = "") -> None:
+    """With $PIPHONE_LADDERS set, write the figure's ladder there (text and SVG) for the docs."""
+    import os
+
+    from firmware.ladder import render_svg, render_text
+
+    where = os.environ.get("PIPHONE_LADDERS")
+    if not where:
+        return
+    out = Path(where)
+    out.mkdir(parents=True, exist_ok=True)
+    title = title or f"Figure {figure}"
+    (out / f"{figure}.txt").write_text(render_text(log.messages, order, title))
+    (out / f"{figure}.svg").write_text(render_svg(log.messages, order, title))

@@ -15,7 +15,14 @@ from typing import Any
 
 import pytest
 from blockers import needs_bye_headers
-from flowkit import SCENARIOS, add_sipp_leg, newest_messages_log, sipp_messages, wall_offset
+from flowkit import (
+    SCENARIOS,
+    add_sipp_leg,
+    newest_messages_log,
+    save_ladder,
+    sipp_messages,
+    wall_offset,
+)
 from peers import HOST, Sipp, free_port
 
 from firmware.demo_flows import compare
@@ -64,6 +71,7 @@ async def _gateway_call(
 
 
 def _check(figure: str, net: Network, result: Any) -> None:
+    save_ladder(figure, net.log, [G, P, "Gateway 2"])
     ladder = render_text(net.log.messages, [G, P, "Gateway 2"], f"Figure {figure}")
     assert result.failed == 0 and result.successful == 1, f"{result.output[-1500:]}\n{ladder}"
     mismatch = compare(net.log.sequence(), GW_STEPS[figure])
@@ -176,6 +184,7 @@ def test_b14_client_error_no_common_codec(sipp: Sipp) -> None:
         return None
 
     net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b14_error.xml", drive, extra=()))
+    save_ladder("B-14", net.log, [G, P])
     ladder = render_text(net.log.messages, [G, P], "Figure B-14")
     assert result.successful == 1, f"{result.output[-1500:]}\n{ladder}"
     seq = [m for m in net.log.sequence() if not m[2].startswith("100 ")]

@@ -13,6 +13,7 @@ import asyncio
 
 import pytest
 from blockers import needs_bye_headers
+from flowkit import save_ladder
 
 from firmware.demo import run_figure
 from firmware.demo_flows import SEED_STEPS, TITLES
@@ -23,7 +24,9 @@ pytestmark = pytest.mark.slow
 
 def _run(figure: str):
     outcome = asyncio.run(run_figure(figure, timeout=40.0))
-    ladder = render_text(outcome.log.messages, ["A", "B", "C"], f"Figure {figure} {TITLES[figure]}")
+    title = f"Figure {figure} {TITLES[figure]}"
+    save_ladder(figure, outcome.log, ["A", "B", "C"], title)
+    ladder = render_text(outcome.log.messages, ["A", "B", "C"], title)
     assert outcome.error is None, f"{outcome.error}\n{ladder}"
     assert outcome.mismatch is None, f"{outcome.mismatch}\n{ladder}"
     return outcome

@@ -20,6 +20,7 @@ from flowkit import (
     RedirectingProxy,
     add_sipp_leg,
     newest_messages_log,
+    save_ladder,
     sipp_messages,
     wall_offset,
 )
@@ -43,6 +44,7 @@ def _sequence(log: MessageLog) -> list[tuple[str, str, str]]:
 
 def _assert_flow(figure: str, log: MessageLog, steps: list[Any], extras: list[Any] = (),
                  legwise: bool = False) -> None:
+    save_ladder(figure, log, ORDER)
     ladder = render_text(log.messages, ORDER, f"Figure {figure}")
     mismatch = compare(_sequence(log), steps, extras, legwise=legwise)
     assert mismatch is None, f"{mismatch}\n{ladder}"
@@ -70,6 +72,7 @@ async def _forwarding(tmp_path: Path, sipp: Sipp, scenario: str, keys: dict[str,
                                      f"{px.proc.log_text()[-2000:]}") from exc
             finally:
                 rs.stop()
+                await net.close()  # phones un-REGISTER while the proxy still answers
         add_sipp_leg(net.log, sipp_messages(newest_messages_log(sipp.workdir, Path(scenario).stem),
                                             offset), RS, PX)
     finally:
@@ -156,6 +159,7 @@ def test_b17_authentication_challenge(tmp_path: Path) -> None:
                 await until(lambda: a.states() == ["connected"], "connected")
                 a.api.press_softkey("endcall")
                 await until(lambda: all(s == "ended" for s in b.states()), "B idle")
+                await net.close()  # un-REGISTER while Kamailio still answers
         finally:
             await net.close()
         return net.log
