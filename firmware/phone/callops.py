@@ -158,6 +158,7 @@ class CallOps(PhoneBase):
         except PhoneError as exc:
             self.end_call(call, now, f"rejected 503 {exc.message}"[:60], failed=True)
             return
+        call.extra["offer_sent"] = offer  # to read early media (183) without consuming it
         from_ = None if line.index == 1 else line.settings.aor
         session = self._sip("invite", uri, offer.to_bytes(), now=now, from_=from_,
                             headers=call.extra.get("headers", ()))

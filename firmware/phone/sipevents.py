@@ -17,8 +17,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from firmware.media.sdp import NoCommonCodec, SdpParseError, SessionDescription, parse_sdp
-from firmware.phone.actions import HistoryChanged, StartMedia, UpdateMedia
+from firmware.media.sdp import (
+    NoCommonCodec,
+    SdpParseError,
+    SessionDescription,
+    negotiate,
+    parse_sdp,
+)
+from firmware.phone.actions import HistoryChanged, StartMedia, StopMedia, UpdateMedia
 from firmware.phone.call import LIVE_OUTGOING, Call, CallInput, CallState, failure_reason
 from firmware.phone.callops import PhoneError
 from firmware.phone.forwarding import Forward, Refuse, decide_incoming
@@ -191,6 +197,14 @@ class SipEvents(TransferOps):
         call.apply(_I.RINGING if event.status in (180, 183) else _I.TRYING, now)
         if event.status in (180, 183):
             self.referred_progress(call, event.status, event.reason, now)
+        early = _parse(event.sdp)
+        offer = call.extra.get("offer_sent")
+        if early is not None and offer is not None:
+            # early media (RFC 3960 gateway model): play what the far end sends, instead
+            # of our ringback; the 2xx's answer is negotiated again when it comes
+            result = negotiate(offer, early, local_is_offer=True)
+            if not isinstance(result, NoCommonCodec):
+                self._start_media(call, result)
 
     def _on_CallAnswered(self, event: Any, now: float) -> None:
         call = self._call(event)
@@ -226,6 +240,9 @@ class SipEvents(TransferOps):
         nxt = redirector.after_failure(status, event.contacts) if redirector else None
         if nxt is not None:
             log.info("call %s: %s -> trying %s", call.id, event.status, nxt)
+            if call.media_started:  # early media of the location that failed
+                self.emit(StopMedia(call=call.id))
+                call.media_started = False
             call.remote = nxt
             self.send_invite(call, nxt, now)
             return

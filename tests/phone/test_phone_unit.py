@@ -564,3 +564,16 @@ def test_busy_tone_stays_until_the_handset_goes_down() -> None:
     h.phone.hook(False, 61.0)
     h.drain()
     assert h.phone.calls() == [] and h.phone.tone is None
+
+
+def test_early_media_replaces_local_ringback() -> None:
+    h = Harness()
+    h.phone.hook(True, 0.0)
+    sid = _dial(h)
+    h.feed(ev.CallProgress(session=sid, status=183, reason="Session Progress",
+                           sdp=offer_sdp(address="10.0.0.7", port=5000)))
+    (start,) = h.of(StartMedia)
+    assert start.negotiated.remote_address == "10.0.0.7" and h.phone.tone is None
+    h.feed(ev.CallAnswered(session=sid, status=200, sdp=offer_sdp(address="10.0.0.7", port=5000)))
+    assert h.phone.calls()[0].state == "connected" and len(h.of(StartMedia)) == 1
+    assert h.of(UpdateMedia)[-1].negotiated.send
