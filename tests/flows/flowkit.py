@@ -43,9 +43,21 @@ def sipp_messages(log_text: str, offset: float) -> list[tuple[float, str, bytes]
     return out
 
 
-def add_sipp_leg(log: MessageLog, messages: list[tuple[float, str, bytes]], me: str, peer: str) -> None:
-    """Add a SIPp instance's messages (all exchanged with ``peer``) to ``log``, then re-sort by time."""
+def add_sipp_leg(log: MessageLog, messages: list[tuple[float, str, bytes]], me: str, peer: str,
+                 snap: float = 0.005) -> None:
+    """Add a SIPp instance's messages (all exchanged with ``peer``) to ``log``, then re-sort by time.
+
+    SIPp stamps its log from a clock it reads once per loop turn, so an answer it
+    sends at once can carry a stamp a millisecond late. A message SIPp sent within
+    ``snap`` seconds of one it received is placed right after that one.
+    """
+    last_in: float | None = None
     for at, direction, data in messages:
+        if direction == "received":
+            last_in = at
+        elif last_in is not None and 0 <= at - last_in <= snap:
+            at = last_in + 1e-6
+
         parsed = sip_label(data)
         if parsed is None:
             continue
