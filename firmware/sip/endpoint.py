@@ -94,7 +94,10 @@ class Endpoint(ReceiveMixin):
         self.sessions: dict[str, InviteSession] = {}
         self._dialogs: dict[DialogId, InviteSession] = {}
         self._by_call_id: dict[str, InviteSession] = {}
-        self._ended_at: dict[str, float] = {}
+        # Sessions with work left (not ``finished``): the only ones whose timers are read.
+        self._live: dict[str, InviteSession] = {}
+        # Finished sessions, kept 64*T1 to re-ACK late 2xx retransmissions: sid -> forget at.
+        self._reap_queue: dict[str, float] = {}
         self.registrations: dict[str, Registration] = {}
         self._ood = OutsideDialog(self, config.request_answer_timeout)
         self._seq = 0
@@ -221,12 +224,10 @@ class Endpoint(ReceiveMixin):
     def get_timer(self) -> float | None:
         """The earliest absolute deadline of any timer, or None."""
         times = [self.layer.get_timer()]
-        times += [s.get_timer() for s in self.sessions.values()]
+        times += [s.get_timer() for s in self._live.values()]
         times += [r.get_timer() for r in self.registrations.values()]
         times.append(self._ood.get_timer())
-        # Forget ended sessions 64*T1 after they ended (late 2xx retransmissions get re-ACKed).
-        times += [t + self.timers.timer_b for sid, t in self._ended_at.items()
-                  if self.sessions[sid].finished]
+        times.append(next(iter(self._reap_queue.values()), None))
         valid = [t for t in times if t is not None]
         return min(valid) if valid else None
 
@@ -234,7 +235,7 @@ class Endpoint(ReceiveMixin):
         """Fire every timer due at ``now`` (calling early or late is harmless)."""
         try:
             self.layer.handle_timer(now)
-            for s in list(self.sessions.values()):
+            for s in list(self._live.values()):
                 t = s.get_timer()
                 if t is not None and t <= now:
                     s.handle_timer(now)
@@ -251,25 +252,35 @@ class Endpoint(ReceiveMixin):
         self._reap(now)
 
     def _reap(self, now: float) -> None:
-        for sid, s in list(self.sessions.items()):
-            if not s.ended:
-                continue
-            first = self._ended_at.setdefault(sid, now)
-            if s.finished and now >= first + self.timers.timer_b:
-                s.release()
-                del self.sessions[sid]
-                del self._ended_at[sid]
-                if self._by_call_id.get(s.call_id) is s:
-                    del self._by_call_id[s.call_id]
+        for sid, s in list(self._live.items()):
+            if s.finished:
+                del self._live[sid]
+                self._reap_queue[sid] = now + self.timers.timer_b
+        while self._reap_queue:
+            sid, when = next(iter(self._reap_queue.items()))
+            if when > now:
+                break
+            del self._reap_queue[sid]
+            s = self.sessions.pop(sid)
+            s.release()
+            if self._by_call_id.get(s.call_id) is s:
+                del self._by_call_id[s.call_id]
         for rid, r in list(self.registrations.items()):
             if r.finished:
                 del self.registrations[rid]
 
     # ================================================= commands
+    def _touch(self, session: InviteSession) -> None:
+        """A finished session got input again: read its timers until it is finished again."""
+        if session.id not in self._live and session.id in self.sessions:
+            self._live[session.id] = session
+            self._reap_queue.pop(session.id, None)
+
     def _session(self, sid: str) -> InviteSession:
         s = self.sessions.get(sid)
         if s is None:
             raise EndpointError(f"unknown session {sid!r}")
+        self._touch(s)
         return s
 
     def _run(self, fn: Callable[..., None], *args: Any) -> None:
@@ -357,12 +368,14 @@ class Endpoint(ReceiveMixin):
         session = InviteSession(self, sid, "uac", transport)
         call_id = self.ids.call_id(self.config.local_address[0])
         self.sessions[sid] = session
+        self._live[sid] = session
         self._by_call_id[call_id] = session
         try:
             session.start_uac(target=uri, from_=frm, sdp=sdp_offer, headers=headers,
                               call_id=call_id, dest=dest, now=now)
         except EndpointError:
             del self.sessions[sid]
+            del self._live[sid]
             del self._by_call_id[call_id]
             raise
         return sid
@@ -442,7 +455,7 @@ class Endpoint(ReceiveMixin):
         if self._ood.respond(request_id, status, now, reason=reason, body=body,
                              content_type=content_type, headers=headers):
             return
-        for s in self.sessions.values():
+        for s in self._live.values():
             if s.requests.owns(request_id):
                 s.requests.respond(request_id, status, now, reason=reason, body=body,
                                    content_type=content_type, headers=headers)
@@ -451,7 +464,7 @@ class Endpoint(ReceiveMixin):
 
     def shutdown(self, *, now: float) -> None:
         """Hang up every call and un-REGISTER everything (systemd stop path)."""
-        for s in list(self.sessions.values()):
+        for s in list(self._live.values()):
             if not s.ended:
                 try:
                     s.hangup(now)

@@ -38,6 +38,7 @@ class ReceiveMixin:
     policy: UaPolicy
     layer: TransactionLayer
     sessions: dict[str, InviteSession]
+    _live: dict[str, InviteSession]
     _dialogs: dict[Any, InviteSession]
     _by_call_id: dict[str, InviteSession]
     _ood: OutsideDialog
@@ -56,6 +57,8 @@ class ReceiveMixin:
         def emit(self, event: Event) -> None: ...
 
         def _count(self, name: str) -> None: ...
+
+        def _touch(self, session: InviteSession) -> None: ...
 
     def _stamp_via(self, req: Request, source: Address) -> None:
         """§18.2.1 received, RFC 3581 §4 rport, on the top Via."""
@@ -98,6 +101,7 @@ class ReceiveMixin:
         if match is Match.ACK_2XX:
             session = self._dialogs.get((req.call_id, req.to.tag or "", req.from_.tag or ""))
             if session is not None:
+                self._touch(session)
                 session.on_request(req, None, now)
             else:
                 self._count("stray_ack")
@@ -122,6 +126,7 @@ class ReceiveMixin:
                 self.stats.answered_481 += 1
                 self._reply(tx, req, 481, now)
             elif isinstance(target.owner, InviteSession):
+                self._touch(target.owner)
                 target.owner.on_cancel(req, tx, now)
             else:
                 self._reply(tx, req, 200, now)
@@ -139,6 +144,7 @@ class ReceiveMixin:
                 self._reply(tx, req, 481, now)
                 return
             tx.owner = session
+            self._touch(session)
             session.on_request(req, tx, now)
             return
         if self.layer.is_merged(req, tx):
@@ -161,7 +167,7 @@ class ReceiveMixin:
             self._ood.on_request(req, tx, now)
 
     def _new_call(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
-        live = sum(1 for s in self.sessions.values() if not s.ended)
+        live = sum(1 for s in self._live.values() if not s.ended)
         if live >= self.config.max_sessions:
             self._reply(tx, req, 486, now)
             return
@@ -170,6 +176,7 @@ class ReceiveMixin:
         session.start_uas(req, tx, now)
         tx.owner = session
         self.sessions[sid] = session
+        self._live[sid] = session
         self._by_call_id[req.call_id] = session
         frm = req.from_
         self.emit(IncomingCall(session=sid, call_id=req.call_id, from_uri=str(frm.uri),
@@ -191,6 +198,7 @@ class ReceiveMixin:
         if 200 <= resp.status < 300 and resp.cseq.method == "INVITE":
             session = self._by_call_id.get(resp.call_id)
             if session is not None and session.role == "uac":
+                self._touch(session)
                 session.on_stray_2xx(resp, now)
                 return
         self.stats.dropped_stray_response += 1

@@ -10,6 +10,8 @@ every datagram) and reaps terminated transactions.
 from __future__ import annotations
 
 import enum
+import heapq
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -89,6 +91,10 @@ class TransactionLayer:
         self._merge_index: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         #: Server transactions dropped early to make room (see ``_evict_absorbing``).
         self.evicted = 0
+        # (deadline, seq, tx); entries go stale when a transaction's deadline moves and
+        # are skipped lazily, so get_timer/handle_timer cost O(log n), not O(n).
+        self._heap: list[tuple[float, int, Any]] = []
+        self._seq = itertools.count()
 
     def __len__(self) -> int:
         return len(self.clients) + len(self.servers)
@@ -105,7 +111,7 @@ class TransactionLayer:
         on_timeout: Callable[[ClientTransaction, float], None],
     ) -> ClientTransaction:
         """Start a client transaction for ``request`` (its top Via carries a fresh branch)."""
-        if len(self) >= self.max_transactions:
+        if len(self) >= self.max_transactions and not self._evict_absorbing():
             raise TableFull(f"{len(self)} transactions")
         invite = request.method == "INVITE"
         key = (request.top_via.branch, request.cseq.method)
@@ -121,6 +127,7 @@ class TransactionLayer:
         )
         self.clients[key] = tx
         tx.start(now)
+        self._schedule(tx)
         return tx
 
     def receive_response(self, response: Response, now: float) -> bool:
@@ -133,6 +140,7 @@ class TransactionLayer:
         if tx is None or tx.terminated:
             return False
         tx.receive_response(response.status, response, now)
+        self._schedule(tx)
         return True
 
     # -- server side ----------------------------------------------------
@@ -150,15 +158,14 @@ class TransactionLayer:
                 if tx.state is TxState.ACCEPTED:
                     return Match.ACK_2XX, tx  # ACK for our 2xx sent on the INVITE's branch (2543 UAs)
                 tx.receive_ack(now)
+                self._schedule(tx)
                 return Match.ACK_NON_2XX, tx
             return Match.ACK_2XX, None
         if tx is not None and not tx.terminated:
             tx.receive_retransmission(now)
             return Match.RETRANSMISSION, tx
-        if len(self) >= self.max_transactions:
-            self.reap()
-            if len(self) >= self.max_transactions and not self._evict_absorbing():
-                return Match.FULL, None
+        if len(self) >= self.max_transactions and not self._evict_absorbing():
+            return Match.FULL, None
         invite = request.method == "INVITE"
         dest = response_destination(request.top_via, source, transport)
 
@@ -172,25 +179,28 @@ class TransactionLayer:
             request=request,
         )
         self.servers[key] = tx
+        self._schedule(tx)
         if request.to.tag is None:
             self._merge_index.setdefault(self._merge_key(request), key)
         return Match.NEW, tx
 
     def _evict_absorbing(self) -> bool:
-        """Under load, drop the oldest server transaction that has sent its final response.
+        """Under load, drop the oldest transaction that has its final response.
 
         Such a transaction only absorbs retransmissions (Completed / Confirmed /
-        Accepted); losing it early costs at most a re-processed retransmission,
-        while refusing new requests costs calls. Returns False if none exists.
+        Accepted); losing it early costs at most a re-processed retransmission
+        (the UA core still re-ACKs 2xx retransmissions), while refusing new
+        requests costs calls. Server transactions go first. False if none.
         """
         done = (TxState.COMPLETED, TxState.CONFIRMED, TxState.ACCEPTED)
-        for tx in self.servers.values():
-            if tx.state in done:
-                tx.state = TxState.TERMINATED
-                tx.deadlines.clear()
-                self.evicted += 1
-                self.reap()
-                return True
+        for table in (self.servers, self.clients):
+            for tx in table.values():
+                if tx.state in done:
+                    tx.state = TxState.TERMINATED
+                    tx.deadlines.clear()
+                    self.evicted += 1
+                    self._remove(tx)
+                    return True
         return False
 
     @staticmethod
@@ -233,40 +243,61 @@ class TransactionLayer:
         if tag is not None:
             tx.to_tag = tag
         tx.send_response(response.status, bytes(response), now)
+        self._schedule(tx)
 
     # -- timers ---------------------------------------------------------
+    def _schedule(self, tx: ClientTransaction | ServerTransaction) -> None:
+        """Record ``tx``'s current deadline (or drop it from the table once terminated)."""
+        if tx.terminated:
+            self._remove(tx)
+            return
+        t = tx.get_timer()
+        if t is not None:
+            heapq.heappush(self._heap, (t, next(self._seq), tx))
+
+    def _remove(self, tx: ClientTransaction | ServerTransaction) -> None:
+        if isinstance(tx, ClientTransaction):
+            if self.clients.get(tx.key) is tx:
+                del self.clients[tx.key]
+            return
+        if self.servers.get(tx.key) is not tx:
+            return
+        del self.servers[tx.key]
+        req = tx.request
+        if req is not None:
+            try:
+                mk = self._merge_key(req)
+            except ValueError:
+                return
+            if self._merge_index.get(mk) == tx.key:
+                del self._merge_index[mk]
+
     def get_timer(self) -> float | None:
-        best: float | None = None
-        for table in (self.clients, self.servers):
-            for tx in table.values():
-                t = tx.get_timer()
-                if t is not None and (best is None or t < best):
-                    best = t
-        return best
+        heap = self._heap
+        while heap:
+            t, _, tx = heap[0]
+            if not tx.terminated and tx.get_timer() == t:
+                return t
+            heapq.heappop(heap)
+            if tx.terminated:
+                self._remove(tx)
+        return None
 
     def handle_timer(self, now: float) -> None:
-        for tx in list(self.clients.values()):
-            t = tx.get_timer()
-            if t is not None and t <= now:
-                tx.handle_timer(now)
-        for stx in list(self.servers.values()):
-            t = stx.get_timer()
-            if t is not None and t <= now:
-                stx.handle_timer(now)
-        self.reap()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            t, _, tx = heapq.heappop(heap)
+            if tx.terminated:
+                self._remove(tx)
+                continue
+            current = tx.get_timer()
+            if current is None or current != t:
+                continue  # stale entry; the current deadline has its own entry
+            tx.handle_timer(now)
+            self._schedule(tx)
 
     def reap(self) -> None:
-        """Drop terminated transactions from the table."""
-        for key in [k for k, tx in self.clients.items() if tx.terminated]:
-            del self.clients[key]
-        dead = [k for k, tx in self.servers.items() if tx.terminated]
-        for key in dead:
-            tx = self.servers.pop(key)
-            req = tx.request
-            if req is not None:
-                try:
-                    mk = self._merge_key(req)
-                except ValueError:
-                    continue
-                if self._merge_index.get(mk) == key:
-                    del self._merge_index[mk]
+        """Drop every terminated transaction from the table (a full sweep)."""
+        for table in (self.clients, self.servers):
+            for tx in [tx for tx in table.values() if tx.terminated]:
+                self._remove(tx)
