@@ -117,8 +117,9 @@ class _Udp(asyncio.DatagramProtocol):
 class _Connection(asyncio.Protocol):
     """One TCP connection, accepted or opened by us; framed by Content-Length."""
 
-    def __init__(self, owner: SipTransport) -> None:
+    def __init__(self, owner: SipTransport, *, accepted: bool = False) -> None:
         self.owner = owner
+        self.accepted = accepted
         self.transport: asyncio.Transport | None = None
         self.peer: Address | None = None
         self.framer = owner._framer_factory(owner.max_message)
@@ -276,7 +277,7 @@ class SipTransport:
             self.port = udp.get_extra_info("sockname")[1]
         if self.enable_tcp:
             self._server = await self.loop.create_server(
-                lambda: _Connection(self), self.host, self.port, reuse_address=True
+                lambda: _Connection(self, accepted=True), self.host, self.port, reuse_address=True
             )
             self.port = self._server.sockets[0].getsockname()[1]
 
@@ -340,6 +341,7 @@ class SipTransport:
             self._branches.popitem(last=False)
 
     def _connection_opened(self, conn: _Connection) -> None:
+        self.stats.tcp_accepted += conn.accepted
         if len(self._all_conns) >= self.max_connections:
             # Evict the connection quiet for longest: a peer holding many idle
             # connections cannot lock out the ones in use.

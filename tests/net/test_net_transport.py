@@ -126,6 +126,7 @@ async def test_tcp_reuses_one_connection_and_answers_on_it() -> None:
         await b_in.wait(2)
         assert [i[2] for i in b_in.items] == ["tcp", "tcp"]
         assert a.stats.tcp_connects == 1 and b.stats.tcp_connects == 0
+        assert b.stats.tcp_accepted == 1 and a.stats.tcp_accepted == 0
         source = b_in.items[0][1]
         assert source != a.local_address  # an ephemeral client port
         # the response goes to the Via received/rport (= source): the accepted connection
