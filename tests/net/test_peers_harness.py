@@ -61,7 +61,7 @@ def test_kamailio_config_rejects_values_that_could_inject_script() -> None:
     with pytest.raises(ValueError):
         render_kamailio_config(port=5060, users={"1001": 'x"; exit; "'})
     text = render_kamailio_config(port=5999, users={"1001": "pw"}, ring_timeout_ms=1500)
-    assert "listen=udp:127.0.0.1:5999" in text and '"fr_inv_timer", 1500' in text
+    assert "listen=udp:127.0.0.1:5999" in text and "t_set_fr(1500, 5000)" in text
     assert "@@" not in text
 
 
