@@ -75,6 +75,21 @@ class KeyOps(CallOps):
                     self.end_call(call, now, "hangup")
                 self.forget(call)
 
+    def line_key(self, index: int, now: float) -> None:
+        """A line button: answer what rings on that line, else take it for a new call."""
+        if not 1 <= index <= len(self.lines):
+            raise PhoneError(400, f"there is no line {index}")
+        line = self.lines[index - 1]
+        ringing = next((c for c in line.live if c.state is _S.INCOMING), None)
+        if ringing is not None:
+            self.answer(ringing, now)
+            return
+        self.current_line = index
+        if line.focused is None and not line.full:
+            if not self.active:
+                self.speaker = True
+            self.new_call("out", line, now)
+
     def toggle_speaker(self, now: float) -> None:
         if self.speaker or self.handset_up:
             if not self.handset_up:

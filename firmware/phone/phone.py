@@ -229,6 +229,8 @@ class Phone(KeyOps, SipEvents):
             self.softkey(label, now)
         elif key == "speaker":
             self.toggle_speaker(now)
+        elif key.startswith("line") and key[4:].isdigit():
+            self.line_key(int(key[4:]), now)
         elif (label := normalise(key)) is not None:
             self.softkey(label, now)
         else:

@@ -38,7 +38,8 @@ HEADERS = st.sampled_from([{}, {"Refer-To": "<sip:x@10.0.0.9>"}, {"Refer-To": "<
 user_step = st.one_of(
     st.tuples(st.just("hook"), st.booleans()),
     st.tuples(st.just("key"), st.sampled_from(list("0123456789*#") + [
-        "softkey1", "softkey2", "softkey3", "softkey4", "speaker", "hold", "bogus"])),
+        "softkey1", "softkey2", "softkey3", "softkey4", "speaker", "hold", "bogus", "line1",
+        "line2"])),
     st.tuples(st.just("softkey"), st.sampled_from(sorted(ALL_SOFTKEYS) + ["nope"])),
     st.tuples(st.just("dial"), st.sampled_from(["5550003", "sip:c@10.0.0.3", "", "x y"])),
     st.tuples(st.just("transfer_to"), st.sampled_from(["5550004", ""])),

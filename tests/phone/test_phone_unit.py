@@ -577,3 +577,19 @@ def test_early_media_replaces_local_ringback() -> None:
     h.feed(ev.CallAnswered(session=sid, status=200, sdp=offer_sdp(address="10.0.0.7", port=5000)))
     assert h.phone.calls()[0].state == "connected" and len(h.of(StartMedia)) == 1
     assert h.of(UpdateMedia)[-1].negotiated.send
+
+
+def test_line_buttons_pick_the_line() -> None:
+    from firmware.phone.settings import LineSettings
+
+    h = Harness(lines=(LineSettings(number="5550002", domain="10.0.0.2"),
+                       LineSettings(number="5550012", display_name="Sales", domain="10.0.0.2")))
+    h.phone.receive_input(KeyEvent(key="line2", down=True, at=0.0), 0.0)
+    h.drain()
+    assert h.phone.screen(0.0).status == "Sales (unreg)" and h.phone.tone == "dial"
+    h.phone.press_keys("5550003#", 0.5)
+    (inv,) = h.sip.take()
+    assert inv[2]["target"] == "sip:5550003@10.0.0.2"
+    assert h.phone.calls()[0].line == 2
+    h.phone.receive_input(KeyEvent(key="line7", down=True, at=1.0), 1.0)
+    assert h.phone.errors == 0
