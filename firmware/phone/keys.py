@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 
 from firmware.phone.actions import SendDtmf
-from firmware.phone.call import ESTABLISHED, Call, CallState
+from firmware.phone.call import Call, CallState
 from firmware.phone.callops import CallOps, PhoneError
 from firmware.phone.dialing import target_uri
 from firmware.phone.softkeys import (
@@ -69,8 +69,8 @@ class KeyOps(CallOps):
         if focused is not None and not focused.ended and focused.state is not _S.HOLDING \
                 and focused.state is not _S.INCOMING:
             self.hangup(focused, now)
-        for call in list(line.calls):
-            if call.ended or (call.state is _S.DIALING):
+        for call in [c for ln in self.lines for c in ln.calls]:
+            if call.ended or call.state is _S.DIALING:  # the screen goes back to idle
                 if not call.ended:
                     self.end_call(call, now, "hangup")
                 self.forget(call)
@@ -113,18 +113,16 @@ class KeyOps(CallOps):
     def digit(self, key: str, now: float) -> None:
         line = self.line()
         call = line.focused
-        if call is not None and call.state is _S.CONNECTED:
-            self.emit(SendDtmf(call=call.id, digit=key))
+        if call is not None and call.state in (_S.CONNECTED, _S.HELD):
+            self.emit(SendDtmf(call=call.id, digit=key))  # RFC 4733 in the call
             return
         if call is not None and call.ended:
             self.forget(call)
             call = line.focused
         if call is None or call.state is not _S.DIALING:
-            if call is not None and call.state not in ESTABLISHED:
+            if call is not None and call.state is not _S.HOLDING:
                 raise PhoneError(409, "not dialling now")
-            if call is not None and call.state in (_S.CONNECTED, _S.HELD):
-                self.hold(call, now)
-            if not self.active:
+            if not self.active:  # keys with nothing to talk to start a new call
                 self.speaker = True
             call = self.new_call("out", line, now)
         collector = self.collector_for(call)
