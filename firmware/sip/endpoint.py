@@ -283,11 +283,13 @@ class Endpoint(ReceiveMixin):
         self._touch(s)
         return s
 
-    def _run(self, fn: Callable[..., None], *args: Any) -> None:
+    def _run(self, now: float, fn: Callable[..., None], *args: Any) -> None:
         try:
             fn(*args)
         except SessionError as exc:
             raise EndpointError(str(exc)) from exc
+        finally:
+            self._reap(now)
 
     def _local_aor(self, from_: str | None) -> NameAddr:
         if from_:
@@ -382,27 +384,27 @@ class Endpoint(ReceiveMixin):
 
     def cancel(self, session: str, *, now: float) -> None:
         """CANCEL our pending INVITE (sent as soon as a provisional response arrived, §9.1)."""
-        self._run(self._session(session).cancel, now)
+        self._run(now, self._session(session).cancel, now)
 
     def ringing(self, session: str, *, now: float, sdp: bytes | None = None) -> None:
         """Send 180 Ringing (or 183 Session Progress when ``sdp`` is given, early media)."""
-        self._run(self._session(session).ringing, now, sdp)
+        self._run(now, self._session(session).ringing, now, sdp)
 
     def answer(self, session: str, sdp: bytes | None, *, now: float) -> None:
         """Send 200 OK to the pending INVITE or re-INVITE of ``session``; retransmitted until ACK."""
-        self._run(self._session(session).answer, sdp, now)
+        self._run(now, self._session(session).answer, sdp, now)
 
     def reject(
         self, session: str, status: int = 486, *, now: float, reason: str | None = None,
         headers: tuple[tuple[str, str], ...] = (),
     ) -> None:
         """Answer the pending INVITE or re-INVITE of ``session`` with a final non-2xx."""
-        self._run(self._session(session).reject, status, now, reason, headers)
+        self._run(now, self._session(session).reject, status, now, reason, headers)
 
     def bye(self, session: str, *, now: float,
             headers: tuple[tuple[str, str], ...] = ()) -> None:
         """End an established call with BYE (``headers`` e.g. Also / Requested-By)."""
-        self._run(self._session(session).bye, now, headers)
+        self._run(now, self._session(session).bye, now, headers)
 
     def dialog_info(self, session: str) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None) of a session, e.g. for Replaces (RFC 3891)."""
@@ -410,11 +412,11 @@ class Endpoint(ReceiveMixin):
 
     def hangup(self, session: str, *, now: float) -> None:
         """Whatever ends this session now: CANCEL, 603 reject, or BYE."""
-        self._run(self._session(session).hangup, now)
+        self._run(now, self._session(session).hangup, now)
 
     def reinvite(self, session: str, sdp: bytes | None, *, now: float) -> None:
         """Send a re-INVITE (hold/resume/codec change); answer arrives as ``ReInviteAnswered``."""
-        self._run(self._session(session).reinvite, sdp, now)
+        self._run(now, self._session(session).reinvite, sdp, now)
 
     def send_in_dialog(
         self, session: str, method: str, *, now: float, body: bytes = b"",
@@ -459,6 +461,7 @@ class Endpoint(ReceiveMixin):
             if s.requests.owns(request_id):
                 s.requests.respond(request_id, status, now, reason=reason, body=body,
                                    content_type=content_type, headers=headers)
+                self._reap(now)
                 return
         raise EndpointError(f"unknown request {request_id!r}")
 

@@ -187,7 +187,7 @@ class InviteSession(UacMixin):
             self._server_tx, self._response(self._server_request, status, reason, headers=headers),
             now,
         )
-        self._terminate()
+        self._terminate(now)
         self.host.emit(CallEnded(session=self.id, by="local", reason="rejected"))
 
     def on_cancel(self, cancel: Request, cancel_tx: ServerTransaction, now: float) -> None:
@@ -197,7 +197,7 @@ class InviteSession(UacMixin):
             assert self._server_tx is not None
             self.host.send_response(self._server_tx,
                                     self._response(self._server_request, 487), now)
-            self._terminate()
+            self._terminate(now)
             self.host.emit(CallEnded(session=self.id, by="remote", reason="cancelled"))
 
     # ====================================================== in-dialog input
@@ -219,7 +219,7 @@ class InviteSession(UacMixin):
                 self.host.send_response(self._server_tx,
                                         self._response(self._server_request, 487), now)
             if not self.ended:
-                self._terminate()
+                self._terminate(now)
                 self.host.emit(CallEnded(session=self.id, by="remote", reason="bye",
                                          request=request))
             return
@@ -362,7 +362,7 @@ class InviteSession(UacMixin):
         )
         dest, transport = self.dialog.next_hop()
         self.host.start_client(req, dest, transport, now, lambda *a: None, lambda *a: None)
-        self._terminate()
+        self._terminate(now)
         if emit:
             self.host.emit(CallEnded(session=self.id, by="local", reason="bye"))
 
@@ -376,11 +376,17 @@ class InviteSession(UacMixin):
         early = next(iter(self.early.values()), None)
         return self.call_id, self._local_tag, early.remote_tag if early is not None else None
 
-    def mark_ended(self) -> None:
+    def mark_ended(self, now: float) -> None:
         """The dialog died under us (481 to an in-dialog request, §12.2.1.2)."""
-        self._terminate()
+        self._terminate(now)
 
-    def _terminate(self) -> None:
+    def _terminate(self, now: float) -> None:
+        # §15.1.2: requests still pending in the dialog get 487 when it ends.
+        if self._in_reinvite is not None:
+            req, tx = self._in_reinvite
+            self._in_reinvite = None
+            self.host.send_response(tx, self._response(req, 487), now)
+        self.requests.terminate_pending(now)
         self.state = SessionState.TERMINATED
         self.ended = True
         self._glare_at = None
@@ -409,7 +415,7 @@ class InviteSession(UacMixin):
             assert self._server_request is not None and self._server_tx is not None
             self.host.send_response(self._server_tx,
                                     self._response(self._server_request, 480, "No Answer"), now)
-            self._terminate()
+            self._terminate(now)
             self.host.emit(CallEnded(session=self.id, by="local", reason="no answer"))
         p = self._pending_2xx
         if p is not None:

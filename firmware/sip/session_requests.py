@@ -108,7 +108,7 @@ class DialogRequests:
         self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
                                        status=status, reason=resp.reason, response=resp))
         if status == 481 and not self.session.ended:
-            self.session.mark_ended()
+            self.session.mark_ended(now)
             self.host.emit(CallEnded(session=self.session.id, by="remote", reason=f"{method} 481"))
 
     def _on_timeout(self, tx: ClientTransaction, now: float) -> None:
@@ -118,6 +118,11 @@ class DialogRequests:
         rid, method = entry
         self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
                                        status=408, reason="Request Timeout"))
+
+    def terminate_pending(self, now: float) -> None:
+        """The dialog ended: answer every request still waiting with 487 (§15.1.2)."""
+        for rid in list(self.incoming):
+            self.respond(rid, 487, now)
 
     # -- timers ---------------------------------------------------------
     def get_timer(self) -> float | None:
