@@ -208,12 +208,8 @@ class SipEvents(TransferOps):
 
     def _on_CallAnswered(self, event: Any, now: float) -> None:
         call = self._call(event)
-        if call is None or call.direction != "out" or call.established:
-            return
-        if call.ended:  # we cancelled, the 200 crossed the CANCEL
-            self._sip("bye", event.session, now=now)
-            return
-        if call.state not in LIVE_OUTGOING:
+        # ended: we cancelled and a 200 crossed the CANCEL; the core ACKs and BYEs it
+        if call is None or call.direction != "out" or call.state not in LIVE_OUTGOING:
             return
         call.call_id = call.call_id or self.sip_call_id(event.session) or ""
         answer = _parse(event.sdp)
