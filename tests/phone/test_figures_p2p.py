@@ -240,3 +240,18 @@ def test_b16_no_answer_caller_ring_timeout_cancels() -> None:
     assert_steps(rig.flow(), [
         ("A", "B", "INVITE"), ("B", "A", "180"), ("A", "B", "CANCEL"), ("B", "A", "200"),
         ("B", "A", "487"), ("A", "B", "ACK")])
+
+
+def test_cancel_crossing_the_answer_leaves_nobody_connected() -> None:
+    rig = Rig(A={}, B={})
+    rig["A"].do("dial", rig["B"].uri)
+    rig.run(0.5)
+    rig["B"].lift()                       # the 200 and the CANCEL cross on the wire
+    rig["A"].do("press_softkey", "endcall")
+    rig.run(40.0)
+    assert rig["A"].phone.calls() == [] and rig["B"].phone.calls() == []
+    assert rig["A"].phone.errors == rig["B"].phone.errors == 0
+    assert [e.kind for e in rig["B"].phone.history.entries()] == ["received"]
+    assert_steps(rig.flow(), [
+        ("A", "B", "INVITE"), ("B", "A", "180"), ("B", "A", "200"), ("A", "B", "CANCEL"),
+        ("A", "B", "ACK"), ("A", "B", "BYE"), ("B", "A", "200")])
