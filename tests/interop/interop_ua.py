@@ -19,6 +19,7 @@ from firmware.net.transport import open_sip_transport
 from firmware.sip import events as ev
 from firmware.sip.auth import Credentials
 from firmware.sip.endpoint import Endpoint, EndpointConfig
+from firmware.sip.timers import DEFAULT_TIMERS, TimerConfig
 
 
 def sdp(port: int, host: str = "127.0.0.1", session: int = 1) -> bytes:
@@ -68,6 +69,7 @@ class InteropUA:
         outbound_proxy: tuple[str, int] | None = None,
         domain: str | None = None,
         auto_answer: bool = True,
+        timers: TimerConfig = DEFAULT_TIMERS,
     ) -> InteropUA:
         ua = cls()
         ua.auto_answer = auto_answer
@@ -75,6 +77,7 @@ class InteropUA:
         config = EndpointConfig(
             local_address=net.local_address, transport=transport, user=user,
             credentials=credentials, outbound_proxy=outbound_proxy, domain=domain,
+            timers=timers,
         )  # fmt: skip
         ua.endpoint = Endpoint(config)
         ua.driver = SipDriver(ua.endpoint, net, on_event=ua._on_event, on_wire=ua._on_wire)

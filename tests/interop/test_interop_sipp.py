@@ -7,11 +7,14 @@ events and wire messages our stack produced.
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 from interop_ua import InteropUA, without_trying_labels
 from peers import HOST, Sipp, free_port
 
 from firmware.sip import events as ev
+from firmware.sip.timers import TimerConfig
 
 pytestmark = pytest.mark.interop
 
@@ -71,6 +74,51 @@ async def test_our_stack_calls_sipp_uas(sipp: Sipp, transport: str) -> None:
     assert [(e.by, e.reason) for e in ua.of(ev.CallEnded)] == [("local", "bye")]
     assert ua.wire_labels() == ["> INVITE", "< 180", "< 200", "> ACK", "> BYE", "< 200"]
     assert {r.transport for r in ua.wire} == {transport}
+
+
+async def test_cancel_a_ringing_sipp(sipp: Sipp) -> None:
+    """INVITE, 180, CANCEL (after the provisional, §9.1), 200 to CANCEL, 487, ACK."""
+    port = free_port()
+    ua = await InteropUA.start(user="piphone", auto_answer=False)
+    try:
+        with sipp.start("uas_ring_forever.xml", port=port, calls=1) as ringer:
+            sipp.wait_bound(ringer)
+            session = ua.driver.command(ua.endpoint.invite, f"sip:service@{HOST}:{port}", None)
+            await ua.wait_for(lambda e: isinstance(e, ev.CallProgress) and e.session == session)
+            ua.driver.command(ua.endpoint.cancel, session)
+            failed = await ua.wait_for(lambda e: isinstance(e, ev.CallFailed))
+            await _run_in_thread(ringer.wait, 15)
+        served = ringer.result()
+    finally:
+        await ua.close()
+    assert failed.status == 487
+    assert served.labels() == ["INVITE", "180", "CANCEL", "200", "487", "ACK"], served.output
+    assert (served.returncode, served.successful) == (0, 1)
+
+
+async def test_invite_retransmitted_by_timer_a_until_timer_b() -> None:
+    """Nobody answers: the loop's one timer drives Timer A retransmissions, then Timer B (408).
+
+    With T1 = 50 ms, Timer B fires at 64*T1 = 3.2 s; Timer A doubles from T1,
+    so the INVITE goes out at 0, .05, .15, .35, .75, 1.55 and 3.15 s.
+    """
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    silent.bind((HOST, 0))  # bound, never read: no ICMP, no answer
+    ua = await InteropUA.start(user="piphone", auto_answer=False, timers=TimerConfig(t1=0.05))
+    try:
+        port = silent.getsockname()[1]
+        session = ua.driver.command(ua.endpoint.invite, f"sip:nobody@{HOST}:{port}", None)
+        failed = await ua.wait_for(
+            lambda e: isinstance(e, ev.CallFailed) and e.session == session, timeout=15
+        )
+    finally:
+        await ua.close()
+        silent.close()
+    assert failed.status == 408
+    invites = [r for r in ua.wire if r.direction == "out" and r.data.startswith(b"INVITE ")]
+    # 7 on time; a loaded loop may fire the last Timer A together with Timer B
+    assert 5 <= len(invites) <= 7, [round(r.time - invites[0].time, 3) for r in invites]
+    assert len({r.data for r in invites}) == 1  # retransmissions are byte-identical
 
 
 async def _run_in_thread(fn, *args, **kwargs):
