@@ -381,6 +381,10 @@ class InviteSession(UacMixin):
         self._terminate(now)
 
     def _terminate(self, now: float) -> None:
+        # An INVITE we never answered gets 487, or its transaction would wait for ever.
+        tx, req = self._server_tx, self._server_request
+        if tx is not None and req is not None and not tx.final_sent and not tx.terminated:
+            self.host.send_response(tx, self._response(req, 487), now)
         # §15.1.2: requests still pending in the dialog get 487 when it ends.
         if self._in_reinvite is not None:
             req, tx = self._in_reinvite

@@ -1,5 +1,6 @@
-"""Hypothesis over commands x network: any sequence of call commands on both sides, with loss,
-never raises anything but EndpointError, never logs an internal error, and drains.
+"""Hypothesis over commands x network: any sequence of call commands on both sides, with loss
+and replayed datagrams, never raises anything but EndpointError, never logs an internal
+error, and drains.
 
 After the sequence both sides hang up everything; once the timers have run out
 no transaction, no live session and no pending request may be left.
@@ -22,7 +23,7 @@ SDP = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\
 
 ACTIONS = st.sampled_from([
     "invite", "ringing", "answer", "reject", "cancel", "bye", "hangup", "reinvite",
-    "info", "answer_reinvite", "wait_short", "wait_long",
+    "info", "answer_reinvite", "wait_short", "wait_long", "replay", "replay",
 ])
 
 
@@ -60,6 +61,11 @@ def test_random_commands_never_break_the_endpoints(steps: list[tuple[str, str]],
                 ep.reinvite(sid, SDP, now=pair.now)
             elif action == "info":
                 ep.send_in_dialog(sid, "INFO", now=pair.now)
+            elif action == "replay" and pair.net.log:
+                # a duplicate of an earlier datagram (late retransmission, replay)
+                d = pair.net.log[(len(pair.net.log) * 7919 + len(steps)) % len(pair.net.log)]
+                if d.dest in pair.net.nodes:
+                    pair.net.inject(d.src, d.dest, d.data)
             elif action == "wait_short":
                 pair.run(0.3)
             else:
