@@ -194,11 +194,16 @@ class CallOps(PhoneBase):
         line = self.line(call.line)
         line.focus(call)
         self.current_line = line.index
-        other = line.other(call)
-        if other is not None and other.state in (_S.CONNECTED, _S.HELD):
+        other = self.talking(besides=call)
+        if other is not None:
             self.hold(other, now, then=("answer", call.id))  # B-6 steps 7-10
             return
         self.do_answer(call, now)
+
+    def talking(self, besides: Call | None = None) -> Call | None:
+        """The call in conversation (on any line), other than ``besides``."""
+        return next((c for c in self._all_calls()
+                     if c is not besides and c.state in (_S.CONNECTED, _S.HELD)), None)
 
     def do_answer(self, call: Call, now: float) -> None:
         if call.state is not _S.INCOMING:
@@ -279,12 +284,12 @@ class CallOps(PhoneBase):
         if call.extra.get("reinvite"):
             raise PhoneError(409, "a hold or resume is already under way")
         line = self.line(call.line)
-        other = line.other(call)
-        if other is not None and other.state in (_S.CONNECTED, _S.HELD):
-            self.hold(other, now, then=("resume", call.id))
-            line.focus(call)
-            return
         line.focus(call)
+        self.current_line = line.index
+        other = self.talking(besides=call)
+        if other is not None:
+            self.hold(other, now, then=("resume", call.id))
+            return
         sdp = self.media_for(call).offer(direction="sendrecv")
         call.extra["reinvite"] = "resume"
         self._sip("reinvite", call.session, sdp.to_bytes(), now=now)

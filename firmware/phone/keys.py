@@ -84,6 +84,11 @@ class KeyOps(CallOps):
         if ringing is not None:
             self.answer(ringing, now)
             return
+        if index == self.current_line and line.focused is not None:
+            return
+        talking = self.talking()
+        if talking is not None and talking.line != index:
+            self.hold(talking, now)  # the 7960 holds the call you leave
         self.current_line = index
         if line.focused is None and not line.full:
             if not self.active:

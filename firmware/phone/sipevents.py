@@ -109,10 +109,12 @@ class SipEvents(TransferOps):
             self._sip("reject", event.session, decision.status, now=now, reason=decision.reason)
             self._log_missed(event, line, now)
             return
-        focus_before = line.focused
+        focus_before, line_before = line.focused, self.current_line
         call = self.new_call("in", line, now, remote=event.from_uri)
         if decision.waiting and focus_before is not None:
             line.focus(focus_before)  # a call waiting does not steal the screen's focus
+        if self.lines[line_before - 1].live and line_before != line.index:
+            self.current_line = line_before  # nor does a call on another line
         call.remote_display = (event.from_display or None)
         call.session, call.call_id = event.session, event.call_id
         self._by_session[event.session] = call

@@ -593,3 +593,29 @@ def test_line_buttons_pick_the_line() -> None:
     assert h.phone.calls()[0].line == 2
     h.phone.receive_input(KeyEvent(key="line7", down=True, at=1.0), 1.0)
     assert h.phone.errors == 0
+
+
+def test_a_call_on_another_line_does_not_steal_the_screen() -> None:
+    from firmware.phone.settings import LineSettings
+
+    h = Harness(lines=(LineSettings(number="5550002", domain="10.0.0.2"),
+                       LineSettings(number="5550012", domain="10.0.0.2")))
+    _connected(h)
+    h.phone.receive_sip_event(ev.IncomingCall(
+        session="in7", call_id="c7", from_uri="sip:a@h", from_display="Line Two Caller",
+        to_uri="sip:5550012@10.0.0.2", request_uri="sip:5550012@10.0.0.2", sdp=offer_sdp(),
+        request=FakeRequest({})), 1.0)
+    assert h.phone.current_line == 1 and h.phone.tone == "waiting"
+    h.phone.receive_input(KeyEvent(key="line2", down=True, at=2.0), 2.0)
+    assert h.sip.take()[-1][:2] == ("reinvite", "in1")     # line 1's call is held first
+
+
+def test_taking_another_line_holds_the_call_in_conversation() -> None:
+    from firmware.phone.settings import LineSettings
+
+    h = Harness(lines=(LineSettings(number="5550002", domain="10.0.0.2"),
+                       LineSettings(number="5550012", domain="10.0.0.2")))
+    _connected(h)
+    h.phone.receive_input(KeyEvent(key="line2", down=True, at=1.0), 1.0)
+    assert [s[:2] for s in h.sip.take()] == [("reinvite", "in1")]
+    assert h.phone.current_line == 2 and h.phone.calls()[-1].state == "dialing"
