@@ -38,7 +38,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,7 +188,9 @@ class PeerProcess:
         self.stop()
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.02) -> None:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.02
+) -> None:
     """Poll ``predicate`` until true; fail the test naming ``what`` on timeout.
 
     A readiness wait for a peer starting up, not a timing assertion.
@@ -310,7 +312,7 @@ def parse_sipp_stats(csv_text: str) -> dict[str, str]:
 class SippRun(PeerProcess):
     """A sipp process started in its own directory (sipp writes its logs into cwd)."""
 
-    def __init__(self, argv: Sequence[str], *, cwd: Path, name: str) -> None:
+    def __init__(self, argv: Sequence[str], *, cwd: Path, name: str, port: int) -> None:
         # SIGUSR1 asks sipp to finish current calls and exit; SIGTERM/SIGKILL follow.
         super().__init__(
             argv,
@@ -320,6 +322,14 @@ class SippRun(PeerProcess):
             grace=2.0,
         )
         self.name = name
+        self.port = port
+
+    def start(self) -> SippRun:
+        super().start()
+        return self
+
+    def __enter__(self) -> SippRun:
+        return self
 
     def _one(self, pattern: str) -> str:
         found = sorted(self.cwd.glob(pattern))
@@ -412,9 +422,7 @@ class Sipp:
             scenario, target, port=port, calls=calls, transport=transport,
             service=service, timeout=timeout, extra=extra,
         )  # fmt: skip
-        run = SippRun(argv, cwd=self.workdir / name, name=name)
-        run.port = port  # type: ignore[attr-defined]
-        return run.start()  # type: ignore[return-value]
+        return SippRun(argv, cwd=self.workdir / name, name=name, port=port).start()
 
     def run(self, scenario: str, target: str | None = None, **kw) -> SippResult:
         """Run sipp to completion (bounded by its own -timeout plus a margin)."""
@@ -436,7 +444,7 @@ class Sipp:
 
     def wait_bound(self, run: SippRun, *, tcp: bool = False) -> None:
         """Wait until a background sipp has bound its SIP port (it then accepts traffic)."""
-        port = run.port  # type: ignore[attr-defined]
+        port = run.port
         check = (lambda: tcp_listening(port)) if tcp else (lambda: _udp_bound(port))
         ctx = self.netns.entered() if self.netns else contextlib.nullcontext()
         with ctx:
