@@ -23,7 +23,7 @@ SDP = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\
 
 ACTIONS = st.sampled_from([
     "invite", "ringing", "answer", "reject", "cancel", "bye", "hangup", "reinvite",
-    "info", "answer_reinvite", "wait_short", "wait_long", "replay", "replay",
+    "info", "answer_reinvite", "wait_short", "wait_long", "replay", "replay", "mutate",
 ])
 
 
@@ -66,6 +66,16 @@ def test_random_commands_never_break_the_endpoints(steps: list[tuple[str, str]],
                 d = pair.net.log[(len(pair.net.log) * 7919 + len(steps)) % len(pair.net.log)]
                 if d.dest in pair.net.nodes:
                     pair.net.inject(d.src, d.dest, d.data)
+            elif action == "mutate" and pair.net.log:
+                # a corrupted copy of an earlier datagram: one byte flipped, one line cut
+                d = pair.net.log[(len(pair.net.log) * 104729 + len(steps)) % len(pair.net.log)]
+                data = bytearray(d.data)
+                pos = (len(steps) * 31 + len(data) // 3) % max(len(data), 1)
+                data[pos] ^= 0x20
+                lines = bytes(data).split(b"\r\n")
+                del lines[1 + len(steps) % max(len(lines) - 1, 1)]
+                if d.dest in pair.net.nodes:
+                    pair.net.inject(d.src, d.dest, b"\r\n".join(lines))
             elif action == "wait_short":
                 pair.run(0.3)
             else:
