@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from firmware.phone.line import MAX_CALLS_PER_LINE
 from firmware.phone.phone import PhoneError
+from firmware.phone.settings import LineSettings
 from firmware.phone.softkeys import ALL_SOFTKEYS
 from firmware.sip import events as ev
 from hal.base import HookEvent, KeyEvent
@@ -69,9 +70,10 @@ def _event(h: Harness, kind: str, pick: int, status: int, sdp: Any, headers: dic
     if kind == "IncomingCall":
         session = f"in{pick}"
         h.sip.dialogs[session] = (f"cid-{session}", f"ltag-{session}", f"rtag-{session}")
+        to = f"sip:55500{'1' if pick % 2 else '0'}2@10.0.0.2"
         return ev.IncomingCall(session=session, call_id="c", from_uri="sip:a@10.0.0.1",
-                               from_display=None, to_uri="sip:5550002@10.0.0.2",
-                               request_uri="sip:5550002@10.0.0.2", sdp=sdp, request=req)
+                               from_display=None, to_uri=to, request_uri=to, sdp=sdp,
+                               request=req)
     if kind == "CallProgress":
         return ev.CallProgress(session=session, status=status, reason="x", sdp=sdp)
     if kind == "CallAnswered":
@@ -107,11 +109,13 @@ def _event(h: Harness, kind: str, pick: int, status: int, sdp: Any, headers: dic
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.one_of(user_step, sip_step), max_size=40),
        st.sampled_from(["c0", "sendonly"]), st.sampled_from(["refer", "also"]), st.booleans(),
-       st.booleans())
+       st.booleans(), st.booleans())
 def test_phone_survives_anything(steps: list[Any], hold: str, transfer: str, waiting: bool,
-                                 with_plan: bool) -> None:
+                                 with_plan: bool, two_lines: bool) -> None:
+    lines = (LineSettings(number="5550002", domain="10.0.0.2"),
+             LineSettings(number="5550012", domain="10.0.0.2"))
     h = Harness(hold_method=hold, transfer_method=transfer, call_waiting=waiting,
-                cfwd_noanswer_url="sip:vm@10.0.0.9")
+                cfwd_noanswer_url="sip:vm@10.0.0.9", lines=lines if two_lines else lines[:1])
     p = h.phone
     p.dial_plan = PLAN if with_plan else None
     for step in steps:
