@@ -189,6 +189,8 @@ class ReceiveMixin:
     # ================================================= incoming responses
     def _on_response(self, resp: Response, now: float) -> None:
         problem = check_response(resp)
+        if problem is None and len(resp.vias) != 1:
+            problem = "response with more than one Via (§8.1.3.1)"
         if problem is not None:
             log.info("dropping response: %s", problem)
             self.stats.dropped_unparseable += 1

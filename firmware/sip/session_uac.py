@@ -160,7 +160,13 @@ class UacMixin:
 
     def _send_ack(self, dialog: Dialog, seq: int, body: bytes) -> None:
         via = self.host.via(self.transport)
-        ack = dialog.create_request("ACK", via=via, cseq=seq, body=body,
+        creds: tuple[tuple[str, str], ...] = ()
+        inv = self._invite
+        if inv is not None and inv.cseq.seq == seq:
+            # §13.2.2.4: the ACK carries the INVITE's credentials.
+            creds = tuple((n, v) for n in ("Authorization", "Proxy-Authorization")
+                          for v in inv.headers.lines(n))
+        ack = dialog.create_request("ACK", via=via, cseq=seq, body=body, headers=creds,
                                     content_type="application/sdp" if body else None)
         data = bytes(ack)
         self._acks = {seq: data}

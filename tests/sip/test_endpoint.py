@@ -182,6 +182,16 @@ def test_transaction_table_is_bounded() -> None:
     assert e.stats.dropped_table_full == 4
 
 
+def test_response_with_two_vias_is_discarded() -> None:
+    e = ep()
+    resp = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKzz\r\n"
+            b"Via: SIP/2.0/UDP 10.0.0.1;branch=z9hG4bKyy\r\n"
+            b"From: <sip:a@x>;tag=1\r\nTo: <sip:b@x>;tag=2\r\nCall-ID: q\r\nCSeq: 1 OPTIONS\r\n"
+            b"Content-Length: 0\r\n\r\n")
+    e.receive_datagram(resp, PEER, "udp", 0.0)
+    assert e.stats.dropped_unparseable == 1 and e.stats.dropped_stray_response == 0
+
+
 def test_stray_response_is_dropped_and_counted() -> None:
     e = ep()
     resp = (b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5062;branch=z9hG4bKzz\r\n"

@@ -60,6 +60,8 @@ def test_407_then_invite_with_proxy_authorization_and_cseq_plus_one() -> None:
     acks = [m for _, m in peer.requests("ACK")]
     assert [x.cseq.seq for x in acks] == [a.cseq.seq, b.cseq.seq]  # 407 ACK (tx), 2xx ACK (core)
     assert acks[0].top_via.branch == a.top_via.branch and acks[1].top_via.branch != b.top_via.branch
+    # §13.2.2.4: the 2xx ACK repeats the INVITE's credentials
+    assert acks[1].headers.get("Proxy-Authorization") == b.headers.get("Proxy-Authorization")
 
 
 def test_auth_for_unknown_realm_fails_with_reason() -> None:
