@@ -280,3 +280,19 @@ def test_session_commands_in_wrong_state_raise_endpoint_error() -> None:
         pair.a.bye("nope", now=pair.now)
     with pytest.raises(EndpointError):
         pair.a.invite("mailto:x@y", None, now=pair.now)
+
+
+def test_call_over_tcp_has_no_retransmissions_and_drains_at_once() -> None:
+    from firmware.sip.message import parse_message
+
+    pair = EndpointPair(transport="tcp")
+    sa, sb = establish(pair)
+    first = parse_message(pair.net.log[0].data)
+    assert first.top_via.transport == "TCP"
+    assert first.contacts[0].uri.param("transport") == "tcp"
+    pair.a.bye(sa, now=pair.now)
+    pair.run(0.5)
+    assert _methods(pair.net.lines()) == ["INVITE", "180", "200", "ACK", "BYE", "200"]
+    # Timers D/J/K are zero on a reliable transport; only the INVITE Accepted
+    # timers (L/M, 64*T1) are left.
+    assert all(tx.invite for tx in [*pair.a.layer.clients.values(), *pair.b.layer.servers.values()])
