@@ -208,6 +208,10 @@ class InviteSession(UacMixin):
             self._on_ack(request, now)
             return
         assert tx is not None
+        if self.ended and method != "BYE":
+            # The call is over (we keep the dialog a while only to re-ACK late 2xx).
+            self.host.send_response(tx, make_response(request, 481), now)
+            return
         dialog = self.dialog or self.early.get(request.from_.tag or "")
         if dialog is not None and not dialog.check_remote_cseq(request):
             self.host.send_response(tx, make_response(request, 500, "CSeq Out of Order"), now)

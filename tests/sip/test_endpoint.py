@@ -132,6 +132,7 @@ def test_options_answered_with_allow_accept() -> None:
     assert resp.status == 200
     assert "INVITE" in resp.headers.get("Allow") and "BYE" in resp.headers.get("Allow")
     assert "application/sdp" in resp.headers.get("Accept")
+    assert resp.headers.get("Supported") == "replaces"
     assert resp.to.tag
 
 

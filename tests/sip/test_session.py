@@ -296,3 +296,33 @@ def test_call_over_tcp_has_no_retransmissions_and_drains_at_once() -> None:
     # Timers D/J/K are zero on a reliable transport; only the INVITE Accepted
     # timers (L/M, 64*T1) are left.
     assert all(tx.invite for tx in [*pair.a.layer.clients.values(), *pair.b.layer.servers.values()])
+
+
+def test_in_dialog_request_after_bye_gets_481() -> None:
+    from firmware.sip.message import parse_message
+
+    pair = EndpointPair()
+    sa, sb = establish(pair)
+    info = None
+
+    def grab(i: int, src: object, out: object) -> bool:
+        nonlocal info
+        if out.data.startswith(b"INFO"):  # type: ignore[attr-defined]
+            info = out.data  # type: ignore[attr-defined]
+        return False
+
+    pair.net.drop = grab
+    pair.a.send_in_dialog(sa, "INFO", now=pair.now)
+    pair.run(0.1)
+    pair.take("b")
+    pair.b.bye(sb, now=pair.now)
+    pair.run(0.1)
+    assert info is not None
+    req = parse_message(info)
+    seq = req.cseq.seq
+    late = info.replace(f"CSeq: {seq} INFO".encode(), f"CSeq: {seq + 5} INFO".encode())
+    late = late.replace(req.top_via.branch.encode(), b"z9hG4bKlate")
+    pair.net.inject(("127.0.0.1", 5061), ("127.0.0.1", 5062), late)
+    pair.run(0.1)
+    assert pair.net.lines()[-1] == "SIP/2.0 481 Call/Transaction Does Not Exist"
+    assert pair.take("b") == [CallEnded(session=sb, by="local", reason="bye")]
