@@ -1,0 +1,231 @@
+"""Boot and reaction figures of a phone process, beside baresip measured the same way.
+
+Prints, for piphone (``python -m firmware run --hal mock``) and for baresip
+(a real softphone, when installed), the median over a few runs of:
+
+* process start -> first REGISTER on the wire (a stub registrar on loopback
+  answers 200 to every REGISTER);
+* INVITE received -> 180 Ringing sent (measured at the caller's socket, so
+  both include the same loopback hop);
+* resident memory (VmRSS) of the registered, idle phone;
+
+and the ratio piphone / baresip for each. Figures only, no thresholds: this
+machine's speed is unknown, the ratio against a peer measured in the same run
+is what carries meaning. Everything stays on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "127.0.0.1"
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _header(msg: str, name: str) -> str:
+    for line in msg.split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        if k.strip().lower() == name:
+            return v.strip()
+    return ""
+
+
+class StubRegistrar:
+    """Answers every REGISTER with 200 OK; remembers when the first one arrived."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((HOST, 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.first_register: float | None = None
+        self.registered = threading.Event()
+        self._stop = False
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except (TimeoutError, OSError):
+                continue
+            at = time.perf_counter()
+            msg = data.decode("utf-8", "replace")
+            if not msg.startswith("REGISTER "):
+                continue
+            if self.first_register is None:
+                self.first_register = at
+            to = _header(msg, "to") or _header(msg, "t")
+            lines = [
+                "SIP/2.0 200 OK",
+                *[ln for ln in msg.split("\r\n")[1:] if ln.lower().startswith(("via:", "v:"))],
+                f"From: {_header(msg, 'from') or _header(msg, 'f')}",
+                f"To: {to};tag=stub" if "tag=" not in to else f"To: {to}",
+                f"Call-ID: {_header(msg, 'call-id') or _header(msg, 'i')}",
+                f"CSeq: {_header(msg, 'cseq')}",
+            ]
+            contact = _header(msg, "contact") or _header(msg, "m")
+            if contact and contact != "*":
+                expires = _header(msg, "expires") or "600"
+                lines.append(f"Contact: {contact};expires={expires}")
+            lines.append("Content-Length: 0")
+            try:
+                self.sock.sendto(("\r\n".join(lines) + "\r\n\r\n").encode(), addr)
+            except OSError:
+                continue
+            self.registered.set()
+
+    def close(self) -> None:
+        self._stop = True
+        self._thread.join(2)
+        self.sock.close()
+
+
+def invite_to_ringing(target_port: int, user: str, n: int) -> float | None:
+    """Seconds from sending an INVITE to receiving 180 (None: no 180 in 5 s); then CANCEL."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((HOST, 0))
+        s.settimeout(5)
+        me = s.getsockname()[1]
+        sdp = (f"v=0\r\no=bench {n} {n} IN IP4 {HOST}\r\ns=-\r\nc=IN IP4 {HOST}\r\nt=0 0\r\n"
+               f"m=audio {40000 + 2 * n} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+        common = (f"Via: SIP/2.0/UDP {HOST}:{me};branch=z9hG4bK-bench-{os.getpid()}-{n};rport\r\n"
+                  f"Max-Forwards: 70\r\nFrom: <sip:bench@{HOST}:{me}>;tag=b{n}\r\n"
+                  f"To: <sip:{user}@{HOST}:{target_port}>\r\nCall-ID: bench-{os.getpid()}-{n}@{HOST}\r\n")
+        invite = (f"INVITE sip:{user}@{HOST}:{target_port} SIP/2.0\r\n{common}CSeq: 1 INVITE\r\n"
+                  f"Contact: <sip:bench@{HOST}:{me}>\r\nContent-Type: application/sdp\r\n"
+                  f"Content-Length: {len(sdp)}\r\n\r\n{sdp}")
+        t0 = time.perf_counter()
+        s.sendto(invite.encode(), (HOST, target_port))
+        ringing = None
+        deadline = t0 + 5
+        while time.perf_counter() < deadline:
+            try:
+                data, _ = s.recvfrom(65535)
+            except TimeoutError:
+                break
+            if data.startswith((b"SIP/2.0 180", b"SIP/2.0 183")):
+                ringing = time.perf_counter() - t0
+                break
+        cancel = (f"CANCEL sip:{user}@{HOST}:{target_port} SIP/2.0\r\n{common}CSeq: 1 CANCEL\r\n"
+                  "Content-Length: 0\r\n\r\n")
+        s.sendto(cancel.encode(), (HOST, target_port))
+        return ringing
+
+
+def rss_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def measure(start: Callable[[int, int, Path], subprocess.Popen[bytes]], user: str,
+            n: int) -> dict[str, float | None]:
+    reg = StubRegistrar()
+    sip_port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="bench-boot-"))
+    t0 = time.perf_counter()
+    proc = start(sip_port, reg.port, work)
+    try:
+        reg.registered.wait(20)
+        boot = (reg.first_register - t0) if reg.first_register is not None else None
+        time.sleep(0.5)  # settle: let start-up allocations finish before reading RSS
+        rss = rss_kib(proc.pid)
+        ring = invite_to_ringing(sip_port, user, n)
+    finally:
+        _stop(proc)
+        reg.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return {"boot": boot, "ring": ring, "rss": float(rss) if rss else None}
+
+
+def start_piphone(sip_port: int, reg_port: int, work: Path) -> subprocess.Popen[bytes]:
+    cnf = work / "SIP00112233AABB.cnf"
+    cnf.write_text(f"line1_name: 5550002\nproxy1_address: {HOST}\nproxy1_port: {reg_port}\n"
+                   f"proxy_register: 1\ntimer_register_expires: 600\nvoip_control_port: {sip_port}\n"
+                   "start_media_port: 28000\nend_media_port: 28100\n")
+    return subprocess.Popen([sys.executable, "-m", "firmware", "run", "--hal", "mock", "--config",
+                             str(cnf)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_baresip(sip_port: int, reg_port: int, work: Path) -> subprocess.Popen[bytes]:
+    binary = shutil.which("baresip")
+    assert binary is not None
+    (work / "config").write_text("\n".join([
+        "poll_method\tepoll", f"sip_listen\t{HOST}:{sip_port}", "rtp_ports\t28200-28300",
+        "audio_player\taubridge,bench", "audio_source\taubridge,bench", "audio_alert\taubridge,bench",
+        "module_path\t/usr/lib/baresip/modules", "module\tg711.so", "module\taubridge.so",
+        "module_tmp\taccount.so", "",
+    ]))
+    (work / "accounts").write_text(
+        f"<sip:5550002@{HOST}:{reg_port}>;regint=600;audio_codecs=PCMU;answermode=manual\n")
+    (work / "contacts").write_text("")
+    return subprocess.Popen([binary, "-f", str(work)], cwd=work, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _median(rows: list[dict[str, float | None]], key: str) -> float | None:
+    vals = [r[key] for r in rows if r[key] is not None]
+    return statistics.median(vals) if vals else None  # type: ignore[type-var]
+
+
+def main() -> int:
+    peers = {"piphone": start_piphone}
+    if shutil.which("baresip"):
+        peers["baresip"] = start_baresip
+    results: dict[str, dict[str, float | None]] = {}
+    for name, start in peers.items():
+        rows = [measure(start, "5550002", i) for i in range(RUNS)]
+        results[name] = {k: _median(rows, k) for k in ("boot", "ring", "rss")}
+    units = {"boot": ("start -> first REGISTER", 1000, "ms"),
+             "ring": ("INVITE -> 180 Ringing", 1000, "ms"),
+             "rss": ("RSS idle, registered", 1 / 1024, "MiB")}
+    print(f"bench_boot: median of {RUNS} runs per peer, loopback")
+    for key, (label, scale, unit) in units.items():
+        cells = []
+        for name in peers:
+            v = results[name][key]
+            cells.append(f"{name} {v * scale:8.2f} {unit}" if v is not None else f"{name}      n/a")
+        ratio = ""
+        p, b = results["piphone"][key], results.get("baresip", {}).get(key)
+        if p is not None and b:
+            ratio = f"   piphone/baresip = {p / b:.2f}"
+        print(f"  {label:24s} " + "   ".join(cells) + ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,306 @@
+"""The handset assembled: HAL + SIP endpoint + media + call control, on a Clock.
+
+Why no asyncio here: the app takes a ``hal.clock.Clock`` and plain send
+callables, so the very same object runs a phone on the asyncio loop
+(``firmware.app_main``) and on ``VirtualClock`` in tests, where a 32-second
+RFC 3261 timer passes in microseconds. Sockets live in the shell; this
+module only decides what goes where.
+
+Data flow (one input at a time, everything flushed before returning)::
+
+    datagram --> Endpoint --events--> Phone --actions--> media / ringer / display
+    key, hook ----------------------> Phone --commands--> Endpoint --> send_sip
+    RTP -------> MediaStream <--> MediaEngine <--> hal.audio
+
+The app also implements ``firmware.control.PhoneControl``: the control API's
+requests become the same inputs a person gives the handset.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from firmware.control.model import ControlError, MockAudioReport
+from firmware.pump import CorePump
+from firmware.sip.endpoint import Endpoint
+from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
+from hal.clock import Clock
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+SendSip = Callable[[bytes, Address, str], None]
+WireTap = Callable[[str, bytes, Address, str, float], None]
+
+
+class MediaIO(Protocol):
+    """RTP/RTCP sockets, owned by the shell. ``open`` binds port and port+1 on the media address."""
+
+    def open(self, port: int, deliver: Callable[[bytes, Address, bool], None]) -> bool: ...
+
+    def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None: ...
+
+    def close(self, port: int) -> None: ...
+
+
+@dataclass
+class _CallMedia:
+    port: int
+    stream: Any
+    pump: CorePump
+
+
+class App:
+    """One phone. Build, ``start()``, feed ``receive_sip``; ``shutdown()`` to leave cleanly."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        hal: Hal,
+        endpoint: Endpoint,
+        phone: Any,
+        send_sip: SendSip,
+        media_io: MediaIO | None = None,
+        registrations: list[Any] | None = None,
+        on_wire: WireTap | None = None,
+        history_file: Any = None,
+        name: str = "phone",
+    ) -> None:
+        self.clock = clock
+        self.hal = hal
+        self.endpoint = endpoint
+        self.phone = phone
+        self.name = name
+        self._send_sip = send_sip
+        self._media_io = media_io
+        self._registrations = list(registrations or [])
+        self._on_wire = on_wire
+        self.history_file = history_file  # JsonHistoryFile-like: save(history)
+        self.screen = Screen()
+        self.registered: dict[int, bool] = {}
+        self._reg_ids: dict[str, int] = {}
+        self._media: dict[str, _CallMedia] = {}
+        self.engine = self._make_engine()
+        self.sip = CorePump(endpoint, clock, send=self._send_outgoing, on_event=self._on_sip_event,
+                            name=f"{name}.sip")
+        self.phone_pump = CorePump(phone, clock, on_event=self._do, drain="next_action",
+                                   after=self.sip.flush, name=f"{name}.phone")
+        self.engine_pump = CorePump(self.engine, clock, name=f"{name}.audio") if self.engine else None
+        self.started = False
+        self.stopping = False
+
+    # ------------------------------------------------------------ lifecycle
+
+    def _make_engine(self) -> Any:
+        if self.hal.audio is None:
+            return None
+        from firmware.media.engine import MediaEngine
+
+        return MediaEngine(self.hal.audio)
+
+    def start(self) -> None:
+        """Register every line, show the idle screen, start listening to the HAL."""
+        self.hal.set_sink(self.on_input)
+        if self.engine is not None and self.engine_pump is not None:
+            self.engine.start(self.clock.time())
+            self.engine_pump.flush()
+        for reg in self._registrations:
+            reg_id = self.sip.input(
+                self.endpoint.register, reg.registrar, reg.aor, expires=reg.expires
+            )
+            if reg_id is not None:
+                self._reg_ids[reg_id] = reg.line
+                self.registered[reg.line] = False
+        self.phone_pump.input(self.phone.start)  # draws the idle screen
+        self.started = True
+
+    def shutdown(self) -> None:
+        """Un-REGISTER, end every call (BYE/CANCEL), stop media; the shell then waits a moment."""
+        if self.stopping:
+            return
+        self.stopping = True
+        self.sip.input(self.endpoint.shutdown)
+        for call in list(self._media):
+            self._stop_media(call)
+        if self.hal.ringer is not None:
+            self.hal.ringer.stop()
+
+    def requests_in_flight(self) -> int:
+        """Client transactions still waiting for a final response (the shell's shutdown
+        waits for 0, bounded by its grace period, so un-REGISTER and BYE get answered)."""
+        clients = getattr(getattr(self.endpoint, "layer", None), "clients", {})
+        waiting = ("calling", "trying", "proceeding")
+        return sum(1 for tx in clients.values() if getattr(tx.state, "value", None) in waiting)
+
+    def close(self) -> None:
+        """Stop every timer and release the hardware (after ``shutdown`` had its moment)."""
+        for call in list(self._media):
+            self._stop_media(call)
+        for pump in (self.sip, self.phone_pump, self.engine_pump):
+            if pump is not None:
+                pump.close()
+        if self.engine is not None:
+            self.engine.stop()
+        self.hal.close()
+
+    # ------------------------------------------------------------ SIP
+
+    def receive_sip(self, data: bytes, source: Address, transport: str = "udp") -> None:
+        """One datagram (or framed stream message) from the wire."""
+        if self._on_wire is not None:
+            self._on_wire("in", data, source, transport, self.clock.time())
+        self.sip.input(self.endpoint.receive_datagram, data, source, transport)
+
+    def _send_outgoing(self, out: Any) -> None:
+        if self._on_wire is not None:
+            self._on_wire("out", out.data, out.dest, out.transport, self.clock.time())
+        self._send_sip(out.data, out.dest, out.transport)
+
+    def _on_sip_event(self, ev: Any) -> None:
+        kind = type(ev).__name__
+        reg = getattr(ev, "registration", None)
+        if reg in self._reg_ids and kind in ("Registered", "RegistrationFailed", "Unregistered"):
+            self.registered[self._reg_ids[reg]] = kind == "Registered"
+        self._phone_input("sip_event", ev)
+
+    # ------------------------------------------------------------ the phone (call control)
+
+    def _phone_input(self, verb: str, *args: Any) -> Any:
+        """Feed call control one input; its actions are carried out and SIP flushed after it."""
+        return self.phone_pump.input(getattr(self.phone, _PHONE_VERBS[verb]), *args)
+
+    def on_input(self, event: InputEvent) -> None:
+        """HAL sink: a key or the hookswitch (on the loop thread)."""
+        if isinstance(event, KeyEvent | HookEvent):
+            self._phone_input("input", event)
+
+    # ------------------------------------------------------------ actions
+
+    def _do(self, action: Any) -> None:
+        kind = type(action).__name__
+        if kind == "ShowScreen":
+            self.screen = action.screen
+            if self.hal.display is not None:
+                self.hal.display.show(action.screen)
+        elif kind == "StartRinging":
+            if self.hal.ringer is not None:
+                self.hal.ringer.ring(action.cadence)
+        elif kind == "StopRinging":
+            if self.hal.ringer is not None:
+                self.hal.ringer.stop()
+        elif kind == "PlayTone":
+            self._play_tone(action.tone)
+        elif kind == "StopTone":
+            if self.engine is not None:
+                self.engine.play_tone(None)
+        elif kind == "StartMedia":
+            self._start_media(action.call, action.local, action.negotiated)
+        elif kind == "UpdateMedia":
+            self._update_media(action.call, action.negotiated)
+        elif kind == "StopMedia":
+            self._stop_media(action.call)
+        elif kind == "SendDtmf":
+            media = self._media.get(action.call)
+            if media is not None:
+                media.pump.input(media.stream.send_dtmf, action.digit)
+        elif kind == "HistoryChanged":
+            if self.history_file is not None:
+                self.history_file.save(self.phone.history)
+        else:
+            log.warning("%s: unknown action %s", self.name, kind)
+
+    def _play_tone(self, tone: str) -> None:
+        if self.engine is None:
+            return
+        from firmware.media.tones import TONES_NA
+
+        spec = TONES_NA.get("call_waiting" if tone == "waiting" else tone)
+        if spec is None:
+            log.warning("%s: no tone named %s", self.name, tone)
+            return
+        self.engine.play_tone(spec)
+
+    def _start_media(self, call: str, local: Any, negotiated: Any) -> None:
+        from firmware.media.stream import MediaStream
+
+        if call in self._media:
+            self._update_media(call, negotiated)
+            return
+        port = int(local.rtp_port)
+        ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
+        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}")
+        pump = CorePump(
+            stream, self.clock, name=f"{self.name}.rtp{port}",
+            send=lambda d, port=port: self._send_media(port, d),
+        )
+        if self._media_io is not None and not self._media_io.open(port, self._deliver_media(call)):
+            log.error("%s: cannot open RTP port %d; the call has no audio", self.name, port)
+        self._media[call] = _CallMedia(port=port, stream=stream, pump=pump)
+        pump.input(stream.update, negotiated)
+        self._attach_engine()
+
+    def _deliver_media(self, call: str) -> Callable[[bytes, Address, bool], None]:
+        def deliver(data: bytes, source: Address, rtcp: bool) -> None:
+            media = self._media.get(call)
+            if media is None:
+                return
+            fn = media.stream.receive_rtcp if rtcp else media.stream.receive_rtp
+            media.pump.input(fn, data, source)
+
+        return deliver
+
+    def _send_media(self, port: int, datagram: Any) -> None:
+        if self._media_io is not None:
+            self._media_io.send(port, datagram.data, datagram.addr, datagram.rtcp)
+
+    def _update_media(self, call: str, negotiated: Any) -> None:
+        media = self._media.get(call)
+        if media is None:
+            log.warning("%s: media update for unknown call %s", self.name, call)
+            return
+        media.pump.input(media.stream.update, negotiated)
+        self._attach_engine()
+
+    def _stop_media(self, call: str) -> None:
+        media = self._media.pop(call, None)
+        if media is None:
+            return
+        media.pump.input(media.stream.stop)
+        media.pump.close()
+        if self._media_io is not None:
+            self._media_io.close(media.port)
+        self._attach_engine()
+
+    def _attach_engine(self) -> None:
+        """The earpiece and microphone follow the call that sends (a held call does not)."""
+        if self.engine is None:
+            return
+        live = [m for m in self._media.values() if m.stream.sending]
+        self.engine.attach(live[-1].stream if live else None)
+
+    # ------------------------------------------------------------ what tests and the API read
+
+    @property
+    def media_streams(self) -> dict[str, Any]:
+        return {call: m.stream for call, m in self._media.items()}
+
+    def mock_audio_report(self) -> MockAudioReport:
+        audio = self.hal.audio
+        if audio is None or not hasattr(audio, "dominant_hz"):
+            raise ControlError(409, "the mock audio device is not in use")
+        return MockAudioReport(
+            tx_frames=int(getattr(audio, "tx_frames", 0)), rx_frames=int(getattr(audio, "rx_frames", 0)),
+            rx_dominant_hz=audio.dominant_hz(), rx_level_dbfs=float(audio.level_dbfs()),
+        )
+
+
+#: What the app calls on call control for each kind of input.
+_PHONE_VERBS = {
+    "sip_event": "receive_sip_event",
+    "input": "receive_input",
+}

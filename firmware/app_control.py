@@ -1,0 +1,140 @@
+"""The control API's view of a running ``App`` (implements ``firmware.control.PhoneControl``).
+
+Why inputs become HAL events: a request to lift the handset or press "5"
+must do exactly what the person's hand does, so the API synthesises the same
+``HookEvent``/``KeyEvent`` the keypad and hookswitch deliver, and a softkey is
+pressed by its label in the softkey row the display shows right now (a key
+that is not shown cannot be pressed: 409, as on the real panel). Call
+control's own refusals (``PhoneError`` with a status) become the same 4xx.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from firmware.app import App
+from firmware.control.model import (
+    CallInfo,
+    ControlError,
+    HistoryEntry,
+    LineInfo,
+    MockAudioReport,
+    PhoneStatus,
+)
+from hal.base import HookEvent
+
+log = logging.getLogger(__name__)
+
+class AppControl:
+    """``PhoneControl`` over an ``App``; ``line_names`` label the lines in ``status``."""
+
+    def __init__(self, app: App, line_names: dict[int, str] | None = None) -> None:
+        self.app = app
+        self.line_names = dict(line_names or {})
+
+    # ------------------------------------------------------------ reading
+
+    def status(self) -> PhoneStatus:
+        app = self.app
+        hook = app.hal.hook
+        ringer = app.hal.ringer
+        lines = tuple(
+            LineInfo(line=n, name=self.line_names.get(n, str(n)), registered=app.registered.get(n, False))
+            for n in sorted(set(self.line_names) | set(app.registered))
+        )
+        return PhoneStatus(
+            hook="off" if hook is not None and hook.off_hook else "on",
+            ringer=bool(ringer is not None and ringer.ringing),
+            lines=lines,
+            calls=tuple(self._calls()),
+            display=tuple(app.screen.text_rows()),
+            softkeys=tuple(app.screen.softkeys),
+        )
+
+    def _calls(self) -> list[CallInfo]:
+        out = []
+        for v in self.app.phone.calls():
+            out.append(
+                CallInfo(
+                    id=str(v.id), line=int(getattr(v, "line", 1)), direction=v.direction,
+                    state=str(v.state), remote=v.remote, call_id=getattr(v, "call_id", "") or "",
+                    reason=getattr(v, "reason", None),
+                )
+            )
+        return out
+
+    def screen_png(self, scale: int = 1) -> bytes:
+        """The panel as drawn (the mock display's own image), else rendered from the screen."""
+        display = self.app.hal.display
+        png = getattr(display, "png", None)
+        if callable(png):
+            return bytes(png(scale=scale))
+        from hal.render import render_png
+
+        return render_png(self.app.screen, scale=scale)
+
+    def mock_audio(self) -> MockAudioReport:
+        return self.app.mock_audio_report()
+
+    def history(self) -> list[HistoryEntry]:
+        out = []
+        for e in self.app.phone.history.entries():
+            raw: dict[str, Any] = e.to_json()
+            kind = raw.get("kind", "placed")
+            out.append(
+                HistoryEntry(
+                    kind=kind if kind in ("placed", "received", "missed") else "placed",
+                    remote=str(raw.get("remote", "")), line=int(raw.get("line", 1)),
+                    at=float(raw.get("at", 0.0)), call_id=str(raw.get("call_id", "")),
+                    duration=raw.get("duration"), reason=raw.get("reason"),
+                )
+            )
+        return out
+
+    # ------------------------------------------------------------ acting
+
+    def _now(self) -> float:
+        return self.app.clock.time()
+
+    def _phone(self, verb: str, *args: Any) -> Any:
+        """Run a call-control verb; its refusals (``PhoneError``: status + message) become 4xx."""
+        fn = getattr(self.app.phone, verb)
+        try:
+            result = fn(*args, self._now())
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if isinstance(status, int) and 400 <= status < 500:
+                raise ControlError(status, str(getattr(exc, "message", exc))) from None
+            raise
+        finally:
+            self.app.phone_pump.flush()
+        return result
+
+    def set_hook(self, off_hook: bool) -> None:
+        hook = self.app.hal.hook
+        if hook is not None and hasattr(hook, "lift"):
+            # The mock hookswitch emits the HookEvent itself and keeps its state in step.
+            if off_hook != hook.off_hook:
+                hook.lift() if off_hook else hook.replace()
+            return
+        self.app.on_input(HookEvent(off_hook=off_hook, at=self._now()))
+
+    def press_keys(self, keys: str) -> None:
+        self._phone("press_keys", keys)
+
+    def press_softkey(self, name: str) -> None:
+        self._phone("press_softkey", name)
+
+    def dial(self, target: str) -> None:
+        self._phone("dial", target)
+
+    def transfer(self, target: str) -> None:
+        """Blind transfer of the call in conversation to ``target`` (directory transfer)."""
+        self._phone("transfer_to", target)
+
+    def set_mock_tone(self, tone_hz: float) -> None:
+        audio = self.app.hal.audio
+        if audio is None or not hasattr(audio, "set_tone"):
+            raise ControlError(409, "the mock audio device is not in use")
+        audio.set_tone(tone_hz)

@@ -1,0 +1,320 @@
+"""``python -m firmware run``: one asyncio loop running one handset.
+
+Why this is the only place with sockets and signals: every core is sans-IO
+and ``firmware.app.App`` runs on any ``Clock``; this module supplies the
+real ones (``LoopClock``, UDP/TCP SIP transport, RTP sockets, the control
+API server), and the process life cycle a desk phone needs under systemd:
+READY once registered lines are attempted, WATCHDOG pings while the loop
+turns, and on SIGTERM a clean exit (un-REGISTER, BYE every call, release the
+GPIO/ALSA devices) bounded by a grace period.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from firmware.app import App
+from firmware.app_control import AppControl
+from firmware.appconfig import endpoint_config, phone_settings, registrations
+from firmware.control.server import ControlConfig, ControlServer, parse_hostport
+from firmware.net.transport import SipTransport
+from firmware.sip.endpoint import Endpoint
+from hal.base import Hal
+from hal.clock import LoopClock
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+SHUTDOWN_GRACE = 2.0
+MAX_RTP_DATAGRAM = 2048
+
+
+class UdpMediaIO:
+    """RTP/RTCP socket pairs on ``host`` for ``App`` (``firmware.app.MediaIO``), read with add_reader."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, host: str) -> None:
+        self.loop = loop
+        self.host = host
+        self._socks: dict[int, tuple[socket.socket, socket.socket]] = {}
+        self.send_errors = 0
+
+    def open(self, port: int, deliver: Callable[[bytes, Address, bool], None]) -> bool:
+        pair: list[socket.socket] = []
+        try:
+            for p in (port, port + 1):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                pair.append(s)
+                s.setblocking(False)
+                s.bind((self.host, p))
+        except OSError as exc:
+            log.error("RTP: cannot bind %s:%d/%d: %s", self.host, port, port + 1, exc)
+            for s in pair:
+                s.close()
+            return False
+        self._socks[port] = (pair[0], pair[1])
+        for s, rtcp in ((pair[0], False), (pair[1], True)):
+            self.loop.add_reader(s.fileno(), self._readable, s, rtcp, deliver)
+        return True
+
+    @staticmethod
+    def _readable(s: socket.socket, rtcp: bool, deliver: Callable[[bytes, Address, bool], None]) -> None:
+        for _ in range(64):  # bounded per wake-up
+            try:
+                data, addr = s.recvfrom(MAX_RTP_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP unreachable and friends
+                log.debug("RTP recv: %s", exc)
+                return
+            deliver(data, (addr[0], addr[1]), rtcp)
+
+    def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None:
+        pair = self._socks.get(port)
+        if pair is None:
+            return
+        try:
+            pair[1 if rtcp else 0].sendto(data, dest)
+        except OSError as exc:
+            self.send_errors += 1
+            log.debug("RTP send to %s: %s", dest, exc)
+
+    def close(self, port: int) -> None:
+        pair = self._socks.pop(port, None)
+        if pair is None:
+            return
+        for s in pair:
+            with contextlib.suppress(Exception):
+                self.loop.remove_reader(s.fileno())
+            s.close()
+
+    def close_all(self) -> None:
+        for port in list(self._socks):
+            self.close(port)
+
+
+def build_phone(config: Any, settings: Any, endpoint: Endpoint, clock: Any,
+                history_file: Any = None) -> Any:
+    """Call control for ``settings``, commanding ``endpoint``, with the dial plan and history."""
+    from firmware.phone.phone import Phone
+
+    history = history_file.load(settings.history_size) if history_file is not None else None
+    return Phone(settings, endpoint, dial_plan=getattr(config, "dialplan", None), history=history,
+                 wall_offset=time.time() - clock.time())
+
+
+class PhoneHost:
+    """One handset on the running loop: transport, app, media sockets, optional control API."""
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+        self.transport: SipTransport | None = None
+        self.media: UdpMediaIO | None = None
+        self.control: ControlServer | None = None
+        self.control_api: AppControl | None = None
+
+    @classmethod
+    async def start(
+        cls,
+        config: Any,
+        hal: Hal,
+        *,
+        sip_host: str = "127.0.0.1",
+        sip_port: int | None = None,
+        control: ControlConfig | None = None,
+        on_wire: Callable[..., None] | None = None,
+        name: str = "phone",
+        autostart: bool = True,
+        state_dir: Any = None,
+    ) -> PhoneHost:
+        """Bind, build and (unless ``autostart`` is False: call ``app.start()`` yourself) start."""
+        self = cls()
+        loop = asyncio.get_running_loop()
+        clock = LoopClock(loop)
+        port = getattr(config, "voip_control_port", 5060) if sip_port is None else sip_port
+        self.transport = SipTransport(sip_host, port)
+        await self.transport.start()
+        local = self.transport.local_address
+        endpoint = Endpoint(endpoint_config(config, local_address=local))
+        settings = phone_settings(config, media_address=sip_host)
+        history_file = None
+        if state_dir is not None:
+            from firmware.phone.history import JsonHistoryFile
+
+            history_file = JsonHistoryFile(state_dir)
+        phone = build_phone(config, settings, endpoint, clock, history_file)
+        self.media = UdpMediaIO(loop, sip_host)
+        self.app = App(
+            clock=clock, hal=hal, endpoint=endpoint, phone=phone,
+            send_sip=self.transport.send, media_io=self.media,
+            registrations=registrations(config), on_wire=on_wire, name=name,
+            history_file=history_file,
+        )  # fmt: skip
+        self.transport.on_receive = self.app.receive_sip
+        names = {ln.index: ln.name for ln in config.lines}
+        self.control_api = AppControl(self.app, names)
+        if autostart:
+            self.app.start()
+        if control is not None:
+            self.control = ControlServer(self.control_api, control)
+            await self.control.start()
+        log.info("%s: SIP on %s:%d", name, *local)
+        return self
+
+    @property
+    def sip_address(self) -> Address:
+        assert self.transport is not None
+        return self.transport.local_address
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Un-REGISTER and hang up, give the answers ``grace`` seconds, then release everything."""
+        if self.app is not None:
+            self.app.shutdown()
+            await _settle(self.app, grace)
+        if self.control is not None:
+            await self.control.close()
+        if self.app is not None:
+            self.app.close()
+        if self.media is not None:
+            self.media.close_all()
+        if self.transport is not None:
+            await self.transport.close()
+
+
+async def _settle(app: App, grace: float) -> None:
+    """Wait until every request sent at shutdown has its answer, or ``grace`` passes."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + grace
+    await asyncio.sleep(0)  # let the datagrams go out first
+    while loop.time() < end and app.requests_in_flight():
+        await asyncio.sleep(0.01)
+
+
+def load_config(args: argparse.Namespace) -> Any:
+    """``--config FILE|DIR`` (SIPDefault.cnf and the dial plan beside it are read too)."""
+    from firmware.provisioning.boot import load_local
+
+    return load_local(args.config, getattr(args, "mac", None))
+
+
+async def fetch_config(server: str, mac: str) -> Any:
+    """``--tftp HOST[:PORT] --mac MAC``: the 7960 boot sequence, with the cache as fallback."""
+    from firmware.provisioning.boot import default_cache_dir, provision
+
+    return await provision(server, mac, default_cache_dir())
+
+
+def _state_dir(hal_name: str) -> Any:
+    """Where the call history lives (systemd's StateDirectory); None when not writable.
+
+    A mock-HAL run keeps no history on disk unless $STATE_DIRECTORY says where.
+    """
+    from firmware.provisioning.boot import default_cache_dir
+
+    if hal_name != "pi" and not os.environ.get("STATE_DIRECTORY"):
+        return None
+    path = default_cache_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return path if os.access(path, os.W_OK) else None
+
+
+def _local_ip_towards(config: Any) -> str:
+    """The address other hosts reach us at: the source the kernel picks towards the proxy.
+
+    A UDP ``connect`` sends nothing; it only asks the routing table.
+    """
+    target = "192.0.2.1"  # TEST-NET-1: any routable address does when no proxy is set
+    for line in getattr(config, "lines", ()):
+        proxy = getattr(line, "proxy", None)
+        if proxy is not None and getattr(proxy, "address", ""):
+            target = proxy.address
+            break
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((target, 5060))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def _notify(state: str) -> None:
+    from firmware import sdnotify
+
+    sdnotify.notify(state)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    config = await fetch_config(args.tftp, args.mac) if args.tftp else load_config(args)
+    import hal as hal_pkg
+
+    clock = LoopClock(loop)
+    hal = hal_pkg.load(args.hal, clock=clock)
+    control = None
+    if args.control:
+        host, port = parse_hostport(args.control)
+        control = ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None)
+    elif getattr(config, "control_bind", None):
+        host, port = config.control_bind
+        control = ControlConfig(host=host, port=port, token=config.control_token or None)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
+    try:
+        phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control, name="phone",
+                                      state_dir=_state_dir(args.hal))
+    except BaseException:
+        hal.close()
+        raise
+    _notify("READY=1")
+    watchdog = loop.create_task(_watchdog())
+    try:
+        await stop.wait()
+    finally:
+        watchdog.cancel()
+        _notify("STOPPING=1")
+        await phone.stop()
+    return 0
+
+
+async def _watchdog() -> None:
+    from firmware import sdnotify
+
+    interval = sdnotify.watchdog_interval()
+    if interval is None:
+        return
+    while True:
+        _notify("WATCHDOG=1")
+        await asyncio.sleep(interval)
+
+
+def run_main(args: argparse.Namespace) -> int:
+    """Entry point of ``python -m firmware run`` (see ``firmware.__main__``)."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.config and not args.tftp:
+        log.error("give --config FILE or --tftp HOST --mac MAC")
+        return 2
+    if args.tftp and not args.mac:
+        log.error("--tftp needs --mac")
+        return 2
+    from firmware.provisioning.boot import ProvisioningError
+
+    try:
+        return asyncio.run(amain(args))
+    except (OSError, ValueError, ProvisioningError) as exc:
+        log.error("cannot start: %s", exc)
+        return 1

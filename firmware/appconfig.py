@@ -1,0 +1,142 @@
+"""From the provisioned ``PhoneConfig`` to what each core is built with.
+
+Why a module of its own: the 7960 keys (``line1_name``, ``proxy1_address``,
+``timer_t1`` ...) are named for the config file, and each core wants its own
+small settings value (``EndpointConfig``, ``PhoneSettings``). Mapping them in
+one place keeps the cores ignorant of the file format and makes the mapping
+reviewable against the Cisco admin guide's key table.
+
+The config is read by attribute (duck typing) so this module does not import
+the provisioning package: a config built by hand in a test works the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from firmware.phone.settings import LineSettings, PhoneSettings
+from firmware.sip.auth import Credentials
+from firmware.sip.endpoint import EndpointConfig
+from firmware.sip.timers import TimerConfig
+
+Address = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineRegistration:
+    """What the app registers for one line: ``aor`` at ``registrar``."""
+
+    line: int
+    aor: str
+    registrar: str
+    expires: int
+
+
+def _proxy_of(cfg: Any, line: Any) -> tuple[str, int] | None:
+    proxy = getattr(line, "proxy", None)
+    if proxy is None:
+        proxies = getattr(cfg, "proxies", {}) or {}
+        proxy = proxies.get(getattr(line, "index", 1))
+    if proxy is None or not getattr(proxy, "address", ""):
+        return None
+    if str(proxy.address).upper() == "UNPROVISIONED":
+        return None
+    return (str(proxy.address), int(getattr(proxy, "port", 5060)))
+
+
+def _hostport(addr: tuple[str, int]) -> str:
+    host, port = addr
+    return f"{host}:{port}" if port != 5060 else host
+
+
+def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
+    """``PhoneSettings`` for call control from the 7960 keys."""
+    lines = []
+    for line in cfg.lines:
+        proxy = _proxy_of(cfg, line)
+        domain = _hostport(proxy) if proxy else media_address
+        lines.append(
+            LineSettings(
+                number=line.name,
+                display_name=getattr(line, "displayname", "") or "",
+                auth_name=getattr(line, "auth_user", "") or line.name,
+                password=getattr(line, "password", "") or "",
+                domain=domain,
+                proxy=f"sip:{domain}" if proxy else None,
+            )
+        )
+    if not lines:
+        raise ValueError("the configuration has no line (line1_name)")
+    hold = "c0" if getattr(cfg, "hold_method", "c0") == "c0" else "sendonly"
+    dnd_response = 486 if getattr(cfg, "dnd_response", 480) == 486 else 480
+    noanswer = float(getattr(cfg, "cfwd_noanswer_timeout", 0) or 20)
+    return PhoneSettings(
+        lines=tuple(lines),
+        hold_method=hold,  # type: ignore[arg-type]
+        transfer_method="also" if getattr(cfg, "transfer_method", "refer") == "also" else "refer",
+        call_waiting=bool(getattr(cfg, "call_waiting", True)),
+        dnd=int(getattr(cfg, "dnd_control", 0) or 0) == 1,
+        dnd_response=dnd_response,  # type: ignore[arg-type]
+        cfwd_url=getattr(cfg, "cfwd_url", "") or None,
+        cfwd_busy_url=getattr(cfg, "cfwd_busy_url", "") or None,
+        cfwd_noanswer_url=getattr(cfg, "cfwd_noanswer_url", "") or None,
+        cfwd_noanswer_timeout=noanswer,
+        ring_timeout=float(getattr(cfg, "ring_timeout", 180) or 180),
+        reject_no_codec_as_400=bool(getattr(cfg, "reject_488_as_400", False)),
+        preferred_codecs=("PCMA", "PCMU")
+        if getattr(cfg, "preferred_codec", "g711ulaw") == "g711alaw"
+        else ("PCMU", "PCMA"),
+        media_address=media_address,
+        start_media_port=int(getattr(cfg, "start_media_port", 16384)),
+        end_media_port=int(getattr(cfg, "end_media_port", 32766)),
+    )
+
+
+def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp") -> EndpointConfig:
+    """The SIP endpoint: identity of line 1, every line's credentials, T1/T2 from the config."""
+    lines = list(cfg.lines)
+    if not lines:
+        raise ValueError("the configuration has no line (line1_name)")
+    first = lines[0]
+    creds = tuple(
+        Credentials(username=ln.auth_user, password=ln.password)
+        for ln in lines
+        if getattr(ln, "password", "")
+    )
+    outbound = None
+    if getattr(cfg, "outbound_proxy", ""):
+        outbound = (str(cfg.outbound_proxy), int(getattr(cfg, "outbound_proxy_port", 5060)))
+    proxy = _proxy_of(cfg, first)
+    t1 = float(getattr(cfg, "timer_t1", 500)) / 1000.0
+    t2 = float(getattr(cfg, "timer_t2", 4000)) / 1000.0
+    return EndpointConfig(
+        local_address=local_address,
+        transport=transport,
+        user=first.name,
+        display_name=getattr(first, "displayname", "") or None,
+        # The endpoint puts ``domain`` in the From host (no port): the proxy's address.
+        domain=proxy[0] if proxy else None,
+        outbound_proxy=outbound,
+        credentials=creds,
+        timers=TimerConfig(t1=t1, t2=max(t2, t1)),
+    )
+
+
+def registrations(cfg: Any) -> list[LineRegistration]:
+    """One REGISTER per line that has a proxy (the 7960 registers with ``proxy_register: 1``)."""
+    out = []
+    if not getattr(cfg, "proxy_register", True):
+        return out
+    expires = int(getattr(cfg, "timer_register_expires", 3600))
+    for line in cfg.lines:
+        proxy = _proxy_of(cfg, line)
+        if proxy is None:
+            continue
+        hp = _hostport(proxy)
+        out.append(
+            LineRegistration(
+                line=line.index, aor=f"sip:{line.name}@{hp}", registrar=f"sip:{hp}", expires=expires
+            )
+        )
+    return out

@@ -1,0 +1,167 @@
+"""What the control API sees of a phone (../shared/spec/control-api.md).
+
+Why: the HTTP server must not know how call control, the HAL or the media
+engine are built. It talks to one small synchronous interface,
+``PhoneControl``, which ``firmware.app`` implements over the real pieces and
+tests implement with a fake. Every method runs on the event-loop thread and
+returns quickly; a refusal is a ``ControlError`` carrying the HTTP status and a
+plain sentence for the user, never an arbitrary exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+CallState = Literal[
+    "dialing",
+    "calling",
+    "proceeding",
+    "ringback",
+    "incoming",
+    "connected",
+    "holding",
+    "held",
+    "ended",
+]
+CALL_STATES: frozenset[str] = frozenset(CallState.__args__)  # type: ignore[attr-defined]
+
+
+class ControlError(Exception):
+    """A request the phone refuses: ``status`` is 400 (bad input) or 409 (wrong state) etc."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        if not 400 <= status < 500:
+            raise ValueError("control errors are 4xx by contract")
+        self.status = status
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallInfo:
+    """One call as the API shows it (the CALL object of the spec)."""
+
+    id: str
+    line: int
+    direction: Literal["in", "out"]
+    state: CallState
+    remote: str
+    call_id: str
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "line": self.line,
+            "direction": self.direction,
+            "state": self.state,
+            "remote": self.remote,
+            "call_id": self.call_id,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineInfo:
+    line: int
+    name: str
+    registered: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "name": self.name, "registered": self.registered}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneStatus:
+    """``GET /api/status``: the handset at a glance."""
+
+    hook: Literal["on", "off"]
+    ringer: bool
+    lines: tuple[LineInfo, ...] = ()
+    calls: tuple[CallInfo, ...] = ()
+    display: tuple[str, ...] = ()
+    softkeys: tuple[str, ...] = ()
+
+    @property
+    def registered(self) -> bool:
+        """True when at least one line is registered (a phone with no lines is not)."""
+        return any(line.registered for line in self.lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "hook": self.hook,
+            "ringer": self.ringer,
+            "registered": self.registered,
+            "lines": [line.to_json() for line in self.lines],
+            "calls": [call.to_json() for call in self.calls],
+            "display": list(self.display),
+            "softkeys": list(self.softkeys),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MockAudioReport:
+    """``GET /api/mock/audio``: what reached the mock earpiece."""
+
+    tx_frames: int
+    rx_frames: int
+    rx_dominant_hz: float | None
+    rx_level_dbfs: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tx_frames": self.tx_frames,
+            "rx_frames": self.rx_frames,
+            "rx_dominant_hz": self.rx_dominant_hz,
+            "rx_level_dbfs": self.rx_level_dbfs,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryEntry:
+    """One line of the call history: ``kind`` is placed, received or missed."""
+
+    kind: Literal["placed", "received", "missed"]
+    remote: str
+    line: int
+    at: float
+    call_id: str = ""
+    duration: float | None = None
+    reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "remote": self.remote,
+            "line": self.line,
+            "at": self.at,
+            "call_id": self.call_id,
+            "duration": self.duration,
+            "reason": self.reason,
+        }
+        out.update(self.extra)
+        return out
+
+
+class PhoneControl(Protocol):
+    """The phone-facing side of the control API. Raise ``ControlError`` to refuse."""
+
+    def status(self) -> PhoneStatus: ...
+
+    def set_hook(self, off_hook: bool) -> None: ...
+
+    def press_keys(self, keys: str) -> None: ...
+
+    def press_softkey(self, name: str) -> None: ...
+
+    def dial(self, target: str) -> None: ...
+
+    def screen_png(self) -> bytes: ...
+
+    def set_mock_tone(self, tone_hz: float) -> None: ...
+
+    def mock_audio(self) -> MockAudioReport: ...
+
+    def history(self) -> list[HistoryEntry]: ...

@@ -1,0 +1,183 @@
+"""The asyncio HTTP/1.1 server of the control API (../shared/spec/control-api.md).
+
+Why these rules: the API can lift the handset and dial, so it is a remote
+control for a telephone. It binds to loopback unless told otherwise; bound
+anywhere else it refuses to start without a token, and then every request
+must carry ``Authorization: Bearer <token>`` (compared in constant time).
+Connections, header bytes, body bytes and idle time are all bounded, so a
+slow or hostile client costs a fixed amount of memory and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import logging
+from dataclasses import dataclass
+
+from firmware.control.http import (
+    MAX_HEAD_BYTES,
+    HttpError,
+    RequestHead,
+    Response,
+    parse_head,
+)
+from firmware.control.model import PhoneControl
+from firmware.control.routes import dispatch
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and 'localhost' (names other than that are not trusted)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``HOST:PORT``, ``[v6]:PORT`` or ``PORT`` -> (host, port); raises ValueError."""
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        port_s = rest.removeprefix(":")
+    elif value.count(":") == 1:
+        host, port_s = value.split(":")
+    elif value.isdigit():
+        host, port_s = default_host, value
+    else:
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    if not port_s.isdigit() or not 0 <= int(port_s) <= 65535:
+        raise ValueError(f"bad port in {value!r}")
+    return host or default_host, int(port_s)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControlConfig:
+    host: str = "127.0.0.1"
+    port: int = 0
+    token: str | None = None
+    require_token: bool | None = None  # None: required exactly when bound off loopback
+    max_connections: int = 16
+    idle_timeout: float = 30.0
+
+    @property
+    def token_required(self) -> bool:
+        if self.require_token is not None:
+            return self.require_token
+        return not is_loopback(self.host)
+
+
+class ControlServer:
+    """Serves ``PhoneControl`` over HTTP; ``await start()``, then ``await close()``."""
+
+    def __init__(self, phone: PhoneControl, config: ControlConfig | None = None) -> None:
+        self.phone = phone
+        self.config = config or ControlConfig()
+        if self.config.token_required and not self.config.token:
+            raise ValueError("the control API needs a token when it listens off loopback")
+        self._server: asyncio.base_events.Server | None = None
+        self._active: set[asyncio.Task[None]] = set()
+        self.requests_served = 0
+        self.rejected_connections = 0
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            raise RuntimeError("server not started")
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._on_connection, self.config.host, self.config.port, limit=MAX_HEAD_BYTES
+        )
+        log.info("control API on %s:%d (token %s)", self.config.host, self.port,
+                 "required" if self.config.token_required else "not required")
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in list(self._active):
+            task.cancel()
+        if self._active:
+            await asyncio.gather(*self._active, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    def _authorized(self, head: RequestHead) -> bool:
+        if not self.config.token_required:
+            return True
+        auth = head.headers.get("authorization", "")
+        scheme, _, given = auth.partition(" ")
+        if scheme.lower() != "bearer" or not given or not self.config.token:
+            return False
+        return hmac.compare_digest(given.strip().encode(), self.config.token.encode())
+
+    async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if len(self._active) >= self.config.max_connections:
+            self.rejected_connections += 1
+            writer.write(Response.error(503, "too many control connections").serialize(keep_alive=False))
+            await self._close_writer(writer)
+            return
+        assert task is not None
+        self._active.add(task)
+        try:
+            await self._serve(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._active.discard(task)
+            await self._close_writer(writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        timeout = self.config.idle_timeout
+        while True:
+            try:
+                raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+            except asyncio.LimitOverrunError:
+                await self._send(writer, Response.error(431, "request head too large"), False)
+                return
+            except asyncio.IncompleteReadError:
+                return
+            except TimeoutError:
+                return
+            try:
+                head = parse_head(raw)
+                length = head.content_length()
+            except HttpError as exc:
+                await self._send(writer, Response.error(exc.status, exc.message), False)
+                return
+            try:
+                body = await asyncio.wait_for(reader.readexactly(length), timeout) if length else b""
+            except TimeoutError:
+                await self._send(writer, Response.error(408, "request body not received in time"), False)
+                return
+            keep = head.keep_alive
+            if not self._authorized(head):
+                response = Response.error(
+                    401, "a Bearer token is required", headers=(("WWW-Authenticate", "Bearer"),)
+                )
+            else:
+                response = dispatch(self.phone, head, body)
+            self.requests_served += 1
+            await self._send(writer, response, keep)
+            if not keep:
+                return
+
+    @staticmethod
+    async def _send(writer: asyncio.StreamWriter, response: Response, keep_alive: bool) -> None:
+        writer.write(response.serialize(keep_alive=keep_alive))
+        await writer.drain()
+
+    @staticmethod
+    async def _close_writer(writer: asyncio.StreamWriter) -> None:
+        try:
+            writer.close()
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass

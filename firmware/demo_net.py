@@ -1,0 +1,238 @@
+"""Several simulated handsets on loopback in one event loop, with a shared wire log.
+
+Why: the demo (``make demo``) and the flow tests (tests/flows) both need
+"phone A, B and C on 127.0.0.1, each a complete firmware (SIP transport,
+endpoint, call control, RTP, mock HAL)", driven through the same control
+interface a person or the HTTP API uses, while every SIP message that crosses
+loopback is logged once (as sent) for the ladder diagrams.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware.app_control import AppControl
+from firmware.app_main import PhoneHost
+from firmware.control.model import CallInfo, PhoneStatus
+from firmware.ladder import MessageLog
+from hal.clock import LoopClock
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoProxy:
+    address: str
+    port: int = 5060
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoLine:
+    """A line as ``firmware.appconfig`` reads it (same attribute names as provisioning's)."""
+
+    index: int
+    name: str
+    displayname: str = ""
+    authname: str = ""
+    password: str = field(default="", repr=False)
+    proxy: DemoProxy | None = None
+
+    @property
+    def auth_user(self) -> str:
+        return self.authname or self.name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DemoConfig:
+    """The handful of 7960 keys a simulated handset needs (duck-typed like ``PhoneConfig``)."""
+
+    lines: tuple[DemoLine, ...]
+    proxy_register: bool = False
+    timer_register_expires: int = 3600
+    hold_method: str = "c0"
+    transfer_method: str = "refer"
+    call_waiting: bool = True
+    dnd_control: int = 0
+    dnd_response: int = 486
+    cfwd_url: str = ""
+    cfwd_busy_url: str = ""
+    cfwd_noanswer_url: str = ""
+    cfwd_noanswer_timeout: int = 0
+    ring_timeout: int = 180
+    start_media_port: int = 20000
+    end_media_port: int = 20100
+    timer_t1: int = 500
+    timer_t2: int = 4000
+
+
+MEDIA_SPAN = 40
+_media_blocks = itertools.count()
+
+
+def free_media_base(span: int = MEDIA_SPAN) -> int:
+    """An even port with ``span`` free UDP ports above it on loopback, found by binding them.
+
+    Why: other programs on the machine (test peers, other phones) take RTP ports too;
+    a fixed range collides sooner or later. Blocks are handed out round the range so
+    two handsets of one run never share one.
+    """
+    for _ in range(200):
+        base = 20000 + (next(_media_blocks) * span * 7919) % 12000
+        base -= base % 2
+        socks = []
+        try:
+            for port in range(base, base + span):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind((HOST, port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise OSError("no free block of RTP ports on loopback")
+
+
+def handset_config(number: str, *, media_base: int | None = None, proxy: Address | None = None,
+                   password: str = "", **keys: Any) -> DemoConfig:
+    """One line ``number``; media ports ``media_base``..+40 (default: a free block)."""
+    if media_base is None:
+        media_base = free_media_base()
+    line = DemoLine(
+        index=1, name=number, displayname=f"User {number[-1]}", password=password,
+        proxy=DemoProxy(address=proxy[0], port=proxy[1]) if proxy else None,
+    )
+    return DemoConfig(lines=(line,), start_media_port=media_base,
+                      end_media_port=media_base + MEDIA_SPAN,
+                      proxy_register=proxy is not None, **keys)
+
+
+class Handset:
+    """One running phone plus the control interface the demo and tests press."""
+
+    def __init__(self, name: str, host: PhoneHost) -> None:
+        self.name = name
+        self.host = host
+        assert host.control_api is not None
+        self.api: AppControl = host.control_api
+
+    @property
+    def address(self) -> Address:
+        return self.host.sip_address
+
+    @property
+    def number(self) -> str:
+        return self.api.line_names.get(1, "")
+
+    def uri(self) -> str:
+        return f"sip:{self.number}@{self.address[0]}:{self.address[1]}"
+
+    def status(self) -> PhoneStatus:
+        return self.api.status()
+
+    def calls(self) -> list[CallInfo]:
+        return list(self.status().calls)
+
+    def states(self) -> list[str]:
+        return [c.state for c in self.calls()]
+
+    @property
+    def audio(self) -> Any:
+        assert self.host.app is not None
+        return self.host.app.hal.audio
+
+    def screen_png(self, scale: int = 1) -> bytes:
+        return self.api.screen_png(scale=scale)
+
+
+class Network:
+    """Handsets on loopback; ``log`` holds every SIP message one of them sent (or a peer sent them)."""
+
+    def __init__(self) -> None:
+        self.log = MessageLog()
+        self.handsets: dict[str, Handset] = {}
+
+    def tap(self, name: str) -> Callable[..., None]:
+        def on_wire(direction: str, data: bytes, peer: Address, transport: str, at: float) -> None:
+            me = self.handsets.get(name)
+            if me is None:
+                return
+            if direction == "out":
+                self.log.record(at, me.address, peer, data)
+            elif (peer[0], int(peer[1])) not in self._ours():
+                # From a process outside the network (SIPp, Kamailio): log it as received.
+                self.log.record(at, peer, me.address, data)
+
+        return on_wire
+
+    def _ours(self) -> set[Address]:
+        return {h.address for h in self.handsets.values()}
+
+    async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0) -> Handset:
+        loop = asyncio.get_running_loop()
+        if hal is None:
+            from hal.mock import MockHal
+
+            hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
+        host = await PhoneHost.start(config, hal, sip_host=HOST, sip_port=port,
+                                     on_wire=self.tap(name), name=name, autostart=False)
+        handset = Handset(name, host)
+        self.handsets[name] = handset
+        self.log.name(handset.address, name)
+        assert host.app is not None
+        host.app.start()  # after naming, so the first REGISTER is in the log
+        return handset
+
+    async def close(self) -> None:
+        for h in list(self.handsets.values()):
+            try:
+                await h.host.stop(grace=0.5)
+            except Exception:
+                log.exception("stopping %s", h.name)
+        self.handsets.clear()
+
+
+async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) -> None:
+    """Wait (polling the loop) until ``predicate()`` holds; raises TimeoutError naming ``what``."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not predicate():
+        if loop.time() > end:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+async def settle(seconds: float = 0.3) -> None:
+    """Let media flow (tone detection needs a few hundred ms of audio)."""
+    await asyncio.sleep(seconds)
+
+
+async def heard(handset: Handset, expect: float | None, timeout: float = 3.0) -> float | None:
+    """The dominant frequency at ``handset``'s earpiece (None = silence), once it matches
+    ``expect`` (within 5 %) or ``timeout`` passed: a slow machine delays, never fails, a
+    check; the caller asserts on the value returned."""
+
+    def now_hz() -> float | None:
+        return handset.audio.dominant_hz() if handset.audio is not None else None
+
+    def ok() -> bool:
+        hz = now_hz()
+        if expect is None:
+            return hz is None
+        return hz is not None and abs(hz - expect) <= 0.05 * expect
+
+    try:
+        await until(ok, f"{handset.name} to hear {expect}", timeout=timeout)
+    except TimeoutError:
+        pass
+    return now_hz()

@@ -1,0 +1,372 @@
+"""The handset's call control: one sans-IO object over the SIP endpoint (seed Appendix B).
+
+Theory of operation::
+
+    HAL events (KeyEvent/HookEvent) --receive_input(ev, now)--+
+    SIP endpoint events ----------receive_sip_event(ev, now)--+--> Phone --> Endpoint commands
+    handle_timer(now) (ring timeouts, dial plan, screen tick) -+        +--> next_action():
+                                                                         StartMedia/UpdateMedia/StopMedia,
+                                                                         PlayTone/StopTone, StartRinging/
+                                                                         StopRinging, ShowScreen, ...
+
+``Phone`` drives the SIP ``Endpoint`` directly (both are sans-IO; the shell
+flushes ``endpoint.datagrams_to_send()`` after every input) and asks the shell
+for everything else through ``next_action()``. After every input it
+recomputes the earpiece tone, the ringer and the screen from the calls and
+emits a command only when one changed, so outputs are idempotent.
+
+The panel (hook, keypad, softkeys) lives in ``keys.py``, call operations in
+``callops.py``, transfer in ``transferops.py`` and SIP event handling in
+``sipevents.py``; this module holds the state, the verbs and the views.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections import deque
+from typing import Any
+
+from firmware.phone.actions import (
+    Action,
+    PlayTone,
+    ShowScreen,
+    StartRinging,
+    StopRinging,
+    StopTone,
+    Tone,
+)
+from firmware.phone.call import (
+    ESTABLISHED,
+    LIVE_OUTGOING,
+    Call,
+    CallState,
+    CallView,
+)
+from firmware.phone.callops import PhoneError
+from firmware.phone.history import CallHistory
+from firmware.phone.keys import KeyOps
+from firmware.phone.line import Line
+from firmware.phone.ports import PortPool
+from firmware.phone.screens import render, wall_clock
+from firmware.phone.settings import PhoneSettings
+from firmware.phone.sipevents import SipEvents
+from firmware.phone.softkeys import label_for_key, normalise, softkeys
+from firmware.phone.view import PhoneView
+from hal.base import KEYPAD_KEYS, RING_NORMAL, HookEvent, KeyEvent, RingCadence, Screen
+
+__all__ = ["Phone", "PhoneError", "REMINDER_RING"]
+
+log = logging.getLogger(__name__)
+
+#: A short ring every 10 s while a held call waits and the handset is down (B-6 "notification").
+REMINDER_RING: RingCadence = ((0.5, 9.5),)
+_S = CallState
+
+
+class Phone(KeyOps, SipEvents):
+    """Call control for one handset (all its lines), driven by HAL and SIP events.
+
+    Args:
+        settings: call-control configuration (filled by the app from provisioning).
+        endpoint: the sans-IO SIP ``Endpoint`` (or anything with its command API).
+        dial_plan: the parsed ``dialplan.xml`` (``provisioning.dialplan.DialPlan``); None:
+            ``#`` or the inter-digit timeout sends what was dialled.
+        history: call history to append to (the app loads it from its state dir).
+        wall_offset: add to ``now`` to get epoch seconds, for history timestamps.
+        id_seed: first number for local call ids and SDP session ids (tests pin it).
+    """
+
+    def __init__(
+        self,
+        settings: PhoneSettings,
+        endpoint: Any,
+        *,
+        dial_plan: Any = None,
+        history: CallHistory | None = None,
+        wall_offset: float = 0.0,
+        id_seed: int = 1,
+    ) -> None:
+        self.settings = settings
+        self.endpoint = endpoint
+        self.dial_plan = dial_plan
+        self.history = history or CallHistory(settings.history_size)
+        self.wall_offset = wall_offset
+        self.lines = [Line(index=i + 1, settings=ls) for i, ls in enumerate(settings.lines)]
+        self.dnd = settings.dnd
+        self.cfwd_to: str | None = settings.cfwd_url if settings.cfwd_all else None
+        self.handset_up = False
+        self.speaker = False
+        self.current_line = 1
+        self.notice: str | None = None
+        self._ids = itertools.count(id_seed)
+        self._sdp_ids = itertools.count(1000 * id_seed)
+        self.ports = PortPool(settings.start_media_port, settings.end_media_port)
+        self._actions: deque[Action] = deque()
+        self._by_session: dict[str, Call] = {}
+        self._requests: dict[str, tuple[str, str]] = {}  # request id -> (call id, purpose)
+        self._tone: Tone | None = None
+        self._ring: RingCadence | None = None
+        self._screen: Screen | None = None
+        self._tick: float | None = None
+        #: call-state bugs caught at the loop boundary (logged; tests assert it stays 0)
+        self.errors = 0
+
+    # ------------------------------------------------------------------ shell verbs
+    def start(self, now: float) -> None:
+        """Show the idle screen (call once at boot, after the HAL is up)."""
+        self._refresh(now)
+
+    def receive_input(self, event: KeyEvent | HookEvent, now: float) -> None:
+        """A HAL input event (hookswitch, keypad, softkey, feature key)."""
+        try:
+            if isinstance(event, HookEvent):
+                self.hook(event.off_hook, now)
+            elif event.down:
+                self.press_key(event.key, now)
+        except PhoneError as exc:
+            log.info("input %s ignored: %s", event, exc.message)
+            self._refresh(now)
+        except Exception:  # noqa: BLE001
+            self.errors += 1
+            log.exception("input %s hit a call-control bug", event)
+            self._refresh(now)
+
+    def receive_sip_event(self, event: Any, now: float) -> None:
+        """One event from ``endpoint.next_event()``."""
+        try:
+            self.dispatch_sip(event, now)
+        except PhoneError as exc:  # an event arriving in a state that no longer takes it
+            log.info("SIP event %s ignored: %s", type(event).__name__, exc.message)
+        except Exception:  # noqa: BLE001 - a bug of ours: log it loudly, keep the phone alive
+            self.errors += 1
+            log.exception("SIP event %s hit a call-control bug", type(event).__name__)
+        self._refresh(now)
+
+    def pump_sip(self, now: float) -> int:
+        """Handle every pending endpoint event; returns how many."""
+        n = 0
+        while (event := self.endpoint.next_event()) is not None:
+            self.receive_sip_event(event, now)
+            n += 1
+        return n
+
+    def next_action(self) -> Action | None:
+        """The oldest command for the shell, or None."""
+        return self._actions.popleft() if self._actions else None
+
+    def get_timer(self) -> float | None:
+        deadlines = [c.ring_deadline for c in self._all_calls() if c.ring_deadline is not None]
+        deadlines += [t for c in self._all_calls() if (t := self._linger_until(c)) is not None]
+        deadlines += self.dial_deadlines()
+        if self._tick is not None:
+            deadlines.append(self._tick)
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        try:
+            self._fire_timers(now)
+        except PhoneError as exc:
+            log.info("timer action refused: %s", exc.message)
+        except Exception:  # noqa: BLE001 - a bug of ours must not stop the timers
+            self.errors += 1
+            log.exception("timer hit a call-control bug")
+        self._refresh(now)
+
+    def _fire_timers(self, now: float) -> None:
+        for call in list(self._all_calls()):
+            if call.ring_deadline is not None and call.ring_deadline <= now:
+                call.ring_deadline = None
+                self.ring_timeout(call, now)
+            if (until := self._linger_until(call)) is not None and until <= now:
+                self.forget(call)
+        self.fire_dial_timers(now)
+
+    def _linger_until(self, call: Call) -> float | None:
+        """When an ended call leaves the screen; None while it stays.
+
+        A call that ended busy or failed keeps its busy/reorder tone and reason
+        while the handset is up (the user hangs up to clear it); any other
+        ended call lingers ``ended_linger`` seconds with its reason.
+        """
+        if call.ended_at is None:
+            return None
+        if self.active and self.line(call.line).focused is call and self._tone_for_end(call):
+            return None
+        return call.ended_at + self.settings.ended_linger
+
+    @staticmethod
+    def _tone_for_end(call: Call) -> Tone | None:
+        if call.reason == "busy":
+            return "busy"
+        if call.reason and (call.reason.startswith("rejected")
+                            or call.reason in ("no-answer", "invalid number")):
+            return "reorder"
+        return None
+
+    # ------------------------------------------------------------------ user verbs
+    def hook(self, off_hook: bool, now: float) -> None:
+        """Lift or replace the handset."""
+        self.notice = None  # a transient message goes with the next thing the user does
+        if off_hook == self.handset_up:
+            return
+        self.handset_up = off_hook
+        if off_hook:
+            self.go_off_hook(now)
+        else:
+            self.go_on_hook(now)
+        self._refresh(now)
+
+    def press_key(self, key: str, now: float) -> None:
+        """A key went down: keypad digit, ``softkeyN`` or a feature key by label."""
+        self.notice = None  # a transient message goes with the next thing the user does
+        if key in KEYPAD_KEYS:
+            self.digit(key, now)
+        elif key.startswith("softkey"):
+            label = label_for_key(self.view(now), key)
+            if label is None:
+                raise PhoneError(409, f"{key} has no function now")
+            self.softkey(label, now)
+        elif key == "speaker":
+            self.toggle_speaker(now)
+        elif key.startswith("line") and key[4:].isdigit():
+            self.line_key(int(key[4:]), now)
+        elif (label := normalise(key)) is not None:
+            self.softkey(label, now)
+        else:
+            raise PhoneError(400, f"unknown key {key!r}")
+        self._refresh(now)
+
+    def press_keys(self, keys: str, now: float) -> None:
+        """Keypad digits in order (control API ``POST /api/keys``)."""
+        if not keys or any(k not in KEYPAD_KEYS for k in keys):
+            raise PhoneError(400, "keys must be 0-9, * or #")
+        for k in keys:
+            self.press_key(k, now)
+
+    def press_softkey(self, name: str, now: float) -> None:
+        """A softkey by its label or API name, case-insensitive; refused (409) if not shown."""
+        self.notice = None  # a transient message goes with the next thing the user does
+        label = normalise(name)
+        if label is None:
+            raise PhoneError(400, f"unknown softkey {name!r}")
+        if label not in softkeys(self.view(now)):
+            raise PhoneError(409, f"{label} is not available now")
+        self.softkey(label, now)
+        self._refresh(now)
+
+    def dial(self, target: str, now: float) -> Call:
+        """Call ``target`` (number or SIP URI) as from the directory; goes off-hook on the speaker."""
+        self.notice = None  # a transient message goes with the next thing the user does
+        if not (self.handset_up or self.speaker):
+            self.speaker = True
+        call = self.place_call(target, now)
+        self._refresh(now)
+        return call
+
+    # ------------------------------------------------------------------ views
+    def calls(self) -> list[CallView]:
+        """Every call the phone still shows (ended ones linger briefly with their reason)."""
+        return [c.view(waiting=self._is_waiting(c)) for c in self._all_calls()]
+
+    def _is_waiting(self, call: Call) -> bool:
+        if call.state is not _S.INCOMING:
+            return False
+        line = self.line(call.line)
+        return any(c is not call and c.state is not _S.INCOMING for c in line.live)
+
+    def view(self, now: float) -> PhoneView:
+        line = self.line()
+        focused = line.focused
+        other = line.other(focused) if focused is not None else None
+        if focused is None or (focused.ended and other is not None):
+            focused, other = (other, None) if other is not None else (focused, None)
+        return PhoneView(
+            now=now, line_name=line.settings.display_name or line.settings.number,
+            registered=line.registered, off_hook=self.active,
+            focused=focused.view(waiting=self._is_waiting(focused)) if focused else None,
+            other=other.view(waiting=self._is_waiting(other)) if other else None,
+            transferring=self.transfer_pending(focused),
+            dnd=self.dnd, cfwd_to=self.cfwd_to,
+            last_dialed=(e.remote if (e := self.history.last_placed()) else None),
+            missed=self.history.unseen_missed, notice=self.notice,
+            clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
+        )
+
+    def _local_epoch(self, now: float) -> float:
+        return now + self.wall_offset + 60.0 * self.settings.utc_offset_minutes
+
+    def screen(self, now: float) -> Screen:
+        return render(self.view(now))
+
+    def softkeys(self, now: float) -> tuple[str, ...]:
+        return softkeys(self.view(now))
+
+    @property
+    def ringing(self) -> bool:
+        return self._ring is not None
+
+    @property
+    def tone(self) -> Tone | None:
+        return self._tone
+
+    # ------------------------------------------------------------------ outputs
+    def _refresh(self, now: float) -> None:
+        """Bring tone, ringer and screen in line with the calls; emit only changes."""
+        tone = self._desired_tone()
+        if tone != self._tone:
+            self._tone = tone
+            self.emit(PlayTone(tone=tone) if tone is not None else StopTone())
+        ring = self._desired_ring()
+        if ring != self._ring:
+            self._ring = ring
+            self.emit(StartRinging(cadence=ring) if ring is not None else StopRinging())
+        screen = self.screen(now)
+        if screen != self._screen:
+            self._screen = screen
+            self.emit(ShowScreen(screen=screen))
+        focused = self.line().focused
+        if focused is not None and focused.connected_at is not None and focused.established:
+            tick = focused.connected_at + int(now - focused.connected_at) + 1.0
+            while tick <= now:  # float rounding must never leave a deadline in the past
+                tick += 1.0
+            self._tick = tick
+        else:
+            self._tick = None
+        if self.wall_offset:  # the status-bar clock turns over on the minute
+            minute = now + 60.0 - self._local_epoch(now) % 60.0
+            if minute <= now:
+                minute += 60.0
+            self._tick = minute if self._tick is None else min(self._tick, minute)
+
+    def _desired_tone(self) -> Tone | None:
+        line = self.line()
+        live = [c for ln in self.lines for c in ln.live]
+        talking = [c for c in live if c.state is not _S.INCOMING]
+        if any(c.state is _S.INCOMING for c in live) and any(
+                c.state in ESTABLISHED or c.state in LIVE_OUTGOING for c in talking) and self.active:
+            return "waiting"
+        if not self.active:
+            return None
+        focused = line.focused
+        if focused is None:
+            return None if any(c.state is _S.HOLDING for c in live) else "dial"
+        if focused.state is _S.DIALING:  # dial tone, and secondary dial tone at a ','
+            return "dial" if focused.remote in ("", focused.extra.get("secondary_at")) else None
+        if focused.state is _S.RINGBACK and not focused.media_started:
+            return "ringback"
+        if focused.state is _S.ENDED:
+            return self._tone_for_end(focused)
+        return None
+
+    def _desired_ring(self) -> RingCadence | None:
+        live = [c for ln in self.lines for c in ln.live]
+        incoming = [c for c in live if c.state is _S.INCOMING]
+        talking = [c for c in live if c.state in ESTABLISHED or c.state in LIVE_OUTGOING
+                   or c.state is _S.DIALING]
+        audible = [c for c in talking if c.state is not _S.HOLDING]
+        if incoming and not (self.active and audible):
+            return RING_NORMAL
+        if not self.active and any(c.state is _S.HOLDING for c in live) and not audible:
+            return REMINDER_RING
+        return None

@@ -1,0 +1,127 @@
+"""Phone state -> ``hal.base.Screen`` (the 7960's LCD as a value).
+
+Why pure: every backend (luma OLED, PNG for the demo, the control API's text
+rows) draws the same ``Screen``; tests assert on it without a display.
+Caller ID is the From display name (RFC 3261 §20.20), else the user part of
+the URI, else the whole URI.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from firmware.phone.call import CallState, CallView
+from firmware.phone.softkeys import softkeys
+from firmware.phone.view import PhoneView
+from hal.base import Screen
+
+_S = CallState
+_MAX = 21  # characters per row of a 128-pixel panel at 6 px per glyph
+
+_TITLE = {
+    _S.DIALING: "Enter number",
+    _S.CALLING: "Calling",
+    _S.PROCEEDING: "Calling",
+    _S.RINGBACK: "Ringing",
+    _S.INCOMING: "Incoming call",
+    _S.CONNECTED: "Connected",
+    _S.HOLDING: "On hold",
+    _S.HELD: "Held by far end",
+    _S.ENDED: "Call ended",
+}
+
+
+def caller_id(call: CallView) -> str:
+    """What the display says about the other party."""
+    if call.remote_display:
+        return call.remote_display.strip()[:_MAX]
+    return uri_user(call.remote)[:_MAX]
+
+
+def uri_user(uri: str) -> str:
+    """``sip:5550002@host;user=phone`` -> ``5550002``; anything else stays as given."""
+    text = uri.strip().strip("<>")
+    for scheme in ("sips:", "sip:", "tel:"):
+        if text.lower().startswith(scheme):
+            text = text[len(scheme):]
+            break
+    user = text.split("@", 1)[0] if "@" in text else text
+    return user.split(";", 1)[0] or uri
+
+
+def call_timer(call: CallView, now: float) -> str:
+    """mm:ss (h:mm:ss past an hour) since the call was answered."""
+    if call.connected_at is None:
+        return ""
+    secs = max(0, int(now - call.connected_at))
+    h, rest = divmod(secs, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def _clip(text: str) -> str:
+    return text[:_MAX]
+
+
+def render(view: PhoneView) -> Screen:
+    """The whole screen for ``view``."""
+    icons: set[str] = set()
+    if view.registered:
+        icons.add("registered")
+    if view.dnd:
+        icons.add("dnd")
+    if view.cfwd_to:
+        icons.add("cfwd")
+    status = f"{view.line_name}{'' if view.registered else ' (unreg)'}"
+    lines: list[str] = []
+    call, other = view.focused, view.other
+    if call is None:
+        lines.append("Ready" if view.registered else "Registering...")
+        if view.cfwd_to:
+            lines.append(_clip(f"Fwd all: {uri_user(view.cfwd_to)}"))
+        if view.dnd:
+            lines.append("Do not disturb")
+        if view.missed:
+            lines.append(f"{view.missed} missed call{'s' if view.missed != 1 else ''}")
+    else:
+        lines.extend(_call_rows(call, view))
+        if call.state in (_S.HOLDING,):
+            icons.add("hold")
+    if other is not None and other.state is not _S.ENDED:
+        if other.state is _S.INCOMING:
+            icons.add("waiting")
+            lines.append(_clip(f"Waiting: {caller_id(other)}"))
+        elif other.state is _S.HOLDING:
+            icons.add("hold")
+            lines.append(_clip(f"On hold: {caller_id(other)}"))
+        else:
+            lines.append(_clip(f"{_TITLE[other.state]}: {caller_id(other)}"))
+    if view.notice:
+        lines.append(_clip(view.notice))
+    return Screen(status=_clip(status), lines=tuple(lines), softkeys=softkeys(view),
+                  icons=frozenset(icons), inverted_line=0 if call is not None else None,
+                  clock=view.clock)
+
+
+def wall_clock(epoch: float) -> str:
+    """``HH:MM`` of an epoch time already shifted to local time (the status bar clock)."""
+    minutes = int(epoch // 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _call_rows(call: CallView, view: PhoneView) -> list[str]:
+    title = _TITLE[call.state]
+    if call.state is _S.DIALING:
+        return [("Transfer to" if view.transferring else title), _clip(call.remote or "")]
+    rows = [_clip(caller_id(call))]
+    timer = call_timer(call, view.now)
+    if call.state is _S.ENDED:
+        rows.append(title)
+        rows.extend(textwrap.wrap(call.reason or "hangup", _MAX)[:3])
+    elif timer and call.state in (_S.CONNECTED, _S.HOLDING, _S.HELD):
+        rows.append(_clip(f"{title} {timer}"))
+    else:
+        rows.append(title)
+    if call.remote_display and call.state is _S.INCOMING:
+        rows.append(_clip(uri_user(call.remote)))
+    return rows

@@ -1,0 +1,37 @@
+"""The phone at one instant, as a value: what screens and softkeys are drawn from.
+
+Why a separate value: ``softkeys.py`` and ``screens.py`` are pure functions of
+what the user can see; building them from this snapshot keeps them testable
+without a SIP stack and keeps the orchestrator out of presentation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from firmware.phone.call import CallView
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneView:
+    """Everything the display shows.
+
+    ``focused`` is the call the handset acts on; ``other`` the second call of
+    the line (waiting, held or consultation). ``transferring`` is set while a
+    transfer waits for its target (the consultation call is ``focused``).
+    ``now`` drives the call timer.
+    """
+
+    now: float
+    line_name: str
+    registered: bool
+    off_hook: bool
+    focused: CallView | None = None
+    other: CallView | None = None
+    transferring: bool = False
+    dnd: bool = False
+    cfwd_to: str | None = None
+    last_dialed: str | None = None
+    missed: int = 0
+    notice: str | None = None
+    clock: str = ""

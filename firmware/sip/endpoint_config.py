@@ -1,0 +1,76 @@
+"""Configuration, counters and errors of the SIP endpoint (what ``Endpoint`` is and reports).
+
+Why apart: the shell and call control build an ``EndpointConfig`` from the
+provisioning files without needing the endpoint's machinery, and tests read
+``EndpointStats`` to check that bad input was counted, not raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from firmware.sip.auth import Credentials
+from firmware.sip.events import Address
+from firmware.sip.timers import DEFAULT_TIMERS, TimerConfig
+from firmware.sip.validate import DEFAULT_POLICY
+
+__all__ = ["EndpointConfig", "EndpointStats", "EndpointError"]
+
+
+class EndpointError(Exception):
+    """A command the endpoint cannot carry out (unknown session, wrong state).
+
+    Raised to the caller of a command (a bug or race in the layer above),
+    never out of ``receive_datagram``/``handle_timer``.
+    """
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndpointConfig:
+    """What the UA is: its address, identity, credentials and limits.
+
+    ``local_address`` goes into Via and Contact. ``outbound_proxy``, when set,
+    receives every out-of-dialog request (RFC 3261 §8.1.2). Otherwise the
+    request goes to the Request-URI's host/port (an IP literal, or a name the
+    shell resolves when it sends).
+    """
+
+    local_address: Address
+    transport: str = "udp"
+    user: str = "piphone"
+    display_name: str | None = None
+    domain: str | None = None
+    outbound_proxy: Address | None = None
+    credentials: tuple[Credentials, ...] = ()
+    timers: TimerConfig = DEFAULT_TIMERS
+    user_agent: str = "piphone/0.1"
+    allow: tuple[str, ...] = (
+        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE",
+    )
+    accept: tuple[str, ...] = DEFAULT_POLICY.accept
+    supported: tuple[str, ...] = DEFAULT_POLICY.supported
+    #: REGISTER failure back-off: min(base * 2**n, max) seconds.
+    register_retry_base: float = 30.0
+    register_retry_max: float = 1800.0
+    max_transactions: int = 1024
+    max_sessions: int = 64
+    max_events: int = 4096
+    #: A tagged INVITE for an unknown dialog starts a new call (True) or gets 481 (False).
+    recreate_dialogs: bool = True
+    #: Seconds an incoming non-INVITE request waits for ``respond`` before the core answers 500.
+    request_answer_timeout: float = 16.0
+
+
+@dataclass
+class EndpointStats:
+    """Counters for what was dropped or refused, for diagnostics and tests."""
+
+    received: int = 0
+    dropped_unparseable: int = 0
+    answered_400: int = 0
+    dropped_stray_response: int = 0
+    dropped_table_full: int = 0
+    answered_481: int = 0
+    answered_482: int = 0
+    retransmissions_absorbed: int = 0
+    extra: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,126 @@
+"""Non-INVITE requests outside any dialog (RFC 3261 §8): OPTIONS, MESSAGE, NOTIFY, REFER ...
+
+Why apart from the endpoint: sending one (with a digest retry, §22.2) and
+holding incoming ones until call control answers them (or a 500 after a
+timeout, so the peer's transaction ends) is a small state machine of its own.
+The number of unanswered incoming requests is bounded.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from firmware.sip.auth import DigestClient
+from firmware.sip.build import make_response
+from firmware.sip.events import Address, OutOfDialogRequest, RequestAnswered
+from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
+from firmware.sip.session_requests import PendingIncoming
+from firmware.sip.transaction import ClientTransaction, ServerTransaction
+
+__all__ = ["OutsideDialog", "MAX_PENDING_INCOMING", "MAX_AUTH_RETRIES"]
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_INCOMING = 64
+MAX_AUTH_RETRIES = 3
+
+
+class OutsideDialog:
+    """Out-of-dialog non-INVITE requests, both directions, for one endpoint (the ``host``)."""
+
+    def __init__(self, host: Any, answer_timeout: float) -> None:
+        self.host = host
+        self.answer_timeout = answer_timeout
+        self.incoming: dict[str, PendingIncoming] = {}
+        self.outgoing: dict[ClientTransaction, tuple[str, str, DigestClient, int]] = {}
+
+    # -- outgoing -------------------------------------------------------
+    def send(self, method: str, uri: SipUri, from_: NameAddr, dest: Address, transport: str,
+             now: float, *, body: bytes = b"", content_type: str | None = None,
+             headers: tuple[tuple[str, str], ...] = ()) -> str:
+        host = self.host
+        h = Headers()
+        h.add("Via", str(host.via(transport)))
+        h.add("Max-Forwards", "70")
+        h.add("From", str(from_.with_tag(host.new_tag())))
+        h.add("To", str(NameAddr(uri=uri)))
+        h.add("Call-ID", host.ids.call_id(host.config.local_address[0]))
+        h.add("CSeq", f"{host.new_cseq()} {method}")
+        if method in ("SUBSCRIBE", "REFER", "NOTIFY"):
+            h.add("Contact", str(host.contact(transport)))
+        for name, value in [*host.common_headers(), *headers]:
+            h.add(name, value)
+        if body and content_type:
+            h.add("Content-Type", content_type)
+        rid = host.new_request_id()
+        self._start(Request(method, uri, h, body), rid, host.digest_client(), dest, transport,
+                    now, 0)
+        return rid
+
+    def _start(self, req: Request, rid: str, auth: DigestClient, dest: Address, transport: str,
+               now: float, tries: int) -> None:
+        tx = self.host.start_client(req, dest, transport, now, self._on_response, self._on_timeout)
+        self.outgoing[tx] = (rid, req.method, auth, tries)
+
+    def _on_response(self, tx: ClientTransaction, status: int, resp: Response, now: float) -> None:
+        if status < 200 or tx not in self.outgoing:
+            return
+        rid, method, auth, tries = self.outgoing.pop(tx)
+        req: Request = tx.request
+        if status in (401, 407) and tries < MAX_AUTH_RETRIES and auth.has_credentials:
+            proxy = status == 407
+            decision = auth.handle_challenges(
+                resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate"),
+                proxy=proxy)
+            if decision.retry:
+                h = req.headers.copy()
+                h.remove("Authorization")
+                h.remove("Proxy-Authorization")
+                h.pop_first("Via")
+                h.add("Via", str(self.host.via(tx.transport)), first=True)
+                h.set("CSeq", f"{req.cseq.seq + 1} {method}")
+                for name, value in auth.authorization_headers(method, str(req.uri), req.body):
+                    h.add(name, value)
+                self._start(Request(method, req.uri, h, req.body), rid, auth, tx.dest,
+                            tx.transport, now, tries + 1)
+                return
+        self.host.emit(RequestAnswered(request_id=rid, session=None, method=method,
+                                       status=status, reason=resp.reason, response=resp))
+
+    def _on_timeout(self, tx: ClientTransaction, now: float) -> None:
+        entry = self.outgoing.pop(tx, None)
+        if entry is not None:
+            self.host.emit(RequestAnswered(request_id=entry[0], session=None, method=entry[1],
+                                           status=408, reason="Request Timeout"))
+
+    # -- incoming -------------------------------------------------------
+    def on_request(self, req: Request, tx: ServerTransaction, now: float) -> None:
+        if len(self.incoming) >= MAX_PENDING_INCOMING:
+            self.host.send_response(tx, make_response(req, 503, to_tag=self.host.new_tag()), now)
+            return
+        rid = self.host.new_request_id()
+        self.incoming[rid] = PendingIncoming(req, tx, now + self.answer_timeout)
+        self.host.emit(OutOfDialogRequest(request_id=rid, method=req.method, body=req.body,
+                                          content_type=req.content_type, request=req))
+
+    def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
+                body: bytes = b"", content_type: str | None = None,
+                headers: tuple[tuple[str, str], ...] = ()) -> bool:
+        pending = self.incoming.pop(rid, None)
+        if pending is None:
+            return False
+        resp = make_response(pending.request, status, reason, to_tag=self.host.new_tag(),
+                             headers=[*self.host.common_headers(), *headers], body=body,
+                             content_type=content_type)
+        self.host.send_response(pending.tx, resp, now)
+        return True
+
+    def get_timer(self) -> float | None:
+        return min((p.deadline for p in self.incoming.values()), default=None)
+
+    def handle_timer(self, now: float) -> None:
+        for rid, p in list(self.incoming.items()):
+            if now >= p.deadline:
+                log.warning("%s left unanswered: 500", p.request.method)
+                self.respond(rid, 500, now, reason="Not Answered")

@@ -1,0 +1,230 @@
+"""RFC 3261 §10.2 registration: REGISTER, refresh before expiry, back-off, un-REGISTER.
+
+Why its own state machine: a phone must stay registered through registrar
+restarts and network loss without call control's help. The refresh is
+scheduled from what the registrar *granted* (our Contact's ``expires``
+parameter in the 2xx, else its Expires header, §10.2.4), at
+min(0.9 * granted, granted - 5) seconds. Failures (final non-2xx after any
+digest retry, or Timer F) are retried after min(base * 2**n, cap) seconds
+(RFC 5626 §4.5 style), honouring Retry-After and 423 Min-Expires.
+One Call-ID is used for every REGISTER to the same registrar, with CSeq
+incrementing (§10.2.4).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import Any
+
+from firmware.sip.auth import DigestClient
+from firmware.sip.events import Address, Registered, RegistrationFailed, Unregistered
+from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
+from firmware.sip.transaction import ClientTransaction
+
+__all__ = ["Registration", "RegState", "refresh_delay", "backoff_delay"]
+
+log = logging.getLogger(__name__)
+
+RETRY_BASE = 30.0
+RETRY_MAX = 1800.0
+#: Digest retries in a row before a failure is declared (DigestClient also bounds them).
+MAX_AUTH_RETRIES = 3
+
+
+class RegState(enum.Enum):
+    IDLE = "idle"
+    REGISTERING = "registering"
+    REGISTERED = "registered"
+    WAITING_RETRY = "waiting-retry"
+    UNREGISTERING = "unregistering"
+    DONE = "done"
+
+
+def refresh_delay(granted: int) -> float:
+    """Seconds after a successful REGISTER to refresh it: min(0.9*g, g-5), at least g/2."""
+    delay = min(granted * 0.9, granted - 5.0)
+    return delay if delay > 0 else granted / 2.0
+
+
+def backoff_delay(failures: int, base: float = RETRY_BASE, cap: float = RETRY_MAX) -> float:
+    """Wait before retry number ``failures`` (1-based): base, 2*base, 4*base ... capped."""
+    return min(base * (2 ** max(failures - 1, 0)), cap)
+
+
+class Registration:
+    """One address-of-record registered at one registrar."""
+
+    def __init__(self, host: Any, rid: str, *, registrar: SipUri, aor: NameAddr, expires: int,
+                 dest: Address, transport: str, call_id: str, retry_base: float = RETRY_BASE,
+                 retry_max: float = RETRY_MAX) -> None:
+        self.host = host
+        self.id = rid
+        self.registrar = registrar
+        self.aor = aor
+        self.expires = expires
+        self.dest = dest
+        self.transport = transport
+        self.call_id = call_id
+        self.retry_base = retry_base
+        self.retry_max = retry_max
+        self.state = RegState.IDLE
+        self.cseq = host.new_cseq()
+        self.tag = host.new_tag()
+        self.auth: DigestClient = host.digest_client()
+        self.granted: int | None = None
+        self.failures = 0
+        self._auth_tries = 0
+        self._tx: ClientTransaction | None = None
+        self._next_at: float | None = None
+        self._unregister_wanted = False
+        self._sent_expires = expires
+
+    @property
+    def aor_text(self) -> str:
+        return str(self.aor.uri)
+
+    def start(self, now: float) -> None:
+        self._send(now, self.expires)
+
+    def _contact(self, expires: int) -> str:
+        contact: NameAddr = self.host.contact(self.transport)
+        return str(contact.with_param("expires", str(expires)))
+
+    def _send(self, now: float, expires: int) -> None:
+        self.cseq += 1
+        h = Headers()
+        h.add("Via", str(self.host.via(self.transport)))
+        h.add("Max-Forwards", "70")
+        h.add("From", str(self.aor.with_tag(self.tag)))
+        h.add("To", str(self.aor))
+        h.add("Call-ID", self.call_id)
+        h.add("CSeq", f"{self.cseq} REGISTER")
+        h.add("Contact", self._contact(expires))
+        h.add("Expires", str(expires))
+        for name, value in self.host.common_headers():
+            h.add(name, value)
+        for name, value in self.auth.authorization_headers("REGISTER", str(self.registrar)):
+            h.add(name, value)
+        req = Request("REGISTER", self.registrar, h)
+        self._next_at = None
+        self.state = RegState.UNREGISTERING if expires == 0 else RegState.REGISTERING
+        self._sent_expires = expires
+        self._tx = self.host.start_client(req, self.dest, self.transport, now, self._on_response,
+                                          self._on_timeout)
+
+    def _on_response(self, tx: ClientTransaction, status: int, resp: Response, now: float) -> None:
+        if tx is not self._tx or status < 200:
+            return
+        self._tx = None
+        unregistering = self._sent_expires == 0
+        if status in (401, 407) and self._auth_tries < MAX_AUTH_RETRIES:
+            proxy = status == 407
+            values = resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+            decision = self.auth.handle_challenges(values, proxy=proxy)
+            if decision.retry:
+                self._auth_tries += 1
+                self._send(now, self._sent_expires)
+                return
+            self._failed(now, status, f"{resp.reason} ({decision.reason})", unregistering)
+            return
+        self._auth_tries = 0
+        if 200 <= status < 300:
+            self.auth.succeeded()
+            if unregistering:
+                self._done()
+                return
+            self.failures = 0
+            self.granted = self._granted(resp)
+            self.state = RegState.REGISTERED
+            self._next_at = now + refresh_delay(self.granted)
+            self.host.emit(Registered(registration=self.id, aor=self.aor_text,
+                                      expires=self.granted))
+            if self._unregister_wanted:
+                self.unregister(now)
+            return
+        if status == 423 and not unregistering:
+            try:
+                minimum = int(resp.headers.get("Min-Expires") or "0")
+            except ValueError:
+                minimum = 0
+            if minimum > self.expires:
+                self.expires = min(minimum, 0xFFFFFFFF)
+                self._send(now, self.expires)
+                return
+        retry_after = None
+        value = resp.headers.get("Retry-After")
+        if value:
+            try:
+                retry_after = float(value.split(";", 1)[0].split("(", 1)[0].strip())
+            except ValueError:
+                retry_after = None
+        self._failed(now, status, resp.reason, unregistering, retry_after)
+
+    def _granted(self, resp: Response) -> int:
+        ours = self.host.contact(self.transport).uri
+        try:
+            for c in resp.contacts:
+                if c.uri.equivalent(ours) or (c.uri.user, c.uri.host, c.uri.port) == (
+                    ours.user, ours.host, ours.port
+                ):
+                    value = c.param("expires")
+                    if value and value.isdigit():
+                        return int(value)
+            if resp.expires is not None:
+                return resp.expires
+        except ValueError:
+            pass
+        return self.expires
+
+    def _on_timeout(self, tx: ClientTransaction, now: float) -> None:
+        if tx is not self._tx:
+            return
+        self._tx = None
+        self._failed(now, 408, "Request Timeout", self._sent_expires == 0)
+
+    def _failed(self, now: float, status: int, reason: str, unregistering: bool,
+                retry_after: float | None = None) -> None:
+        self._auth_tries = 0
+        if unregistering or self._unregister_wanted:
+            self._done()
+            return
+        self.failures += 1
+        delay = backoff_delay(self.failures, self.retry_base, self.retry_max)
+        if retry_after is not None and retry_after > delay:
+            delay = min(retry_after, self.retry_max)
+        self.state = RegState.WAITING_RETRY
+        self._next_at = now + delay
+        log.info("REGISTER %s failed: %d %s; retry in %.0fs", self.aor_text, status, reason, delay)
+        self.host.emit(RegistrationFailed(registration=self.id, aor=self.aor_text, status=status,
+                                          reason=reason, retry_in=delay))
+
+    def _done(self) -> None:
+        self.state = RegState.DONE
+        self._next_at = None
+        self.host.emit(Unregistered(registration=self.id, aor=self.aor_text))
+
+    def unregister(self, now: float) -> None:
+        """REGISTER with Expires: 0 (§10.2.2); waits for an in-flight REGISTER first."""
+        if self.state is RegState.DONE or self.state is RegState.UNREGISTERING:
+            return
+        if self._tx is not None:
+            self._unregister_wanted = True
+            return
+        if self.granted is None and self.state is not RegState.REGISTERED:
+            self._done()  # never registered: nothing to remove
+            return
+        self._send(now, 0)
+
+    def get_timer(self) -> float | None:
+        return self._next_at
+
+    def handle_timer(self, now: float) -> None:
+        if self._next_at is not None and now >= self._next_at:
+            self._next_at = None
+            if self.state in (RegState.REGISTERED, RegState.WAITING_RETRY):
+                self._send(now, self.expires)
+
+    @property
+    def finished(self) -> bool:
+        return self.state is RegState.DONE

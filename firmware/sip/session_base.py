@@ -1,0 +1,74 @@
+"""Shared vocabulary of the INVITE usage (RFC 3261 §13-§15): states, errors, the host interface.
+
+Why a module of its own: the UAC half (``session_uac.py``) and the session
+(``session.py``) both need these names, and neither should import the other's
+internals.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Protocol
+
+from firmware.sip.auth import DigestClient
+from firmware.sip.dialog import Dialog
+from firmware.sip.events import Address, Event
+from firmware.sip.message import NameAddr, Request, Response, Via
+from firmware.sip.timers import TimerConfig
+from firmware.sip.transaction import ClientTransaction, ServerTransaction
+
+__all__ = ["SessionError", "SessionState", "SessionHost", "sorted_contacts"]
+
+
+class SessionError(Exception):
+    """A command that does not fit the session's state (a bug in the caller)."""
+
+
+class SessionState(enum.Enum):
+    CALLING = "calling"
+    PROCEEDING = "proceeding"
+    INCOMING = "incoming"
+    ANSWERED = "answered"
+    CONFIRMED = "confirmed"
+    TERMINATED = "terminated"
+
+
+class SessionHost(Protocol):
+    """What a session needs from the endpoint (implemented by ``Endpoint``)."""
+
+    timers: TimerConfig
+
+    def via(self, transport: str) -> Via: ...
+    def contact(self, transport: str) -> NameAddr: ...
+    def common_headers(self) -> list[tuple[str, str]]: ...
+    def new_tag(self) -> str: ...
+    def new_cseq(self) -> int: ...
+    def random_uniform(self, low: float, high: float) -> float: ...
+    def start_client(self, request: Request, dest: Address, transport: str, now: float,
+                     on_response: Any, on_timeout: Any) -> ClientTransaction: ...
+    def send_response(self, tx: ServerTransaction, response: Response, now: float) -> None: ...
+    def send_direct(self, message: Request | Response, dest: Address, transport: str) -> None: ...
+    def send_direct_bytes(self, data: bytes, dest: Address, transport: str) -> None: ...
+    def emit(self, event: Event) -> None: ...
+    def bind_dialog(self, dialog: Dialog, session: Any) -> None: ...
+    def unbind_dialog(self, dialog: Dialog) -> None: ...
+    def new_request_id(self) -> str: ...
+    def digest_client(self) -> DigestClient: ...
+
+
+def sorted_contacts(response: Response) -> tuple[str, ...]:
+    """3xx Contacts, highest q first (§8.1.3.4)."""
+    try:
+        contacts = response.contacts
+    except ValueError:
+        return ()
+
+    def q(c: NameAddr) -> float:
+        try:
+            return float(c.param("q") or "1")
+        except ValueError:
+            return 0.0
+
+    return tuple(str(c.uri) for c in sorted(contacts, key=q, reverse=True))
+
+

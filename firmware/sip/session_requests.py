@@ -1,0 +1,142 @@
+"""Generic in-dialog requests (RFC 3261 §12.2; RFC 3515 REFER, RFC 6665 NOTIFY, RFC 6086 INFO).
+
+Why generic: the SIP core does not interpret REFER, NOTIFY, INFO, MESSAGE
+or in-dialog OPTIONS; call control does. The core only sends them inside
+the dialog with the right CSeq and route set, reports their final response,
+and passes incoming ones up with a request id to answer. An incoming request
+the layer above leaves unanswered gets a 500 after
+``request_answer_timeout`` so the peer's transaction does not hang.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from firmware.sip.build import make_response
+from firmware.sip.events import CallEnded, InDialogRequest, RequestAnswered
+from firmware.sip.message import Request, Response
+from firmware.sip.transaction import ClientTransaction, ServerTransaction
+
+if TYPE_CHECKING:
+    from firmware.sip.session import InviteSession, SessionHost
+
+__all__ = ["DialogRequests", "PendingIncoming", "ANSWER_TIMEOUT"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds an incoming request waits for ``respond`` before the core answers 500.
+ANSWER_TIMEOUT = 16.0
+#: Bound on unanswered incoming requests per dialog.
+MAX_PENDING = 16
+
+
+@dataclass
+class PendingIncoming:
+    request: Request
+    tx: ServerTransaction
+    deadline: float
+
+
+class DialogRequests:
+    """Incoming and outgoing non-INVITE requests of one session's dialog."""
+
+    def __init__(self, host: SessionHost, session: InviteSession,
+                 answer_timeout: float = ANSWER_TIMEOUT) -> None:
+        self.host = host
+        self.session = session
+        self.answer_timeout = answer_timeout
+        self.incoming: dict[str, PendingIncoming] = {}
+        self.outgoing: dict[ClientTransaction, tuple[str, str]] = {}
+
+    # -- incoming -------------------------------------------------------
+    def on_request(self, request: Request, tx: ServerTransaction, now: float) -> None:
+        if len(self.incoming) >= MAX_PENDING:
+            self.host.send_response(tx, make_response(request, 503), now)
+            return
+        rid = self.host.new_request_id()
+        self.incoming[rid] = PendingIncoming(request, tx, now + self.answer_timeout)
+        try:
+            ctype = request.content_type
+        except ValueError:
+            ctype = None
+        self.host.emit(InDialogRequest(session=self.session.id, request_id=rid,
+                                       method=request.method, body=request.body,
+                                       content_type=ctype, request=request))
+
+    def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
+                body: bytes = b"", content_type: str | None = None,
+                headers: tuple[tuple[str, str], ...] = ()) -> bool:
+        """Answer a pending incoming request; False when ``rid`` is not ours."""
+        pending = self.incoming.pop(rid, None)
+        if pending is None:
+            return False
+        dialog = self.session.dialog
+        tag = dialog.local_tag if dialog is not None else None
+        resp = make_response(pending.request, status, reason, to_tag=tag,
+                             headers=[*self.host.common_headers(), *headers], body=body,
+                             content_type=content_type)
+        self.host.send_response(pending.tx, resp, now)
+        return True
+
+    # -- outgoing -------------------------------------------------------
+    def send(self, method: str, now: float, *, body: bytes = b"", content_type: str | None = None,
+             headers: tuple[tuple[str, str], ...] = ()) -> str:
+        dialog = self.session.dialog
+        if dialog is None:
+            raise ValueError("no dialog")
+        transport = self.session.transport
+        req = dialog.create_request(
+            method, via=self.host.via(transport), contact=self.host.contact(transport),
+            headers=tuple(self.host.common_headers()) + headers, body=body,
+            content_type=content_type,
+        )
+        rid = self.host.new_request_id()
+        dest, tp = dialog.next_hop()
+        tx = self.host.start_client(req, dest, tp, now, self._on_response, self._on_timeout)
+        self.outgoing[tx] = (rid, method)
+        return rid
+
+    def _on_response(self, tx: ClientTransaction, status: int, resp: Response, now: float) -> None:
+        if status < 200:
+            return
+        entry = self.outgoing.pop(tx, None)
+        if entry is None:
+            return
+        rid, method = entry
+        self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
+                                       status=status, reason=resp.reason, response=resp))
+        if status == 481 and not self.session.ended:
+            self.session.mark_ended(now)
+            self.host.emit(CallEnded(session=self.session.id, by="remote", reason=f"{method} 481"))
+
+    def _on_timeout(self, tx: ClientTransaction, now: float) -> None:
+        entry = self.outgoing.pop(tx, None)
+        if entry is None:
+            return
+        rid, method = entry
+        self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
+                                       status=408, reason="Request Timeout"))
+
+    def terminate_pending(self, now: float) -> None:
+        """The dialog ended: answer every request still waiting with 487 (§15.1.2)."""
+        for rid in list(self.incoming):
+            self.respond(rid, 487, now)
+
+    # -- timers ---------------------------------------------------------
+    def get_timer(self) -> float | None:
+        return min((p.deadline for p in self.incoming.values()), default=None)
+
+    def handle_timer(self, now: float) -> None:
+        for rid, p in list(self.incoming.items()):
+            if now >= p.deadline:
+                log.warning("in-dialog %s left unanswered: 500", p.request.method)
+                self.respond(rid, 500, now, reason="Not Answered")
+
+    @property
+    def idle(self) -> bool:
+        return not self.incoming and not self.outgoing
+
+    def owns(self, rid: str) -> bool:
+        return rid in self.incoming

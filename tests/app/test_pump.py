@@ -1,0 +1,97 @@
+"""CorePump: one timer per core on a Clock, output flushed after every input, errors contained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from firmware.pump import CorePump
+from hal.clock import VirtualClock
+
+
+class Ticker:
+    """A toy sans-IO core: after ``start`` it emits one datagram every ``period`` seconds."""
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self.next: float | None = None
+        self.out: list[str] = []
+        self.events: list[str] = []
+        self.fail_next_input = False
+
+    def start(self, *, now: float) -> None:
+        if self.fail_next_input:
+            raise ValueError("boom")
+        self.next = now + self.period
+        self.events.append(f"started@{now}")
+
+    def stop(self, *, now: float) -> None:
+        self.next = None
+
+    def get_timer(self) -> float | None:
+        return self.next
+
+    def handle_timer(self, now: float) -> None:
+        if self.next is not None and now >= self.next:
+            self.out.append(f"tick@{now:.1f}")
+            self.next += self.period
+
+    def datagrams_to_send(self) -> list[str]:
+        out, self.out = self.out, []
+        return out
+
+    def next_event(self) -> str | None:
+        return self.events.pop(0) if self.events else None
+
+
+def test_timer_drives_output_at_exact_virtual_instants() -> None:
+    clock = VirtualClock(start=100.0)
+    core = Ticker(0.5)
+    sent: list[Any] = []
+    events: list[Any] = []
+    pump = CorePump(core, clock, send=sent.append, on_event=events.append)
+    pump.input(core.start)
+    assert events == ["started@100.0"]
+    clock.advance(1.6)
+    assert sent == ["tick@100.5", "tick@101.0", "tick@101.5"]
+    pump.input(core.stop)
+    clock.advance(10)
+    assert len(sent) == 3
+    assert clock.next_deadline() is None  # the cancelled timer is gone
+
+
+def test_failing_input_is_logged_and_counted_not_raised() -> None:
+    clock = VirtualClock()
+    core = Ticker(1.0)
+    core.fail_next_input = True
+    pump = CorePump(core, clock, send=lambda _x: None)
+    assert pump.input(core.start) is None
+    assert pump.errors == 1
+    core.fail_next_input = False
+    pump.input(core.start)
+    clock.advance(1.0)
+    assert pump.timer_fired == 1
+
+
+def test_handler_that_feeds_the_core_is_flushed_again() -> None:
+    clock = VirtualClock()
+    core = Ticker(1.0)
+    sent: list[str] = []
+
+    def on_event(ev: str) -> None:
+        core.out.append(f"reply-to-{ev}")
+        pump.flush()  # re-entrant: must not recurse, must still send
+
+    pump = CorePump(core, clock, send=sent.append, on_event=on_event)
+    pump.input(core.start)
+    assert sent == ["reply-to-started@0.0"]
+
+
+def test_close_stops_the_timer() -> None:
+    clock = VirtualClock()
+    core = Ticker(1.0)
+    sent: list[str] = []
+    pump = CorePump(core, clock, send=sent.append)
+    pump.input(core.start)
+    pump.close()
+    clock.advance(5)
+    assert sent == []

@@ -1,0 +1,194 @@
+"""Gateway-to-phone figures of Appendix B (B-1, B-2, B-3, B-12, B-13, B-14).
+
+SIPp plays Gateway 1 with the scenarios in tests/flows/scenarios (it also
+echoes the phone's RTP with -rtp_echo, so the phone's earpiece hears its own
+microphone tone only while media really flows); our phone runs as the
+complete firmware on loopback and is driven like a person drives it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from blockers import needs_bye_headers
+from flowkit import (
+    SCENARIOS,
+    add_sipp_leg,
+    newest_messages_log,
+    save_ladder,
+    sipp_messages,
+    wall_offset,
+)
+from peers import HOST, Sipp, free_port
+
+from firmware.demo_flows import compare
+from firmware.demo_net import Handset, Network, handset_config, heard, settle, until
+from firmware.ladder import render_text
+
+pytestmark = [pytest.mark.slow, pytest.mark.interop]
+
+G, P = "Gateway 1", "Phone"
+
+GW_STEPS: dict[str, list[tuple[str, str, str]]] = {
+    "B-1": [(G, P, "INVITE"), (P, G, "100 Trying"), (P, G, "180 Ringing"), (P, G, "200 OK"),
+            (G, P, "ACK"), (P, G, "BYE"), (G, P, "200 OK")],
+    "B-2": [(G, P, "INVITE"), (P, G, "100 Trying"), (P, G, "180 Ringing"), (P, G, "200 OK"),
+            (G, P, "ACK"), (P, G, "INVITE"), (G, P, "200 OK"), (P, G, "ACK"),
+            (P, G, "INVITE"), (G, P, "200 OK"), (P, G, "ACK")],
+    "B-3": [(G, P, "INVITE"), (P, G, "100 Trying"), (P, G, "180 Ringing"), (P, G, "200 OK"),
+            (G, P, "ACK"), (P, G, "BYE"), (G, P, "200 OK"),
+            (G, "Gateway 2", "INVITE"), ("Gateway 2", G, "180 Ringing"), ("Gateway 2", G, "200 OK"),
+            (G, "Gateway 2", "ACK")],
+    "B-12": [(G, P, "INVITE"), (P, G, "100 Trying"), (P, G, "486 Busy Here"), (G, P, "ACK")],
+    "B-13": [(G, P, "INVITE"), (P, G, "100 Trying"), (P, G, "180 Ringing"), (G, P, "CANCEL"),
+             (P, G, "200 OK")],
+}
+
+
+async def _gateway_call(
+    sipp: Sipp, scenario: str, drive: Callable[[Handset], Awaitable[Any]], *,
+    keys: dict[str, Any] | None = None, extra: tuple[str, ...] = ("-rtp_echo",),
+) -> tuple[Network, Any, Any]:
+    net = Network()
+    phone = await net.add(P, handset_config("5550002", **(keys or {})))
+    gw_port = free_port()
+    net.log.name((HOST, gw_port), G)
+    run = sipp.start(str(SCENARIOS / scenario), f"{HOST}:{phone.address[1]}", port=gw_port,
+                     service="5550002", timeout=20.0, extra=list(extra))
+    driven = None
+    try:
+        sipp.wait_bound(run)
+        driven = await drive(phone)
+        await until(lambda: not run.running(), "SIPp to finish its scenario", timeout=25)
+    finally:
+        result = run.result()
+        await net.close()
+    return net, result, driven
+
+
+def _check(figure: str, net: Network, result: Any) -> None:
+    save_ladder(figure, net.log, [G, P, "Gateway 2"])
+    ladder = render_text(net.log.messages, [G, P, "Gateway 2"], f"Figure {figure}")
+    assert result.failed == 0 and result.successful == 1, f"{result.output[-1500:]}\n{ladder}"
+    mismatch = compare(net.log.sequence(), GW_STEPS[figure])
+    assert mismatch is None, f"{mismatch}\n{ladder}"
+
+
+def test_b1_setup_and_disconnect(sipp: Sipp) -> None:
+    async def drive(phone: Handset) -> float | None:
+        await until(lambda: phone.states() == ["incoming"], "the phone to ring")
+        assert phone.status().ringer
+        phone.api.set_mock_tone(1000)
+        phone.api.set_hook(True)
+        await until(lambda: phone.states() == ["connected"], "connected")
+        got = await heard(phone, 1000.0)
+        phone.api.set_hook(False)
+        return got
+
+    net, result, hz = asyncio.run(_gateway_call(sipp, "gw_b1_setup_disconnect.xml", drive))
+    _check("B-1", net, result)
+    assert hz == pytest.approx(1000, abs=40)  # our own tone, echoed by the gateway's RTP
+
+
+def test_b2_hold_and_resume(sipp: Sipp) -> None:
+    async def drive(phone: Handset) -> dict[str, float | None]:
+        got: dict[str, float | None] = {}
+        await until(lambda: phone.states() == ["incoming"], "the phone to ring")
+        phone.api.set_mock_tone(1000)
+        phone.api.set_hook(True)
+        await until(lambda: phone.states() == ["connected"], "connected")
+        got["connected"] = await heard(phone, 1000.0)
+        phone.api.press_softkey("hold")
+        await until(lambda: phone.states() == ["holding"], "holding")
+        await settle(0.6)
+        got["held"] = await heard(phone, None)
+        phone.api.press_softkey("resume")
+        await until(lambda: phone.states() == ["connected"], "resumed")
+        got["resumed"] = await heard(phone, 1000.0)
+        phone.api.set_hook(False)
+        return got
+
+    net, result, hz = asyncio.run(_gateway_call(sipp, "gw_b2_hold.xml", drive))
+    _check("B-2", net, result)
+    assert hz["connected"] == pytest.approx(1000, abs=40)
+    assert hz["held"] is None  # "No RTP packets are being sent" (step 13)
+    assert hz["resumed"] == pytest.approx(1000, abs=40)
+
+
+@needs_bye_headers
+def test_b3_transfer_with_also(sipp: Sipp) -> None:
+    gw2_port = free_port()
+    target = f"sip:5550003@{HOST}:{gw2_port}"
+
+    async def drive(phone: Handset) -> None:
+        await until(lambda: phone.states() == ["incoming"], "the phone to ring")
+        phone.api.set_hook(True)
+        await until(lambda: phone.states() == ["connected"], "connected")
+        phone.api.transfer(target)  # blind transfer, the 7960 way: BYE with Also
+
+    async def main() -> tuple[Network, Any]:
+        offset = wall_offset()
+        net, result, _ = await _gateway_call(sipp, "gw_b3_transfer_also.xml", drive,
+                                             keys={"transfer_method": "also"})
+        ladder = render_text(net.log.messages, [G, P], "Figure B-3")
+        byes = [m for m in result.messages if m.first_line.startswith("BYE")]
+        assert byes, f"the phone sent no BYE\n{result.output[-1500:]}\n{ladder}"
+        also = re.search(r"^Also:\s*<?([^>\r\n]+)", byes[0].text, re.M | re.I)
+        assert also is not None, f"BYE without Also:\n{byes[0].text}"
+        assert also.group(1).startswith(target)
+        # Steps 13-22: Gateway 1 calls the Also target (Gateway 2), both played by SIPp.
+        with sipp.uas(port=gw2_port) as gw2:
+            second = sipp.run("uac", f"{HOST}:{gw2_port}", port=result_port(result), service="5550003",
+                              timeout=10.0)
+            gw2.wait(10)
+        add_sipp_leg(net.log, sipp_messages(newest_messages_log(sipp.workdir, "uac"), offset),
+                     G, "Gateway 2")
+        assert second.successful == 1
+        return net, result
+
+    net, result = asyncio.run(main())
+    _check("B-3", net, result)
+
+
+def result_port(result: Any) -> int:
+    """Gateway 1's SIP port, read back from its INVITE's Via (the second leg reuses it)."""
+    inv = next(m for m in result.messages if m.first_line.startswith("INVITE"))
+    return int(re.search(r"^Via: SIP/2.0/\w+ [\d.]+:(\d+)", inv.text, re.M).group(1))
+
+
+def test_b12_called_user_busy(sipp: Sipp) -> None:
+    async def drive(phone: Handset) -> None:
+        phone.api.press_softkey("dnd")  # the 7960's DND answers busy (dnd_response 486)
+
+    net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b12_busy.xml", drive))
+    _check("B-12", net, result)
+
+
+def test_b13_no_answer_gateway_cancels(sipp: Sipp) -> None:
+    async def drive(phone: Handset) -> None:
+        await until(lambda: phone.states() == ["incoming"], "the phone to ring")
+        await until(lambda: not phone.status().ringer, "the ringer to stop after CANCEL", timeout=10)
+
+    net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b13_no_answer.xml", drive))
+    _check("B-13", net, result)
+    labels = [m.label for m in net.log.messages]
+    assert "487 Request Terminated" in labels  # RFC 3261 §9.2, after the 200 to the CANCEL
+
+
+def test_b14_client_error_no_common_codec(sipp: Sipp) -> None:
+    async def drive(phone: Handset) -> None:
+        return None
+
+    net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b14_error.xml", drive, extra=()))
+    save_ladder("B-14", net.log, [G, P])
+    ladder = render_text(net.log.messages, [G, P], "Figure B-14")
+    assert result.successful == 1, f"{result.output[-1500:]}\n{ladder}"
+    seq = [m for m in net.log.sequence() if not m[2].startswith("100 ")]
+    assert seq[0] == (G, P, "INVITE"), ladder
+    # Step 5: a client error; without a common codec that is 488 (400 + Warning 304 on request).
+    assert seq[1][:2] == (P, G) and seq[1][2][:3] in ("488", "400"), ladder
+    assert seq[2] == (G, P, "ACK"), ladder

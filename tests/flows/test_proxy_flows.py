@@ -1,0 +1,171 @@
+"""Figures with a SIP proxy: network call forwarding (B-9, B-10, B-11) and authentication (B-17).
+
+Kamailio is the proxy; for B-9..B-11 SIPp plays the SIP redirect server
+(302 to the forward-all target, or 300 listing the called phone then the
+forward target) and Kamailio follows the contacts by q-value with a ring
+timeout, like the seed's proxy. Phones A, B and C are the complete firmware.
+The proxy <-> redirect-server leg, which no phone sees, comes from SIPp's
+message log and is merged into the ladder by time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flowkit import (
+    SCENARIOS,
+    RedirectingProxy,
+    add_sipp_leg,
+    newest_messages_log,
+    save_ladder,
+    sipp_messages,
+    wall_offset,
+)
+from peers import HOST, Kamailio, Sipp, free_port
+
+from firmware.demo_flows import compare
+from firmware.demo_net import Network, handset_config, until
+from firmware.ladder import MessageLog, render_text
+
+pytestmark = [pytest.mark.slow, pytest.mark.interop]
+
+A, B, C, PX, RS = "A", "B", "C", "Proxy", "Redirect"
+ORDER = [A, PX, RS, B, C]
+
+
+def _sequence(log: MessageLog) -> list[tuple[str, str, str]]:
+    """The figure's messages: registrations (not part of any figure) left out."""
+    return [(m.src, m.dst, m.label.split(" (")[0]) for m in log.messages
+            if not m.cseq.upper().endswith("REGISTER")]
+
+
+def _assert_flow(figure: str, log: MessageLog, steps: list[Any], extras: list[Any] = (),
+                 legwise: bool = False) -> None:
+    save_ladder(figure, log, ORDER)
+    ladder = render_text(log.messages, ORDER, f"Figure {figure}")
+    mismatch = compare(_sequence(log), steps, extras, legwise=legwise)
+    assert mismatch is None, f"{mismatch}\n{ladder}"
+
+
+async def _forwarding(tmp_path: Path, sipp: Sipp, scenario: str, keys: dict[str, str],
+                      play: Any) -> MessageLog:
+    net = Network()
+    rs_port = free_port()
+    offset = wall_offset()
+    try:
+        c = await net.add(C, handset_config("5550003"))
+        b = await net.add(B, handset_config("5550002"))
+        extra = [arg for k, v in keys.items() for arg in ("-key", k, v.format(B=b.uri(), C=c.uri()))]
+        with RedirectingProxy(tmp_path, redirect=(HOST, rs_port), forwarded_user="5550002") as px:
+            net.log.name(px.address, PX)
+            net.log.name((HOST, rs_port), RS)
+            a = await net.add(A, handset_config("5550001", proxy=px.address))
+            rs = sipp.start(str(SCENARIOS / scenario), port=rs_port, timeout=20.0, extra=extra)
+            try:
+                sipp.wait_bound(rs)
+                await play(a, b, c)
+            except Exception as exc:
+                raise AssertionError(f"{exc}\n{render_text(net.log.messages, ORDER)}\n"
+                                     f"{px.proc.log_text()[-2000:]}") from exc
+            finally:
+                rs.stop()
+                await net.close()  # phones un-REGISTER while the proxy still answers
+        add_sipp_leg(net.log, sipp_messages(newest_messages_log(sipp.workdir, Path(scenario).stem),
+                                            offset), RS, PX)
+    finally:
+        await net.close()
+    return net.log
+
+
+async def _c_answers(a: Any, c: Any) -> None:
+    a.api.dial("5550002")
+    await until(lambda: c.states() == ["incoming"], "C to ring", timeout=10)
+    c.api.set_hook(True)
+    await until(lambda: a.states() == ["connected"] and c.states() == ["connected"], "A-C connected")
+    a.api.press_softkey("endcall")
+    await until(lambda: all(s == "ended" for s in c.states()), "C idle")
+
+
+def test_b9_forward_unconditional(tmp_path: Path, sipp: Sipp) -> None:
+    async def play(a: Any, b: Any, c: Any) -> None:
+        await _c_answers(a, c)
+        assert b.calls() == []  # B's phone never rang: the network forwarded the call
+
+    log = asyncio.run(_forwarding(tmp_path, sipp, "redirect_302.xml", {"contact1": "{C}"}, play))
+    _assert_flow("B-9", log, [
+        (A, PX, "INVITE"), (PX, RS, "INVITE"), (RS, PX, "302 Moved Temporarily"), (PX, C, "INVITE"),
+        (C, PX, "180 Ringing"), (C, PX, "200 OK"), (PX, A, "200 OK"), (A, PX, "ACK"), (PX, C, "ACK"),
+    ], extras=[(PX, RS, "ACK"), (PX, A, "180 Ringing")])
+
+
+def test_b10_forward_on_busy(tmp_path: Path, sipp: Sipp) -> None:
+    async def play(a: Any, b: Any, c: Any) -> None:
+        b.api.press_softkey("dnd")  # B is busy: answers 486
+        await _c_answers(a, c)
+
+    log = asyncio.run(_forwarding(tmp_path, sipp, "redirect_300.xml",
+                                  {"contact1": "{B}", "contact2": "{C}"}, play))
+    _assert_flow("B-10", log, [
+        (A, PX, "INVITE"), (PX, RS, "INVITE"), (RS, PX, "300 Multiple Choices"), (PX, B, "INVITE"),
+        (B, PX, "486 Busy Here"), (PX, B, "ACK"), (PX, C, "INVITE"), (C, PX, "180 Ringing"),
+        (C, PX, "200 OK"), (PX, A, "200 OK"), (A, PX, "ACK"), (PX, C, "ACK"),
+    ], extras=[(PX, RS, "ACK"), (PX, A, "180 Ringing")])
+
+
+def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
+    async def play(a: Any, b: Any, c: Any) -> None:
+        a.api.dial("5550002")
+        await until(lambda: b.states() == ["incoming"], "B to ring")
+        await until(lambda: c.states() == ["incoming"], "the proxy to give up on B and try C",
+                    timeout=10)
+        assert all(s == "ended" for s in b.states())
+        c.api.set_hook(True)
+        await until(lambda: a.states() == ["connected"], "A-C connected")
+        a.api.press_softkey("endcall")
+        await until(lambda: all(s == "ended" for s in c.states()), "C idle")
+
+    log = asyncio.run(_forwarding(tmp_path, sipp, "redirect_300.xml",
+                                  {"contact1": "{B}", "contact2": "{C}"}, play))
+    _assert_flow("B-11", log, [
+        (A, PX, "INVITE"), (PX, RS, "INVITE"), (RS, PX, "300 Multiple Choices"), (PX, B, "INVITE"),
+        (B, PX, "180 Ringing"), (PX, A, "180 Ringing"), (PX, B, "CANCEL"), (B, PX, "200 OK"),
+        (PX, C, "INVITE"), (C, PX, "180 Ringing"), (C, PX, "200 OK"), (PX, A, "200 OK"),
+        (A, PX, "ACK"), (PX, C, "ACK"),
+    ], extras=[(PX, RS, "ACK"), (B, PX, "487 Request Terminated"), (PX, B, "ACK")],
+        # Kamailio starts C's branch as it CANCELs B's (the seed serialises them), and it
+        # relays C's 180 too: compare dialog leg by dialog leg.
+        legwise=True)
+
+
+def test_b17_authentication_challenge(tmp_path: Path) -> None:
+    users = {"5550001": "secret5550001", "5550002": "secret5550002"}
+
+    async def main() -> MessageLog:
+        net = Network()
+        try:
+            with Kamailio(tmp_path, users=users) as kam:
+                net.log.name(kam.address, PX)
+                a = await net.add(A, handset_config("5550001", proxy=kam.address,
+                                                    password=users["5550001"]))
+                b = await net.add(B, handset_config("5550002", proxy=kam.address,
+                                                    password=users["5550002"]))
+                await until(lambda: a.status().registered and b.status().registered, "registered")
+                a.api.dial("5550002")
+                await until(lambda: b.states() == ["incoming"], "B to ring")
+                b.api.set_hook(True)
+                await until(lambda: a.states() == ["connected"], "connected")
+                a.api.press_softkey("endcall")
+                await until(lambda: all(s == "ended" for s in b.states()), "B idle")
+                await net.close()  # un-REGISTER while Kamailio still answers
+        finally:
+            await net.close()
+        return net.log
+
+    log = asyncio.run(main())
+    _assert_flow("B-17", log, [
+        (A, PX, "INVITE"), (PX, A, "407 Proxy Authentication Required"), (A, PX, "ACK"),
+        (A, PX, "INVITE"),
+    ])
