@@ -109,7 +109,7 @@ step_start tests
 "$VENV/bin/pip" install -q pytest pytest-timeout 'hypothesis>=6'
 rc=0
 # no Hypothesis deadlines under emulation (see .ci/arm64_pytest_plugin.py)
-PYTHONPATH=/srv/project/.ci "$VENV/bin/pytest" -q -p no:cacheprovider -p arm64_pytest_plugin \
+PYTHONPATH=/srv/project/.ci "$VENV/bin/pytest" -q -p no:cacheprovider -p arm64_pytest_plugin --timeout=600 \
   -m arm64 tests || rc=$?
 [ $rc = 0 ] || fail "pytest -m arm64 exited $rc"
 step_end

@@ -16,6 +16,8 @@ from firmware.sip.auth import (
     parse_challenge,
 )
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 RFC2617 = dict(
     username="Mufasa",
     password="Circle Of Life",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.sip.build import make_response
 from firmware.sip.dialog import Dialog, DialogState
 from firmware.sip.message import Headers, Request, Via, parse_message, parse_uri
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 INVITE = (
     b"INVITE sip:bob@biloxi.example.com SIP/2.0\r\n"

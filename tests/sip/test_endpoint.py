@@ -10,7 +10,7 @@ from firmware.sip.endpoint import Endpoint, EndpointConfig
 from firmware.sip.events import IncomingCall, OutOfDialogRequest
 from firmware.sip.message import parse_message
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.timeout(30), pytest.mark.arm64]  # arm64: the emulated subset
 
 LOCAL = ("127.0.0.1", 5062)
 PEER = ("127.0.0.1", 7777)

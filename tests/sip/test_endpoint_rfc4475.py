@@ -16,6 +16,8 @@ from firmware.sip.message import Response, parse_message
 
 from .test_rfc4475 import ANSWER, EXPECTED, VERDICTS, _files, _load
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 SOURCE = ("192.0.2.1", 5060)
 
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.sip.errors import ParseLimits
 from firmware.sip.framing import StreamFramer, is_keepalive
 from firmware.sip.message import parse_message
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 
 def _msg(body: bytes = b"hello", cl_name: str = "Content-Length", call_id: str = "c1") -> bytes:

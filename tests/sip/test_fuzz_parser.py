@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,8 @@ from firmware.sip.validate import (
     check_request,
     check_response,
 )
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "rfc4475"
 CORPUS = [p.read_bytes() for p in sorted(DATA.glob("*.dat"))]

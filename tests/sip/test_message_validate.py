@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from firmware.sip.message import Request, Response, parse_message
 from firmware.sip.validate import (
     DEFAULT_POLICY,
@@ -11,6 +13,8 @@ from firmware.sip.validate import (
     check_response,
     reason_phrase,
 )
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 
 def _request(method: str = "INVITE", extra: str = "", body: bytes = b"", cseq: str | None = None) -> Request:

@@ -15,7 +15,7 @@ from hal.clock import VirtualClock
 
 from .helpers import MemoryNetwork, ScriptedPeer
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [pytest.mark.timeout(30), pytest.mark.arm64]  # arm64: the emulated subset
 
 REG = ("127.0.0.1", 5080)
 UA = ("127.0.0.1", 5061)

@@ -37,6 +37,8 @@ from firmware.sip.validate import (
     response_for,
 )
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 DATA = Path(__file__).resolve().parent.parent / "data" / "rfc4475"
 VERDICTS = {row["file"]: row for row in csv.DictReader((DATA / "verdicts.csv").open())}
 ANSWER = "expected behaviour of a user agent (RFC 4475 text)"

@@ -14,7 +14,7 @@ from firmware.sip.events import (
 
 from .helpers import EndpointPair
 
-pytestmark = pytest.mark.timeout(20)
+pytestmark = [pytest.mark.timeout(20), pytest.mark.arm64]  # arm64: the emulated subset
 
 SDP_A = b"v=0\r\no=a 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 SDP_B = SDP_A.replace(b"4000", b"5000")

@@ -6,6 +6,8 @@ import pytest
 
 from firmware.sip.timers import DEFAULT_TIMERS, TimerConfig
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def test_defaults_are_table_4() -> None:
     t = DEFAULT_TIMERS

@@ -10,6 +10,8 @@ from firmware.sip.events import Outgoing
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction, TxState
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 DEST = ("127.0.0.1", 5060)
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from firmware.sip.build import make_response
 from firmware.sip.events import Outgoing
 from firmware.sip.message import Request, parse_message
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import TxState
 from firmware.sip.transaction_layer import Match, TableFull, TransactionLayer, build_non_2xx_ack
+
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 
 SRC = ("127.0.0.1", 7000)
 

@@ -7,6 +7,8 @@ import pytest
 from firmware.sip.errors import SipParseError
 from firmware.sip.uri import SipUri, parse_uri, unescape
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def test_full_sip_uri() -> None:
     uri = parse_uri("sips:alice:secret@Atlanta.Example.com:5061;transport=tcp;lr?subject=project%20x&priority=urgent")
