@@ -1,21 +1,23 @@
-"""Sound cards that refuse 8 kHz: open them at 16 or 48 kHz and resample.
+"""Sound cards that refuse the voice rate: open them at 48 kHz (or 16) and resample.
 
-Why: the voice path runs at 8 kHz (G.711, 20 ms = 160 frames), but many USB
-sound cards and I2S codecs only clock 16/44.1/48 kHz. Opened as ``hw:``
-devices they either refuse 8000 Hz outright or, through
+Why: the voice path runs at 8 kHz (G.711, 20 ms = 160 frames; 16 kHz for
+G.722), but many USB sound cards and I2S codecs only clock 44.1/48 kHz.
+Opened as ``hw:`` devices they either refuse 8000 Hz outright or, through
 ``snd_pcm_hw_params_set_rate_near``, silently run at 48000 Hz: the far end
-then hears chipmunks or silence. ``open_voice_pcm`` asks for 8000 Hz first,
-checks the rate the device actually granted (``PCM.info()["rate"]``), and
-falls back to 16000 then 48000 Hz, wrapping the device in ``ResampledPcm``
-so that the caller (``hal.pi.audio.AlsaAudio``) still reads and writes 8 kHz
-periods of the same size and meaning. Only integer ratios are used (x2, x6),
-so the converter is a plain polyphase FIR with no drift of its own.
+then hears chipmunks or silence. ``open_voice_pcm`` asks for the voice rate
+first, checks the rate the device actually granted (``PCM.info()["rate"]``),
+and falls back to the integer multiples 16000 and 48000 Hz, wrapping the
+device in ``ResampledPcm`` so that the caller (``hal.pi.audio.AlsaAudio``)
+still reads and writes periods of the same size and meaning at the voice
+rate. Only integer ratios are used (x2, x3, x6), so the converter is a plain
+FIR with no drift of its own.
 
-Filter: windowed-sinc low-pass (Blackman), cutoff 3.6 kHz, 48 taps per
-phase: within 1 dB up to 3.4 kHz (the telephone band) and at least 54 dB
-down from 4 kHz (the 8 kHz Nyquist frequency) up, so nothing aliases. State (filter history, decimation phase) is carried
-across periods, so a stream converted period by period is sample-identical
-to the same stream converted at once.
+Filter: windowed-sinc low-pass (Blackman), cutoff 0.45 x the voice rate,
+48 taps per phase. At 8 kHz: within 1 dB up to 3.4 kHz (the telephone band)
+and at least 54 dB down from 4 kHz (the 8 kHz Nyquist frequency) up, so
+nothing aliases. State (filter history, decimation phase) is carried across
+periods, so a stream converted period by period is sample-identical to the
+same stream converted at once.
 """
 
 from __future__ import annotations
@@ -32,24 +34,24 @@ log = logging.getLogger(__name__)
 
 VOICE_RATE = 8000
 FALLBACK_RATES: tuple[int, ...] = (16000, 48000)
-CUTOFF_HZ = 3600.0
+CUTOFF = 0.45  # of the voice (low) rate: 3.6 kHz at 8 kHz
 TAPS_PER_PHASE = 48
 
 
-def _lowpass(factor: int, high_rate: int) -> np.ndarray:
-    """FIR taps at ``high_rate`` with unit DC gain, ``TAPS_PER_PHASE * factor`` long."""
+def _lowpass(factor: int) -> np.ndarray:
+    """FIR taps at the high rate with unit DC gain, ``TAPS_PER_PHASE * factor`` long."""
     n = TAPS_PER_PHASE * factor
     t = np.arange(n) - (n - 1) / 2.0
-    fc = CUTOFF_HZ / high_rate
+    fc = CUTOFF / factor  # in cycles per high-rate sample
     h = 2 * fc * np.sinc(2 * fc * t) * np.blackman(n)
     return h / h.sum()
 
 
 class IntegerResampler:
-    """Stateful int16 mono converter between 8 kHz and ``high_rate`` (an integer multiple).
+    """Stateful int16 mono converter between ``low_rate`` and ``high_rate`` (an integer multiple).
 
-    ``up(x)``: 8 kHz -> high rate (len(x) * factor samples out).
-    ``down(x)``: high rate -> 8 kHz (len(x) // factor samples out, phase carried).
+    ``up(x)``: low -> high rate (len(x) * factor samples out).
+    ``down(x)``: high -> low rate (about len(x) / factor samples out, phase carried).
     One object per direction: each keeps its own filter history.
     """
 
@@ -57,7 +59,7 @@ class IntegerResampler:
         if high_rate % low_rate or high_rate <= low_rate:
             raise ValueError(f"{high_rate} Hz is not an integer multiple of {low_rate} Hz")
         self.factor = high_rate // low_rate
-        self.taps = _lowpass(self.factor, high_rate)
+        self.taps = _lowpass(self.factor)
         self._hist = np.zeros(len(self.taps) - 1)
         self._phase = 0  # down(): offset of the next kept sample in the next block
 
@@ -83,19 +85,20 @@ class IntegerResampler:
 
 
 class ResampledPcm:
-    """A pyalsaaudio PCM running at ``rate`` that reads/writes 8 kHz frames.
+    """A pyalsaaudio PCM running at ``rate`` that reads/writes frames at ``voice_rate``.
 
     Mirrors the calls ``AlsaAudio`` makes on a PCM: ``read() -> (frames,
     bytes)``, ``write(bytes) -> frames``, ``polldescriptors()``, ``info()``,
-    ``close()``. Frame counts are reported in 8 kHz frames; ALSA's negative
+    ``close()``. Frame counts are reported at the voice rate; ALSA's negative
     (overrun/underrun) and zero (EAGAIN) results pass through unchanged.
     """
 
-    def __init__(self, pcm: Any, rate: int) -> None:
+    def __init__(self, pcm: Any, rate: int, voice_rate: int = VOICE_RATE) -> None:
         self.pcm = pcm
         self.rate = rate
-        self._up = IntegerResampler(rate)
-        self._down = IntegerResampler(rate)
+        self.voice_rate = voice_rate
+        self._up = IntegerResampler(rate, voice_rate)
+        self._down = IntegerResampler(rate, voice_rate)
         self.factor = self._up.factor
 
     def read(self) -> tuple[int, bytes]:
@@ -115,7 +118,7 @@ class ResampledPcm:
         return self.pcm.polldescriptors()
 
     def info(self) -> dict[str, Any]:
-        return dict(self.pcm.info(), rate=VOICE_RATE, device_rate=self.rate)
+        return dict(self.pcm.info(), rate=self.voice_rate, device_rate=self.rate)
 
     def close(self) -> None:
         self.pcm.close()
@@ -136,24 +139,27 @@ def open_voice_pcm(
     device: str,
     *,
     period_frames: int,
+    voice_rate: int = VOICE_RATE,
     rates: Sequence[int] = FALLBACK_RATES,
 ) -> Any:
-    """A PCM for 8 kHz voice on ``device``: the device itself, or resampled from 16/48 kHz.
+    """A PCM for voice at ``voice_rate`` on ``device``: the device itself, or resampled.
 
     Args:
         open_at: ``open_at(rate, period_frames_at_that_rate)`` opens the device
             (raising ``OSError`` when it refuses), e.g. a lambda around
             ``alsaaudio.PCM(kind, mode, device=..., rate=rate, periodsize=...)``.
         device: the ALSA name, for the messages.
-        period_frames: frames per period at 8 kHz (160 for 20 ms).
-        rates: the fallbacks, in order of preference.
+        period_frames: frames per period at the voice rate (160 for 20 ms at 8 kHz).
+        voice_rate: what the caller reads and writes (8000, or 16000 for G.722).
+        rates: the fallbacks, in order; those not a multiple of ``voice_rate`` are skipped.
 
     Raises:
         OSError: no rate worked; the message lists what each attempt gave.
     """
     tried: list[str] = []
-    for rate in (VOICE_RATE, *rates):
-        factor = rate // VOICE_RATE
+    candidates = [voice_rate] + [r for r in rates if r > voice_rate and r % voice_rate == 0]
+    for rate in candidates:
+        factor = rate // voice_rate
         try:
             pcm = open_at(rate, period_frames * factor)
         except OSError as exc:
@@ -164,10 +170,10 @@ def open_voice_pcm(
             tried.append(f"{rate} Hz: device runs at {granted} Hz")
             pcm.close()
             continue
-        if rate == VOICE_RATE:
+        if rate == voice_rate:
             return pcm
         log.warning("audio: ALSA device %r refuses %d Hz (%s); running it at %d Hz and resampling",
-                    device, VOICE_RATE, "; ".join(tried), rate)
-        return ResampledPcm(pcm, rate)
-    raise OSError(f"ALSA device {device!r} runs at none of {VOICE_RATE}, "
-                  f"{', '.join(map(str, rates))} Hz: " + "; ".join(tried))
+                    device, voice_rate, "; ".join(tried), rate)
+        return ResampledPcm(pcm, rate, voice_rate)
+    raise OSError(f"ALSA device {device!r} runs at none of "
+                  f"{', '.join(map(str, candidates))} Hz: " + "; ".join(tried))

@@ -205,3 +205,16 @@ def test_through_alsa_file_plugin_at_48khz(tmp_path: Path) -> None:
     assert len(played) == 50 * 960
     assert dominant(played[4800:], 48000) == pytest.approx(440, abs=10)
     assert abs(rms_db(played[4800:]) - rms_db(tone(440, 8000, 1.0))) < 0.5
+
+
+def test_wideband_voice_at_16khz_on_a_48khz_card_keeps_a_5khz_tone() -> None:
+    """G.722 runs the audio path at 16 kHz: the same fallback, x3, with a 7.2 kHz band."""
+    card = FakeCard((48000,), near=False)
+    pcm = open_voice_pcm(card.open_at, "hw:1,0", period_frames=320, voice_rate=16000)
+    assert [(d.asked, d.period) for d in card.opened] == [(48000, 960)]
+    assert isinstance(pcm, ResampledPcm) and pcm.factor == 3 and pcm.info()["rate"] == 16000
+    src = tone(5000, 16000, 1.0)
+    up, down = IntegerResampler(48000, 16000), IntegerResampler(48000, 16000)
+    back = np.concatenate([down.down(up.up(src[i:i + 320])) for i in range(0, len(src), 320)])
+    assert dominant(back[4000:], 16000) == pytest.approx(5000, abs=10)
+    assert abs(rms_db(back[4000:]) - rms_db(src[4000:])) < 0.5
