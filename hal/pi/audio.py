@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from hal.base import Audio, AudioFormat
+from hal.pi.rate_fallback import open_voice_pcm
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,20 @@ class AlsaAudio(Audio):
         self.dropped_writes = 0
 
     def _pcm(self, alsaaudio: Any, kind: int, device: str) -> Any:
-        try:
-            return alsaaudio.PCM(
-                kind, alsaaudio.PCM_NONBLOCK, device=device, rate=self.format.rate, channels=1,
-                format=alsaaudio.PCM_FORMAT_S16_LE, periodsize=self.format.period_frames,
-                periods=self.periods,
-            )
-        except alsaaudio.ALSAAudioError as exc:
-            raise OSError(f"ALSA device {device!r} unavailable: {exc}") from exc
+        def open_at(rate: int, period_frames: int) -> Any:
+            try:
+                return alsaaudio.PCM(
+                    kind, alsaaudio.PCM_NONBLOCK, device=device, rate=rate, channels=1,
+                    format=alsaaudio.PCM_FORMAT_S16_LE, periodsize=period_frames,
+                    periods=self.periods,
+                )
+            except alsaaudio.ALSAAudioError as exc:
+                raise OSError(f"ALSA device {device!r} unavailable: {exc}") from exc
+
+        # A card that refuses the voice rate runs at 16/48 kHz behind a resampler
+        # (hal.pi.rate_fallback); to this class it still reads and writes voice periods.
+        return open_voice_pcm(open_at, device, period_frames=self.format.period_frames,
+                              voice_rate=self.format.rate)
 
     def open(self) -> None:
         try:

@@ -182,21 +182,29 @@ def test_resampled_pcm_speaks_8khz_frames_to_the_caller() -> None:
     assert dev.closed
 
 
-def test_through_alsa_file_plugin_at_48khz(tmp_path: Path) -> None:
-    """Real pyalsaaudio + ALSA: a 48 kHz capture file is read as 8 kHz voice, and 8 kHz
-    voice written comes out of the playback file as 48 kHz samples of the same tone."""
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
+    """alsa_rate_driver.py run once, in a subprocess whose ALSA config defines file-plugin PCMs."""
     pytest.importorskip("alsaaudio")
+    tmp_path = tmp_path_factory.mktemp("alsa_rate")
     (tmp_path / "cap_in.raw").write_bytes(tone(1000, 48000, 5.0).tobytes())
     conf = tmp_path / "asound.conf"
     conf.write_text(
         f'pcm.card_cap {{ type file slave.pcm "null" file "/dev/null" infile "{tmp_path}/cap_in.raw" format "raw" }}\n'
         f'pcm.card_play {{ type file slave.pcm "null" file "{tmp_path}/play_out.raw" format "raw" }}\n'
+        f'pcm.card_play2 {{ type file slave.pcm "null" file "{tmp_path}/play_out2.raw" format "raw" }}\n'
     )
     env = dict(os.environ, ALSA_CONFIG_PATH=f"/usr/share/alsa/alsa.conf:{conf}")
     proc = subprocess.run([sys.executable, str(HERE / "alsa_rate_driver.py")], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1]), tmp_path
+
+
+def test_through_alsa_file_plugin_at_48khz(driver: tuple[dict[str, Any], Path]) -> None:
+    """Real pyalsaaudio + ALSA: a 48 kHz capture file is read as 8 kHz voice, and 8 kHz
+    voice written comes out of the playback file as 48 kHz samples of the same tone."""
+    res, tmp_path = driver
     assert res["capture_rates"] == [8000, 16000, 48000] and res["play_rates"] == [8000, 16000, 48000]
     assert res["capture_device_rate"] == 48000 and res["frames_per_read"] == [160] * 50
     captured = np.frombuffer(bytes.fromhex(res["captured"]), dtype="<i2")
@@ -205,6 +213,22 @@ def test_through_alsa_file_plugin_at_48khz(tmp_path: Path) -> None:
     assert len(played) == 50 * 960
     assert dominant(played[4800:], 48000) == pytest.approx(440, abs=10)
     assert abs(rms_db(played[4800:]) - rms_db(tone(440, 8000, 1.0))) < 0.5
+
+
+def test_alsa_audio_backend_on_a_48khz_only_card(driver: tuple[dict[str, Any], Path]) -> None:
+    """hal.pi.audio.AlsaAudio on a card whose hw_params refuse 8 and 16 kHz: it opens at
+    48 kHz and still hands the media engine 20 ms periods of 8 kHz voice, both ways."""
+    res, tmp_path = driver
+    # capture then playback: each tries 8000, 16000 and opens at 48000
+    assert res["aa_asked"] == [8000, 16000, 48000, 8000, 16000, 48000]
+    assert res["aa_period_bytes"] == [320]
+    captured = np.frombuffer(bytes.fromhex(res["aa_captured"]), dtype="<i2")
+    assert dominant(captured[800:], 8000) == pytest.approx(1000, abs=10)
+    played = np.frombuffer((tmp_path / "play_out2.raw").read_bytes(), dtype="<i2")
+    # 25 voice periods of 960 frames at 48 kHz (plus a period of silence if the
+    # backend primes the earpiece; the file plugin may hold the last one at close)
+    assert 24 * 960 <= len(played) <= 26 * 960
+    assert dominant(played[4800:], 48000) == pytest.approx(440, abs=10)
 
 
 def test_wideband_voice_at_16khz_on_a_48khz_card_keeps_a_5khz_tone() -> None:
