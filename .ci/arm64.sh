@@ -117,8 +117,12 @@ if [ ! -e "$ROOT/.ci-debootstrap.ok" ]; then
   if [ -e "$ROOT" ]; then safe_rm "$ROOT"; fi
   if [ -e "$ROOT.tmp" ]; then safe_rm "$ROOT.tmp"; fi
   t=$SECONDS
-  debootstrap --arch="$ARCH" --variant=minbase "$SUITE" "$ROOT.tmp" "$MIRROR" > "$CACHE/$ARCH/debootstrap.log" 2>&1 \
-    || { tail -20 "$CACHE/$ARCH/debootstrap.log" >&2; die "debootstrap failed (log: $CACHE/$ARCH/debootstrap.log)"; }
+  for i in 1 2; do  # a cold build must not fail CI on one network hiccup: retry once
+    if debootstrap --arch="$ARCH" --variant=minbase "$SUITE" "$ROOT.tmp" "$MIRROR" > "$CACHE/$ARCH/debootstrap.log" 2>&1; then break; fi
+    tail -20 "$CACHE/$ARCH/debootstrap.log" >&2
+    [ $i = 2 ] && die "debootstrap failed twice (log: $CACHE/$ARCH/debootstrap.log)"
+    log "debootstrap failed; retrying in 20s from scratch"; safe_rm "$ROOT.tmp"; sleep 20
+  done
   mv "$ROOT.tmp" "$ROOT"
   printf 'path-exclude /usr/share/doc/*\npath-exclude /usr/share/man/*\npath-exclude /usr/share/locale/*\npath-include /usr/share/doc/*/copyright\n' \
     > "$ROOT/etc/dpkg/dpkg.cfg.d/01-ci-nodoc"
@@ -186,7 +190,9 @@ if [ "$PIP_ALL" != none ] && [ ! -e "$ROOT/.ci-pip.$h" ]; then
     in_root pip install -q wheel   # so sdists (pyalsaaudio, RPi.GPIO) build as wheels
   fi
   log "pip install $PIP_ALL${REQ_IN:+ -r $PIP_REQS}"
-  in_root pip install -q $PIP_ALL ${REQ_IN:+-r "$REQ_IN"} || die "pip install failed"
+  in_root pip install -q $PIP_ALL ${REQ_IN:+-r "$REQ_IN"} \
+    || { log "pip install failed; retrying once in 20s"; sleep 20; in_root pip install -q $PIP_ALL ${REQ_IN:+-r "$REQ_IN"}; } \
+    || die "pip install failed"
   rm -f "$ROOT"/.ci-pip.*; touch "$ROOT/.ci-pip.$h"
   log "venv done in $((SECONDS-t))s"
 fi
