@@ -60,25 +60,36 @@ class IntegerResampler:
             raise ValueError(f"{high_rate} Hz is not an integer multiple of {low_rate} Hz")
         self.factor = high_rate // low_rate
         self.taps = _lowpass(self.factor)
-        self._hist = np.zeros(len(self.taps) - 1)
+        self._hist = np.zeros(len(self.taps) - 1)  # down(): past high-rate input
+        # up(): polyphase, so the zeros of the stuffed signal are never multiplied
+        self._phases = [self.taps[k :: self.factor] for k in range(self.factor)]
+        self._up_hist = np.zeros(TAPS_PER_PHASE - 1)  # past low-rate input
         self._phase = 0  # down(): offset of the next kept sample in the next block
 
-    def _filter(self, x: np.ndarray) -> np.ndarray:
-        buf = np.concatenate((self._hist, x))
-        self._hist = buf[len(buf) - (len(self.taps) - 1):]
-        return np.convolve(buf, self.taps, mode="valid")
 
     @staticmethod
     def _to_int16(y: np.ndarray) -> np.ndarray:
         return np.clip(np.rint(y), -32768, 32767).astype("<i2")
 
     def up(self, x: np.ndarray) -> np.ndarray:
-        stuffed = np.zeros(len(x) * self.factor)
-        stuffed[:: self.factor] = x.astype(np.float64) * self.factor
-        return self._to_int16(self._filter(stuffed))
+        if len(x) == 0:  # (np.convolve would swap a short buffer with the taps)
+            return np.zeros(0, dtype="<i2")
+        # y[q*L + k] = L * sum_i x[q - i] * h[i*L + k]: zero-stuffing then filtering,
+        # computed one phase k at a time
+        buf = np.concatenate((self._up_hist, x.astype(np.float64) * self.factor))
+        self._up_hist = buf[len(buf) - (TAPS_PER_PHASE - 1):]
+        out = np.empty(len(x) * self.factor)
+        for k, phase in enumerate(self._phases):
+            out[k :: self.factor] = np.convolve(buf, phase, mode="valid")
+        return self._to_int16(out)
 
     def down(self, x: np.ndarray) -> np.ndarray:
-        y = self._filter(x.astype(np.float64))
+        if len(x) == 0:
+            return np.zeros(0, dtype="<i2")
+        ntaps = len(self.taps)
+        buf = np.concatenate((self._hist, x.astype(np.float64)))
+        self._hist = buf[len(buf) - (ntaps - 1):]
+        y = np.convolve(buf, self.taps, mode="valid")  # one output per input sample
         kept = y[self._phase :: self.factor]
         self._phase = (self._phase - len(y)) % self.factor
         return self._to_int16(kept)

@@ -75,6 +75,14 @@ def test_period_by_period_equals_all_at_once_whatever_the_block_sizes() -> None:
                           np.concatenate([up_rs.up(low[:1234]), up_rs.up(low[1234:])]))
 
 
+def test_empty_blocks_change_nothing() -> None:
+    rs, ref = IntegerResampler(48000), IntegerResampler(48000)
+    x = tone(1000, 48000, 0.05)
+    assert len(rs.down(x[:0])) == 0 and len(rs.up(x[:0])) == 0
+    assert np.array_equal(rs.down(x), ref.down(x))
+    assert np.array_equal(rs.up(x[:160]), ref.up(x[:160]))
+
+
 def test_full_scale_input_saturates_instead_of_wrapping() -> None:
     square = np.tile(np.array([32767] * 4 + [-32768] * 4, dtype="<i2"), 200)
     out = IntegerResampler(48000).up(square)
