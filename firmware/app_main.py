@@ -121,6 +121,7 @@ class PhoneHost:
         self.media: UdpMediaIO | None = None
         self.control: ControlServer | None = None
         self.control_api: AppControl | None = None
+        self._audio_fds: list[int] = []
 
     @classmethod
     async def start(
@@ -163,12 +164,23 @@ class PhoneHost:
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)
         if autostart:
-            self.app.start()
+            self.start_app()
         if control is not None:
             self.control = ControlServer(self.control_api, control)
             await self.control.start()
         log.info("%s: SIP on %s:%d", name, *local)
         return self
+
+    def start_app(self) -> None:
+        """Start the app; a sound card with its own clock paces the audio by its poll fds."""
+        assert self.app is not None
+        self.app.start()
+        audio = self.app.hal.audio
+        if self.app.audio_has_clock and audio is not None:
+            loop = asyncio.get_running_loop()
+            for fd, _mask in audio.poll_descriptors():
+                loop.add_reader(fd, self.app.audio_ready)
+                self._audio_fds.append(fd)
 
     @property
     def sip_address(self) -> Address:
@@ -182,6 +194,10 @@ class PhoneHost:
             await _settle(self.app, grace)
         if self.control is not None:
             await self.control.close()
+        loop = asyncio.get_running_loop()
+        for fd in self._audio_fds:
+            loop.remove_reader(fd)
+        self._audio_fds.clear()
         if self.app is not None:
             self.app.close()
         if self.media is not None:

@@ -189,8 +189,7 @@ class Network:
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
-        assert host.app is not None
-        host.app.start()  # after naming, so the first REGISTER is in the log
+        host.start_app()  # after naming, so the first REGISTER is in the log
         return handset
 
     async def close(self) -> None:
