@@ -277,7 +277,7 @@ async def amain(args: argparse.Namespace) -> int:
     import hal as hal_pkg
 
     clock = LoopClock(loop)
-    hal = hal_pkg.load(args.hal, clock=clock)
+    hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
     control = None
     if args.control:
         host, port = parse_hostport(args.control)
