@@ -101,6 +101,7 @@ class InviteSession(UacMixin):
         self._bye_after_ack = False
         self._ring_deadline: float | None = None
         self._bye_headers: tuple[tuple[str, str], ...] = ()
+        self._ack_wanted: int | None = None
 
     # ================================================================ UAS
     def start_uas(self, request: Request, tx: ServerTransaction, now: float) -> None:
@@ -151,7 +152,15 @@ class InviteSession(UacMixin):
                                 self._response(self._server_request, status, body=sdp or b""), now)
 
     def answer(self, sdp: bytes | None, now: float) -> None:
-        """2xx to the pending INVITE or re-INVITE, retransmitted until ACK (§13.3.1.4)."""
+        """2xx to the pending INVITE or re-INVITE, retransmitted until ACK (§13.3.1.4).
+
+        After a late offer (our INVITE/re-INVITE had no SDP, the 2xx did), this
+        sends the ACK carrying ``sdp``, our answer.
+        """
+        if self._ack_wanted is not None and self.dialog is not None:
+            seq, self._ack_wanted = self._ack_wanted, None
+            self._send_ack(self.dialog, seq, sdp or b"")
+            return
         if self._in_reinvite is not None:
             req, tx = self._in_reinvite
             self._in_reinvite = None
@@ -240,6 +249,9 @@ class InviteSession(UacMixin):
         if self.state is SessionState.ANSWERED and not self._bye_after_ack:
             self.state = SessionState.CONFIRMED
             self.host.emit(CallConfirmed(session=self.id, sdp=ack.body or None))
+        elif ack.body and not self.ended:
+            # the answer to the offer we put in a re-INVITE's 2xx
+            self.host.emit(CallConfirmed(session=self.id, sdp=ack.body))
         if self._bye_after_ack:
             self._bye_after_ack = False
             self._send_bye(now, emit=False)
@@ -301,7 +313,10 @@ class InviteSession(UacMixin):
         if status < 300:
             self._reinvite_tx = None
             self.dialog.target_refresh(resp)
-            self._send_ack(self.dialog, resp.cseq.seq, b"")
+            if resp.body and not self._reinvite_sdp:
+                self._ack_wanted = resp.cseq.seq  # late offer: ACK waits for answer()
+            else:
+                self._send_ack(self.dialog, resp.cseq.seq, b"")
             self.host.emit(ReInviteAnswered(session=self.id, sdp=resp.body or None))
             return
         self._reinvite_tx = None
@@ -359,6 +374,9 @@ class InviteSession(UacMixin):
 
     def _send_bye(self, now: float, *, emit: bool) -> None:
         assert self.dialog is not None
+        if self._ack_wanted is not None:  # a late-offer 2xx still owes its ACK
+            seq, self._ack_wanted = self._ack_wanted, None
+            self._send_ack(self.dialog, seq, b"")
         req = self.dialog.create_request(
             "BYE", via=self.host.via(self.transport),
             headers=tuple(self.host.common_headers()) + self._bye_headers

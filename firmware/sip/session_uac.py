@@ -44,6 +44,7 @@ class UacMixin:
     _acks: dict[int, bytes]
     _auth: DigestClient | None
     _local_tag: str
+    _ack_wanted: int | None
 
     if TYPE_CHECKING:  # provided by InviteSession
 
@@ -139,7 +140,12 @@ class UacMixin:
         self.early.clear()
         self.dialog = dialog
         self.host.bind_dialog(dialog, self)
-        self._send_ack(dialog, seq, b"")
+        if resp.body and not self._invite.body and not self._cancel_wanted:
+            # Late offer (§13.2.2.4, RFC 3264): the ACK must carry our answer, so it
+            # waits for ``answer(session, sdp)``.
+            self._ack_wanted = seq
+        else:
+            self._send_ack(dialog, seq, b"")
         if self._auth is not None:
             self._auth.succeeded()
         if self._cancel_wanted:
