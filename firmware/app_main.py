@@ -122,6 +122,7 @@ class PhoneHost:
         self.control: ControlServer | None = None
         self.control_api: AppControl | None = None
         self._audio_fds: list[int] = []
+        self._pace_handle: asyncio.TimerHandle | None = None
 
     @classmethod
     async def start(
@@ -178,9 +179,30 @@ class PhoneHost:
         audio = self.app.hal.audio
         if self.app.audio_has_clock and audio is not None:
             loop = asyncio.get_running_loop()
-            for fd, _mask in audio.poll_descriptors():
-                loop.add_reader(fd, self.app.audio_ready)
-                self._audio_fds.append(fd)
+            try:
+                for fd, _mask in audio.poll_descriptors():
+                    loop.add_reader(fd, self.app.audio_ready)
+                    self._audio_fds.append(fd)
+            except (OSError, ValueError) as exc:
+                # Some ALSA plugins (null, file) hand out descriptors epoll refuses:
+                # then the loop clock paces the periods, as for a device without clock.
+                log.warning("audio: cannot wait on the device (%s); pacing by the clock", exc)
+                for fd in self._audio_fds:
+                    loop.remove_reader(fd)
+                self._audio_fds.clear()
+                self._pace(loop, loop.time(), audio.format.period_seconds)
+
+    def _pace(self, loop: asyncio.AbstractEventLoop, t0: float, period: float, k: int = 1) -> None:
+        """Call ``audio_ready`` at t0 + k*period (absolute deadlines: no drift)."""
+        if self.app is None or self.app.stopping:
+            return
+
+        def tick() -> None:
+            assert self.app is not None
+            self.app.audio_ready()
+            self._pace(loop, t0, period, k + 1)
+
+        self._pace_handle = loop.call_at(t0 + k * period, tick)
 
     @property
     def sip_address(self) -> Address:
@@ -198,6 +220,8 @@ class PhoneHost:
         for fd in self._audio_fds:
             loop.remove_reader(fd)
         self._audio_fds.clear()
+        if self._pace_handle is not None:
+            self._pace_handle.cancel()
         if self.app is not None:
             self.app.close()
         if self.media is not None:
@@ -277,7 +301,11 @@ async def amain(args: argparse.Namespace) -> int:
     import hal as hal_pkg
 
     clock = LoopClock(loop)
-    hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
+    try:
+        hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
+    except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
+        log.error("cannot start the %s hardware: %s", args.hal, exc)
+        return 1
     control = None
     if args.control:
         host, port = parse_hostport(args.control)
