@@ -149,6 +149,9 @@ class Endpoint(ReceiveMixin):
         except TableFull as exc:
             raise EndpointError(f"transaction table full ({exc})") from exc
 
+    def abandon_client(self, tx: ClientTransaction) -> None:
+        self.layer.abandon(tx)
+
     def send_response(self, tx: ServerTransaction, response: Response, now: float) -> None:
         self.layer.send_response(tx, response, now)
 

@@ -102,6 +102,7 @@ class InviteSession(UacMixin):
         self._ring_deadline: float | None = None
         self._bye_headers: tuple[tuple[str, str], ...] = ()
         self._ack_wanted: int | None = None
+        self._uac_deadline: float | None = None
 
     # ================================================================ UAS
     def start_uas(self, request: Request, tx: ServerTransaction, now: float) -> None:
@@ -426,7 +427,8 @@ class InviteSession(UacMixin):
 
     # ============================================================= timers
     def get_timer(self) -> float | None:
-        times = [t for t in (self._glare_at, self.requests.get_timer()) if t is not None]
+        times = [t for t in (self._glare_at, self.requests.get_timer(), self._uac_timer())
+                 if t is not None]
         if self.state is SessionState.INCOMING and self._ring_deadline is not None:
             times.append(self._ring_deadline)
         p = self._pending_2xx
@@ -435,6 +437,7 @@ class InviteSession(UacMixin):
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
+        self._uac_handle_timer(now)
         if self.state is SessionState.INCOMING and self._ring_deadline is not None \
                 and now >= self._ring_deadline:
             self._ring_deadline = None

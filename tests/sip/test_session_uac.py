@@ -9,7 +9,7 @@ import pytest
 from firmware.sip.auth import Credentials
 from firmware.sip.build import make_response
 from firmware.sip.endpoint import Endpoint, EndpointConfig
-from firmware.sip.events import CallAnswered, CallFailed
+from firmware.sip.events import CallAnswered, CallFailed, CallProgress
 from firmware.sip.message import Request
 from hal.clock import VirtualClock
 
@@ -131,3 +131,21 @@ def test_2xx_retransmission_is_reacked_by_the_core() -> None:
     net.run(1)
     acks = [m for _, m in peer.requests("ACK")]
     assert len(acks) == 3 and len({bytes(a) for a in acks}) == 1
+
+
+def test_ringing_too_long_is_cancelled_and_cancel_without_answer_gives_up() -> None:
+    """A UAS that rings for ever, then ignores CANCEL: CANCEL at 300 s, give up 64*T1 later."""
+    def silent_ringer(req: Request, p: ScriptedPeer) -> list[Any]:
+        if req.method == "INVITE":
+            return [make_response(req, 180, to_tag="r")]
+        return []  # CANCEL unanswered, INVITE never finished
+
+    net, e, peer = setup(silent_ringer)
+    sid = e.invite(TARGET, None, now=0.0)
+    net.run(400)
+    [cancel_t] = [t for t, _ in peer.requests("CANCEL")][:1]
+    assert cancel_t == pytest.approx(0.02 + 300 + 0.01)  # 180 arrived at 0.02
+    evs_ = evs(net)
+    assert [type(x) for x in evs_] == [CallProgress, CallFailed]
+    assert evs_[-1] == CallFailed(session=sid, status=487, reason="Request Terminated")
+    assert len(e.layer) == 0 and e.get_timer() is None and not e.sessions
