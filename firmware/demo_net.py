@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -75,7 +76,8 @@ class DemoConfig:
 
 
 MEDIA_SPAN = 40
-_media_blocks = itertools.count()
+# Start where another process running the same code is unlikely to be (parallel test runs).
+_media_blocks = itertools.count(random.randrange(1 << 16))
 
 
 def free_media_base(span: int = MEDIA_SPAN) -> int:
