@@ -23,6 +23,7 @@ deals with the UAS side, ACK, CANCEL, re-INVITE, BYE and the timers.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from firmware.sip.auth import DigestClient
 from firmware.sip.build import make_response
@@ -295,6 +296,36 @@ class InviteSession(UacMixin):
                                                    self._on_reinvite_response,
                                                    self._on_reinvite_timeout)
 
+    def challenge_retry(self, tx: ClientTransaction, resp: Response, now: float,
+                        on_response: Any, on_timeout: Any) -> ClientTransaction | None:
+        """§22.2 for in-dialog requests: answer a 401/407 with credentials, next CSeq.
+
+        Returns the new client transaction, or None when there is nothing to
+        retry with (no credentials, realm unknown, credentials refused).
+        """
+        if resp.status not in (401, 407) or self.dialog is None or tx.request is None:
+            return None
+        if self._auth is None:
+            self._auth = self.host.digest_client()
+        if not self._auth.has_credentials:
+            return None
+        proxy = resp.status == 407
+        values = resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+        if not self._auth.handle_challenges(values, proxy=proxy).retry:
+            return None
+        old: Request = tx.request
+        h = old.headers.copy()
+        h.remove("Authorization")
+        h.remove("Proxy-Authorization")
+        h.pop_first("Via")
+        h.add("Via", str(self.host.via(self.transport)), first=True)
+        h.set("CSeq", f"{self.dialog.next_cseq()} {old.method}")
+        for name, value in self._auth.authorization_headers(old.method, str(old.uri), old.body):
+            h.add(name, value)
+        dest, transport = self.dialog.next_hop()
+        return self.host.start_client(Request(old.method, old.uri, h, old.body), dest, transport,
+                                      now, on_response, on_timeout)
+
     def _auth_headers(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
         if self._auth is None or self.dialog is None:
             return ()
@@ -319,6 +350,11 @@ class InviteSession(UacMixin):
             else:
                 self._send_ack(self.dialog, resp.cseq.seq, b"")
             self.host.emit(ReInviteAnswered(session=self.id, sdp=resp.body or None))
+            return
+        retry = self.challenge_retry(tx, resp, now, self._on_reinvite_response,
+                                     self._on_reinvite_timeout)
+        if retry is not None:
+            self._reinvite_tx = retry
             return
         self._reinvite_tx = None
         if status == 491:
@@ -384,10 +420,16 @@ class InviteSession(UacMixin):
             + self._auth_headers("BYE", b""),
         )
         dest, transport = self.dialog.next_hop()
-        self.host.start_client(req, dest, transport, now, lambda *a: None, lambda *a: None)
+        self.host.start_client(req, dest, transport, now, self._on_bye_response,
+                               lambda *a: None)
         self._terminate(now)
         if emit:
             self.host.emit(CallEnded(session=self.id, by="local", reason="bye"))
+
+    def _on_bye_response(self, tx: ClientTransaction, status: int, resp: Response,
+                         now: float) -> None:
+        if status in (401, 407):  # a proxy wants credentials for our BYE too
+            self.challenge_retry(tx, resp, now, self._on_bye_response, lambda *a: None)
 
     def dialog_info(self) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None before any dialog), e.g. for Replaces."""

@@ -104,6 +104,10 @@ class DialogRequests:
         entry = self.outgoing.pop(tx, None)
         if entry is None:
             return
+        retry = self.session.challenge_retry(tx, resp, now, self._on_response, self._on_timeout)
+        if retry is not None:
+            self.outgoing[retry] = entry
+            return
         rid, method = entry
         self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
                                        status=status, reason=resp.reason, response=resp))
