@@ -339,6 +339,8 @@ class Endpoint(ReceiveMixin):
         exponential back-off and answers digest challenges with the configured
         credentials. Emits ``Registered`` / ``RegistrationFailed``.
         """
+        if not 0 < expires <= 0xFFFFFFFF:
+            raise EndpointError(f"expires must be 1..2**32-1, not {expires} (use unregister)")
         reg_uri = self._parse_target(registrar)
         aor_addr = NameAddr(uri=self._parse_target(aor), display_name=self.config.display_name)
         dest, transport = self._route(reg_uri)

@@ -69,9 +69,11 @@ class DialogRequests:
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> bool:
         """Answer a pending incoming request; False when ``rid`` is not ours."""
-        pending = self.incoming.pop(rid, None)
+        pending = self.incoming.get(rid)
         if pending is None:
             return False
+        if status >= 200:  # a provisional leaves the request pending for its final
+            del self.incoming[rid]
         dialog = self.session.dialog
         tag = dialog.local_tag if dialog is not None else None
         resp = make_response(pending.request, status, reason, to_tag=tag,

@@ -211,3 +211,21 @@ def test_no_input_raises(data: bytes) -> None:
     e.receive_datagram(data, PEER, "udp", 0.0)
     e.handle_timer(40.0)
     assert e.stats.extra.get("internal_errors", 0) == 0
+
+
+def test_provisional_then_final_for_an_out_of_dialog_request() -> None:
+    e = ep()
+    e.receive_datagram(invite(method="MESSAGE", cseq="1 MESSAGE"), PEER, "udp", 0.0)
+    rid = e.next_event().request_id
+    e.respond(rid, 180, now=0.1)
+    e.respond(rid, 202, now=0.2)
+    assert [s for s, _ in sent(e)] == ["SIP/2.0 180 Ringing", "SIP/2.0 202 Accepted"]
+    with pytest.raises(Exception, match="unknown request"):
+        e.respond(rid, 200, now=0.3)
+
+
+def test_register_rejects_bad_expires() -> None:
+    from firmware.sip.endpoint import EndpointError
+
+    with pytest.raises(EndpointError):
+        ep().register("sip:127.0.0.1", "sip:bob@127.0.0.1", now=0.0, expires=0)
