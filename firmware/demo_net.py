@@ -69,6 +69,7 @@ class DemoConfig:
     cfwd_noanswer_url: str = ""
     cfwd_noanswer_timeout: int = 0
     ring_timeout: int = 180
+    reject_488_as_400: bool = False
     start_media_port: int = 20000
     end_media_port: int = 20100
     timer_t1: int = 500
