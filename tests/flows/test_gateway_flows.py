@@ -52,9 +52,12 @@ GW_STEPS: dict[str, list[tuple[str, str, str]]] = {
 async def _gateway_call(
     sipp: Sipp, scenario: str, drive: Callable[[Handset], Awaitable[Any]], *,
     keys: dict[str, Any] | None = None, extra: tuple[str, ...] = ("-rtp_echo",),
+    before: Callable[[Network, Handset], Awaitable[Any]] | None = None,
 ) -> tuple[Network, Any, Any]:
     net = Network()
     phone = await net.add(P, handset_config("5550002", **(keys or {})))
+    if before is not None:
+        await before(net, phone)
     gw_port = free_port()
     net.log.name((HOST, gw_port), G)
     run = sipp.start(str(SCENARIOS / scenario), f"{HOST}:{phone.address[1]}", port=gw_port,
@@ -74,7 +77,9 @@ def _check(figure: str, net: Network, result: Any) -> None:
     save_ladder(figure, net.log, [G, P, "Gateway 2"])
     ladder = render_text(net.log.messages, [G, P, "Gateway 2"], f"Figure {figure}")
     assert result.failed == 0 and result.successful == 1, f"{result.output[-1500:]}\n{ladder}"
-    mismatch = compare(net.log.sequence(), GW_STEPS[figure])
+    gateways = {G, P, "Gateway 2"}
+    seq = [m for m in net.log.sequence() if m[0] in gateways and m[1] in gateways]
+    mismatch = compare(seq, GW_STEPS[figure])
     assert mismatch is None, f"{mismatch}\n{ladder}"
 
 
@@ -160,11 +165,29 @@ def result_port(result: Any) -> int:
     return int(re.search(r"^Via: SIP/2.0/\w+ [\d.]+:(\d+)", inv.text, re.M).group(1))
 
 
-def test_b12_called_user_busy(sipp: Sipp) -> None:
-    async def drive(phone: Handset) -> None:
-        phone.api.press_softkey("dnd")  # the 7960's DND answers busy (dnd_response 486)
+async def _dnd(net: Network, phone: Handset) -> None:
+    phone.api.press_softkey("dnd")  # the 7960's DND answers busy (dnd_response 486)
 
-    net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b12_busy.xml", drive))
+
+async def _in_a_call(net: Network, phone: Handset) -> None:
+    """Busy for real: talking to X, with call waiting off (call_waiting: 0)."""
+    x = await net.add("X", handset_config("5550009"))
+    phone.api.dial(x.uri())
+    await until(lambda: x.states() == ["incoming"], "X to ring")
+    x.api.set_hook(True)
+    await until(lambda: phone.states() == ["connected"], "the phone in a call with X")
+
+
+@pytest.mark.parametrize(("why", "before", "keys"), [
+    ("dnd", _dnd, {}),
+    ("in a call, no call waiting", _in_a_call, {"call_waiting": False}),
+])
+def test_b12_called_user_busy(sipp: Sipp, why: str, before: Any, keys: dict[str, Any]) -> None:
+    async def drive(phone: Handset) -> None:
+        return None
+
+    net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b12_busy.xml", drive, keys=keys,
+                                               before=before))
     _check("B-12", net, result)
 
 
