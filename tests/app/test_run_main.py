@@ -179,3 +179,23 @@ def test_run_on_the_pi_hal_headless(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0, (tmp_path / "phone.log").read_text()
     assert "hal.pi" in (tmp_path / "phone.log").read_text()
+
+
+def test_control_bind_from_the_config(tmp_path: Path) -> None:
+    control_port = free_port()
+    cnf = tmp_path / "SIP00112233AABB.cnf"
+    base = (f"line1_name: 5550001\nproxy1_address: 127.0.0.1\nproxy1_port: {free_port()}\n"
+            f"voip_control_port: {free_port()}\n")
+    cnf.write_text(base + f"control_bind: 127.0.0.1:{control_port}\n")
+    proc = _start(["--config", str(cnf)], tmp_path / "phone.log")
+    try:
+        wait_until(lambda: proc.poll() is not None or _reachable(control_port), 20, "the API")
+        assert _status(control_port)["lines"][0]["name"] == "5550001"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    # Off loopback without a token the phone refuses to serve the API at all (and to start).
+    cnf.write_text(base + f"control_bind: 0.0.0.0:{control_port}\n")
+    done = subprocess.run([sys.executable, "-m", "firmware", "run", "--hal", "mock",
+                           "--config", str(cnf)], cwd=ROOT, capture_output=True, timeout=30)
+    assert done.returncode == 1 and b"token" in done.stderr
