@@ -300,12 +300,6 @@ async def amain(args: argparse.Namespace) -> int:
     config = await fetch_config(args.tftp, args.mac) if args.tftp else load_config(args)
     import hal as hal_pkg
 
-    clock = LoopClock(loop)
-    try:
-        hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
-    except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
-        log.error("cannot start the %s hardware: %s", args.hal, exc)
-        return 1
     control = None
     if args.control:
         host, port = parse_hostport(args.control)
@@ -313,6 +307,15 @@ async def amain(args: argparse.Namespace) -> int:
     elif getattr(config, "control_bind", None):
         host, port = config.control_bind
         control = ControlConfig(host=host, port=port, token=config.control_token or None)
+    if control is not None and control.token_required and not control.token:
+        log.error("the control API on %s needs control_token (off loopback)", control.host)
+        return 1
+    clock = LoopClock(loop)
+    try:
+        hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
+    except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
+        log.error("cannot start the %s hardware: %s", args.hal, exc)
+        return 1
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
