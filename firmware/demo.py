@@ -134,7 +134,11 @@ def demo_main(args: argparse.Namespace) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger(__name__).setLevel(logging.INFO)
     out = Path(args.out)
-    figures = list(FIGURES) if not getattr(args, "figure", None) else [args.figure]
+    figures = list(FIGURES) if not getattr(args, "figure", None) else [args.figure.upper()]
+    unknown = [f for f in figures if f not in FIGURES]
+    if unknown:
+        log.error("no such figure %s; the demo has %s", unknown[0], ", ".join(FIGURES))
+        return 2
     outcomes = asyncio.run(_amain(out, figures))
     text = summary(outcomes)
     (out / "index.md").write_text(text)
