@@ -32,7 +32,6 @@ from firmware.sip.auth import DigestClient
 from firmware.sip.build import (
     IdSource,
     is_reliable,
-    response_destination,
     uri_destination,
 )
 from firmware.sip.dialog import Dialog, DialogId
@@ -205,7 +204,10 @@ class Endpoint(ReceiveMixin):
         try:
             resp = answer_parse_error(exc)
             if resp is not None:
-                dest = response_destination(resp.top_via, source, transport)
+                # An unparseable request's Via was never stamped with received/rport
+                # and cannot be trusted: answer the address it came from, never a
+                # third party named in the garbage (no reflection off-host).
+                dest = source
         except (SipParseError, ValueError):
             resp = None
         if resp is None:

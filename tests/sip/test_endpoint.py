@@ -161,6 +161,14 @@ def test_unparseable_with_headers_gets_400_and_garbage_is_counted() -> None:
     assert e.stats.dropped_unparseable == 2 and e.stats.answered_400 == 2
 
 
+def test_unparseable_request_is_answered_at_its_source_not_its_via() -> None:
+    e = ep()
+    bad = invite(via_host="192.0.2.53:5060").replace(b"Content-Length: 0", b"Content-Length: -5")
+    e.receive_datagram(bad, PEER, "udp", 0.0)
+    [(line, dest)] = sent(e)
+    assert line.startswith("SIP/2.0 400 ") and dest == PEER
+
+
 def test_missing_call_id_gets_400_with_reason() -> None:
     e = ep()
     e.receive_datagram(invite().replace(b"Call-ID: c1@x\r\n", b""), PEER, "udp", 0.0)
