@@ -120,6 +120,7 @@ class MediaStream:
         self._codec: FrameCodec | None = None
         self._decoders: dict[int, FrameCodec] = {}
         self._latched: Address | None = None
+        self._peer: Address | None = None  # negotiated RTP source/destination
         self._from_expected = False
         self._remote_ssrc: int | None = None
         self._candidate: tuple[int, int] | None = None
@@ -167,8 +168,13 @@ class MediaStream:
         if self.sending and not was_sending:
             self._marker = True
             self._capture.clear()
-        if negotiated.remote_address is None:
-            self._latched = None
+        if negotiated.remote_address is not None:
+            if (negotiated.remote_address, negotiated.remote_rtp_port) != self._peer:
+                self._latched = None
+                self._from_expected = False
+            self._peer = (negotiated.remote_address, negotiated.remote_rtp_port)
+        # else: c=0.0.0.0 hold: we send nothing, but the peer may still send
+        # (music on hold) from where it was; keep accepting that source.
 
     def stop(self, now: float, reason: str = "") -> None:
         """End the session: one last report with an RTCP BYE, then no timers."""
@@ -270,13 +276,11 @@ class MediaStream:
     # ------------------------------------------------------------ receive
 
     def _source_ok(self, addr: Address, rtcp_port: bool) -> bool:
-        neg = self.neg
-        if neg is None:
+        expected = self._peer
+        if expected is None:
             return False
         if rtcp_port:
-            ok_ip = neg.remote_address or (self._latched[0] if self._latched else None)
-            return ok_ip is not None and addr[0] == ok_ip
-        expected = (neg.remote_address, neg.remote_rtp_port)
+            return addr[0] == expected[0]
         if addr == expected:
             self._from_expected = True
             return True
@@ -285,7 +289,7 @@ class MediaStream:
         # Symmetric RTP (RFC 4961): a peer behind NAT sends from another port
         # of the negotiated address; latch on it once, before the expected
         # source has been heard.
-        if not self._from_expected and self._latched is None and addr[0] == neg.remote_address:
+        if not self._from_expected and self._latched is None and addr[0] == expected[0]:
             self._latched = addr
             return True
         return False

@@ -115,6 +115,10 @@ def test_rfc2543_hold_is_silent_both_ways(clock: VirtualClock) -> None:
     t = clock.time()
     clock.advance(1.0)
     assert rtp_sent(a, after=t + 1e-6) == [] and rtp_sent(b, after=t + 0.01) == []
+    # the held party may still send (music on hold) from where it was: still accepted
+    pkt = RtpPacket(payload_type=0, sequence=7, timestamp=99, ssrc=0x1111, payload=b"\xff" * 160)
+    b.stream.receive_rtp(pkt.to_bytes(), ("127.0.0.1", 16384), clock.time())
+    assert b.stream.stats().wrong_source == 0
 
 
 def test_dtmf_both_ways(clock: VirtualClock) -> None:
