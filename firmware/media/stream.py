@@ -87,6 +87,7 @@ class StreamStats:
     rtcp_malformed: int
     ticks_skipped: int
     capture_dropped: int
+    capture_starved: int
     not_running: int
     jitter_buffer: JitterStats
 
@@ -133,7 +134,7 @@ class MediaStream:
         self._c = dict.fromkeys(
             ("sent", "octets", "malformed", "wrong_source", "unknown_pt", "wrong_ssrc",
              "ssrc_changes", "rtcp_sent", "rtcp_received", "rtcp_malformed", "skipped",
-             "capture_dropped", "dtmf_received", "sent_since_report", "not_running"), 0)
+             "capture_dropped", "dtmf_received", "sent_since_report", "not_running", "capture_starved"), 0)
 
     # ------------------------------------------------------------ control
 
@@ -205,9 +206,10 @@ class MediaStream:
     # ------------------------------------------------------------ audio
 
     def push_capture(self, pcm: bytes) -> None:
-        """Microphone samples (S16_LE, 8 kHz). Keeps at most ~3 packets: no growing delay."""
+        """Microphone samples (S16_LE, 8 kHz). Keeps at most 2 packets' worth: a sound
+        card running faster than the network clock drops samples instead of growing delay."""
         self._capture += pcm
-        limit = 3 * 2 * self.samples_per_packet
+        limit = 2 * 2 * self.samples_per_packet
         if len(self._capture) > limit:
             excess = len(self._capture) - limit
             excess += excess % 2
@@ -260,8 +262,9 @@ class MediaStream:
                             timestamp=dtmf.timestamp, ssrc=self.ssrc, payload=dtmf.payload,
                             marker=dtmf.marker)
         else:
-            if len(pcm) < nbytes:
-                pcm += bytes(nbytes - len(pcm))  # capture starved: pad with silence
+            if len(pcm) < nbytes:  # capture starved (slow card clock): pad with silence
+                self._c["capture_starved"] += (nbytes - len(pcm)) // 2
+                pcm += bytes(nbytes - len(pcm))
             pkt = RtpPacket(payload_type=neg.send_codec.payload_type, sequence=self._seq,
                             timestamp=ts, ssrc=self.ssrc, payload=codec.encode(pcm),
                             marker=self._marker)
@@ -439,6 +442,6 @@ class MediaStream:
             ssrc_changes=c["ssrc_changes"], rtcp_sent=c["rtcp_sent"],
             rtcp_received=c["rtcp_received"], rtcp_malformed=c["rtcp_malformed"],
             ticks_skipped=c["skipped"], capture_dropped=c["capture_dropped"],
-            not_running=c["not_running"],
+            not_running=c["not_running"], capture_starved=c["capture_starved"],
             jitter_buffer=self._jb.stats(),
         )

@@ -235,3 +235,26 @@ def test_symmetric_rtp_latches_on_nat_port(clock: VirtualClock) -> None:
     assert s.stats().wrong_source == 0
     clock.advance(0.1)
     assert {d.addr for _, d in a.sent[-3:] if not d.rtcp} == {("127.0.0.2", 31000)}
+
+
+@pytest.mark.parametrize("card_period", [0.0198, 0.0202])  # sound card 1 % fast / slow
+def test_card_clock_drift_on_capture_does_not_grow_delay(clock: VirtualClock,
+                                                         card_period: float) -> None:
+    a, b = call(clock)
+    a.engine._t0 = None  # the card paces A's engine now, not the loop clock
+
+    def card() -> None:
+        a.engine.on_period(clock.time())
+        a.kick()
+        clock.call_later(card_period, card)
+
+    clock.call_later(card_period, card)
+    a.audio.set_tone(800)
+    clock.advance(60.0)
+    st = a.stream.stats()
+    assert len(a.stream._capture) <= 2 * 320  # never more than two packets queued
+    if card_period < 0.02:
+        assert st.capture_dropped == pytest.approx(0.01 * 8000 * 60, rel=0.3)
+    else:
+        assert st.capture_starved == pytest.approx(0.01 * 8000 * 60, rel=0.3)
+    assert b.audio.dominant_hz() == pytest.approx(800, abs=20)
