@@ -258,3 +258,25 @@ def test_card_clock_drift_on_capture_does_not_grow_delay(clock: VirtualClock,
     else:
         assert st.capture_starved == pytest.approx(0.01 * 8000 * 60, rel=0.3)
     assert b.audio.dominant_hz() == pytest.approx(800, abs=20)
+
+
+def test_reinvite_switches_codec_mid_call(clock: VirtualClock) -> None:
+    from dataclasses import replace
+
+    from firmware.media.codecs import PCMA
+
+    a, b = call(clock)
+    a.audio.set_tone(900)
+    clock.advance(1.0)
+    a.sdp.local = replace(a.sdp.local, codecs=(PCMA,))
+    ans = b.sdp.receive_offer(parse_sdp(a.sdp.offer().to_bytes()))
+    assert isinstance(ans, Answer)
+    b.apply(ans.negotiated)
+    neg = a.sdp.receive_answer(parse_sdp(ans.sdp.to_bytes()))
+    assert isinstance(neg, Negotiated)
+    a.apply(neg)
+    t = clock.time()
+    clock.advance(1.0)
+    assert {p.payload_type for _, p in rtp_sent(a, after=t + 1e-6)} == {8}
+    assert a.stream.stats().codec == "PCMA" and b.stream.stats().unknown_pt == 0
+    assert b.audio.dominant_hz() == pytest.approx(900, abs=20)
