@@ -18,6 +18,7 @@ counted in ``stats()``; nothing raises.
 from __future__ import annotations
 
 import logging
+import random
 from collections import deque
 from dataclasses import dataclass
 
@@ -103,6 +104,7 @@ class MediaStream:
         self._seq = seq0 & 0xFFFF
         self._ts0 = ts0 & 0xFFFFFFFF
         self._rtcp_interval = rtcp_interval
+        self._rng = random.Random(ssrc)  # reproducible per stream; no clock read
         self._ntp_offset = ntp_offset
         self.period = period
         self.neg: Negotiated | None = None
@@ -165,7 +167,7 @@ class MediaStream:
             self._running = True
             self._t0 = now if t0 is None or t0 < now - 1e-9 else t0
             self._tick = 0
-            self._next_rtcp = now + self._rtcp_interval * (0.5 + (self.ssrc % 997) / 1994)
+            self._next_rtcp = now + self._rtcp_interval * self._rng.uniform(0.5, 1.5) / 2
         if self.sending and not was_sending:
             self._marker = True
             self._capture.clear()
@@ -246,7 +248,8 @@ class MediaStream:
                 self._tick += 1
         if self._next_rtcp is not None and now >= self._next_rtcp:
             self._queue_rtcp(now)
-            self._next_rtcp = now + self._rtcp_interval
+            # RFC 3550 §6.3.1: each interval randomised over [0.5, 1.5] x the mean
+            self._next_rtcp = now + self._rtcp_interval * self._rng.uniform(0.5, 1.5)
 
     def _send_tick(self, tick: int) -> None:
         neg, codec = self.neg, self._codec
