@@ -280,3 +280,31 @@ def test_reinvite_switches_codec_mid_call(clock: VirtualClock) -> None:
     assert {p.payload_type for _, p in rtp_sent(a, after=t + 1e-6)} == {8}
     assert a.stream.stats().codec == "PCMA" and b.stream.stats().unknown_pt == 0
     assert b.audio.dominant_hz() == pytest.approx(900, abs=20)
+
+
+def test_peer_asking_for_30ms_packets(clock: VirtualClock) -> None:
+    from dataclasses import replace
+
+    from . import harness
+
+    original = harness.make_phone
+
+    def make(*args, **kw):
+        phone = original(*args, **kw)
+        if phone.name == "bob":  # bob's SDP says a=ptime:30
+            phone.sdp.local = replace(phone.sdp.local, ptime=30)
+        return phone
+
+    harness.make_phone = make
+    try:
+        a, b = harness.call(clock)
+    finally:
+        harness.make_phone = original
+    a.audio.set_tone(1000)
+    b.audio.set_tone(440)
+    clock.advance(3.0)
+    assert {len(p.payload) for _, p in rtp_sent(a)} == {240}  # 30 ms at 8 kHz to bob
+    assert {len(p.payload) for _, p in rtp_sent(b)} == {160}  # 20 ms to alice
+    assert a.audio.dominant_hz() == pytest.approx(440, abs=20)
+    assert b.audio.dominant_hz() == pytest.approx(1000, abs=20)  # 30 ms frames re-cut to 20
+    assert b.stream.stats().jitter_buffer.concealed <= 2
