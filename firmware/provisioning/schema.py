@@ -1,0 +1,281 @@
+"""Typed phone configuration built from lexed ``.cnf`` files (SIPDefault, then SIP<MAC>).
+
+Why frozen dataclasses: the config is a value. Resync builds a new one and
+compares (``diff.py``); nothing mutates a config in place, so a bad file can
+never half-apply. Secrets (line passwords, the control token) are fields with
+``repr=False`` and are never logged; messages name the key, not the value.
+
+Cross-key rules checked here: media port range order, line N needs a proxy,
+and the wiring (``hal.settings.HalSettings``: pins used twice, pins a display
+bus needs), each refusal naming the key and the line that set it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from firmware.provisioning.cnf import CnfFile, ConfigError
+from firmware.provisioning.dialplan import DialPlan
+from firmware.provisioning.keys import (
+    IGNORED_KEYS,
+    KEYS,
+    LINE_KEYS,
+    MAX_LINES,
+    PROXY_KEYS,
+    KeySpec,
+)
+from firmware.provisioning.values import ValueRefused
+from hal.settings import HalConfigError, HalSettings
+
+log = logging.getLogger(__name__)
+
+_INDEXED_RE = re.compile(r"^(line|proxy)(\d{1,2})_([a-z]+)$")
+UNPROVISIONED = "UNPROVISIONED"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Proxy:
+    """A SIP proxy/registrar: ``proxy{n}_address``/``proxy{n}_port``."""
+
+    address: str
+    port: int = 5060
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LineConfig:
+    """One line (``line{n}_*``): the SIP identity it registers and calls as."""
+
+    index: int
+    name: str
+    displayname: str = ""
+    shortname: str = ""
+    authname: str = ""
+    password: str = field(default="", repr=False)
+    proxy: Proxy | None = None
+
+    @property
+    def auth_user(self) -> str:
+        """Digest user name: ``authname`` if given, else the line name (7960 rule)."""
+        return self.authname or self.name
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HalConfig:
+    """Handset hardware keys as set in the files (our keys). None / () = not set,
+    so ``hal.settings.HalSettings`` keeps its reference wiring for it. The HAL
+    takes it as ``HalSettings.from_cnf(dataclasses.asdict(config.hal))``;
+    ``PhoneConfig.hal_settings`` is that value, already validated."""
+
+    pin_factory: str | None = None
+    keypad_rows: tuple[int, ...] = ()
+    keypad_cols: tuple[int, ...] = ()
+    softkey_pins: tuple[int, ...] = ()
+    line_pins: tuple[int, ...] = ()
+    feature_pins: tuple[tuple[str, int], ...] = ()
+    hook_pin: int | None = None
+    hook_polarity: str | None = None
+    hook_debounce_ms: int | None = None
+    buzzer_pin: int | None = None
+    buzzer_tone_hz: int | None = None
+    display_type: str | None = None
+    display_bus: str | None = None
+    display_port: int | None = None
+    display_address: int | None = None
+    display_spi_device: int | None = None
+    display_dc_pin: int | None = None
+    display_rst_pin: int | None = None
+    display_width: int | None = None
+    display_height: int | None = None
+    display_rotate: int | None = None
+    audio_capture_device: str | None = None
+    audio_playback_device: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PhoneConfig:
+    """The whole configuration of one handset. Field names are the ``.cnf`` keys;
+    timers keep the 7960's units (``timer_t1``/``timer_t2`` in ms)."""
+
+    lines: tuple[LineConfig, ...] = ()
+    proxies: Mapping[int, Proxy] = field(default_factory=dict)
+    outbound_proxy: str = ""
+    outbound_proxy_port: int = 5060
+    proxy_register: bool = False
+    timer_register_expires: int = 3600
+    timer_t1: int = 500
+    timer_t2: int = 4000
+    timer_invite_expires: int = 180
+    sip_retx: int = 10
+    sip_invite_retx: int = 6
+    voip_control_port: int = 5060
+    start_media_port: int = 16384
+    end_media_port: int = 32766
+    preferred_codec: str = "g711ulaw"
+    dtmf_avt_payload: int = 101
+    dtmf_outofband: str = "avt"
+    nat_enable: bool = False
+    nat_address: str = ""
+    user_info: str = "phone"
+    remote_party_id: bool = False
+    cfwd_url: str = ""
+    call_waiting: bool = True
+    dnd_control: int = 0
+    messages_uri: str = ""
+    phone_label: str = ""
+    time_zone: str = "UTC"
+    rfc_2543_hold: bool = True
+    image_version: str = ""
+    tftp_cfg_dir: str = ""
+    sync: int = 1
+    dial_template: str = "dialplan"
+    hold_method: str = "c0"
+    transfer_method: str = "refer"
+    dnd_response: int = 480
+    cfwd_busy_url: str = ""
+    cfwd_noanswer_url: str = ""
+    cfwd_noanswer_timeout: int = 0
+    ring_timeout: int = 180
+    reject_488_as_400: bool = False
+    interdigit_timeout: int = 10
+    dial_pound_sends: bool = True
+    resync_interval: int = 0
+    control_bind: tuple[str, int] | None = None
+    control_token: str = field(default="", repr=False)
+    hal: HalConfig = field(default_factory=HalConfig)
+    #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
+    hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
+    dialplan: DialPlan | None = None
+    #: Every resolved key -> value (secrets included, hence repr=False); used by diff.
+    values: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    #: Names of the files this config came from, in the order read.
+    sources: tuple[str, ...] = ()
+    #: Human-readable warnings (unknown keys...), never containing secret values.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def t1(self) -> float:
+        """RFC 3261 T1 in seconds, for ``firmware.sip.timers.TimerConfig``."""
+        return self.timer_t1 / 1000.0
+
+    @property
+    def t2(self) -> float:
+        return self.timer_t2 / 1000.0
+
+    def line(self, index: int) -> LineConfig | None:
+        return next((ln for ln in self.lines if ln.index == index), None)
+
+
+def is_secret(key: str) -> bool:
+    """True for keys whose values must never be logged or shown."""
+    m = _INDEXED_RE.match(key)
+    if m and m.group(1) == "line":
+        spec = LINE_KEYS.get(m.group(3))
+        return bool(spec and spec.secret)
+    spec = KEYS.get(key)
+    return bool(spec and spec.secret) or key == "phone_password"
+
+
+def _lookup(key: str) -> tuple[KeySpec, str, int | None, str] | None:
+    """(spec, kind, index, field) for a known key; None if unknown."""
+    if key in KEYS:
+        return KEYS[key], "scalar", None, key
+    m = _INDEXED_RE.match(key)
+    if m:
+        kind, idx, fld = m.group(1), int(m.group(2)), m.group(3)
+        table = LINE_KEYS if kind == "line" else PROXY_KEYS
+        if fld in table and 1 <= idx <= MAX_LINES:
+            return table[fld], kind, idx, fld
+    return None
+
+
+def build_config(
+    files: Iterable[CnfFile], *, dialplan: DialPlan | None = None
+) -> PhoneConfig:
+    """Merge the files in order (later files override) into a ``PhoneConfig``.
+
+    Raises ``ConfigError`` (file, line, key, accepted range) on the first bad
+    value; unknown keys only warn. Nothing is applied until every file parsed.
+    """
+    values: dict[str, Any] = {}
+    origin: dict[str, tuple[str, int]] = {}
+    warnings: list[str] = []
+    sources: list[str] = []
+    for cnf in files:
+        sources.append(cnf.name)
+        for entry in cnf.entries:
+            found = _lookup(entry.key)
+            if found is None:
+                if entry.key not in IGNORED_KEYS:
+                    msg = f"{cnf.name}:{entry.line}: unknown key {entry.key!r} ignored"
+                    log.warning("%s", msg)
+                    warnings.append(msg)
+                continue
+            spec = found[0]
+            try:
+                values[entry.key] = spec.type(entry.value)
+            except ValueRefused as exc:
+                shown = "" if spec.secret else f" ({entry.value[:40]!r})"
+                raise ConfigError(
+                    file=cnf.name, line=entry.line, key=entry.key,
+                    reason=f"bad value{shown}: {exc}",
+                ) from None
+            origin[entry.key] = (cnf.name, entry.line)
+    return _assemble(values, origin, tuple(sources), tuple(warnings), dialplan)
+
+
+def _fail(origin: Mapping[str, tuple[str, int]], key: str, reason: str) -> ConfigError:
+    file, line = origin.get(key, ("<defaults>", None))
+    return ConfigError(file=file, line=line, key=key, reason=reason)
+
+
+def _assemble(
+    values: dict[str, Any],
+    origin: Mapping[str, tuple[str, int]],
+    sources: tuple[str, ...],
+    warnings: tuple[str, ...],
+    dialplan: DialPlan | None,
+) -> PhoneConfig:
+    scalars = {k: values.get(k, spec.default) for k, spec in KEYS.items()}
+    if scalars["hold_method"] is None:
+        scalars["hold_method"] = "c0" if scalars["rfc_2543_hold"] else "sendonly"
+    if scalars["start_media_port"] >= scalars["end_media_port"]:
+        raise _fail(origin, "end_media_port",
+                    f"must be above start_media_port ({scalars['start_media_port']})")
+    proxies: dict[int, Proxy] = {}
+    for n in range(1, MAX_LINES + 1):
+        addr = values.get(f"proxy{n}_address", "")
+        if addr and addr.upper() != "USECALLMANAGER":
+            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", 5060))
+    lines: list[LineConfig] = []
+    for n in range(1, MAX_LINES + 1):
+        name = values.get(f"line{n}_name", "")
+        if not name or name.upper() == UNPROVISIONED:
+            continue
+        proxy = proxies.get(n) or proxies.get(1)
+        if proxy is None:
+            raise _fail(origin, f"line{n}_name",
+                        f"line {n} has no proxy (set proxy{n}_address or proxy1_address)")
+        lines.append(LineConfig(
+            index=n, name=name, proxy=proxy,
+            **{f: values.get(f"line{n}_{f}", LINE_KEYS[f].default)
+               for f in ("displayname", "shortname", "authname", "password")},
+        ))
+    hal = HalConfig(**{k: v for k, v in scalars.items() if KEYS[k].group == "hal"})
+    try:
+        hal_settings = HalSettings.from_cnf(dataclasses.asdict(hal))
+    except HalConfigError as exc:
+        key = re.split(r"[\[.]", exc.key, maxsplit=1)[0]
+        raise _fail(origin, key, f"bad wiring: {exc.key} {exc.reason}") from None
+    phone_fields = {k: v for k, v in scalars.items() if KEYS[k].group == "phone"}
+    resolved = dict(scalars)
+    resolved.update({k: v for k, v in values.items() if k not in resolved})
+    return PhoneConfig(
+        lines=tuple(lines), proxies=proxies, hal=hal, hal_settings=hal_settings,
+        dialplan=dialplan, values=resolved, sources=sources, warnings=warnings,
+        **phone_fields,
+    )
