@@ -18,6 +18,7 @@ counted in ``stats()``; nothing raises.
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import deque
 from dataclasses import dataclass
@@ -149,7 +150,14 @@ class MediaStream:
         """
         was_sending = self.sending
         self.neg = negotiated
-        self._spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
+        spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
+        if spp != self._spp and self._running and self._t0 is not None:
+            # new packet size mid-call: re-base the grid where the old one had got to,
+            # so neither the deadlines nor the timestamps jump
+            self._t0 += self._tick * self._spp / 8000.0
+            self._ts0 = (self._ts0 + self._tick * self._spp) & 0xFFFFFFFF
+            self._tick = 0
+        self._spp = spp
         if self._codec is None or self._codec.name != negotiated.send_codec.name.upper():
             self._codec = make_codec(negotiated.send_codec.name)  # keeps state on re-INVITE
         old = self._decoders
@@ -188,7 +196,8 @@ class MediaStream:
 
     @property
     def sending(self) -> bool:
-        return self._running and self.neg is not None and self.neg.send
+        neg = self.neg
+        return self._running and neg is not None and neg.send and neg.remote_address is not None
 
     @property
     def samples_per_packet(self) -> int:
@@ -236,7 +245,7 @@ class MediaStream:
         if not self._running or self._t0 is None:
             return
         ptime = self.ptime_s
-        due = int((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline has come
+        due = math.floor((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline came
         if due >= self._tick:
             if due - self._tick >= MAX_BURST_TICKS:
                 skipped = due - self._tick

@@ -25,10 +25,12 @@ from firmware.media.stream import EARLY_S, MediaEvent, MediaStream
 # rounded up); arming half of that early centres sends on the 20 ms grid.
 ARM_EARLY = EARLY_S / 2
 # When an AudioPump drives the stream (``tick`` right after each captured
-# period), the stream's own timer is only a fallback, armed this much after
-# the deadline: it must never send a tick before the period it carries was
-# captured (that would add a standing 20 ms of capture-to-wire delay).
-AUDIO_FALLBACK = 0.005
+# period), the stream's own timer is armed a hair after the pump's for the
+# same instant: asyncio runs due timers in deadline order, so a tick never
+# goes out before the period it carries was captured (that would add a
+# standing 20 ms of capture-to-wire delay). Deadlines that fall between audio
+# periods (a ptime other than the period) are still sent on time.
+AUDIO_AFTER = 1e-6
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +130,7 @@ class RtpEndpoint:
             self._timer = None
         self._timer_when = when
         if when is not None:
-            at = when + AUDIO_FALLBACK if self.audio_driven else when - ARM_EARLY
+            at = when - ARM_EARLY + (AUDIO_AFTER if self.audio_driven else 0.0)
             self._timer = self.loop.call_at(at, self._fire)
 
     def _fire(self) -> None:

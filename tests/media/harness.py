@@ -47,8 +47,8 @@ class Phone:
         if self._stream_timer is not None:
             self._stream_timer.cancel()  # type: ignore[attr-defined]
         when = self.stream.get_timer()
-        # as RtpEndpoint(audio_driven=True): the audio period sends; this is the fallback
-        self._stream_timer = (self.clock.call_at(when + 0.005, self._fire)
+        # as RtpEndpoint(audio_driven=True): just after the audio period due at that instant
+        self._stream_timer = (self.clock.call_at(when + 1e-6, self._fire)
                               if when is not None else None)
 
     def deliver(self, d: MediaDatagram, src: tuple[str, int]) -> None:

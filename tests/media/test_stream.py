@@ -308,3 +308,31 @@ def test_peer_asking_for_30ms_packets(clock: VirtualClock) -> None:
     assert a.audio.dominant_hz() == pytest.approx(440, abs=20)
     assert b.audio.dominant_hz() == pytest.approx(1000, abs=20)  # 30 ms frames re-cut to 20
     assert b.stream.stats().jitter_buffer.concealed <= 2
+
+
+def test_early_call_before_the_first_deadline_sends_nothing(clock: VirtualClock) -> None:
+    a, _ = call(clock)
+    s = a.stream
+    s.datagrams_to_send()
+    nxt = s.get_timer()
+    assert nxt is not None
+    s.handle_timer(nxt - 0.015)  # a wake-up 15 ms before the slot is not the slot
+    assert [d for d in s.datagrams_to_send() if not d.rtcp] == []
+
+
+def test_ptime_change_mid_call_keeps_grid_and_timeline(clock: VirtualClock) -> None:
+    from dataclasses import replace
+
+    a, b = call(clock)
+    clock.advance(1.0)
+    last = rtp_sent(a)[-1]
+    neg = a.stream.neg
+    assert neg is not None
+    a.apply(replace(neg, ptime=30))
+    clock.advance(0.5)
+    after = [x for x in rtp_sent(a) if x[0] > last[0]]
+    gaps = [(t2 - t1) * 1000 for (t1, _), (t2, _) in zip(after, after[1:], strict=False)]
+    assert after[0][0] - last[0] == pytest.approx(0.02, abs=1e-5)
+    assert len(gaps) >= 10 and all(g == pytest.approx(30.0, abs=0.01) for g in gaps)
+    assert after[0][1].timestamp == (last[1].timestamp + 160) & 0xFFFFFFFF
+    assert after[1][1].timestamp == (after[0][1].timestamp + 240) & 0xFFFFFFFF
