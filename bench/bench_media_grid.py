@@ -105,6 +105,12 @@ def pct(xs: list[float], p: float) -> float:
 
 async def run(seconds: float) -> None:
     loop = asyncio.get_running_loop()
+    # started first: forking a process stalls this loop for tens of milliseconds
+    bare = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", BARE_LOOP, str(seconds), stdout=asyncio.subprocess.PIPE)
+    redraw, what = make_redraw()
+    redraw()  # the first draw loads fonts: not part of the steady state
+    await asyncio.sleep(0.5)
     sink = Sink()
     st, _ = await loop.create_datagram_endpoint(lambda: sink, local_addr=("127.0.0.1", 0))
     sink_port = st.get_extra_info("sockname")[1]
@@ -130,8 +136,6 @@ async def run(seconds: float) -> None:
     stream.update(neg, loop.time(), t0=engine.get_timer())
     ep.kick()
 
-    redraw, what = make_redraw()
-    redraw()  # first draw loads fonts: not part of the steady state
     redraw_ms: list[float] = []
 
     async def display() -> None:
@@ -161,8 +165,6 @@ async def run(seconds: float) -> None:
     tasks = [asyncio.create_task(naive_sender())]
     if REDRAW_S > 0:
         tasks.append(asyncio.create_task(display()))
-    bare = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", BARE_LOOP, str(seconds - 1.0), stdout=asyncio.subprocess.PIPE)
     await asyncio.sleep(seconds)
     bare_out, _ = await bare.communicate()
     bare_dev = json.loads(bare_out)
@@ -175,6 +177,9 @@ async def run(seconds: float) -> None:
     assert t_grid is not None
     signed = [(t - (t_grid + n * 0.02)) * 1000 for n, t in enumerate(sends)]
     dev = [abs(x) for x in signed]
+    if os.environ.get("GRID_DEBUG"):
+        worst = sorted(range(len(dev)), key=dev.__getitem__)[-20:]
+        print("worst:", [(i, round(signed[i], 2)) for i in sorted(worst)])
     ndev = [(t - (naive[0] + n * 0.02)) * 1000 for n, t in enumerate(naive)]
     if redraw_ms:
         print(f"display: {what}; {len(redraw_ms)} redraws every {REDRAW_S:g} s"
