@@ -218,6 +218,7 @@ def build_answer(
     our_dir = _direction(want_send and they_recv, want_recv and they_send)
     hold_connection = direction != "sendrecv" and hold_style == "connection"
     m, conn = _media_line(local, common, our_dir, hold_connection)
+    m = replace(m, proto=om.proto)  # the answer keeps the offer's transport (RFC 3264 §6)
     media = tuple(
         m if i == chosen else replace(
             o, port=0, connection=None, codecs=(), direction=None, ptime=None,
