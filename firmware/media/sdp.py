@@ -306,7 +306,9 @@ def negotiate(
         send_codec=send_codec,
         recv_codecs=recv,
         dtmf_send_pt=r_te[0].payload_type if (r_te and l_te) else None,
-        dtmf_recv_pts=frozenset(c.payload_type for c in l_te) if r_te else frozenset(),
+        # ours, plus the peer's number in case it sends with its own (lenient)
+        dtmf_recv_pts=frozenset(c.payload_type for c in l_te + r_te) if (r_te and l_te)
+        else frozenset(),
         ptime=rm.ptime if rm.ptime and 10 <= rm.ptime <= 120 else (lm.ptime or 20),
         direction=_direction(send, recv_ok),
         send=send,
