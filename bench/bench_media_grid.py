@@ -127,7 +127,7 @@ async def run(seconds: float) -> None:
             sends.extend(now for d in self.stream._out if not d.rtcp)
             super().kick()
 
-    ep = Recording(stream, loop=loop, audio_driven=True)
+    ep = Recording(stream, loop=loop, audio_next=engine.get_timer)
     await ep.open("127.0.0.1", PortAllocator(42000, 42998))
     pump = AudioPump(engine, loop=loop, after_period=ep.tick)
     pump.start()

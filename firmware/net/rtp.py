@@ -55,9 +55,13 @@ class RtpEndpoint:
 
     def __init__(self, stream: MediaStream, *, loop: asyncio.AbstractEventLoop | None = None,
                  on_event: Callable[[MediaEvent], None] | None = None,
-                 audio_driven: bool = False) -> None:
+                 audio_driven: bool = False,
+                 audio_next: Callable[[], float | None] | None = None) -> None:
         self.stream = stream
-        self.audio_driven = audio_driven
+        self.audio_driven = audio_driven or audio_next is not None
+        # the pump's next period (``engine.get_timer``): a stream deadline that falls on
+        # it needs no timer of its own, the pump's tick() sends it (one wake-up, not two)
+        self.audio_next = audio_next
         self.loop = loop or asyncio.get_running_loop()
         self.on_event = on_event
         self.port: int | None = None
@@ -123,6 +127,10 @@ class RtpEndpoint:
             if self.on_event is not None:
                 self.on_event(ev)
         when = self.stream.get_timer()
+        if when is not None and self.audio_next is not None:
+            nxt = self.audio_next()
+            if nxt is not None and abs(nxt - when) < 1e-4:
+                when = None  # the audio period at that instant ticks us
         if when == self._timer_when and self._timer is not None:
             return  # already armed for that deadline: no churn 100 times a second
         if self._timer is not None:

@@ -96,7 +96,7 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
     stream = MediaStream(ssrc=random.getrandbits(32), cname=f"piphone@{local_ip}",
                          seq0=random.getrandbits(16), ts0=random.getrandbits(32))
     engine.attach(stream)
-    ep = RtpEndpoint(stream, loop=loop, audio_driven=True)
+    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer)
     port = await ep.open(local_ip, PortAllocator(30000, 30998))
     pump = AudioPump(engine, loop=loop, after_period=ep.tick)
     names = os.environ.get("CODECS", "PCMU,PCMA").split(",")
