@@ -99,7 +99,7 @@ class MediaStream:
 
     def __init__(self, *, ssrc: int, cname: str, seq0: int = 0, ts0: int = 0,
                  rtcp_interval: float = 5.0, ntp_offset: float = 0.0,
-                 period: int = 160) -> None:
+                 period: int = 160, pcm_rate: int = 8000) -> None:
         self.ssrc = ssrc & 0xFFFFFFFF
         self.cname = cname
         self._seq = seq0 & 0xFFFF
@@ -107,9 +107,13 @@ class MediaStream:
         self._rtcp_interval = rtcp_interval
         self._rng = random.Random(ssrc)  # reproducible per stream; no clock read
         self._ntp_offset = ntp_offset
-        self.period = period
+        self.period = period  # audio samples per device period
+        if pcm_rate not in (8000, 16000):
+            raise ValueError(f"unsupported audio rate {pcm_rate}")
+        self.pcm_rate = pcm_rate
+        self._k = pcm_rate // 8000  # audio samples per RTP timestamp unit
         self.neg: Negotiated | None = None
-        self._spp = period
+        self._spp = period // self._k  # RTP timestamp units per packet
         self._t0: float | None = None
         self._tick = 0
         self._next_rtcp: float | None = None
@@ -118,8 +122,8 @@ class MediaStream:
         self._capture = bytearray()
         self._out: list[MediaDatagram] = []
         self._events: deque[MediaEvent] = deque(maxlen=MAX_EVENTS)
-        self._jb = JitterBuffer(period=period)
-        self._dtmf_tx = DtmfSender(samples_per_packet=period)
+        self._jb = JitterBuffer(period=period // self._k, samples_per_ts=self._k)
+        self._dtmf_tx = DtmfSender(samples_per_packet=period // self._k)
         self._dtmf_rx = DtmfReceiver()
         self._codec: FrameCodec | None = None
         self._decoders: dict[int, FrameCodec] = {}
@@ -159,7 +163,7 @@ class MediaStream:
             self._tick = 0
         self._spp = spp
         if self._codec is None or self._codec.name != negotiated.send_codec.name.upper():
-            self._codec = make_codec(negotiated.send_codec.name)  # keeps state on re-INVITE
+            self._codec = make_codec(negotiated.send_codec.name, self.pcm_rate)  # keeps state
         old = self._decoders
         self._decoders = {}
         for pt, c in negotiated.recv_codecs.items():
@@ -167,7 +171,7 @@ class MediaStream:
                 self._decoders[pt] = old[pt]
                 continue
             try:
-                self._decoders[pt] = make_codec(c.name)
+                self._decoders[pt] = make_codec(c.name, self.pcm_rate)
             except ValueError:
                 log.debug("no decoder for %s", c.name)
         self._dtmf_tx.samples_per_packet = self.samples_per_packet
@@ -217,10 +221,11 @@ class MediaStream:
     # ------------------------------------------------------------ audio
 
     def push_capture(self, pcm: bytes) -> None:
-        """Microphone samples (S16_LE, 8 kHz). Keeps at most 2 packets' worth: a sound
-        card running faster than the network clock drops samples instead of growing delay."""
+        """Microphone samples (S16_LE at ``pcm_rate``). Keeps at most 2 packets' worth: a
+        sound card running faster than the network clock drops samples instead of growing
+        delay."""
         self._capture += pcm
-        limit = 2 * 2 * self.samples_per_packet
+        limit = 2 * 2 * self.samples_per_packet * self._k
         if len(self._capture) > limit:
             excess = len(self._capture) - limit
             excess += excess % 2
@@ -265,7 +270,7 @@ class MediaStream:
         assert neg is not None and codec is not None and neg.remote_address is not None
         addr = self._latched or (neg.remote_address, neg.remote_rtp_port)
         ts = (self._ts0 + tick * self.samples_per_packet) & 0xFFFFFFFF
-        nbytes = 2 * self.samples_per_packet
+        nbytes = 2 * self.samples_per_packet * self._k
         pcm = bytes(self._capture[:nbytes])
         del self._capture[:nbytes]
         dtmf = self._dtmf_tx.next_packet(ts) if neg.dtmf_send_pt is not None else None
