@@ -17,6 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--mac", help="MAC address used to name SIP<MAC>.cnf")
     demo = sub.add_parser("demo", help="run the Appendix B figures among simulated handsets")
     demo.add_argument("--out", default="out/demo")
+    demo.add_argument("--figure", help="run one figure only (e.g. B-6)")
     return parser
 
 

@@ -130,6 +130,16 @@ class App:
         if self.hal.ringer is not None:
             self.hal.ringer.stop()
 
+    def audio_ready(self) -> None:
+        """The sound card has a period to read and room for one (devices with their own
+        clock, e.g. ALSA on the Pi: the shell calls this when the poll descriptors fire)."""
+        if self.engine is not None and self.engine_pump is not None:
+            self.engine_pump.input(self.engine.on_period)
+
+    @property
+    def audio_has_clock(self) -> bool:
+        return self.engine is not None and bool(getattr(self.hal.audio, "has_clock", False))
+
     def requests_in_flight(self) -> int:
         """Client transactions still waiting for a final response (the shell's shutdown
         waits for 0, bounded by its grace period, so un-REGISTER and BYE get answered)."""

@@ -88,6 +88,7 @@ class AppControl:
                     remote=str(raw.get("remote", "")), line=int(raw.get("line", 1)),
                     at=float(raw.get("at", 0.0)), call_id=str(raw.get("call_id", "")),
                     duration=raw.get("duration"), reason=raw.get("reason"),
+                    extra={"display": raw.get("display")},
                 )
             )
         return out

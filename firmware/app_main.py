@@ -121,6 +121,8 @@ class PhoneHost:
         self.media: UdpMediaIO | None = None
         self.control: ControlServer | None = None
         self.control_api: AppControl | None = None
+        self._audio_fds: list[int] = []
+        self._pace_handle: asyncio.TimerHandle | None = None
 
     @classmethod
     async def start(
@@ -163,12 +165,44 @@ class PhoneHost:
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)
         if autostart:
-            self.app.start()
+            self.start_app()
         if control is not None:
             self.control = ControlServer(self.control_api, control)
             await self.control.start()
         log.info("%s: SIP on %s:%d", name, *local)
         return self
+
+    def start_app(self) -> None:
+        """Start the app; a sound card with its own clock paces the audio by its poll fds."""
+        assert self.app is not None
+        self.app.start()
+        audio = self.app.hal.audio
+        if self.app.audio_has_clock and audio is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                for fd, _mask in audio.poll_descriptors():
+                    loop.add_reader(fd, self.app.audio_ready)
+                    self._audio_fds.append(fd)
+            except (OSError, ValueError) as exc:
+                # Some ALSA plugins (null, file) hand out descriptors epoll refuses:
+                # then the loop clock paces the periods, as for a device without clock.
+                log.warning("audio: cannot wait on the device (%s); pacing by the clock", exc)
+                for fd in self._audio_fds:
+                    loop.remove_reader(fd)
+                self._audio_fds.clear()
+                self._pace(loop, loop.time(), audio.format.period_seconds)
+
+    def _pace(self, loop: asyncio.AbstractEventLoop, t0: float, period: float, k: int = 1) -> None:
+        """Call ``audio_ready`` at t0 + k*period (absolute deadlines: no drift)."""
+        if self.app is None or self.app.stopping:
+            return
+
+        def tick() -> None:
+            assert self.app is not None
+            self.app.audio_ready()
+            self._pace(loop, t0, period, k + 1)
+
+        self._pace_handle = loop.call_at(t0 + k * period, tick)
 
     @property
     def sip_address(self) -> Address:
@@ -182,6 +216,12 @@ class PhoneHost:
             await _settle(self.app, grace)
         if self.control is not None:
             await self.control.close()
+        loop = asyncio.get_running_loop()
+        for fd in self._audio_fds:
+            loop.remove_reader(fd)
+        self._audio_fds.clear()
+        if self._pace_handle is not None:
+            self._pace_handle.cancel()
         if self.app is not None:
             self.app.close()
         if self.media is not None:
@@ -260,8 +300,6 @@ async def amain(args: argparse.Namespace) -> int:
     config = await fetch_config(args.tftp, args.mac) if args.tftp else load_config(args)
     import hal as hal_pkg
 
-    clock = LoopClock(loop)
-    hal = hal_pkg.load(args.hal, clock=clock)
     control = None
     if args.control:
         host, port = parse_hostport(args.control)
@@ -269,6 +307,15 @@ async def amain(args: argparse.Namespace) -> int:
     elif getattr(config, "control_bind", None):
         host, port = config.control_bind
         control = ControlConfig(host=host, port=port, token=config.control_token or None)
+    if control is not None and control.token_required and not control.token:
+        log.error("the control API on %s needs control_token (off loopback)", control.host)
+        return 1
+    clock = LoopClock(loop)
+    try:
+        hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
+    except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
+        log.error("cannot start the %s hardware: %s", args.hal, exc)
+        return 1
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)

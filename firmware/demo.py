@@ -8,7 +8,8 @@ into ``--out``:
   messages actually sent, numbered like the seed's step table;
 * ``<figure>-<phone>-<moment>.png``: the LCD at interesting moments;
 * ``index.md``: per figure, whether the recording matches the seed's steps
-  and what each earpiece heard (dominant frequency) while connected / held.
+  and what each earpiece heard (dominant frequency) while connected / held;
+  ``index.html`` shows the ladders and screens in a browser.
 
 Exit status 0 when the demo ran (the summary says which figures match the
 seed); 1 only if no figure could run at all.
@@ -97,6 +98,26 @@ def summary(outcomes: list[FigureOutcome]) -> str:
     return "\n".join(rows) + "\n"
 
 
+def html_page(outcomes: list[FigureOutcome]) -> str:
+    """``index.html``: every figure's ladder and screens on one page (files beside it)."""
+    from html import escape
+
+    parts = ["<!doctype html><meta charset=utf-8><title>piphone demo</title>",
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+             "img.lcd{image-rendering:pixelated;margin:4px;border:1px solid #999}</style>",
+             "<h1>piphone: Appendix B figures on simulated handsets</h1>"]
+    for o in outcomes:
+        verdict = "matches the seed's steps" if o.ok else escape(o.error or o.mismatch or "")
+        parts.append(f"<h2>Figure {o.figure} {escape(TITLES.get(o.figure, ''))}</h2>"
+                     f"<p>{verdict} &middot; <a href='{o.figure}.txt'>text ladder</a></p>"
+                     f"<img src='{o.figure}.svg' alt='ladder of {o.figure}'><div>")
+        for label in sorted(o.run.screens) if o.run else []:
+            parts.append(f"<img class=lcd src='{o.figure}-{escape(label)}.png' "
+                         f"title='{escape(label)}' alt='{escape(label)}'>")
+        parts.append("</div>")
+    return "\n".join(parts) + "\n"
+
+
 async def _amain(out: Path, figures: list[str]) -> list[FigureOutcome]:
     outcomes = []
     for fig in figures:
@@ -113,10 +134,15 @@ def demo_main(args: argparse.Namespace) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger(__name__).setLevel(logging.INFO)
     out = Path(args.out)
-    figures = list(FIGURES) if not getattr(args, "figure", None) else [args.figure]
+    figures = list(FIGURES) if not getattr(args, "figure", None) else [args.figure.upper()]
+    unknown = [f for f in figures if f not in FIGURES]
+    if unknown:
+        log.error("no such figure %s; the demo has %s", unknown[0], ", ".join(FIGURES))
+        return 2
     outcomes = asyncio.run(_amain(out, figures))
     text = summary(outcomes)
     (out / "index.md").write_text(text)
+    (out / "index.html").write_text(html_page(outcomes))
     sys.stdout.write(text)
     for o in outcomes:
         sys.stdout.write(f"\n{(out / (o.figure + '.txt')).read_text()}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class DemoConfig:
     cfwd_noanswer_url: str = ""
     cfwd_noanswer_timeout: int = 0
     ring_timeout: int = 180
+    reject_488_as_400: bool = False
     start_media_port: int = 20000
     end_media_port: int = 20100
     timer_t1: int = 500
@@ -75,7 +77,8 @@ class DemoConfig:
 
 
 MEDIA_SPAN = 40
-_media_blocks = itertools.count()
+# Start where another process running the same code is unlikely to be (parallel test runs).
+_media_blocks = itertools.count(random.randrange(1 << 16))
 
 
 def free_media_base(span: int = MEDIA_SPAN) -> int:
@@ -189,8 +192,7 @@ class Network:
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
-        assert host.app is not None
-        host.app.start()  # after naming, so the first REGISTER is in the log
+        host.start_app()  # after naming, so the first REGISTER is in the log
         return handset
 
     async def close(self) -> None:

@@ -232,9 +232,13 @@ def render_svg(
             f'<line x1="{a}" y1="{y}" x2="{b}" y2="{y}" stroke="{colour}" stroke-width="1.5" '
             'marker-end="url(#arrow)"/>'
         )
+        text = f"{n}. {m.label}"
+        room = max(14, int(abs(b - a) / 7.3))  # ~7.2 px per glyph at 12 px monospace
+        if len(text) > room:
+            text = text[: room - 1] + "\u2026"
         svg.append(
             f'<text x="{(a + b) / 2}" y="{y - 5}" text-anchor="middle" fill="{colour}">'
-            f"{n}. {escape(m.label)}</text>"
+            f"{escape(text)}</text>"
         )
     svg.append("</svg>")
     return "\n".join(svg) + "\n"

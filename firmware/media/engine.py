@@ -17,6 +17,7 @@ reported by ``get_timer()`` (sans-IO, like every core).
 from __future__ import annotations
 
 import logging
+import math
 
 import numpy as np
 
@@ -91,7 +92,7 @@ class MediaEngine:
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:
             return
-        due = int((now + EARLY_S - self._t0) / self.period_s)  # see stream.EARLY_S
+        due = math.floor((now + EARLY_S - self._t0) / self.period_s)  # see stream.EARLY_S
         if due - self._k > 5:  # loop stalled: do not burst, rejoin the grid
             self._k = due
         while self._k <= due:

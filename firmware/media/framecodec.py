@@ -3,10 +3,11 @@
 Why: the stream should not care which codec the SDP chose. G.711 (PCMU/PCMA)
 is ours (``g711.py``). G.722 comes from the maintained ``G722`` package
 (libg722, ITU bit-exact, public domain, wheels for x86_64 and aarch64), used
-in its 8 kHz linear mode: the phone's audio path runs at 8 kHz, so a G.722
-call interworks with wideband peers (RTP clock 8000 Hz per RFC 3551 §4.5.2,
-160 octets per 20 ms) but carries narrowband audio. Without the package the
-codec is simply not offered.
+natively at 16 kHz when the audio device runs at 16 kHz (true wideband), or
+in its 8 kHz linear mode on an 8 kHz device (interworks, narrowband audio);
+either way the RTP clock is 8000 Hz (RFC 3551 §4.5.2), 160 octets per 20 ms.
+On a 16 kHz device G.711 is resampled 2:1 (``resample.py``). Without the
+package G.722 is simply not offered.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from firmware.media.codecs import G722, PCMA, PCMU, Codec
 from firmware.media.g711 import G711Codec
+from firmware.media.resample import Downsampler, Upsampler
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +41,20 @@ def _g722_class() -> Any:
 
 
 class G722Codec:
-    """One direction's G.722 state (encoder and decoder are stateful: one object per stream)."""
+    """One direction's G.722 state (encoder and decoder are stateful: one object per stream).
+
+    ``pcm_rate`` 16000 is true wideband; 8000 is libg722's narrowband mode
+    (same wire format) for an 8 kHz audio path.
+    """
 
     name = "G722"
 
-    def __init__(self) -> None:
+    def __init__(self, pcm_rate: int = 8000) -> None:
         lib = _g722_class()
         if lib is None:
             raise ValueError("G.722 needs the G722 package")
-        self._enc = lib(8000, 64000)
-        self._dec = lib(8000, 64000)
+        self._enc = lib(pcm_rate, 64000)
+        self._dec = lib(pcm_rate, 64000)
 
     def encode(self, pcm: bytes) -> bytes:
         return bytes(self._enc.encode(np.frombuffer(pcm, dtype="<i2")))
@@ -58,13 +64,33 @@ class G722Codec:
         return out.tobytes() if hasattr(out, "tobytes") else bytes(out)
 
 
-def make_codec(name: str) -> FrameCodec:
-    """A fresh codec for ``name`` (SDP encoding name); ValueError when unsupported."""
+class Resampled:
+    """An 8 kHz codec behind a 16 kHz audio path (G.711 on a wideband handset)."""
+
+    def __init__(self, inner: FrameCodec) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._down = Downsampler()
+        self._up = Upsampler()
+
+    def encode(self, pcm: bytes) -> bytes:
+        return self.inner.encode(self._down.process(pcm))
+
+    def decode(self, payload: bytes) -> bytes:
+        return self._up.process(self.inner.decode(payload))
+
+
+def make_codec(name: str, pcm_rate: int = 8000) -> FrameCodec:
+    """A fresh codec for ``name`` (SDP encoding name) taking/giving PCM at ``pcm_rate``
+    (8000 or 16000 Hz); ValueError when unsupported."""
+    if pcm_rate not in (8000, 16000):
+        raise ValueError(f"unsupported audio rate {pcm_rate}")
     key = name.upper()
     if key in ("PCMU", "PCMA"):
-        return G711Codec(key)
+        g711 = G711Codec(key)
+        return g711 if pcm_rate == 8000 else Resampled(g711)
     if key == "G722":
-        return G722Codec()
+        return G722Codec(pcm_rate)
     raise ValueError(f"unsupported codec {name}")
 
 

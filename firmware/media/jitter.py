@@ -56,9 +56,13 @@ class JitterBuffer:
     WINDOW = 25
 
     def __init__(self, *, rate: int = 8000, period: int = 160, max_delay_s: float = 0.3,
-                 resync_s: float = 2.0) -> None:
+                 resync_s: float = 2.0, samples_per_ts: int = 1) -> None:
+        # ``rate``/``period`` are in RTP timestamp units; the audio itself may run at
+        # ``samples_per_ts`` times that rate (16 kHz G.722 on an 8000 Hz RTP clock)
         self.rate = rate
         self.period = period
+        self.k = samples_per_ts
+        self.out_samples = period * samples_per_ts
         self.max_frames = max(2, int(max_delay_s * rate / period))
         self.resync = int(resync_s * rate)
         self._frames: dict[int, np.ndarray] = {}
@@ -71,7 +75,7 @@ class JitterBuffer:
         self._late_decay = 0
         self._window_min: int | None = None
         self._window_n = 0
-        self._last = np.zeros(period, dtype=np.int16)
+        self._last = np.zeros(self.out_samples, dtype=np.int16)
         self._conceal_run = 0
         self._played: deque[int] = deque(maxlen=64)
         self._stats = dict.fromkeys(
@@ -151,7 +155,7 @@ class JitterBuffer:
         cur = self._cursor
         best = 0
         for ts, frame in self._frames.items():
-            end = ts_delta(ts, cur) + frame.size
+            end = ts_delta(ts, cur) + frame.size // self.k
             if end > best:
                 best = end
         return best
@@ -160,15 +164,15 @@ class JitterBuffer:
         """One period of S16_LE samples for the earpiece (silence before audio starts)."""
         del now  # pulled on the playout clock; kept for the sans-IO signature
         if self._cursor is None:
-            return bytes(2 * self.period)
+            return bytes(2 * self.out_samples)
         depth = self._depth()
         if not self._started:
             if depth < self.target_frames * self.period:
-                return bytes(2 * self.period)
+                return bytes(2 * self.out_samples)
             self._started = True
         self._track_window(depth)
         frame = self._frames.pop(self._cursor, None)
-        if frame is not None and frame.size == self.period:
+        if frame is not None and frame.size == self.out_samples:
             out = frame
             self._last = frame
             self._conceal_run = 0
@@ -191,18 +195,19 @@ class JitterBuffer:
         """A far end packetizing at another ptime: gather one period across packets."""
         assert self._cursor is not None
         self._played.append(self._cursor)
-        out = np.zeros(self.period, dtype=np.int16)
-        pos = 0
+        k = self.k
+        out = np.zeros(self.out_samples, dtype=np.int16)
+        pos = 0  # in audio samples
         chunk = first
-        while chunk is not None and pos < self.period:
-            take = min(self.period - pos, chunk.size)
+        while chunk is not None and pos < self.out_samples:
+            take = min(self.out_samples - pos, chunk.size)
             out[pos:pos + take] = chunk[:take]
             if take < chunk.size:
-                rest_ts = (self._cursor + pos + take) & 0xFFFFFFFF
+                rest_ts = (self._cursor + (pos + take) // k) & 0xFFFFFFFF
                 self._frames[rest_ts] = chunk[take:]
             pos += take
-            if pos < self.period:
-                chunk = self._frames.pop((self._cursor + pos) & 0xFFFFFFFF, None)
+            if pos < self.out_samples:
+                chunk = self._frames.pop((self._cursor + pos // k) & 0xFFFFFFFF, None)
         self._cursor = (self._cursor + self.period) & 0xFFFFFFFF
         self._stats["played"] += 1
         self._last = out
@@ -212,7 +217,7 @@ class JitterBuffer:
     def _conceal(self) -> np.ndarray:
         self._conceal_run += 1
         if self._conceal_run > 3:
-            return np.zeros(self.period, dtype=np.int16)
+            return np.zeros(self.out_samples, dtype=np.int16)
         gain = (0.9, 0.6, 0.3)[self._conceal_run - 1]
         return (self._last.astype(np.float32) * gain).astype(np.int16)
 

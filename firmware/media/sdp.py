@@ -218,6 +218,7 @@ def build_answer(
     our_dir = _direction(want_send and they_recv, want_recv and they_send)
     hold_connection = direction != "sendrecv" and hold_style == "connection"
     m, conn = _media_line(local, common, our_dir, hold_connection)
+    m = replace(m, proto=om.proto)  # the answer keeps the offer's transport (RFC 3264 §6)
     media = tuple(
         m if i == chosen else replace(
             o, port=0, connection=None, codecs=(), direction=None, ptime=None,
@@ -305,7 +306,9 @@ def negotiate(
         send_codec=send_codec,
         recv_codecs=recv,
         dtmf_send_pt=r_te[0].payload_type if (r_te and l_te) else None,
-        dtmf_recv_pts=frozenset(c.payload_type for c in l_te) if r_te else frozenset(),
+        # ours, plus the peer's number in case it sends with its own (lenient)
+        dtmf_recv_pts=frozenset(c.payload_type for c in l_te + r_te) if (r_te and l_te)
+        else frozenset(),
         ptime=rm.ptime if rm.ptime and 10 <= rm.ptime <= 120 else (lm.ptime or 20),
         direction=_direction(send, recv_ok),
         send=send,

@@ -18,6 +18,8 @@ counted in ``stats()``; nothing raises.
 from __future__ import annotations
 
 import logging
+import math
+import random
 from collections import deque
 from dataclasses import dataclass
 
@@ -87,6 +89,7 @@ class StreamStats:
     rtcp_malformed: int
     ticks_skipped: int
     capture_dropped: int
+    capture_starved: int
     not_running: int
     jitter_buffer: JitterStats
 
@@ -96,16 +99,21 @@ class MediaStream:
 
     def __init__(self, *, ssrc: int, cname: str, seq0: int = 0, ts0: int = 0,
                  rtcp_interval: float = 5.0, ntp_offset: float = 0.0,
-                 period: int = 160) -> None:
+                 period: int = 160, pcm_rate: int = 8000) -> None:
         self.ssrc = ssrc & 0xFFFFFFFF
         self.cname = cname
         self._seq = seq0 & 0xFFFF
         self._ts0 = ts0 & 0xFFFFFFFF
         self._rtcp_interval = rtcp_interval
+        self._rng = random.Random(ssrc)  # reproducible per stream; no clock read
         self._ntp_offset = ntp_offset
-        self.period = period
+        self.period = period  # audio samples per device period
+        if pcm_rate not in (8000, 16000):
+            raise ValueError(f"unsupported audio rate {pcm_rate}")
+        self.pcm_rate = pcm_rate
+        self._k = pcm_rate // 8000  # audio samples per RTP timestamp unit
         self.neg: Negotiated | None = None
-        self._spp = period
+        self._spp = period // self._k  # RTP timestamp units per packet
         self._t0: float | None = None
         self._tick = 0
         self._next_rtcp: float | None = None
@@ -114,12 +122,13 @@ class MediaStream:
         self._capture = bytearray()
         self._out: list[MediaDatagram] = []
         self._events: deque[MediaEvent] = deque(maxlen=MAX_EVENTS)
-        self._jb = JitterBuffer(period=period)
-        self._dtmf_tx = DtmfSender(samples_per_packet=period)
+        self._jb = JitterBuffer(period=period // self._k, samples_per_ts=self._k)
+        self._dtmf_tx = DtmfSender(samples_per_packet=period // self._k)
         self._dtmf_rx = DtmfReceiver()
         self._codec: FrameCodec | None = None
         self._decoders: dict[int, FrameCodec] = {}
         self._latched: Address | None = None
+        self._peer: Address | None = None  # negotiated RTP source/destination
         self._from_expected = False
         self._remote_ssrc: int | None = None
         self._candidate: tuple[int, int] | None = None
@@ -132,7 +141,7 @@ class MediaStream:
         self._c = dict.fromkeys(
             ("sent", "octets", "malformed", "wrong_source", "unknown_pt", "wrong_ssrc",
              "ssrc_changes", "rtcp_sent", "rtcp_received", "rtcp_malformed", "skipped",
-             "capture_dropped", "dtmf_received", "sent_since_report", "not_running"), 0)
+             "capture_dropped", "dtmf_received", "sent_since_report", "not_running", "capture_starved"), 0)
 
     # ------------------------------------------------------------ control
 
@@ -145,9 +154,16 @@ class MediaStream:
         """
         was_sending = self.sending
         self.neg = negotiated
-        self._spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
+        spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
+        if spp != self._spp and self._running and self._t0 is not None:
+            # new packet size mid-call: re-base the grid where the old one had got to,
+            # so neither the deadlines nor the timestamps jump
+            self._t0 += self._tick * self._spp / 8000.0
+            self._ts0 = (self._ts0 + self._tick * self._spp) & 0xFFFFFFFF
+            self._tick = 0
+        self._spp = spp
         if self._codec is None or self._codec.name != negotiated.send_codec.name.upper():
-            self._codec = make_codec(negotiated.send_codec.name)  # keeps state on re-INVITE
+            self._codec = make_codec(negotiated.send_codec.name, self.pcm_rate)  # keeps state
         old = self._decoders
         self._decoders = {}
         for pt, c in negotiated.recv_codecs.items():
@@ -155,7 +171,7 @@ class MediaStream:
                 self._decoders[pt] = old[pt]
                 continue
             try:
-                self._decoders[pt] = make_codec(c.name)
+                self._decoders[pt] = make_codec(c.name, self.pcm_rate)
             except ValueError:
                 log.debug("no decoder for %s", c.name)
         self._dtmf_tx.samples_per_packet = self.samples_per_packet
@@ -163,12 +179,17 @@ class MediaStream:
             self._running = True
             self._t0 = now if t0 is None or t0 < now - 1e-9 else t0
             self._tick = 0
-            self._next_rtcp = now + self._rtcp_interval * (0.5 + (self.ssrc % 997) / 1994)
+            self._next_rtcp = now + self._rtcp_interval * self._rng.uniform(0.5, 1.5) / 2
         if self.sending and not was_sending:
             self._marker = True
             self._capture.clear()
-        if negotiated.remote_address is None:
-            self._latched = None
+        if negotiated.remote_address is not None:
+            if (negotiated.remote_address, negotiated.remote_rtp_port) != self._peer:
+                self._latched = None
+                self._from_expected = False
+            self._peer = (negotiated.remote_address, negotiated.remote_rtp_port)
+        # else: c=0.0.0.0 hold: we send nothing, but the peer may still send
+        # (music on hold) from where it was; keep accepting that source.
 
     def stop(self, now: float, reason: str = "") -> None:
         """End the session: one last report with an RTCP BYE, then no timers."""
@@ -179,7 +200,8 @@ class MediaStream:
 
     @property
     def sending(self) -> bool:
-        return self._running and self.neg is not None and self.neg.send
+        neg = self.neg
+        return self._running and neg is not None and neg.send and neg.remote_address is not None
 
     @property
     def samples_per_packet(self) -> int:
@@ -199,9 +221,11 @@ class MediaStream:
     # ------------------------------------------------------------ audio
 
     def push_capture(self, pcm: bytes) -> None:
-        """Microphone samples (S16_LE, 8 kHz). Keeps at most ~3 packets: no growing delay."""
+        """Microphone samples (S16_LE at ``pcm_rate``). Keeps at most 2 packets' worth: a
+        sound card running faster than the network clock drops samples instead of growing
+        delay."""
         self._capture += pcm
-        limit = 3 * 2 * self.samples_per_packet
+        limit = 2 * 2 * self.samples_per_packet * self._k
         if len(self._capture) > limit:
             excess = len(self._capture) - limit
             excess += excess % 2
@@ -226,7 +250,7 @@ class MediaStream:
         if not self._running or self._t0 is None:
             return
         ptime = self.ptime_s
-        due = int((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline has come
+        due = math.floor((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline came
         if due >= self._tick:
             if due - self._tick >= MAX_BURST_TICKS:
                 skipped = due - self._tick
@@ -238,14 +262,15 @@ class MediaStream:
                 self._tick += 1
         if self._next_rtcp is not None and now >= self._next_rtcp:
             self._queue_rtcp(now)
-            self._next_rtcp = now + self._rtcp_interval
+            # RFC 3550 §6.3.1: each interval randomised over [0.5, 1.5] x the mean
+            self._next_rtcp = now + self._rtcp_interval * self._rng.uniform(0.5, 1.5)
 
     def _send_tick(self, tick: int) -> None:
         neg, codec = self.neg, self._codec
         assert neg is not None and codec is not None and neg.remote_address is not None
         addr = self._latched or (neg.remote_address, neg.remote_rtp_port)
         ts = (self._ts0 + tick * self.samples_per_packet) & 0xFFFFFFFF
-        nbytes = 2 * self.samples_per_packet
+        nbytes = 2 * self.samples_per_packet * self._k
         pcm = bytes(self._capture[:nbytes])
         del self._capture[:nbytes]
         dtmf = self._dtmf_tx.next_packet(ts) if neg.dtmf_send_pt is not None else None
@@ -254,8 +279,9 @@ class MediaStream:
                             timestamp=dtmf.timestamp, ssrc=self.ssrc, payload=dtmf.payload,
                             marker=dtmf.marker)
         else:
-            if len(pcm) < nbytes:
-                pcm += bytes(nbytes - len(pcm))  # capture starved: pad with silence
+            if len(pcm) < nbytes:  # capture starved (slow card clock): pad with silence
+                self._c["capture_starved"] += (nbytes - len(pcm)) // 2
+                pcm += bytes(nbytes - len(pcm))
             pkt = RtpPacket(payload_type=neg.send_codec.payload_type, sequence=self._seq,
                             timestamp=ts, ssrc=self.ssrc, payload=codec.encode(pcm),
                             marker=self._marker)
@@ -270,13 +296,11 @@ class MediaStream:
     # ------------------------------------------------------------ receive
 
     def _source_ok(self, addr: Address, rtcp_port: bool) -> bool:
-        neg = self.neg
-        if neg is None:
+        expected = self._peer
+        if expected is None:
             return False
         if rtcp_port:
-            ok_ip = neg.remote_address or (self._latched[0] if self._latched else None)
-            return ok_ip is not None and addr[0] == ok_ip
-        expected = (neg.remote_address, neg.remote_rtp_port)
+            return addr[0] == expected[0]
         if addr == expected:
             self._from_expected = True
             return True
@@ -285,7 +309,7 @@ class MediaStream:
         # Symmetric RTP (RFC 4961): a peer behind NAT sends from another port
         # of the negotiated address; latch on it once, before the expected
         # source has been heard.
-        if not self._from_expected and self._latched is None and addr[0] == neg.remote_address:
+        if not self._from_expected and self._latched is None and addr[0] == expected[0]:
             self._latched = addr
             return True
         return False
@@ -435,6 +459,6 @@ class MediaStream:
             ssrc_changes=c["ssrc_changes"], rtcp_sent=c["rtcp_sent"],
             rtcp_received=c["rtcp_received"], rtcp_malformed=c["rtcp_malformed"],
             ticks_skipped=c["skipped"], capture_dropped=c["capture_dropped"],
-            not_running=c["not_running"],
+            not_running=c["not_running"], capture_starved=c["capture_starved"],
             jitter_buffer=self._jb.stats(),
         )

@@ -25,10 +25,12 @@ from firmware.media.stream import EARLY_S, MediaEvent, MediaStream
 # rounded up); arming half of that early centres sends on the 20 ms grid.
 ARM_EARLY = EARLY_S / 2
 # When an AudioPump drives the stream (``tick`` right after each captured
-# period), the stream's own timer is only a fallback, armed this much after
-# the deadline: it must never send a tick before the period it carries was
-# captured (that would add a standing 20 ms of capture-to-wire delay).
-AUDIO_FALLBACK = 0.005
+# period), the stream's own timer is armed a hair after the pump's for the
+# same instant: asyncio runs due timers in deadline order, so a tick never
+# goes out before the period it carries was captured (that would add a
+# standing 20 ms of capture-to-wire delay). Deadlines that fall between audio
+# periods (a ptime other than the period) are still sent on time.
+AUDIO_AFTER = 1e-6
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,13 @@ class RtpEndpoint:
 
     def __init__(self, stream: MediaStream, *, loop: asyncio.AbstractEventLoop | None = None,
                  on_event: Callable[[MediaEvent], None] | None = None,
-                 audio_driven: bool = False) -> None:
+                 audio_driven: bool = False,
+                 audio_next: Callable[[], float | None] | None = None) -> None:
         self.stream = stream
-        self.audio_driven = audio_driven
+        self.audio_driven = audio_driven or audio_next is not None
+        # the pump's next period (``engine.get_timer``): a stream deadline that falls on
+        # it needs no timer of its own, the pump's tick() sends it (one wake-up, not two)
+        self.audio_next = audio_next
         self.loop = loop or asyncio.get_running_loop()
         self.on_event = on_event
         self.port: int | None = None
@@ -121,6 +127,10 @@ class RtpEndpoint:
             if self.on_event is not None:
                 self.on_event(ev)
         when = self.stream.get_timer()
+        if when is not None and self.audio_next is not None:
+            nxt = self.audio_next()
+            if nxt is not None and abs(nxt - when) < 1e-4:
+                when = None  # the audio period at that instant ticks us
         if when == self._timer_when and self._timer is not None:
             return  # already armed for that deadline: no churn 100 times a second
         if self._timer is not None:
@@ -128,7 +138,7 @@ class RtpEndpoint:
             self._timer = None
         self._timer_when = when
         if when is not None:
-            at = when + AUDIO_FALLBACK if self.audio_driven else when - ARM_EARLY
+            at = when - ARM_EARLY + (AUDIO_AFTER if self.audio_driven else 0.0)
             self._timer = self.loop.call_at(at, self._fire)
 
     def _fire(self) -> None:

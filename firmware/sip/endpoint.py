@@ -32,7 +32,6 @@ from firmware.sip.auth import DigestClient
 from firmware.sip.build import (
     IdSource,
     is_reliable,
-    response_destination,
     uri_destination,
 )
 from firmware.sip.dialog import Dialog, DialogId
@@ -149,6 +148,9 @@ class Endpoint(ReceiveMixin):
         except TableFull as exc:
             raise EndpointError(f"transaction table full ({exc})") from exc
 
+    def abandon_client(self, tx: ClientTransaction) -> None:
+        self.layer.abandon(tx)
+
     def send_response(self, tx: ServerTransaction, response: Response, now: float) -> None:
         self.layer.send_response(tx, response, now)
 
@@ -202,7 +204,10 @@ class Endpoint(ReceiveMixin):
         try:
             resp = answer_parse_error(exc)
             if resp is not None:
-                dest = response_destination(resp.top_via, source, transport)
+                # An unparseable request's Via was never stamped with received/rport
+                # and cannot be trusted: answer the address it came from, never a
+                # third party named in the garbage (no reflection off-host).
+                dest = source
         except (SipParseError, ValueError):
             resp = None
         if resp is None:
@@ -336,6 +341,8 @@ class Endpoint(ReceiveMixin):
         exponential back-off and answers digest challenges with the configured
         credentials. Emits ``Registered`` / ``RegistrationFailed``.
         """
+        if not 0 < expires <= 0xFFFFFFFF:
+            raise EndpointError(f"expires must be 1..2**32-1, not {expires} (use unregister)")
         reg_uri = self._parse_target(registrar)
         aor_addr = NameAddr(uri=self._parse_target(aor), display_name=self.config.display_name)
         dest, transport = self._route(reg_uri)

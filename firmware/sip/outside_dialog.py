@@ -107,9 +107,11 @@ class OutsideDialog:
     def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> bool:
-        pending = self.incoming.pop(rid, None)
+        pending = self.incoming.get(rid)
         if pending is None:
             return False
+        if status >= 200:  # a provisional leaves the request pending for its final
+            del self.incoming[rid]
         resp = make_response(pending.request, status, reason, to_tag=self.host.new_tag(),
                              headers=[*self.host.common_headers(), *headers], body=body,
                              content_type=content_type)

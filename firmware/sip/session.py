@@ -23,6 +23,7 @@ deals with the UAS side, ACK, CANCEL, re-INVITE, BYE and the timers.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from firmware.sip.auth import DigestClient
 from firmware.sip.build import make_response
@@ -101,6 +102,8 @@ class InviteSession(UacMixin):
         self._bye_after_ack = False
         self._ring_deadline: float | None = None
         self._bye_headers: tuple[tuple[str, str], ...] = ()
+        self._ack_wanted: int | None = None
+        self._uac_deadline: float | None = None
 
     # ================================================================ UAS
     def start_uas(self, request: Request, tx: ServerTransaction, now: float) -> None:
@@ -151,7 +154,15 @@ class InviteSession(UacMixin):
                                 self._response(self._server_request, status, body=sdp or b""), now)
 
     def answer(self, sdp: bytes | None, now: float) -> None:
-        """2xx to the pending INVITE or re-INVITE, retransmitted until ACK (§13.3.1.4)."""
+        """2xx to the pending INVITE or re-INVITE, retransmitted until ACK (§13.3.1.4).
+
+        After a late offer (our INVITE/re-INVITE had no SDP, the 2xx did), this
+        sends the ACK carrying ``sdp``, our answer.
+        """
+        if self._ack_wanted is not None and self.dialog is not None:
+            seq, self._ack_wanted = self._ack_wanted, None
+            self._send_ack(self.dialog, seq, sdp or b"")
+            return
         if self._in_reinvite is not None:
             req, tx = self._in_reinvite
             self._in_reinvite = None
@@ -240,6 +251,9 @@ class InviteSession(UacMixin):
         if self.state is SessionState.ANSWERED and not self._bye_after_ack:
             self.state = SessionState.CONFIRMED
             self.host.emit(CallConfirmed(session=self.id, sdp=ack.body or None))
+        elif ack.body and not self.ended:
+            # the answer to the offer we put in a re-INVITE's 2xx
+            self.host.emit(CallConfirmed(session=self.id, sdp=ack.body))
         if self._bye_after_ack:
             self._bye_after_ack = False
             self._send_bye(now, emit=False)
@@ -282,6 +296,36 @@ class InviteSession(UacMixin):
                                                    self._on_reinvite_response,
                                                    self._on_reinvite_timeout)
 
+    def challenge_retry(self, tx: ClientTransaction, resp: Response, now: float,
+                        on_response: Any, on_timeout: Any) -> ClientTransaction | None:
+        """§22.2 for in-dialog requests: answer a 401/407 with credentials, next CSeq.
+
+        Returns the new client transaction, or None when there is nothing to
+        retry with (no credentials, realm unknown, credentials refused).
+        """
+        if resp.status not in (401, 407) or self.dialog is None or tx.request is None:
+            return None
+        if self._auth is None:
+            self._auth = self.host.digest_client()
+        if not self._auth.has_credentials:
+            return None
+        proxy = resp.status == 407
+        values = resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate")
+        if not self._auth.handle_challenges(values, proxy=proxy).retry:
+            return None
+        old: Request = tx.request
+        h = old.headers.copy()
+        h.remove("Authorization")
+        h.remove("Proxy-Authorization")
+        h.pop_first("Via")
+        h.add("Via", str(self.host.via(self.transport)), first=True)
+        h.set("CSeq", f"{self.dialog.next_cseq()} {old.method}")
+        for name, value in self._auth.authorization_headers(old.method, str(old.uri), old.body):
+            h.add(name, value)
+        dest, transport = self.dialog.next_hop()
+        return self.host.start_client(Request(old.method, old.uri, h, old.body), dest, transport,
+                                      now, on_response, on_timeout)
+
     def _auth_headers(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
         if self._auth is None or self.dialog is None:
             return ()
@@ -301,8 +345,16 @@ class InviteSession(UacMixin):
         if status < 300:
             self._reinvite_tx = None
             self.dialog.target_refresh(resp)
-            self._send_ack(self.dialog, resp.cseq.seq, b"")
+            if resp.body and not self._reinvite_sdp:
+                self._ack_wanted = resp.cseq.seq  # late offer: ACK waits for answer()
+            else:
+                self._send_ack(self.dialog, resp.cseq.seq, b"")
             self.host.emit(ReInviteAnswered(session=self.id, sdp=resp.body or None))
+            return
+        retry = self.challenge_retry(tx, resp, now, self._on_reinvite_response,
+                                     self._on_reinvite_timeout)
+        if retry is not None:
+            self._reinvite_tx = retry
             return
         self._reinvite_tx = None
         if status == 491:
@@ -359,16 +411,25 @@ class InviteSession(UacMixin):
 
     def _send_bye(self, now: float, *, emit: bool) -> None:
         assert self.dialog is not None
+        if self._ack_wanted is not None:  # a late-offer 2xx still owes its ACK
+            seq, self._ack_wanted = self._ack_wanted, None
+            self._send_ack(self.dialog, seq, b"")
         req = self.dialog.create_request(
             "BYE", via=self.host.via(self.transport),
             headers=tuple(self.host.common_headers()) + self._bye_headers
             + self._auth_headers("BYE", b""),
         )
         dest, transport = self.dialog.next_hop()
-        self.host.start_client(req, dest, transport, now, lambda *a: None, lambda *a: None)
+        self.host.start_client(req, dest, transport, now, self._on_bye_response,
+                               lambda *a: None)
         self._terminate(now)
         if emit:
             self.host.emit(CallEnded(session=self.id, by="local", reason="bye"))
+
+    def _on_bye_response(self, tx: ClientTransaction, status: int, resp: Response,
+                         now: float) -> None:
+        if status in (401, 407):  # a proxy wants credentials for our BYE too
+            self.challenge_retry(tx, resp, now, self._on_bye_response, lambda *a: None)
 
     def dialog_info(self) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None before any dialog), e.g. for Replaces."""
@@ -408,7 +469,8 @@ class InviteSession(UacMixin):
 
     # ============================================================= timers
     def get_timer(self) -> float | None:
-        times = [t for t in (self._glare_at, self.requests.get_timer()) if t is not None]
+        times = [t for t in (self._glare_at, self.requests.get_timer(), self._uac_timer())
+                 if t is not None]
         if self.state is SessionState.INCOMING and self._ring_deadline is not None:
             times.append(self._ring_deadline)
         p = self._pending_2xx
@@ -417,6 +479,7 @@ class InviteSession(UacMixin):
         return min(times) if times else None
 
     def handle_timer(self, now: float) -> None:
+        self._uac_handle_timer(now)
         if self.state is SessionState.INCOMING and self._ring_deadline is not None \
                 and now >= self._ring_deadline:
             self._ring_deadline = None

@@ -69,9 +69,11 @@ class DialogRequests:
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> bool:
         """Answer a pending incoming request; False when ``rid`` is not ours."""
-        pending = self.incoming.pop(rid, None)
+        pending = self.incoming.get(rid)
         if pending is None:
             return False
+        if status >= 200:  # a provisional leaves the request pending for its final
+            del self.incoming[rid]
         dialog = self.session.dialog
         tag = dialog.local_tag if dialog is not None else None
         resp = make_response(pending.request, status, reason, to_tag=tag,
@@ -103,6 +105,10 @@ class DialogRequests:
             return
         entry = self.outgoing.pop(tx, None)
         if entry is None:
+            return
+        retry = self.session.challenge_retry(tx, resp, now, self._on_response, self._on_timeout)
+        if retry is not None:
+            self.outgoing[retry] = entry
             return
         rid, method = entry
         self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,

@@ -23,6 +23,9 @@ __all__ = ["UacMixin"]
 
 log = logging.getLogger(__name__)
 
+#: Longest our call rings before the core cancels it (no Timer B once it rings, §17.1.1.2).
+MAX_RING_TIME = 300.0
+
 
 class UacMixin:
     """The UAC methods of ``InviteSession``."""
@@ -44,6 +47,8 @@ class UacMixin:
     _acks: dict[int, bytes]
     _auth: DigestClient | None
     _local_tag: str
+    _ack_wanted: int | None
+    _uac_deadline: float | None
 
     if TYPE_CHECKING:  # provided by InviteSession
 
@@ -95,6 +100,8 @@ class UacMixin:
             return
         self.state = SessionState.PROCEEDING
         self._provisional_seen = True
+        if self._uac_deadline is None and not self._cancel_sent:
+            self._uac_deadline = now + MAX_RING_TIME
         tag = resp.to.tag
         if tag and resp.status > 100 and tag not in self.early and self._invite is not None:
             try:
@@ -139,7 +146,12 @@ class UacMixin:
         self.early.clear()
         self.dialog = dialog
         self.host.bind_dialog(dialog, self)
-        self._send_ack(dialog, seq, b"")
+        if resp.body and not self._invite.body and not self._cancel_wanted:
+            # Late offer (§13.2.2.4, RFC 3264): the ACK must carry our answer, so it
+            # waits for ``answer(session, sdp)``.
+            self._ack_wanted = seq
+        else:
+            self._send_ack(dialog, seq, b"")
         if self._auth is not None:
             self._auth.succeeded()
         if self._cancel_wanted:
@@ -269,6 +281,32 @@ class UacMixin:
         h.add("Call-ID", inv.call_id)
         h.add("CSeq", f"{inv.cseq.seq} CANCEL")
         self._cancel_sent = True
+        # §9.1: without a final response 64*T1 after the CANCEL, the INVITE is given up.
+        self._uac_deadline = now + self.host.timers.timer_b
         self.host.start_client(Request("CANCEL", inv.uri, h), self._dest, self.transport, now,
                                lambda *a: None, lambda *a: None)
+
+    def _uac_timer(self) -> float | None:
+        if self.state in (SessionState.CALLING, SessionState.PROCEEDING):
+            return self._uac_deadline
+        return None
+
+    def _uac_handle_timer(self, now: float) -> None:
+        deadline = self._uac_timer()
+        if deadline is None or now < deadline:
+            return
+        self._uac_deadline = None
+        if not self._cancel_sent:
+            log.info("[%s] rang %.0f s unanswered: CANCEL", self.call_id, MAX_RING_TIME)
+            self._cancel_wanted = True
+            self._send_cancel(now)
+            return
+        if self._invite_tx is not None:
+            self.host.abandon_client(self._invite_tx)
+        for d in self.early.values():
+            self.host.unbind_dialog(d)
+        self.early.clear()
+        self.state = SessionState.TERMINATED
+        self.ended = True
+        self.host.emit(CallFailed(session=self.id, status=487, reason="Request Terminated"))
 

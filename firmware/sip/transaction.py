@@ -9,7 +9,7 @@ Theory of operation (client INVITE, Figure 5 + RFC 6026 §7.2)::
 
     CALLING --1xx--> PROCEEDING --2xx--> ACCEPTED --Timer M--> TERMINATED
        |  Timer A: resend, T1 doubling     | 300-699: send ACK
-       |  Timer B (64*T1): timeout         v
+       |  Timer B (64*T1, Calling only)    v
        +--------- 300-699 ---------> COMPLETED --Timer D--> TERMINATED
 
 Client non-INVITE (Figure 6): TRYING/PROCEEDING with Timer E (T1 doubling,
@@ -147,6 +147,9 @@ class ClientTransaction(_Timed):
         if st in (TxState.CALLING, TxState.PROCEEDING):
             self.deadlines.pop("A", None)
             if status < 200:
+                # Timer B guards only the Calling state (§17.1.1.2): a call may ring
+                # for as long as the callee lets it.
+                self.deadlines.pop("B", None)
                 self.state = TxState.PROCEEDING
                 self._on_response(self, status, response, now)
             elif status < 300:

@@ -246,6 +246,12 @@ class TransactionLayer:
         self._schedule(tx)
 
     # -- timers ---------------------------------------------------------
+    def abandon(self, tx: ClientTransaction) -> None:
+        """Terminate a client transaction the TU gave up on (§9.1: CANCELled INVITE, no answer)."""
+        tx.state = TxState.TERMINATED
+        tx.deadlines.clear()
+        self._remove(tx)
+
     def _schedule(self, tx: ClientTransaction | ServerTransaction) -> None:
         """Record ``tx``'s current deadline (or drop it from the table once terminated)."""
         if tx.terminated:

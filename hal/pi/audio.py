@@ -20,6 +20,8 @@ from hal.pi.rate_fallback import open_voice_pcm
 
 log = logging.getLogger(__name__)
 
+PRIME_PERIODS = 1
+
 
 class AlsaAudio(Audio):
     def __init__(self, *, capture: str = "default", playback: str = "default",
@@ -63,6 +65,10 @@ class AlsaAudio(Audio):
             self._cap.close()
             self._cap = None
             raise
+        # Prime the earpiece with silence so the first period written does not
+        # find an empty buffer (an immediate underrun): this is the device's
+        # share of the playout delay, PRIME_PERIODS x 20 ms.
+        self._play.write(bytes(self.format.period_bytes * PRIME_PERIODS))
 
     def read_period(self) -> bytes | None:
         if self._cap is None:

@@ -110,3 +110,12 @@ def test_bye_with_also_is_labelled() -> None:
     log = MessageLog()
     log.record(0.0, A, B, bye)
     assert log.sequence() == [("127.0.0.1:5060", "127.0.0.1:5062", "BYE")]
+
+
+def test_svg_label_longer_than_its_arrow_is_shortened() -> None:
+    log = MessageLog()
+    log.record(0.0, A, B, b"SIP/2.0 100 trying -- your call is important to us\r\n\r\n")
+    root = ET.fromstring(render_svg(log.messages))
+    ns = "{http://www.w3.org/2000/svg}"
+    label = [e.text for e in root.iter(f"{ns}text") if e.text and e.text.startswith("1. ")][0]
+    assert label.endswith("\u2026") and len(label) < len("1. 100 trying -- your call is important to us")

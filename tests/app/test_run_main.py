@@ -91,9 +91,10 @@ def test_run_refuses_a_bad_config(tmp_path: Path) -> None:
     assert b"timer_t1" in proc.stderr  # names the key, like the provisioning errors do
 
 
-def _start(argv: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
+def _start(argv: list[str], log: Path, env: dict[str, str] | None = None,
+           hal: str = "mock") -> subprocess.Popen:
     with open(log, "wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "firmware", "run", "--hal", "mock", *argv],
+        return subprocess.Popen([sys.executable, "-m", "firmware", "run", "--hal", hal, *argv],
                                 cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
 
 
@@ -152,3 +153,49 @@ def test_sigterm_ends_the_call_in_progress(tmp_path: Path) -> None:
             proc.kill()
             proc.wait(5)
     assert ("B", "A", "BYE") in seq and ("A", "B", "200 OK") in seq
+
+
+def test_run_on_the_pi_hal_headless(tmp_path: Path) -> None:
+    """The Pi backends (gpiozero on its mock pin factory, ALSA null) under ``run --hal pi``."""
+    pytest.importorskip("alsaaudio")
+    pytest.importorskip("gpiozero")
+    control_port, sip_port = free_port(), free_port()
+    cnf = tmp_path / "SIP00112233AABB.cnf"
+    cnf.write_text(f"line1_name: 5550001\nproxy1_address: 127.0.0.1\nproxy1_port: {free_port()}\n"
+                   f"voip_control_port: {sip_port}\npin_factory: mock\ndisplay_type: none\n"
+                   "audio_capture_device: null\naudio_playback_device: null\n"
+                   "start_media_port: 27600\nend_media_port: 27700\n")
+    env = {**os.environ, "STATE_DIRECTORY": str(tmp_path / "state")}
+    proc = _start(["--config", str(cnf), "--control", f"127.0.0.1:{control_port}"],
+                  tmp_path / "phone.log", env, hal="pi")
+    try:
+        wait_until(lambda: proc.poll() is not None or _reachable(control_port), 20, "the API")
+        assert proc.poll() is None, (tmp_path / "phone.log").read_text()
+        req = urllib.request.Request(f"http://127.0.0.1:{control_port}/api/dial",
+                                     data=b'{"target": "sip:5550009@127.0.0.1:9"}', method="POST")
+        calls = json.loads(urllib.request.urlopen(req, timeout=2).read())["calls"]
+        assert [c["state"] for c in calls] == ["calling"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, (tmp_path / "phone.log").read_text()
+    assert "hal.pi" in (tmp_path / "phone.log").read_text()
+
+
+def test_control_bind_from_the_config(tmp_path: Path) -> None:
+    control_port = free_port()
+    cnf = tmp_path / "SIP00112233AABB.cnf"
+    base = (f"line1_name: 5550001\nproxy1_address: 127.0.0.1\nproxy1_port: {free_port()}\n"
+            f"voip_control_port: {free_port()}\n")
+    cnf.write_text(base + f"control_bind: 127.0.0.1:{control_port}\n")
+    proc = _start(["--config", str(cnf)], tmp_path / "phone.log")
+    try:
+        wait_until(lambda: proc.poll() is not None or _reachable(control_port), 20, "the API")
+        assert _status(control_port)["lines"][0]["name"] == "5550001"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    # Off loopback without a token the phone refuses to serve the API at all (and to start).
+    cnf.write_text(base + f"control_bind: 0.0.0.0:{control_port}\n")
+    done = subprocess.run([sys.executable, "-m", "firmware", "run", "--hal", "mock",
+                           "--config", str(cnf)], cwd=ROOT, capture_output=True, timeout=30)
+    assert done.returncode == 1 and b"token" in done.stderr

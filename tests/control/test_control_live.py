@@ -36,11 +36,24 @@ def test_a_call_driven_over_http() -> None:
                 a.api.set_hook(True)
                 await until(lambda: b.states() == ["connected"], "connected")
                 got["connected"] = json.loads((await _request(port, "GET", "/api/status"))[2])
+                # A's microphone plays 1000 Hz; B's earpiece, read over HTTP, hears it.
+                a.api.set_mock_tone(1000)
+                got["set_tone"] = await _request(port, "POST", "/api/mock/audio", {"tone_hz": 600})
+
+                async def rx_hz() -> float | None:
+                    return json.loads((await _request(port, "GET", "/api/mock/audio"))[2])[
+                        "rx_dominant_hz"]
+
+                for _ in range(300):
+                    got["rx"] = await rx_hz()
+                    if got["rx"] and abs(got["rx"] - 1000) < 40:
+                        break
+                    await asyncio.sleep(0.01)
                 got["png"] = await _request(port, "GET", "/api/screen.png")
                 got["end"] = await _request(port, "POST", "/api/softkey", {"name": "EndCall"})
                 await until(lambda: all(s == "ended" for s in a.states()), "A idle")
                 got["history"] = json.loads((await _request(port, "GET", "/api/history"))[2])
-                got["audio"] = await _request(port, "GET", "/api/mock/audio")
+                got["audio"] = json.loads((await _request(port, "GET", "/api/mock/audio"))[2])
             finally:
                 await server.close()
         finally:
@@ -60,5 +73,7 @@ def test_a_call_driven_over_http() -> None:
     assert got["end"][0] == 200
     assert got["history"][0]["kind"] == "placed"
     assert ("B", "A", "INVITE") in got["wire"] and ("B", "A", "BYE") in got["wire"]
-    # The mock HAL of this checkout may have no audio device: then 409, never 500.
-    assert got["audio"][0] in (200, 409)
+    assert got["set_tone"][0] == 200
+    assert abs(got["rx"] - 1000) < 40  # over RTP from A to B's earpiece
+    assert got["audio"]["tx_frames"] > 0 and got["audio"]["rx_frames"] > 0
+    assert set(got["audio"]) == {"tx_frames", "rx_frames", "rx_dominant_hz", "rx_level_dbfs"}

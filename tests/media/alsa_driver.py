@@ -30,7 +30,9 @@ def raw_io(tmp: Path) -> dict[str, object]:
     infile = (tmp / "cap_in.raw").read_bytes()
     out = (tmp / "play_out.raw").read_bytes()
     return {"capture_equal": got == infile[:len(got)], "captured": len(got),
-            "played_equal": out[:len(ramp)] == ramp, "played": len(out), "poll_fds": len(fds),
+            # the backend primes the earpiece with one period of silence
+            "played_equal": out[:len(ramp) + 320] == bytes(320) + ramp,
+            "played": len(out), "poll_fds": len(fds),
             "has_clock": dev.has_clock}
 
 

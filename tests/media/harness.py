@@ -10,6 +10,7 @@ from firmware.media.codecs import PCMA, PCMU
 from firmware.media.engine import MediaEngine
 from firmware.media.sdp import Answer, LocalMedia, Negotiated, SdpSession, parse_sdp
 from firmware.media.stream import MediaDatagram, MediaEvent, MediaStream
+from hal.base import AudioFormat
 from hal.clock import VirtualClock
 from hal.mock.audio import MockAudio
 
@@ -47,8 +48,8 @@ class Phone:
         if self._stream_timer is not None:
             self._stream_timer.cancel()  # type: ignore[attr-defined]
         when = self.stream.get_timer()
-        # as RtpEndpoint(audio_driven=True): the audio period sends; this is the fallback
-        self._stream_timer = (self.clock.call_at(when + 0.005, self._fire)
+        # as RtpEndpoint(audio_driven=True): just after the audio period due at that instant
+        self._stream_timer = (self.clock.call_at(when + 1e-6, self._fire)
                               if when is not None else None)
 
     def deliver(self, d: MediaDatagram, src: tuple[str, int]) -> None:
@@ -85,23 +86,26 @@ class Phone:
 
 
 def make_phone(clock: VirtualClock, name: str, ip: str, port: int, ssrc: int,
-               codecs=(PCMU, PCMA), audio: MockAudio | None = None) -> Phone:
-    audio = audio or MockAudio(clock)
+               codecs=(PCMU, PCMA), audio: MockAudio | None = None,
+               rate: int = 8000) -> Phone:
+    audio = audio or MockAudio(clock, AudioFormat(rate=rate, period_frames=rate // 50))
     engine = MediaEngine(audio)
-    stream = MediaStream(ssrc=ssrc, cname=f"{name}@{ip}", seq0=ssrc & 0xFFFF, ts0=ssrc * 7)
+    stream = MediaStream(ssrc=ssrc, cname=f"{name}@{ip}", seq0=ssrc & 0xFFFF, ts0=ssrc * 7,
+                         period=audio.format.period_frames, pcm_rate=audio.format.rate)
     engine.attach(stream)
     local = LocalMedia(address=ip, rtp_port=port, codecs=tuple(codecs))
     return Phone(name, ip, port, clock, stream, engine, audio, SdpSession(local, session_id=ssrc))
 
 
 def call(clock: VirtualClock, *, phase: float = 0.0037, audio_a: MockAudio | None = None,
-         audio_b: MockAudio | None = None, **kw) -> tuple[Phone, Phone]:
+         audio_b: MockAudio | None = None, rate_a: int = 8000, rate_b: int = 8000,
+         **kw) -> tuple[Phone, Phone]:
     """A calls B: offer, answer, both streams running, both audio engines paced.
     ``phase``: how far B's audio clock is out of step with A's."""
-    a = make_phone(clock, "alice", "127.0.0.1", 16384, 0x1111, audio=audio_a, **kw)
+    a = make_phone(clock, "alice", "127.0.0.1", 16384, 0x1111, audio=audio_a, rate=rate_a, **kw)
     a.start_audio()
     clock.advance(phase)
-    b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222, audio=audio_b, **kw)
+    b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222, audio=audio_b, rate=rate_b, **kw)
     b.start_audio()
     a.peer, b.peer = b, a
     offer = a.sdp.offer()

@@ -7,7 +7,8 @@ asyncio shell (firmware.net.rtp), MockAudio as microphone and earpiece.
 
 usage: python sip_call_driver.py TARGET_IP:PORT LOCAL_IP TONE_HZ SECONDS [PEER_PID MEASURE_S]
 (env DTMF_DIGITS="123": send these digits as RFC 4733 events half a second in;
- env CODECS="G722,PCMU": what we offer, in order; default PCMU,PCMA)
+ env CODECS="G722,PCMU": what we offer, in order; default PCMU,PCMA;
+ env AUDIO_RATE=16000: a wideband handset)
 Prints one JSON line: what the earpiece heard, stream stats, and (with
 PEER_PID) CPU seconds of this process and of the peer over the same window.
 """
@@ -32,6 +33,7 @@ from firmware.media.ports import PortAllocator  # noqa: E402
 from firmware.media.sdp import LocalMedia, Negotiated, SdpSession, parse_sdp  # noqa: E402
 from firmware.media.stream import MediaStream  # noqa: E402
 from firmware.net.rtp import AudioPump, RtpEndpoint  # noqa: E402
+from hal.base import AudioFormat  # noqa: E402
 from hal.clock import LoopClock  # noqa: E402
 from hal.mock.audio import MockAudio  # noqa: E402
 
@@ -90,13 +92,15 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
     loop = asyncio.get_running_loop()
     clock = LoopClock(loop)
     t_ip, t_port = target.split(":")
-    audio = MockAudio(clock)
+    rate = int(os.environ.get("AUDIO_RATE", "8000"))
+    audio = MockAudio(clock, AudioFormat(rate=rate, period_frames=rate // 50))
     audio.set_tone(tone)
     engine = MediaEngine(audio)
     stream = MediaStream(ssrc=random.getrandbits(32), cname=f"piphone@{local_ip}",
-                         seq0=random.getrandbits(16), ts0=random.getrandbits(32))
+                         seq0=random.getrandbits(16), ts0=random.getrandbits(32),
+                         period=rate // 50, pcm_rate=rate)
     engine.attach(stream)
-    ep = RtpEndpoint(stream, loop=loop, audio_driven=True)
+    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer)
     port = await ep.open(local_ip, PortAllocator(30000, 30998))
     pump = AudioPump(engine, loop=loop, after_period=ep.tick)
     names = os.environ.get("CODECS", "PCMU,PCMA").split(",")

@@ -10,7 +10,8 @@ SdpSession, MediaStream, MediaEngine on MockAudio, the asyncio RTP shell.
 * baresip -> us: our earpiece hears 440 Hz from the aufile instance;
 * us -> baresip: our 1000 Hz microphone tone comes back from the echo
   instance, so baresip decoded it, and re-encoded what it heard;
-* the same echo through G.722 with a third instance that only takes G.722.
+* a 5 kHz tone echoed through G.722 by a third instance that only takes
+  G.722, our side a 16 kHz handset: wideband both ways.
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def test_call_with_baresip_audio_both_ways(tmp_path: Path) -> None:
                     codecs="G722"):
         p1 = drive(ns, "127.0.0.1:5091", 1000.0, 7.0, {"DTMF_DIGITS": "159#"})
         p2 = drive(ns, "127.0.0.1:5095", 1000.0, 4.0)
-        p3 = drive(ns, "127.0.0.1:5099", 700.0, 4.0, {"CODECS": "G722,PCMU"})
+        p3 = drive(ns, "127.0.0.1:5099", 5000.0, 4.0, {"CODECS": "G722,PCMU",
+                                                       "AUDIO_RATE": "16000"})
         r1, r2, r3 = result(p1), result(p2), result(p3)
     src_log = (tmp_path / "src" / "run.log").read_text(errors="replace")
     echo_log = (tmp_path / "echo" / "run.log").read_text(errors="replace")
@@ -70,9 +72,10 @@ def test_call_with_baresip_audio_both_ways(tmp_path: Path) -> None:
     # us -> baresip -> us (echo)
     assert r2["heard_hz"] == pytest.approx(1000.0, abs=15)
     assert r2["heard_dbfs"] > -20
-    # the same through G.722 (baresip's g722 module, ours from libg722)
+    # wideband: a 5 kHz tone (impossible in any 8 kHz path) echoed through G.722
+    # (baresip's g722 module, ours libg722 on a 16 kHz handset)
     assert r3.get("codec") == "G722", r3
-    assert r3["heard_hz"] == pytest.approx(700.0, abs=15)
+    assert r3["heard_hz"] == pytest.approx(5000.0, abs=30)
     # baresip's own statistics agree it received our stream
     rx = re.search(r"packets:\s+(\d+)\s+(\d+)", src_log)
     assert rx and int(rx.group(2)) > 300, src_log[-1500:]

@@ -50,3 +50,35 @@ def test_call_in_g722_both_ways(clock: VirtualClock) -> None:
     clock.advance(2.0)
     assert a.audio.dominant_hz() == pytest.approx(500, abs=20)
     assert b.audio.dominant_hz() == pytest.approx(1000, abs=20)
+
+
+def test_wideband_call_carries_5khz_both_ways(clock: VirtualClock) -> None:
+    # 16 kHz handsets, G.722 native: a 5 kHz tone cannot cross any 8 kHz path
+    a, b = call(clock, codecs=(G722, PCMU), rate_a=16000, rate_b=16000)
+    assert a.stream.stats().codec == "G722"
+    a.audio.set_tone(5000)
+    b.audio.set_tone(6000)
+    clock.advance(2.0)
+    assert a.audio.dominant_hz() == pytest.approx(6000, abs=40)
+    assert b.audio.dominant_hz() == pytest.approx(5000, abs=40)
+    assert b.audio.level_dbfs() > -12
+
+
+def test_wideband_handset_with_narrowband_codec_and_peer(clock: VirtualClock) -> None:
+    # A: 16 kHz device, G.711 resampled; B: 8 kHz device
+    a, b = call(clock, codecs=(PCMU,), rate_a=16000, rate_b=8000)
+    a.audio.set_tone(1000)
+    b.audio.set_tone(700)
+    clock.advance(2.0)
+    assert a.audio.dominant_hz() == pytest.approx(700, abs=20)
+    assert b.audio.dominant_hz() == pytest.approx(1000, abs=20)
+    assert a.audio.level_dbfs() > -12 and b.audio.level_dbfs() > -12
+
+
+def test_g722_between_wideband_and_narrowband_modes(clock: VirtualClock) -> None:
+    a, b = call(clock, codecs=(G722,), rate_a=16000, rate_b=8000)
+    a.audio.set_tone(1000)
+    b.audio.set_tone(700)
+    clock.advance(2.0)
+    assert a.audio.dominant_hz() == pytest.approx(700, abs=20)
+    assert b.audio.dominant_hz() == pytest.approx(1000, abs=20)

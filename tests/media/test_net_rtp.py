@@ -25,7 +25,7 @@ async def _phone(loop, allocator, ssrc, tone):
     engine = MediaEngine(audio)
     stream = MediaStream(ssrc=ssrc, cname=f"{ssrc}@127.0.0.1")
     engine.attach(stream)
-    ep = RtpEndpoint(stream, loop=loop, audio_driven=True)
+    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer)
     port = await ep.open("127.0.0.1", allocator)
     pump = AudioPump(engine, loop=loop, after_period=ep.kick)
     return audio, stream, ep, pump, port

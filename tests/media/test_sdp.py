@@ -325,3 +325,10 @@ def test_answering_a_reoffer_while_we_hold_keeps_us_silent() -> None:
     n = result.negotiated
     assert result.sdp.audio().direction == "sendonly"  # type: ignore[union-attr]
     assert n.local_hold and not n.send and not n.recv and not n.remote_hold
+
+
+def test_answer_keeps_avpf_transport() -> None:
+    offer = parse_sdp(BARESIP_SDP.replace("RTP/AVP 8 0 96", "RTP/AVPF 8 0 96"))
+    result = build_answer(offer, LOCAL, session_id=1, version=1)
+    assert isinstance(result, Answer)
+    assert "m=audio 16384 RTP/AVPF 0 8 96\r\n" in str(result.sdp)

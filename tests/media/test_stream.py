@@ -117,6 +117,10 @@ def test_rfc2543_hold_is_silent_both_ways(clock: VirtualClock) -> None:
     t = clock.time()
     clock.advance(1.0)
     assert rtp_sent(a, after=t + 1e-6) == [] and rtp_sent(b, after=t + 0.01) == []
+    # the held party may still send (music on hold) from where it was: still accepted
+    pkt = RtpPacket(payload_type=0, sequence=7, timestamp=99, ssrc=0x1111, payload=b"\xff" * 160)
+    b.stream.receive_rtp(pkt.to_bytes(), ("127.0.0.1", 16384), clock.time())
+    assert b.stream.stats().wrong_source == 0
 
 
 def test_dtmf_both_ways(clock: VirtualClock) -> None:
@@ -233,3 +237,104 @@ def test_symmetric_rtp_latches_on_nat_port(clock: VirtualClock) -> None:
     assert s.stats().wrong_source == 0
     clock.advance(0.1)
     assert {d.addr for _, d in a.sent[-3:] if not d.rtcp} == {("127.0.0.2", 31000)}
+
+
+@pytest.mark.parametrize("card_period", [0.0198, 0.0202])  # sound card 1 % fast / slow
+def test_card_clock_drift_on_capture_does_not_grow_delay(clock: VirtualClock,
+                                                         card_period: float) -> None:
+    a, b = call(clock)
+    a.engine._t0 = None  # the card paces A's engine now, not the loop clock
+
+    def card() -> None:
+        a.engine.on_period(clock.time())
+        a.kick()
+        clock.call_later(card_period, card)
+
+    clock.call_later(card_period, card)
+    a.audio.set_tone(800)
+    clock.advance(60.0)
+    st = a.stream.stats()
+    assert len(a.stream._capture) <= 2 * 320  # never more than two packets queued
+    if card_period < 0.02:
+        assert st.capture_dropped == pytest.approx(0.01 * 8000 * 60, rel=0.3)
+    else:
+        assert st.capture_starved == pytest.approx(0.01 * 8000 * 60, rel=0.3)
+    assert b.audio.dominant_hz() == pytest.approx(800, abs=20)
+
+
+def test_reinvite_switches_codec_mid_call(clock: VirtualClock) -> None:
+    from dataclasses import replace
+
+    from firmware.media.codecs import PCMA
+
+    a, b = call(clock)
+    a.audio.set_tone(900)
+    clock.advance(1.0)
+    a.sdp.local = replace(a.sdp.local, codecs=(PCMA,))
+    ans = b.sdp.receive_offer(parse_sdp(a.sdp.offer().to_bytes()))
+    assert isinstance(ans, Answer)
+    b.apply(ans.negotiated)
+    neg = a.sdp.receive_answer(parse_sdp(ans.sdp.to_bytes()))
+    assert isinstance(neg, Negotiated)
+    a.apply(neg)
+    t = clock.time()
+    clock.advance(1.0)
+    assert {p.payload_type for _, p in rtp_sent(a, after=t + 1e-6)} == {8}
+    assert a.stream.stats().codec == "PCMA" and b.stream.stats().unknown_pt == 0
+    assert b.audio.dominant_hz() == pytest.approx(900, abs=20)
+
+
+def test_peer_asking_for_30ms_packets(clock: VirtualClock) -> None:
+    from dataclasses import replace
+
+    from . import harness
+
+    original = harness.make_phone
+
+    def make(*args, **kw):
+        phone = original(*args, **kw)
+        if phone.name == "bob":  # bob's SDP says a=ptime:30
+            phone.sdp.local = replace(phone.sdp.local, ptime=30)
+        return phone
+
+    harness.make_phone = make
+    try:
+        a, b = harness.call(clock)
+    finally:
+        harness.make_phone = original
+    a.audio.set_tone(1000)
+    b.audio.set_tone(440)
+    clock.advance(3.0)
+    assert {len(p.payload) for _, p in rtp_sent(a)} == {240}  # 30 ms at 8 kHz to bob
+    assert {len(p.payload) for _, p in rtp_sent(b)} == {160}  # 20 ms to alice
+    assert a.audio.dominant_hz() == pytest.approx(440, abs=20)
+    assert b.audio.dominant_hz() == pytest.approx(1000, abs=20)  # 30 ms frames re-cut to 20
+    assert b.stream.stats().jitter_buffer.concealed <= 2
+
+
+def test_early_call_before_the_first_deadline_sends_nothing(clock: VirtualClock) -> None:
+    a, _ = call(clock)
+    s = a.stream
+    s.datagrams_to_send()
+    nxt = s.get_timer()
+    assert nxt is not None
+    s.handle_timer(nxt - 0.015)  # a wake-up 15 ms before the slot is not the slot
+    assert [d for d in s.datagrams_to_send() if not d.rtcp] == []
+
+
+def test_ptime_change_mid_call_keeps_grid_and_timeline(clock: VirtualClock) -> None:
+    from dataclasses import replace
+
+    a, b = call(clock)
+    clock.advance(1.0)
+    last = rtp_sent(a)[-1]
+    neg = a.stream.neg
+    assert neg is not None
+    a.apply(replace(neg, ptime=30))
+    clock.advance(0.5)
+    after = [x for x in rtp_sent(a) if x[0] > last[0]]
+    gaps = [(t2 - t1) * 1000 for (t1, _), (t2, _) in zip(after, after[1:], strict=False)]
+    assert after[0][0] - last[0] == pytest.approx(0.02, abs=1e-5)
+    assert len(gaps) >= 10 and all(g == pytest.approx(30.0, abs=0.01) for g in gaps)
+    assert after[0][1].timestamp == (last[1].timestamp + 160) & 0xFFFFFFFF
+    assert after[1][1].timestamp == (after[0][1].timestamp + 240) & 0xFFFFFFFF

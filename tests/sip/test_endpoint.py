@@ -161,6 +161,14 @@ def test_unparseable_with_headers_gets_400_and_garbage_is_counted() -> None:
     assert e.stats.dropped_unparseable == 2 and e.stats.answered_400 == 2
 
 
+def test_unparseable_request_is_answered_at_its_source_not_its_via() -> None:
+    e = ep()
+    bad = invite(via_host="192.0.2.53:5060").replace(b"Content-Length: 0", b"Content-Length: -5")
+    e.receive_datagram(bad, PEER, "udp", 0.0)
+    [(line, dest)] = sent(e)
+    assert line.startswith("SIP/2.0 400 ") and dest == PEER
+
+
 def test_missing_call_id_gets_400_with_reason() -> None:
     e = ep()
     e.receive_datagram(invite().replace(b"Call-ID: c1@x\r\n", b""), PEER, "udp", 0.0)
@@ -211,3 +219,21 @@ def test_no_input_raises(data: bytes) -> None:
     e.receive_datagram(data, PEER, "udp", 0.0)
     e.handle_timer(40.0)
     assert e.stats.extra.get("internal_errors", 0) == 0
+
+
+def test_provisional_then_final_for_an_out_of_dialog_request() -> None:
+    e = ep()
+    e.receive_datagram(invite(method="MESSAGE", cseq="1 MESSAGE"), PEER, "udp", 0.0)
+    rid = e.next_event().request_id
+    e.respond(rid, 180, now=0.1)
+    e.respond(rid, 202, now=0.2)
+    assert [s for s, _ in sent(e)] == ["SIP/2.0 180 Ringing", "SIP/2.0 202 Accepted"]
+    with pytest.raises(Exception, match="unknown request"):
+        e.respond(rid, 200, now=0.3)
+
+
+def test_register_rejects_bad_expires() -> None:
+    from firmware.sip.endpoint import EndpointError
+
+    with pytest.raises(EndpointError):
+        ep().register("sip:127.0.0.1", "sip:bob@127.0.0.1", now=0.0, expires=0)

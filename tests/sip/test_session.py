@@ -326,3 +326,16 @@ def test_in_dialog_request_after_bye_gets_481() -> None:
     pair.run(0.1)
     assert pair.net.lines()[-1] == "SIP/2.0 481 Call/Transaction Does Not Exist"
     assert pair.take("b") == [CallEnded(session=sb, by="local", reason="bye")]
+
+
+def test_a_call_may_ring_longer_than_timer_b() -> None:
+    pair = EndpointPair()
+    sa = pair.a.invite(pair.b_uri, SDP_A, now=pair.now)
+    pair.run(0.1)
+    [inc] = pair.take("b")
+    pair.b.ringing(inc.session, now=pair.now)
+    pair.run(60)  # 64*T1 = 32 s would have been Timer B
+    pair.b.answer(inc.session, SDP_B, now=pair.now)
+    pair.run(1)
+    assert [type(e) for e in pair.take("a")] == [CallProgress, CallAnswered]
+    assert pair.a.session_state(sa).value == "confirmed"

@@ -24,6 +24,7 @@ SDP = b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\
 ACTIONS = st.sampled_from([
     "invite", "ringing", "answer", "reject", "cancel", "bye", "hangup", "reinvite",
     "info", "answer_reinvite", "wait_short", "wait_long", "replay", "replay", "mutate",
+    "reinvite_empty", "invite_empty",
 ])
 
 
@@ -59,6 +60,10 @@ def test_random_commands_never_break_the_endpoints(steps: list[tuple[str, str]],
                 ep.hangup(sid, now=pair.now)
             elif action == "reinvite":
                 ep.reinvite(sid, SDP, now=pair.now)
+            elif action == "reinvite_empty":  # late offer: the 2xx offers, our ACK answers
+                ep.reinvite(sid, None, now=pair.now)
+            elif action == "invite_empty":
+                sessions[who].append(ep.invite(other_uri, None, now=pair.now))
             elif action == "info":
                 ep.send_in_dialog(sid, "INFO", now=pair.now)
             elif action == "replay" and pair.net.log:

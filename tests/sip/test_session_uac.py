@@ -9,7 +9,7 @@ import pytest
 from firmware.sip.auth import Credentials
 from firmware.sip.build import make_response
 from firmware.sip.endpoint import Endpoint, EndpointConfig
-from firmware.sip.events import CallAnswered, CallFailed
+from firmware.sip.events import CallAnswered, CallFailed, CallProgress
 from firmware.sip.message import Request
 from hal.clock import VirtualClock
 
@@ -131,3 +131,63 @@ def test_2xx_retransmission_is_reacked_by_the_core() -> None:
     net.run(1)
     acks = [m for _, m in peer.requests("ACK")]
     assert len(acks) == 3 and len({bytes(a) for a in acks}) == 1
+
+
+def test_ringing_too_long_is_cancelled_and_cancel_without_answer_gives_up() -> None:
+    """A UAS that rings for ever, then ignores CANCEL: CANCEL at 300 s, give up 64*T1 later."""
+    def silent_ringer(req: Request, p: ScriptedPeer) -> list[Any]:
+        if req.method == "INVITE":
+            return [make_response(req, 180, to_tag="r")]
+        return []  # CANCEL unanswered, INVITE never finished
+
+    net, e, peer = setup(silent_ringer)
+    sid = e.invite(TARGET, None, now=0.0)
+    net.run(400)
+    [cancel_t] = [t for t, _ in peer.requests("CANCEL")][:1]
+    assert cancel_t == pytest.approx(0.02 + 300 + 0.01)  # 180 arrived at 0.02
+    evs_ = evs(net)
+    assert [type(x) for x in evs_] == [CallProgress, CallFailed]
+    assert evs_[-1] == CallFailed(session=sid, status=487, reason="Request Terminated")
+    assert len(e.layer) == 0 and e.get_timer() is None and not e.sessions
+
+
+def test_in_dialog_requests_answer_407_with_credentials() -> None:
+    """INFO, re-INVITE and BYE challenged by a proxy whose nonces live for one request:
+    the first is answered after a 407, the later ones go pre-emptively with the cached
+    (now stale) nonce, get 407 stale=true and are resent with the fresh one (§22.2)."""
+    from firmware.sip.events import ReInviteAnswered, RequestAnswered
+
+    def proxy_uas(req: Request, p: ScriptedPeer) -> list[Any]:
+        c = [("Contact", "<sip:bob@127.0.0.1:5090>")]
+        if req.method == "ACK":
+            return []
+        if req.method == "INVITE" and req.to.tag is None:
+            return [make_response(req, 200, to_tag="t", headers=c)]
+        auth = req.headers.get("Proxy-Authorization") or ""
+        if f'nonce="n{req.cseq.seq - 1}"' not in auth:
+            stale = ", stale=true" if auth else ""
+            return [make_response(req, 407, headers=[(
+                "Proxy-Authenticate", f'Digest realm="proxy.test", nonce="n{req.cseq.seq}"{stale}',
+            )])]
+        return [make_response(req, 200, headers=c)]
+
+    net, e, peer = setup(proxy_uas)
+    sid = e.invite(TARGET, b"v=0\r\n", now=0.0)
+    net.run(1)
+    rid = e.send_in_dialog(sid, "INFO", now=1.0)
+    net.run(1)
+    e.reinvite(sid, b"v=0\r\n", now=2.0)
+    net.run(1)
+    e.bye(sid, now=3.0)
+    net.run(1)
+    got = evs(net)
+    assert RequestAnswered(request_id=rid, session=sid, method="INFO", status=200,
+                           reason="OK") in got
+    assert ReInviteAnswered(session=sid, sdp=None) in got
+    sent = [(m.method, "Proxy-Authorization" in m.headers) for _, m in peer.received
+            if isinstance(m, Request) and m.method != "ACK"]
+    assert sent == [("INVITE", False), ("INFO", False), ("INFO", True), ("INVITE", True),
+                    ("INVITE", True), ("BYE", True), ("BYE", True)]
+    cseqs = [m.cseq.seq for _, m in peer.received if isinstance(m, Request)
+             and m.method != "ACK"]
+    assert cseqs == sorted(cseqs) and len(set(cseqs)) == len(cseqs)

@@ -25,15 +25,6 @@ def methods(pair: EndpointPair) -> list[str]:
     return [ln.split(" ")[0] if not ln.startswith("SIP") else ln[8:11] for ln in pair.net.lines()]
 
 
-def test_late_offer_invite_without_sdp() -> None:
-    pair = EndpointPair()
-    sa, sb = incoming(pair, None)
-    pair.b.answer(sb, SDP, now=pair.now)
-    pair.run(0.5)
-    assert pair.take("a") == [CallAnswered(session=sa, status=200, sdp=SDP)]
-    assert pair.take("b") == [CallConfirmed(session=sb, sdp=None)]
-
-
 def test_callee_bye_before_ack_waits_for_the_ack() -> None:
     pair = EndpointPair(delay=0.3)
     sa, sb = incoming(pair)
@@ -133,3 +124,40 @@ def test_domain_with_port_in_from() -> None:
     [out] = e.datagrams_to_send()
     frm = parse_message(out.data).from_.uri
     assert (frm.user, frm.host, frm.port) == ("100", "127.0.0.1", 5070)
+
+
+def test_uac_late_offer_acks_with_our_answer() -> None:
+    from firmware.sip.message import parse_message
+
+    pair = EndpointPair()
+    answer = SDP.replace(b"4000", b"4444")
+    sa, sb = incoming(pair, None)
+    pair.b.answer(sb, SDP, now=pair.now)  # the 200 carries the offer
+    pair.run(0.7)
+    assert pair.take("a") == [CallAnswered(session=sa, status=200, sdp=SDP)]
+    assert "ACK" not in methods(pair) and methods(pair).count("200") == 2  # retransmitted
+    pair.a.answer(sa, answer, now=pair.now)
+    pair.run(0.5)
+    ack = parse_message([d.data for d in pair.net.log if d.data.startswith(b"ACK")][0])
+    assert ack.body == answer and ack.content_type == "application/sdp"
+    assert pair.take("b") == [CallConfirmed(session=sb, sdp=answer)]
+
+
+def test_reinvite_without_sdp_offer_in_2xx_answer_in_ack() -> None:
+    from firmware.sip.events import ReInviteAnswered, ReInviteReceived
+
+    pair = EndpointPair()
+    sa, sb = incoming(pair)
+    pair.b.answer(sb, SDP, now=pair.now)
+    pair.run(0.5)
+    pair.take("a"), pair.take("b")
+    pair.a.reinvite(sa, None, now=pair.now)
+    pair.run(0.1)
+    assert pair.take("b") == [ReInviteReceived(session=sb, sdp=None)]
+    offer = SDP.replace(b"4000", b"4002")
+    pair.b.answer(sb, offer, now=pair.now)
+    pair.run(0.1)
+    assert pair.take("a") == [ReInviteAnswered(session=sa, sdp=offer)]
+    pair.a.answer(sa, SDP, now=pair.now)
+    pair.run(0.5)
+    assert pair.take("b") == [CallConfirmed(session=sb, sdp=SDP)]
