@@ -10,6 +10,8 @@ from firmware.media.analysis import dominant_frequency, goertzel_dbfs, level_dbf
 from firmware.media.resample import Downsampler, Upsampler
 from firmware.media.tones import sine
 
+pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
+
 
 def frames(pcm: bytes, n: int) -> list[bytes]:
     return [pcm[i:i + n] for i in range(0, len(pcm), n)]
