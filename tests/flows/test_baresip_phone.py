@@ -10,7 +10,10 @@ baresip writes its own interface address into its SDP, so it runs in a
 private network namespace whose veth carries 127.0.0.2 (tests/peers.py
 ``Netns``); the whole test, including our phone's event loop and therefore
 every SIP and RTP socket the phone opens, runs on a thread switched into that
-namespace. Nothing leaves it.
+namespace. Nothing leaves it. Our phone sits on 127.0.0.2 as well: sending to
+127.0.0.1, baresip's RTP would leave from 127.0.0.1 while its SDP says
+127.0.0.2, and our MediaStream only accepts RTP from the negotiated address
+(it counts such packets as ``wrong_source``).
 
 Audio, with our microphone playing 1000 Hz:
 * ``tone``: baresip's source is a 440 Hz wav (aufile). Our earpiece must hear
