@@ -90,6 +90,9 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         media_address=media_address,
         start_media_port=int(getattr(cfg, "start_media_port", 16384)),
         end_media_port=int(getattr(cfg, "end_media_port", 32766)),
+        interdigit_timeout=float(getattr(cfg, "interdigit_timeout", 10) or 10),
+        pound_sends=bool(getattr(cfg, "dial_pound_sends", True)),
+        phone_label=str(getattr(cfg, "phone_label", "") or ""),
     )
 
 

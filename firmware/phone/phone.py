@@ -291,6 +291,7 @@ class Phone(KeyOps, SipEvents):
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,
             clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
+            label=self.settings.phone_label,
         )
 
     def _local_epoch(self, now: float) -> float:
