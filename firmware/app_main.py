@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from firmware.app import App
@@ -246,23 +247,41 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_local(args.config, getattr(args, "mac", None))
 
 
-async def fetch_config(server: str, mac: str) -> Any:
+async def fetch_config(server: str, mac: str, cache_dir: Any = None) -> Any:
     """``--tftp HOST[:PORT] --mac MAC``: the 7960 boot sequence, with the cache as fallback."""
     from firmware.provisioning.boot import default_cache_dir, provision
 
-    return await provision(server, mac, default_cache_dir())
+    return await provision(server, mac, cache_dir if cache_dir is not None else default_cache_dir())
 
 
-def _state_dir(hal_name: str) -> Any:
-    """Where the call history lives (systemd's StateDirectory); None when not writable.
+def state_path(hal_name: str, explicit: str | None = None) -> Path:
+    """Where the TFTP cache (and the history) live.
 
-    A mock-HAL run keeps no history on disk unless $STATE_DIRECTORY says where.
+    ``--state-dir``, else ``$STATE_DIRECTORY`` (systemd's StateDirectory=), else
+    /var/lib/piphone on the Pi and, for a mock-HAL run by a user,
+    ``$XDG_STATE_HOME/piphone`` (~/.local/state/piphone): a desktop run must not
+    need root to keep its last good configuration.
     """
     from firmware.provisioning.boot import default_cache_dir
 
-    if hal_name != "pi" and not os.environ.get("STATE_DIRECTORY"):
+    if explicit:
+        return Path(explicit)
+    if hal_name == "pi" or os.environ.get("STATE_DIRECTORY", "").split(":")[0]:
+        return default_cache_dir()
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "piphone"
+
+
+def _state_dir(hal_name: str, explicit: str | None = None) -> Any:
+    """Where the call history lives; None when not writable.
+
+    A mock-HAL run keeps no history on disk unless --state-dir or
+    $STATE_DIRECTORY says where.
+    """
+    if not explicit and hal_name != "pi" and not os.environ.get("STATE_DIRECTORY"):
         return None
-    path = default_cache_dir()
+    path = state_path(hal_name, explicit)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -295,45 +314,109 @@ def _notify(state: str) -> None:
     sdnotify.notify(state)
 
 
-async def amain(args: argparse.Namespace) -> int:
-    loop = asyncio.get_running_loop()
-    config = await fetch_config(args.tftp, args.mac) if args.tftp else load_config(args)
-    import hal as hal_pkg
-
-    control = None
+def _control_config(args: argparse.Namespace, config: Any) -> ControlConfig | None:
     if args.control:
         host, port = parse_hostport(args.control)
-        control = ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None)
-    elif getattr(config, "control_bind", None):
+        return ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None)
+    if getattr(config, "control_bind", None):
         host, port = config.control_bind
-        control = ControlConfig(host=host, port=port, token=config.control_token or None)
-    if control is not None and control.token_required and not control.token:
-        log.error("the control API on %s needs control_token (off loopback)", control.host)
-        return 1
-    clock = LoopClock(loop)
+        return ControlConfig(host=host, port=port, token=config.control_token or None)
+    return None
+
+
+class _Reload:
+    """A resync's changed config waiting to be applied (the latest one wins)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.config: Any = None
+        self.summary = ""
+
+    def __call__(self, result: Any) -> None:
+        self.config = result.config
+        self.summary = result.diff.summary()
+        self.event.set()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return once any of ``events`` is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
     try:
-        hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
-    except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
-        log.error("cannot start the %s hardware: %s", args.hal, exc)
-        return 1
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+async def _until_idle(phone: PhoneHost, stop: asyncio.Event, poll: float = 1.0) -> None:
+    """A new configuration waits for the calls in progress to end (as the 7960 does)."""
+    while not stop.is_set() and phone.app is not None and phone.app.phone.calls():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    state = state_path(args.hal, getattr(args, "state_dir", None))
+    config = await fetch_config(args.tftp, args.mac, state) if args.tftp else load_config(args)
+    import hal as hal_pkg
+
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
+    reload = _Reload()
+    resync_task: asyncio.Task[None] | None = None
+    if args.tftp:
+        from firmware.provisioning.resync import Resyncer
+
+        resyncer = Resyncer(config, args.tftp, args.mac, state, on_change=reload)
+        resync_task = loop.create_task(resyncer.run())
+    watchdog: asyncio.Task[None] | None = None
+    phone: PhoneHost | None = None
     try:
-        phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control, name="phone",
-                                      state_dir=_state_dir(args.hal))
-    except BaseException:
-        hal.close()
-        raise
-    _notify("READY=1")
-    watchdog = loop.create_task(_watchdog())
-    try:
-        await stop.wait()
+        while True:
+            control = _control_config(args, config)
+            if control is not None and control.token_required and not control.token:
+                log.error("the control API on %s needs control_token (off loopback)", control.host)
+                return 1
+            clock = LoopClock(loop)
+            try:
+                hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
+            except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
+                log.error("cannot start the %s hardware: %s", args.hal, exc)
+                return 1
+            host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
+            try:
+                phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control,
+                                              name="phone",
+                                              state_dir=_state_dir(args.hal, getattr(args, "state_dir", None)))
+            except BaseException:
+                hal.close()
+                raise
+            if watchdog is None:
+                _notify("READY=1")
+                watchdog = loop.create_task(_watchdog())
+            await _first(stop, reload.event)
+            if stop.is_set():
+                break
+            await _until_idle(phone, stop)
+            if stop.is_set():
+                break
+            # The 7960 restarts to apply a changed set; so does the handset here:
+            # un-REGISTER, then come back with the new lines, label and dial plan.
+            log.info("resync: applying the new configuration (%s)", reload.summary)
+            config, reload.config = reload.config, None
+            reload.event.clear()
+            await phone.stop()
+            phone = None
     finally:
-        watchdog.cancel()
+        if resync_task is not None:
+            resync_task.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         _notify("STOPPING=1")
-        await phone.stop()
+        if phone is not None:
+            await phone.stop()
     return 0
 
 
