@@ -103,7 +103,7 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         raise ValueError("the configuration has no line (line1_name)")
     first = lines[0]
     creds = tuple(
-        Credentials(username=ln.auth_user, password=ln.password)
+        Credentials(username=ln.auth_user, password=ln.password, user=ln.name)
         for ln in lines
         if getattr(ln, "password", "")
     )
