@@ -39,6 +39,21 @@ Address = tuple[str, int]
 SHUTDOWN_GRACE = 2.0
 MAX_RTP_DATAGRAM = 2048
 
+#: .cnf keys a resync applies to the running handset (call control and the dial plan
+#: only); a change of any other key, or of the lines, restarts it (re-REGISTER).
+LIVE_KEYS = frozenset({
+    "phone_label", "call_waiting", "dnd_control", "dnd_response", "cfwd_url", "cfwd_busy_url",
+    "cfwd_noanswer_url", "cfwd_noanswer_timeout", "ring_timeout", "hold_method", "rfc_2543_hold",
+    "transfer_method", "reject_488_as_400", "preferred_codec", "interdigit_timeout",
+    "dial_pound_sends", "start_media_port", "end_media_port", "time_zone", "resync_interval",
+    "sync", "image_version", "dial_template", "messages_uri",
+})
+
+
+def applies_live(diff: Any) -> bool:
+    """True when a resync's ``ConfigDiff`` needs no restart (and so no re-REGISTER)."""
+    return not diff.reregister and all(k in LIVE_KEYS for k in diff.changed_keys)
+
 
 class UdpMediaIO:
     """RTP/RTCP socket pairs on ``host`` for ``App`` (``firmware.app.MediaIO``), read with add_reader."""
@@ -124,6 +139,7 @@ class PhoneHost:
         self.control_api: AppControl | None = None
         self._audio_fds: list[int] = []
         self._pace_handle: asyncio.TimerHandle | None = None
+        self._media_address = "127.0.0.1"
 
     @classmethod
     async def start(
@@ -148,6 +164,7 @@ class PhoneHost:
         await self.transport.start()
         local = self.transport.local_address
         endpoint = Endpoint(endpoint_config(config, local_address=local))
+        self._media_address = sip_host
         settings = phone_settings(config, media_address=sip_host)
         history_file = None
         if state_dir is not None:
@@ -172,6 +189,17 @@ class PhoneHost:
             await self.control.start()
         log.info("%s: SIP on %s:%d", name, *local)
         return self
+
+    def reconfigure(self, config: Any) -> None:
+        """Apply a resync's config to the running phone (``applies_live`` said it may);
+        raises ``PhoneError`` (409) when the phone cannot take it now."""
+        assert self.app is not None
+        settings = phone_settings(config, media_address=self._media_address)
+        try:
+            self.app.phone.reconfigure(settings, getattr(config, "dialplan", None),
+                                       self.app.clock.time())
+        finally:
+            self.app.phone_pump.flush()  # the new idle screen goes out
 
     def start_app(self) -> None:
         """Start the app; a sound card with its own clock paces the audio by its poll fds."""
@@ -331,10 +359,20 @@ class _Reload:
         self.event = asyncio.Event()
         self.config: Any = None
         self.summary = ""
+        self.live = True
+
+    def take(self) -> Any:
+        """The config to apply now; clears the pending state."""
+        config, self.config = self.config, None
+        self.live = True
+        self.event.clear()
+        return config
 
     def __call__(self, result: Any) -> None:
         self.config = result.config
         self.summary = result.diff.summary()
+        # Several resyncs before one is applied: a restart once needed stays needed.
+        self.live = applies_live(result.diff) and (self.live or not self.event.is_set())
         self.event.set()
 
 
@@ -353,6 +391,32 @@ async def _until_idle(phone: PhoneHost, stop: asyncio.Event, poll: float = 1.0) 
     while not stop.is_set() and phone.app is not None and phone.app.phone.calls():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), poll)
+
+
+async def _serve_until_restart(phone: PhoneHost, stop: asyncio.Event, reload: _Reload) -> bool:
+    """Run until SIGTERM (False) or a resync that needs a restart (True).
+
+    A new set waits for the calls in progress to end; one that changes only
+    call control (label, dial plan, timers, forwarding...) is applied in place,
+    the registrations untouched.
+    """
+    while True:
+        await _first(stop, reload.event)
+        if not stop.is_set():
+            await _until_idle(phone, stop)
+        if stop.is_set():
+            return False
+        if not reload.live:
+            return True
+        summary = reload.summary
+        config = reload.take()
+        try:
+            phone.reconfigure(config)
+        except Exception as exc:  # noqa: BLE001 - e.g. a call came in meanwhile: restart
+            log.info("resync: cannot apply in place (%s); restarting", exc)
+            reload.config, reload.summary, reload.live = config, summary, False
+            return True
+        log.info("resync: applied to the running phone (%s)", summary)
 
 
 async def amain(args: argparse.Namespace) -> int:
@@ -396,17 +460,10 @@ async def amain(args: argparse.Namespace) -> int:
             if watchdog is None:
                 _notify("READY=1")
                 watchdog = loop.create_task(_watchdog())
-            await _first(stop, reload.event)
-            if stop.is_set():
+            if not await _serve_until_restart(phone, stop, reload):
                 break
-            await _until_idle(phone, stop)
-            if stop.is_set():
-                break
-            # The 7960 restarts to apply a changed set; so does the handset here:
-            # un-REGISTER, then come back with the new lines, label and dial plan.
-            log.info("resync: applying the new configuration (%s)", reload.summary)
-            config, reload.config = reload.config, None
-            reload.event.clear()
+            log.info("resync: restarting with the new configuration (%s)", reload.summary)
+            config = reload.take()
             await phone.stop()
             phone = None
     finally:

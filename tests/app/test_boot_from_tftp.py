@@ -214,7 +214,14 @@ def test_resync_applies_a_changed_per_mac_file(tmp_path: Path, kam: Kamailio) ->
         phone = Phone(tmp_path, tftpd.address, control, "resync")
         try:
             phone.wait_for(lambda s: s["registered"], "line 1 to register")
-            # The server's file changes: a second line and a new label.
+            saved = _registers(kam, "1001").count("saved")
+            # A new label only: applied in place, the registration left alone.
+            tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(sip_port, label="Reception"))
+            st = phone.wait_for(lambda s: s["display"][0].startswith("Reception"),
+                                "the new label on the idle screen")
+            assert st["registered"] and "applied to the running phone" in phone.text()
+            assert _registers(kam, "1001").count("saved") == saved
+            # Then a second line: the handset restarts with it and registers both.
             tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(
                 sip_port, label="Reception",
                 extra='line2_name: 1002\nline2_password: "secret1002"\n'))
@@ -226,7 +233,7 @@ def test_resync_applies_a_changed_per_mac_file(tmp_path: Path, kam: Kamailio) ->
         finally:
             assert phone.stop() == 0, phone.text()
     log = phone.text()
-    assert "lines added [2]" in log and "re-register" in log, log
+    assert "lines added [2]" in log and "restarting with the new configuration" in log, log
     assert _registers(kam, "1002")[:2] == ["challenge", "saved"], kam.log_text()[-3000:]
     cached = json.loads((tmp_path / "state" / "last-good-config.json").read_text())
     assert "line2_name: 1002" in cached["files"][f"SIP{MAC}.cnf"]
