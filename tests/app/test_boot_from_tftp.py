@@ -150,6 +150,7 @@ def _registers(kam: Kamailio, user: str) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # ~7 s: the cache boot first waits out the TFTP retries (6 x 1 s)
 def test_boot_from_tftp_registers_shows_the_label_and_boots_again_from_cache(
         tmp_path: Path, kam: Kamailio) -> None:
     sip_port, control = free_port(), free_port()
