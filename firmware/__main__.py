@@ -15,6 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--control", help="HOST:PORT of the headless control API")
     run.add_argument("--tftp", help="TFTP server HOST[:PORT] to provision from")
     run.add_argument("--mac", help="MAC address used to name SIP<MAC>.cnf")
+    run.add_argument("--state-dir", help="where the last good TFTP config (and the history) "
+                     "are kept (default $STATE_DIRECTORY, else /var/lib/piphone on the Pi, "
+                     "~/.local/state/piphone with the mock HAL)")
     demo = sub.add_parser("demo", help="run the Appendix B figures among simulated handsets")
     demo.add_argument("--out", default="out/demo")
     demo.add_argument("--figure", help="run one figure only (e.g. B-6)")

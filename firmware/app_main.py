@@ -21,6 +21,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from firmware.app import App
@@ -37,6 +38,21 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 SHUTDOWN_GRACE = 2.0
 MAX_RTP_DATAGRAM = 2048
+
+#: .cnf keys a resync applies to the running handset (call control and the dial plan
+#: only); a change of any other key, or of the lines, restarts it (re-REGISTER).
+LIVE_KEYS = frozenset({
+    "phone_label", "call_waiting", "dnd_control", "dnd_response", "cfwd_url", "cfwd_busy_url",
+    "cfwd_noanswer_url", "cfwd_noanswer_timeout", "ring_timeout", "hold_method", "rfc_2543_hold",
+    "transfer_method", "reject_488_as_400", "preferred_codec", "interdigit_timeout",
+    "dial_pound_sends", "start_media_port", "end_media_port", "time_zone", "resync_interval",
+    "sync", "image_version", "dial_template", "messages_uri",
+})
+
+
+def applies_live(diff: Any) -> bool:
+    """True when a resync's ``ConfigDiff`` needs no restart (and so no re-REGISTER)."""
+    return not diff.reregister and all(k in LIVE_KEYS for k in diff.changed_keys)
 
 
 class UdpMediaIO:
@@ -123,6 +139,7 @@ class PhoneHost:
         self.control_api: AppControl | None = None
         self._audio_fds: list[int] = []
         self._pace_handle: asyncio.TimerHandle | None = None
+        self._media_address = "127.0.0.1"
 
     @classmethod
     async def start(
@@ -147,6 +164,7 @@ class PhoneHost:
         await self.transport.start()
         local = self.transport.local_address
         endpoint = Endpoint(endpoint_config(config, local_address=local))
+        self._media_address = sip_host
         settings = phone_settings(config, media_address=sip_host)
         history_file = None
         if state_dir is not None:
@@ -171,6 +189,17 @@ class PhoneHost:
             await self.control.start()
         log.info("%s: SIP on %s:%d", name, *local)
         return self
+
+    def reconfigure(self, config: Any) -> None:
+        """Apply a resync's config to the running phone (``applies_live`` said it may);
+        raises ``PhoneError`` (409) when the phone cannot take it now."""
+        assert self.app is not None
+        settings = phone_settings(config, media_address=self._media_address)
+        try:
+            self.app.phone.reconfigure(settings, getattr(config, "dialplan", None),
+                                       self.app.clock.time())
+        finally:
+            self.app.phone_pump.flush()  # the new idle screen goes out
 
     def start_app(self) -> None:
         """Start the app; a sound card with its own clock paces the audio by its poll fds."""
@@ -246,23 +275,41 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_local(args.config, getattr(args, "mac", None))
 
 
-async def fetch_config(server: str, mac: str) -> Any:
+async def fetch_config(server: str, mac: str, cache_dir: Any = None) -> Any:
     """``--tftp HOST[:PORT] --mac MAC``: the 7960 boot sequence, with the cache as fallback."""
     from firmware.provisioning.boot import default_cache_dir, provision
 
-    return await provision(server, mac, default_cache_dir())
+    return await provision(server, mac, cache_dir if cache_dir is not None else default_cache_dir())
 
 
-def _state_dir(hal_name: str) -> Any:
-    """Where the call history lives (systemd's StateDirectory); None when not writable.
+def state_path(hal_name: str, explicit: str | None = None) -> Path:
+    """Where the TFTP cache (and the history) live.
 
-    A mock-HAL run keeps no history on disk unless $STATE_DIRECTORY says where.
+    ``--state-dir``, else ``$STATE_DIRECTORY`` (systemd's StateDirectory=), else
+    /var/lib/piphone on the Pi and, for a mock-HAL run by a user,
+    ``$XDG_STATE_HOME/piphone`` (~/.local/state/piphone): a desktop run must not
+    need root to keep its last good configuration.
     """
     from firmware.provisioning.boot import default_cache_dir
 
-    if hal_name != "pi" and not os.environ.get("STATE_DIRECTORY"):
+    if explicit:
+        return Path(explicit)
+    if hal_name == "pi" or os.environ.get("STATE_DIRECTORY", "").split(":")[0]:
+        return default_cache_dir()
+    xdg = os.environ.get("XDG_STATE_HOME", "")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "piphone"
+
+
+def _state_dir(hal_name: str, explicit: str | None = None) -> Any:
+    """Where the call history lives; None when not writable.
+
+    A mock-HAL run keeps no history on disk unless --state-dir or
+    $STATE_DIRECTORY says where.
+    """
+    if not explicit and hal_name != "pi" and not os.environ.get("STATE_DIRECTORY"):
         return None
-    path = default_cache_dir()
+    path = state_path(hal_name, explicit)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError:
@@ -295,45 +342,138 @@ def _notify(state: str) -> None:
     sdnotify.notify(state)
 
 
-async def amain(args: argparse.Namespace) -> int:
-    loop = asyncio.get_running_loop()
-    config = await fetch_config(args.tftp, args.mac) if args.tftp else load_config(args)
-    import hal as hal_pkg
-
-    control = None
+def _control_config(args: argparse.Namespace, config: Any) -> ControlConfig | None:
     if args.control:
         host, port = parse_hostport(args.control)
-        control = ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None)
-    elif getattr(config, "control_bind", None):
+        return ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None)
+    if getattr(config, "control_bind", None):
         host, port = config.control_bind
-        control = ControlConfig(host=host, port=port, token=config.control_token or None)
-    if control is not None and control.token_required and not control.token:
-        log.error("the control API on %s needs control_token (off loopback)", control.host)
-        return 1
-    clock = LoopClock(loop)
+        return ControlConfig(host=host, port=port, token=config.control_token or None)
+    return None
+
+
+class _Reload:
+    """A resync's changed config waiting to be applied (the latest one wins)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.config: Any = None
+        self.summary = ""
+        self.live = True
+
+    def take(self) -> Any:
+        """The config to apply now; clears the pending state."""
+        config, self.config = self.config, None
+        self.live = True
+        self.event.clear()
+        return config
+
+    def __call__(self, result: Any) -> None:
+        self.config = result.config
+        self.summary = result.diff.summary()
+        # Several resyncs before one is applied: a restart once needed stays needed.
+        self.live = applies_live(result.diff) and (self.live or not self.event.is_set())
+        self.event.set()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return once any of ``events`` is set."""
+    waits = [asyncio.ensure_future(e.wait()) for e in events]
     try:
-        hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
-    except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
-        log.error("cannot start the %s hardware: %s", args.hal, exc)
-        return 1
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
+
+
+async def _until_idle(phone: PhoneHost, stop: asyncio.Event, poll: float = 1.0) -> None:
+    """A new configuration waits for the calls in progress to end (as the 7960 does)."""
+    while not stop.is_set() and phone.app is not None and phone.app.phone.calls():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), poll)
+
+
+async def _serve_until_restart(phone: PhoneHost, stop: asyncio.Event, reload: _Reload) -> bool:
+    """Run until SIGTERM (False) or a resync that needs a restart (True).
+
+    A new set waits for the calls in progress to end; one that changes only
+    call control (label, dial plan, timers, forwarding...) is applied in place,
+    the registrations untouched.
+    """
+    while True:
+        await _first(stop, reload.event)
+        if not stop.is_set():
+            await _until_idle(phone, stop)
+        if stop.is_set():
+            return False
+        if not reload.live:
+            return True
+        summary = reload.summary
+        config = reload.take()
+        try:
+            phone.reconfigure(config)
+        except Exception as exc:  # noqa: BLE001 - e.g. a call came in meanwhile: restart
+            log.info("resync: cannot apply in place (%s); restarting", exc)
+            reload.config, reload.summary, reload.live = config, summary, False
+            return True
+        log.info("resync: applied to the running phone (%s)", summary)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    state = state_path(args.hal, getattr(args, "state_dir", None))
+    config = await fetch_config(args.tftp, args.mac, state) if args.tftp else load_config(args)
+    import hal as hal_pkg
+
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
+    reload = _Reload()
+    resync_task: asyncio.Task[None] | None = None
+    if args.tftp:
+        from firmware.provisioning.resync import Resyncer
+
+        resyncer = Resyncer(config, args.tftp, args.mac, state, on_change=reload)
+        resync_task = loop.create_task(resyncer.run())
+    watchdog: asyncio.Task[None] | None = None
+    phone: PhoneHost | None = None
     try:
-        phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control, name="phone",
-                                      state_dir=_state_dir(args.hal))
-    except BaseException:
-        hal.close()
-        raise
-    _notify("READY=1")
-    watchdog = loop.create_task(_watchdog())
-    try:
-        await stop.wait()
+        while True:
+            control = _control_config(args, config)
+            if control is not None and control.token_required and not control.token:
+                log.error("the control API on %s needs control_token (off loopback)", control.host)
+                return 1
+            clock = LoopClock(loop)
+            try:
+                hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
+            except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
+                log.error("cannot start the %s hardware: %s", args.hal, exc)
+                return 1
+            host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
+            try:
+                phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control,
+                                              name="phone",
+                                              state_dir=_state_dir(args.hal, getattr(args, "state_dir", None)))
+            except BaseException:
+                hal.close()
+                raise
+            if watchdog is None:
+                _notify("READY=1")
+                watchdog = loop.create_task(_watchdog())
+            if not await _serve_until_restart(phone, stop, reload):
+                break
+            log.info("resync: restarting with the new configuration (%s)", reload.summary)
+            config = reload.take()
+            await phone.stop()
+            phone = None
     finally:
-        watchdog.cancel()
+        if resync_task is not None:
+            resync_task.cancel()
+        if watchdog is not None:
+            watchdog.cancel()
         _notify("STOPPING=1")
-        await phone.stop()
+        if phone is not None:
+            await phone.stop()
     return 0
 
 

@@ -90,6 +90,9 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         media_address=media_address,
         start_media_port=int(getattr(cfg, "start_media_port", 16384)),
         end_media_port=int(getattr(cfg, "end_media_port", 32766)),
+        interdigit_timeout=float(getattr(cfg, "interdigit_timeout", 10) or 10),
+        pound_sends=bool(getattr(cfg, "dial_pound_sends", True)),
+        phone_label=str(getattr(cfg, "phone_label", "") or ""),
     )
 
 
@@ -100,7 +103,7 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         raise ValueError("the configuration has no line (line1_name)")
     first = lines[0]
     creds = tuple(
-        Credentials(username=ln.auth_user, password=ln.password)
+        Credentials(username=ln.auth_user, password=ln.password, user=ln.name)
         for ln in lines
         if getattr(ln, "password", "")
     )

@@ -181,13 +181,16 @@ class Network:
     def _ours(self) -> set[Address]:
         return {h.address for h in self.handsets.values()}
 
-    async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0) -> Handset:
+    async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
+                  host: str = HOST) -> Handset:
+        """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
+        in a test network namespace, where a peer like baresip puts that address in its SDP)."""
         loop = asyncio.get_running_loop()
         if hal is None:
             from hal.mock import MockHal
 
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
-        host = await PhoneHost.start(config, hal, sip_host=HOST, sip_port=port,
+        host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
                                      on_wire=self.tap(name), name=name, autostart=False)
         handset = Handset(name, host)
         self.handsets[name] = handset

@@ -709,8 +709,10 @@ class Netns:
 class Baresip(PeerProcess):
     """A headless baresip 1.0 (no sound card) inside a ``Netns``.
 
-    Audio: source ``aufile`` (an 8 kHz mono wav, written here as a tone),
-    player ``aubridge`` (ALSA ``null`` would busy-spin a core).  It binds TCP
+    Audio: source ``aufile`` (an 8 kHz mono wav, written here as a 440 Hz tone),
+    player ``aubridge`` (ALSA ``null`` would busy-spin a core); with ``echo``
+    the source is the player's aubridge, so the caller hears itself back
+    after baresip decoded and re-encoded it.  It binds TCP
     on port+1 as well, so ports are taken two apart.  Stop it before the
     registrar: a registered baresip waits to un-REGISTER, and a second SIGTERM
     makes it give up.
@@ -728,6 +730,7 @@ class Baresip(PeerProcess):
         regint: int = 0,
         port: int | None = None,
         extra_args: Sequence[str] = (),
+        echo: bool = False,
     ) -> None:
         binary = require("baresip")
         self.netns = netns
@@ -753,8 +756,11 @@ class Baresip(PeerProcess):
                     f"sip_listen\t{HOST}:{self.port}",
                     f"rtp_ports\t{self.rtp_lo}-{self.rtp_lo + 19}",
                     f"audio_player\taubridge,{user}",
-                    f"audio_source\taufile,{tone}",
+                    # echo: an aubridge source named like the player returns what it heard
+                    f"audio_source\taubridge,{user}" if echo else f"audio_source\taufile,{tone}",
                     f"audio_alert\taubridge,{user}",
+                    # A ringback played on the echo's aubridge device stalls its source.
+                    f"ringback_disabled\t{'yes' if echo else 'no'}",
                     "ausrc_format\ts16",
                     "auplay_format\ts16",
                     "audio_buffer\t20-160",

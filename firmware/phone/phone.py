@@ -112,6 +112,29 @@ class Phone(KeyOps, SipEvents):
         #: call-state bugs caught at the loop boundary (logged; tests assert it stays 0)
         self.errors = 0
 
+    def reconfigure(self, settings: PhoneSettings, dial_plan: Any, now: float) -> None:
+        """Apply a resync's new settings and dial plan while idle (label, timers, ports...).
+
+        The lines must be the same ones: a changed line set means re-registering,
+        which the shell does by restarting the handset. DND and forwarding follow
+        the new config only where the config itself changed them.
+        """
+        if settings.lines != self.settings.lines:
+            raise PhoneError(409, "the line set changed; restart to re-register")
+        if self._all_calls():
+            raise PhoneError(409, "not while a call is up")
+        old = self.settings
+        self.settings = settings
+        self.dial_plan = dial_plan
+        if (settings.start_media_port, settings.end_media_port) != (
+                old.start_media_port, old.end_media_port):
+            self.ports = PortPool(settings.start_media_port, settings.end_media_port)
+        if settings.dnd != old.dnd:
+            self.dnd = settings.dnd
+        if (settings.cfwd_url, settings.cfwd_all) != (old.cfwd_url, old.cfwd_all):
+            self.cfwd_to = settings.cfwd_url if settings.cfwd_all else None
+        self._refresh(now)
+
     # ------------------------------------------------------------------ shell verbs
     def start(self, now: float) -> None:
         """Show the idle screen (call once at boot, after the HAL is up)."""
@@ -291,6 +314,7 @@ class Phone(KeyOps, SipEvents):
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,
             clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
+            label=self.settings.phone_label,
         )
 
     def _local_epoch(self, now: float) -> float:

@@ -72,11 +72,14 @@ def render(view: PhoneView) -> Screen:
         icons.add("dnd")
     if view.cfwd_to:
         icons.add("cfwd")
-    status = f"{view.line_name}{'' if view.registered else ' (unreg)'}"
+    # The 7960 shows phone_label on its top line; the line's number then moves to a row.
+    status = f"{view.label or view.line_name}{'' if view.registered else ' (unreg)'}"
     lines: list[str] = []
     call, other = view.focused, view.other
     if call is None:
         lines.append("Ready" if view.registered else "Registering...")
+        if view.label:
+            lines.append(_clip(f"Line: {view.line_name}"))
         if view.cfwd_to:
             lines.append(_clip(f"Fwd all: {uri_user(view.cfwd_to)}"))
         if view.dnd:

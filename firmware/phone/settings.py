@@ -75,6 +75,8 @@ class PhoneSettings:
     #: local time = UTC + this, for the status-bar clock (the 7960's time_zone)
     utc_offset_minutes: int = 0
     history_size: int = 50
+    #: the 7960's ``phone_label``: shown in the idle screen's status bar instead of the line
+    phone_label: str = ""
 
     def __post_init__(self) -> None:
         if not self.lines:

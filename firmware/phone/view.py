@@ -35,3 +35,5 @@ class PhoneView:
     missed: int = 0
     notice: str | None = None
     clock: str = ""
+    #: ``phone_label`` ("Front desk"); empty: the status bar names the line
+    label: str = ""

@@ -98,11 +98,16 @@ class Challenge:
 
 @dataclass(frozen=True, kw_only=True)
 class Credentials:
-    """A username/password, for one realm or (``realm=None``) for any realm."""
+    """A username/password, for one realm or (``realm=None``) for any realm.
+
+    ``user`` is the address-of-record user part (a line's number) these answer
+    for, when one endpoint carries several lines in one realm; None: any user.
+    """
 
     username: str
     password: str = field(repr=False)
     realm: str | None = None
+    user: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,9 +327,16 @@ class DigestClient:
         credentials: Iterable[Credentials] = (),
         *,
         cnonce_factory: Callable[[], str] | None = None,
+        user: str | None = None,
     ) -> None:
+        """``user``: the From/AOR user part the request is sent as; in a realm
+        shared by several lines, that line's credentials answer the challenge."""
         self._by_realm: dict[str | None, Credentials] = {}
-        for cred in credentials:
+
+        def own(cred: Credentials) -> bool:
+            return user is not None and (cred.user or cred.username) == user
+
+        for cred in sorted(credentials, key=own):  # stable: the line's own come last and win
             self._by_realm[cred.realm] = cred
         self._cnonce = cnonce_factory or _default_cnonce
         self._realms: dict[tuple[bool, str], _RealmState] = {}

@@ -136,8 +136,9 @@ class Endpoint(ReceiveMixin):
             h.append(("Supported", ", ".join(self.config.supported)))
         return h
 
-    def digest_client(self) -> DigestClient:
-        return DigestClient(self.config.credentials)
+    def digest_client(self, user: str | None = None) -> DigestClient:
+        """Digest state for one usage sent as ``user`` (picks that line's credentials)."""
+        return DigestClient(self.config.credentials, user=user)
 
     def start_client(self, request: Request, dest: Address, transport: str, now: float,
                      on_response: Callable[[ClientTransaction, int, Any, float], None],

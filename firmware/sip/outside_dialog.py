@@ -54,7 +54,7 @@ class OutsideDialog:
         if body and content_type:
             h.add("Content-Type", content_type)
         rid = host.new_request_id()
-        self._start(Request(method, uri, h, body), rid, host.digest_client(), dest, transport,
+        self._start(Request(method, uri, h, body), rid, host.digest_client(from_.uri.user), dest, transport,
                     now, 0)
         return rid
 

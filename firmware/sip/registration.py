@@ -71,7 +71,7 @@ class Registration:
         self.state = RegState.IDLE
         self.cseq = host.new_cseq()
         self.tag = host.new_tag()
-        self.auth: DigestClient = host.digest_client()
+        self.auth: DigestClient = host.digest_client(aor.uri.user)
         self.granted: int | None = None
         self.failures = 0
         self._auth_tries = 0

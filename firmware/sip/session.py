@@ -306,7 +306,7 @@ class InviteSession(UacMixin):
         if resp.status not in (401, 407) or self.dialog is None or tx.request is None:
             return None
         if self._auth is None:
-            self._auth = self.host.digest_client()
+            self._auth = self.host.digest_client(self.dialog.local_uri.uri.user)
         if not self._auth.has_credentials:
             return None
         proxy = resp.status == 407

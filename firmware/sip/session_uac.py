@@ -222,7 +222,7 @@ class UacMixin:
         """§22.2: resend the INVITE with credentials, same Call-ID and From tag, CSeq+1."""
         assert self._invite is not None
         if self._auth is None:
-            self._auth = self.host.digest_client()
+            self._auth = self.host.digest_client(self._invite.from_.uri.user)
         if not self._auth.has_credentials:
             self._auth_failure = "no credentials"
             return False

@@ -112,6 +112,15 @@ def test_idle_screen_shows_dnd_forward_and_missed() -> None:
     assert {"dnd", "cfwd"} <= screen.icons and "registered" not in screen.icons
 
 
+def test_idle_screen_shows_the_phone_label() -> None:
+    """phone_label takes the status bar (the 7960's top line); the number moves to a row."""
+    screen = render(_view(label="Front desk"))
+    assert screen.status == "Front desk" and screen.lines == ("Ready", "Line: 5550002")
+    assert render(_view(label="Front desk", registered=False)).status == "Front desk (unreg)"
+    plain = render(_view())
+    assert plain.status == "5550002" and plain.lines == ("Ready",)
+
+
 def test_rows_fit_the_panel_width() -> None:
     long = _cv(S.INCOMING, display="A" * 60)
     for row in render(_view(long)).text_rows()[:-1]:

@@ -235,3 +235,12 @@ def test_client_unusable_challenges() -> None:
     d = c.handle_challenges(['Digest realm="r", nonce="n", algorithm=AKAv1-MD5', "Basic x=1"],
                             proxy=False)
     assert not d.retry and d.reason.startswith("no usable digest challenge")
+
+
+def test_client_prefers_the_lines_own_credentials_in_a_shared_realm() -> None:
+    creds = [Credentials(username="1001", password="a"), Credentials(username="1002", password="b")]
+    assert DigestClient(creds, user="1001").credentials_for("r").username == "1001"
+    assert DigestClient(creds, user="1002").credentials_for("r").username == "1002"
+    assert DigestClient(creds).credentials_for("r").username == "1002"  # no user: as before
+    auth = [Credentials(username="auth7", password="c", user="1001"), *creds[1:]]
+    assert DigestClient(auth, user="1001").credentials_for("r").username == "auth7"

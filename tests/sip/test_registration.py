@@ -52,9 +52,8 @@ class Registrar:
 def setup(handler: Any, **cfg: Any) -> tuple[VirtualClock, MemoryNetwork, Endpoint, ScriptedPeer]:
     clock = VirtualClock()
     net = MemoryNetwork(clock, delay=0.01)
-    e = Endpoint(EndpointConfig(
-        local_address=UA, user="5550001",
-        credentials=(Credentials(username="5550001", password="secret"),), **cfg))
+    cfg.setdefault("credentials", (Credentials(username="5550001", password="secret"),))
+    e = Endpoint(EndpointConfig(local_address=UA, user="5550001", **cfg))
     net.attach(UA, e)
     peer = ScriptedPeer(net, REG, handler)
     return clock, net, e, peer
@@ -149,3 +148,19 @@ def test_unregister_sends_expires_zero() -> None:
     assert "Authorization" in last.headers
     net.run(500)
     assert len(peer.requests("REGISTER")) == 3 and not e.registrations
+
+
+def test_two_lines_in_one_realm_each_answer_with_their_own_credentials() -> None:
+    """Lines 1001 and 1002 share the registrar's realm: each REGISTER uses its line's
+    username (before the fix the last credentials answered for every line)."""
+    clock, net, e, peer = setup(Registrar(), credentials=(
+        Credentials(username="1001", password="pw1", user="1001"),
+        Credentials(username="a1002", password="pw2", user="1002"),
+    ))
+    e.register("sip:127.0.0.1:5080", "sip:1001@piphone.test", now=0.0)
+    e.register("sip:127.0.0.1:5080", "sip:1002@piphone.test", now=0.0)
+    net.run(0.1)
+    assert [type(ev).__name__ for ev in events(net)] == ["Registered", "Registered"]
+    users = {str(r.from_.uri.user): r.headers.get("Authorization")
+             for _, r in peer.requests("REGISTER") if "Authorization" in r.headers}
+    assert 'username="1001"' in users["1001"] and 'username="a1002"' in users["1002"]

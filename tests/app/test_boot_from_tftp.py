@@ -1,0 +1,240 @@
+"""Issue 6's must-show: ``python -m firmware run --hal mock --tftp ... --mac ...`` boots a
+handset from a real tftpd-hpa to registered with a real Kamailio.
+
+The 7960 boot sequence end to end, as separate processes on loopback: the phone
+fetches SIPDefault.cnf, then SIP<MAC>.cnf (whose keys override the defaults),
+then the dial plan named by ``dial_template``; it caches the set (mode 0600),
+registers line 1 (401 challenge, digest, 200), and its idle screen shows
+``phone_label``. Then the server goes away and the phone boots from its cache;
+and a periodic resync (``resync_interval``) picks up a changed per-MAC file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from peers import Kamailio, Tftpd, free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+MAC = "00112233AABB"
+
+pytestmark = pytest.mark.interop
+
+DIALPLAN = b"""<DIALTEMPLATE>
+  <TEMPLATE MATCH="8.." Timeout="0" Rewrite="10.."/>
+  <TEMPLATE MATCH="*" Timeout="5"/>
+</DIALTEMPLATE>
+"""
+
+
+def _default_cnf(kam: Kamailio, resync: int) -> bytes:
+    return (
+        f"proxy1_address: {kam.host}\n"
+        f"proxy1_port: {kam.port}\n"
+        "proxy_register: 1\n"
+        "timer_register_expires: 3600\n"
+        'phone_label: "Lobby"\n'
+        "dial_template: boot-plan\n"
+        f"resync_interval: {resync}\n"
+    ).encode()
+
+
+def _mac_cnf(sip_port: int, label: str = "Front desk", extra: str = "") -> bytes:
+    return (
+        "line1_name: 1001\n"
+        'line1_password: "secret1001"\n'
+        f'phone_label: "{label}"\n'
+        "timer_register_expires: 600\n"  # overrides SIPDefault.cnf's 3600
+        f"voip_control_port: {sip_port}\n"
+        "start_media_port: 27800\n"
+        "end_media_port: 27900\n" + extra
+    ).encode()
+
+
+def _get(port: int, path: str) -> bytes:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
+        return resp.read()
+
+
+def _status(port: int) -> dict[str, Any]:
+    return json.loads(_get(port, "/api/status"))
+
+
+def _post(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
+                                 data=json.dumps(body).encode())
+    with urllib.request.urlopen(req, timeout=2) as resp:
+        return json.loads(resp.read())
+
+
+def _try_status(port: int) -> dict[str, Any] | None:
+    try:
+        return _status(port)
+    except OSError:
+        return None
+
+
+class Phone:
+    """``python -m firmware run`` as a child process, its log in a file."""
+
+    def __init__(self, tmp: Path, tftp: tuple[str, int], control: int, name: str) -> None:
+        self.control = control
+        self.log = tmp / f"{name}.log"
+        env = {**os.environ, "STATE_DIRECTORY": str(tmp / "state")}
+        argv = [sys.executable, "-m", "firmware", "run", "--hal", "mock",
+                "--tftp", f"{tftp[0]}:{tftp[1]}", "--mac", MAC,
+                "--control", f"127.0.0.1:{control}"]
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out,
+                                         stderr=subprocess.STDOUT)
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, pred: Any, what: str, timeout: float = 30) -> dict[str, Any]:
+        """Poll /api/status until ``pred(status)``; the process dying fails at once."""
+        seen: dict[str, Any] = {}
+
+        def check() -> bool:
+            if self.proc.poll() is not None:
+                return True
+            st = _try_status(self.control)
+            if st is not None:
+                seen.update(st)
+            return st is not None and bool(pred(st))
+
+        wait_until(check, timeout, what)
+        assert self.proc.poll() is None, self.text()
+        return seen
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+            raise
+
+
+@pytest.fixture
+def kam(tmp_path: Path) -> Iterator[Kamailio]:
+    with Kamailio(tmp_path, users={"1001": "secret1001", "1002": "secret1002"}) as k:
+        yield k
+
+
+def _fetched(log: str) -> list[str]:
+    return re.findall(r"TFTP (\S+) from 127\.0\.0\.1:\d+: \d+ bytes", log)
+
+
+def _registers(kam: Kamailio, user: str) -> list[str]:
+    """Kamailio's REGISTER lines for ``user``: 'challenge' or 'saved' in order."""
+    out = []
+    for line in kam.log_text().splitlines():
+        if f"REGISTER sip:{user}@" not in line:
+            continue
+        out.append("challenge" if ": challenge" in line else "saved" if "expires=" in line else "?")
+    return out
+
+
+@pytest.mark.slow  # ~7 s: the cache boot first waits out the TFTP retries (6 x 1 s)
+def test_boot_from_tftp_registers_shows_the_label_and_boots_again_from_cache(
+        tmp_path: Path, kam: Kamailio) -> None:
+    sip_port, control = free_port(), free_port()
+    tftpd = Tftpd(tmp_path / "tftproot").start()
+    try:
+        tftpd.serve("SIPDefault.cnf", _default_cnf(kam, resync=0))
+        tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(sip_port))
+        tftpd.serve("boot-plan.xml", DIALPLAN)
+        phone = Phone(tmp_path, tftpd.address, control, "boot1")
+        try:
+            st = phone.wait_for(lambda s: s["registered"], "line 1 to register")
+            assert st["lines"] == [{"line": 1, "name": "1001", "registered": True}]
+            # The idle screen: phone_label from the per-MAC file (not SIPDefault's "Lobby").
+            assert st["display"][0].startswith("Front desk"), st["display"]
+            assert "Ready" in st["display"] and "Line: 1001" in st["display"]
+            png = _get(control, "/api/screen.png")
+            from PIL import Image
+
+            img = Image.open(io.BytesIO(png))
+            img.load()
+            assert img.format == "PNG" and img.size[0] >= 128
+            # The dial plan is in effect: "802" is rewritten to 1002 and dialled at once.
+            _post(control, "/api/hook", {"state": "off"})
+            _post(control, "/api/keys", {"keys": "802"})
+            wait_until(lambda: "INVITE to sip:1002@" in kam.log_text(), 15,
+                       "the rewritten INVITE at Kamailio")
+            calls = _status(control)["calls"]
+            assert calls and "1002" in calls[0]["remote"], calls
+            _post(control, "/api/hook", {"state": "on"})
+        finally:
+            assert phone.stop() == 0, phone.text()
+    finally:
+        tftpd.stop()
+    log = phone.text()
+    assert _fetched(log) == ["SIPDefault.cnf", f"SIP{MAC}.cnf", "boot-plan.xml"], log
+    # 401 first, then the digest REGISTER saved with the per-MAC expiry (600, not 3600).
+    assert _registers(kam, "1001")[:2] == ["challenge", "saved"], kam.log_text()[-3000:]
+    assert "expires=600" in kam.log_text()
+    cache = tmp_path / "state" / "last-good-config.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    assert "secret1001" not in log  # the password is cached, never logged
+
+    # Second boot: the TFTP server is gone; the phone comes up from its cache.
+    before = len(_registers(kam, "1001"))
+    phone = Phone(tmp_path, tftpd.address, control, "boot2")
+    try:
+        st = phone.wait_for(lambda s: s["registered"], "line 1 to register from the cache")
+        assert st["display"][0].startswith("Front desk")
+    finally:
+        assert phone.stop() == 0, phone.text()
+    log = phone.text()
+    assert "using the cached configuration" in log and _fetched(log) == []
+    assert "saved" in _registers(kam, "1001")[before:]
+
+
+def test_resync_applies_a_changed_per_mac_file(tmp_path: Path, kam: Kamailio) -> None:
+    sip_port, control = free_port(), free_port()
+    with Tftpd(tmp_path / "tftproot") as tftpd:
+        tftpd.serve("SIPDefault.cnf", _default_cnf(kam, resync=1))
+        tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(sip_port))
+        tftpd.serve("boot-plan.xml", DIALPLAN)
+        phone = Phone(tmp_path, tftpd.address, control, "resync")
+        try:
+            phone.wait_for(lambda s: s["registered"], "line 1 to register")
+            saved = _registers(kam, "1001").count("saved")
+            # A new label only: applied in place, the registration left alone.
+            tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(sip_port, label="Reception"))
+            st = phone.wait_for(lambda s: s["display"][0].startswith("Reception"),
+                                "the new label on the idle screen")
+            assert st["registered"] and "applied to the running phone" in phone.text()
+            assert _registers(kam, "1001").count("saved") == saved
+            # Then a second line: the handset restarts with it and registers both.
+            tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(
+                sip_port, label="Reception",
+                extra='line2_name: 1002\nline2_password: "secret1002"\n'))
+            st = phone.wait_for(
+                lambda s: len(s["lines"]) == 2 and all(ln["registered"] for ln in s["lines"]),
+                "both lines registered after the resync")
+            assert [ln["name"] for ln in st["lines"]] == ["1001", "1002"]
+            assert st["display"][0].startswith("Reception"), st["display"]
+        finally:
+            assert phone.stop() == 0, phone.text()
+    log = phone.text()
+    assert "lines added [2]" in log and "restarting with the new configuration" in log, log
+    assert _registers(kam, "1002")[:2] == ["challenge", "saved"], kam.log_text()[-3000:]
+    cached = json.loads((tmp_path / "state" / "last-good-config.json").read_text())
+    assert "line2_name: 1002" in cached["files"][f"SIP{MAC}.cnf"]
