@@ -124,8 +124,13 @@ async def test_call_through_kamailio_with_407_and_record_route(tmp_path: Path) -
 
     invite_call = next(call_id_of(r.data) for r in caller.wire if wire_label(r.data) == "INVITE")
     labels = without_trying_labels(caller.wire_labels(invite_call))
-    assert labels == [
-        "> INVITE", "< 407", "> ACK", "> INVITE", "< 180", "< 200", "> ACK", "> BYE", "< 200",
+    # The callee sends 180 and 200 back to back; Kamailio relays them from
+    # different worker processes, so the 180 may be overtaken by the 200 and
+    # dropped or arrive late (provisional responses are not reliable): the
+    # sequence is checked without it, and it may appear at most once.
+    assert labels.count("< 180") <= 1, labels
+    assert [label for label in labels if label != "< 180"] == [
+        "> INVITE", "< 407", "> ACK", "> INVITE", "< 200", "> ACK", "> BYE", "< 200",
     ]  # fmt: skip
     sent = [
         r.data for r in caller.wire if call_id_of(r.data) == invite_call and r.direction == "out"
