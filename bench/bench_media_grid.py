@@ -34,6 +34,9 @@ from firmware.net.rtp import AudioPump, RtpEndpoint  # noqa: E402
 from hal.clock import LoopClock  # noqa: E402
 from hal.mock.audio import MockAudio  # noqa: E402
 
+# POLL_RX=0: the RTP socket wakes the loop for each packet (the old way), to compare
+POLL_RX = os.environ.get("POLL_RX", "1") != "0"
+
 REDRAW_S = 1.0
 ALIGN = False
 
@@ -127,9 +130,10 @@ async def run(seconds: float) -> None:
             sends.extend(now for d in self.stream._out if not d.rtcp)
             super().kick()
 
-    ep = Recording(stream, loop=loop, audio_next=engine.get_timer)
+    ep = Recording(stream, loop=loop, audio_next=engine.get_timer, poll_rx=POLL_RX)
     await ep.open("127.0.0.1", PortAllocator(42000, 42998))
-    pump = AudioPump(engine, loop=loop, after_period=ep.tick)
+    pump = AudioPump(engine, loop=loop, after_period=ep.tick,
+                         before_period=ep.drain)
     pump.start()
     neg = Negotiated(remote_address="127.0.0.1", remote_rtp_port=sink_port,
                      remote_rtcp_port=sink_port, send_codec=PCMU, recv_codecs={0: PCMU})

@@ -37,6 +37,9 @@ from hal.base import AudioFormat  # noqa: E402
 from hal.clock import LoopClock  # noqa: E402
 from hal.mock.audio import MockAudio  # noqa: E402
 
+# POLL_RX=0: the RTP socket wakes the loop for each packet (the old way), to compare
+POLL_RX = os.environ.get("POLL_RX", "1") != "0"
+
 
 def proc_cpu(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -100,9 +103,10 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
                          seq0=random.getrandbits(16), ts0=random.getrandbits(32),
                          period=rate // 50, pcm_rate=rate)
     engine.attach(stream)
-    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer)
+    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer, poll_rx=POLL_RX)
     port = await ep.open(local_ip, PortAllocator(30000, 30998))
-    pump = AudioPump(engine, loop=loop, after_period=ep.tick)
+    pump = AudioPump(engine, loop=loop, after_period=ep.tick,
+                         before_period=ep.drain)
     names = os.environ.get("CODECS", "PCMU,PCMA").split(",")
     codecs = tuple(c for n in names if (c := codec_by_name(n)) is not None)
     sdp = SdpSession(LocalMedia(address=local_ip, rtp_port=port, codecs=codecs),
