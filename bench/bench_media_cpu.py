@@ -15,7 +15,8 @@ same window, so each window gives one ratio, and the median ratio (with the
 range and the 1-minute load average) is the figure. ``--calls`` repeats the
 call; ``--ab`` alternates calls between the current shell (one loop wake-up
 per period, RTP drained by the audio pump) and the previous one (a socket
-reader waking the loop for each packet, ``POLL_RX=0``), so both are measured
+reader waking the loop for each packet, ``POLL_RX=0``, and numpy's OpenBLAS
+worker threads, which the firmware now turns off), so both are measured
 under the same load. For a noise-free figure see bench_media_instr.py
 (instructions under callgrind).
 
@@ -44,6 +45,8 @@ def one_call(ns: str, d: Path, seconds: float, windows: int, poll_rx: bool) -> d
     with baresip(ns, d / "peer", 5091, (10000, 10019), f"aufile,{wav}", "aubridge,a") as peer:
         total = seconds + 4.0
         env = {**os.environ, "WINDOWS": str(windows), "POLL_RX": "1" if poll_rx else "0"}
+        if not poll_rx:  # the old process also had OpenBLAS's per-core worker threads
+            env["OPENBLAS_NUM_THREADS"] = str(os.cpu_count() or 1)
         proc = subprocess.run(
             ["ip", "netns", "exec", ns, sys.executable,
              str(ROOT / "tests/media/sip_call_driver.py"), "127.0.0.1:5091", "127.0.0.2",
@@ -104,7 +107,7 @@ def main() -> int:
                 results[v].append(r)
     summary("ours = one wake-up per period (poll_rx)", results[True])
     if args.ab:
-        summary("ours = a reader per packet (POLL_RX=0, before)", results[False])
+        summary("ours before = a reader per packet, OpenBLAS threads", results[False])
     print("load average after the run: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 

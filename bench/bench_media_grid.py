@@ -19,6 +19,9 @@ import argparse
 import asyncio
 import json
 import os
+
+# as firmware/__main__.py: no OpenBLAS worker threads spinning beside the loop
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import statistics
 import sys
 import time

@@ -21,6 +21,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+
+# as firmware/__main__.py: no OpenBLAS worker threads spinning beside the loop
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import re
 import subprocess
 import sys

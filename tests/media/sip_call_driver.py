@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+
+# as firmware/__main__.py: no OpenBLAS worker threads spinning beside the loop
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import random
 import resource
 import sys
