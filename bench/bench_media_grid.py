@@ -137,10 +137,12 @@ async def run(seconds: float) -> None:
                          for d in self.stream._out if not d.rtcp)
             super().kick()
 
-    ep = Recording(stream, loop=loop, audio_next=engine.get_timer, poll_rx=POLL_RX)
+    # (keyword arguments only when used: the script also runs against older trees)
+    ep = Recording(stream, loop=loop, audio_next=engine.get_timer,
+                   **({"poll_rx": True} if POLL_RX else {}))
     await ep.open("127.0.0.1", PortAllocator(42000, 42998))
     pump = AudioPump(engine, loop=loop, after_period=ep.tick,
-                         before_period=ep.drain)
+                     **({"before_period": ep.drain} if POLL_RX else {}))
     pump.start()
     neg = Negotiated(remote_address="127.0.0.1", remote_rtp_port=sink_port,
                      remote_rtcp_port=sink_port, send_codec=PCMU, recv_codecs={0: PCMU})
