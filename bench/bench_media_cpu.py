@@ -4,10 +4,23 @@ Our side is the firmware's media stack (SdpSession, MediaStream, MediaEngine
 on MockAudio, the asyncio RTP shell) in one Python process; the peer is
 baresip 1.0 (aufile source, aubridge player) carrying the same call. Both run
 in a private network namespace on 127.0.0.x (see tests/media/baresip_peer.py).
-CPU is user+system time over the same window: getrusage for us,
-/proc/PID/stat for baresip. Needs root (ip netns) and baresip.
+CPU is the scheduler's run time of every thread over the same window
+(/proc/PID/task/*/schedstat, nanoseconds; /proc/PID/stat's 10 ms ticks are too
+coarse at 1% of a core). Needs root (ip netns) and baresip.
 
-usage: python bench/bench_media_cpu.py [--seconds 30]
+Why windows and medians: at about 1% of a core each, both figures move by
+tens of percent with whatever else the 2-core machine runs. Each call is cut
+into ``--windows`` back-to-back windows; both processes are measured over the
+same window, so each window gives one ratio, and the median ratio (with the
+range and the 1-minute load average) is the figure. ``--calls`` repeats the
+call; ``--ab`` alternates calls between the current shell (one loop wake-up
+per period, RTP drained by the audio pump) and the previous one (a socket
+reader waking the loop for each packet, ``POLL_RX=0``, and numpy's OpenBLAS
+worker threads, which the firmware now turns off), so both are measured
+under the same load. For a noise-free figure see bench_media_instr.py
+(instructions under callgrind).
+
+usage: python bench/bench_media_cpu.py [--seconds 60] [--windows 6] [--calls 2] [--ab]
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,44 +40,75 @@ sys.path.insert(0, str(ROOT / "tests"))
 from media.baresip_peer import available, baresip, netns, tone_wav  # noqa: E402
 
 
+def one_call(ns: str, d: Path, seconds: float, windows: int, poll_rx: bool) -> dict | None:
+    wav = tone_wav(d / "tone.wav", 440.0, seconds + 20)
+    with baresip(ns, d / "peer", 5091, (10000, 10019), f"aufile,{wav}", "aubridge,a") as peer:
+        total = seconds + 4.0
+        env = {**os.environ, "WINDOWS": str(windows), "POLL_RX": "1" if poll_rx else "0"}
+        if not poll_rx:  # the old process also had OpenBLAS's per-core worker threads
+            env["OPENBLAS_NUM_THREADS"] = str(os.cpu_count() or 1)
+        proc = subprocess.run(
+            ["ip", "netns", "exec", ns, sys.executable,
+             str(ROOT / "tests/media/sip_call_driver.py"), "127.0.0.1:5091", "127.0.0.2",
+             "1000", str(total), str(peer.pid), str(seconds)],
+            capture_output=True, text=True, timeout=total + 60, env=env)
+    if proc.returncode != 0:
+        print(proc.stderr[-2000:])
+        return None
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "error" in r:
+        print("call failed:", r["error"])
+        return None
+    return r
+
+
+def summary(label: str, rs: list[dict]) -> None:
+    ws = [w for r in rs for w in r["windows"]]
+    ours = [60 * w["our_cpu_s"] / w["wall_s"] for w in ws]
+    peer = [60 * w["peer_cpu_s"] / w["wall_s"] for w in ws]
+    ratio = [w["our_cpu_s"] / w["peer_cpu_s"] for w in ws if w["peer_cpu_s"] > 0]
+    load = [w["load1"] for w in ws]
+    print(f"{label}: {len(ws)} windows of {ws[0]['wall_s']:.1f} s, load {min(load):.2f}-{max(load):.2f}")
+    print(f"  ours    CPU-s/min median {statistics.median(ours):.3f} "
+          f"(range {min(ours):.3f}-{max(ours):.3f}), max RSS {rs[-1]['max_rss_kb'] / 1024:.1f} MB")
+    print(f"  baresip CPU-s/min median {statistics.median(peer):.3f} "
+          f"(range {min(peer):.3f}-{max(peer):.3f})")
+    if ratio:
+        print(f"  ratio ours/baresip per window: median {statistics.median(ratio):.2f}x "
+              f"(range {min(ratio):.2f}-{max(ratio):.2f}x; target <= 2x)")
+
+
 def main() -> int:
     print("load average before the run: {:.2f} {:.2f} {:.2f} on {} CPUs".format(
         *os.getloadavg(), os.cpu_count()))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=30.0, help="measuring window")
+    ap.add_argument("--seconds", type=float, default=60.0, help="measured time per call")
+    ap.add_argument("--windows", type=int, default=6, help="windows per call")
+    ap.add_argument("--calls", type=int, default=1, help="calls (per variant with --ab)")
+    ap.add_argument("--ab", action="store_true", help="alternate with the one-reader-per-packet shell")
     args = ap.parse_args()
     why = available()
     if why:
         print(f"skipped: {why}")
         return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        wav = tone_wav(d / "tone.wav", 440.0, args.seconds + 20)
-        with netns("pibench") as ns, baresip(ns, d / "peer", 5091, (10000, 10019),
-                                             f"aufile,{wav}", "aubridge,a") as peer:
-            total = args.seconds + 4.0
-            proc = subprocess.run(
-                ["ip", "netns", "exec", ns, sys.executable,
-                 str(ROOT / "tests/media/sip_call_driver.py"), "127.0.0.1:5091", "127.0.0.2",
-                 "1000", str(total), str(peer.pid), str(args.seconds)],
-                capture_output=True, text=True, timeout=total + 60)
-        if proc.returncode != 0:
-            print(proc.stderr[-2000:])
-            return 1
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
-    if "error" in r:
-        print("call failed:", r["error"])
-        return 1
-    wall, ours, peer_cpu = r["wall_s"], r["our_cpu_s"], r["peer_cpu_s"]
-    per_min = 60.0 / wall
-    print(f"window {wall:.2f} s, codec {r['codec']}, heard {r['heard_hz']:.0f} Hz, "
-          f"received {r['stats']['packets_received']} / sent {r['stats']['packets_sent']} packets")
-    print(f"ours    : {ours:.2f} CPU-s = {ours * per_min:.2f} CPU-s/min "
-          f"({100 * ours / wall:.2f}% of one core), max RSS {r['max_rss_kb'] / 1024:.1f} MB")
-    print(f"baresip : {peer_cpu:.2f} CPU-s = {peer_cpu * per_min:.2f} CPU-s/min "
-          f"({100 * peer_cpu / wall:.2f}% of one core)")
-    ratio = ours / peer_cpu if peer_cpu > 0 else float("inf")
-    print(f"ratio ours/baresip: {ratio:.2f}x (target <= 2x)")
+    variants = [True, False] if args.ab else [True]
+    results: dict[bool, list[dict]] = {v: [] for v in variants}
+    with tempfile.TemporaryDirectory() as tmp, netns("pibench") as ns:
+        for i in range(args.calls):
+            for v in variants:
+                d = Path(tmp) / f"call{i}{int(v)}"
+                d.mkdir()
+                r = one_call(ns, d, args.seconds, args.windows, v)
+                if r is None:
+                    return 1
+                print(f"call {i + 1} ({'poll_rx' if v else 'reader'}): codec {r['codec']}, "
+                      f"heard {r['heard_hz']:.0f} Hz, received {r['stats']['packets_received']}"
+                      f" / sent {r['stats']['packets_sent']} packets")
+                results[v].append(r)
+    summary("ours = one wake-up per period (poll_rx)", results[True])
+    if args.ab:
+        summary("ours before = a reader per packet, OpenBLAS threads", results[False])
+    print("load average after the run: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return 0
 
 

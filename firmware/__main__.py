@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+
+# numpy's OpenBLAS starts a worker thread per core at import, and on this
+# firmware's small arrays it never helps: it only wakes and spins, about a
+# fifth of a call's CPU (bench/bench_media_cpu.py). One thread, set before
+# anything imports numpy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -24,6 +24,7 @@ timestamp cursor:
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -146,7 +147,7 @@ class JitterBuffer:
     def target_frames(self) -> int:
         # a quarter period of jitter fits in the slack of the playout phase
         extra = max(0.0, (3.0 * self._jitter - 0.25 * self.period) / self.period)
-        return max(1, min(self.max_frames, 1 + int(np.ceil(extra)) + self._late_bump))
+        return max(1, min(self.max_frames, 1 + math.ceil(extra) + self._late_bump))
 
     def _depth(self) -> int:
         """Samples queued from the cursor to the end of the newest frame."""
@@ -242,8 +243,11 @@ class JitterBuffer:
         cur = self._cursor
         if cur is None:
             return
-        for ts in [t for t in self._frames if ts_delta(t, cur) < 0]:
-            del self._frames[ts]
+        frames = self._frames
+        if not frames:
+            return
+        for ts in [t for t in frames if ts_delta(t, cur) < 0]:
+            del frames[ts]
 
     # ------------------------------------------------------------------ stats
 

@@ -37,6 +37,14 @@ class RtpPacket:
         return head + self.payload
 
 
+def build_rtp(payload_type: int, sequence: int, timestamp: int, ssrc: int, payload: bytes,
+              marker: bool = False) -> bytes:
+    """``RtpPacket(...).to_bytes()`` without the object: the send path runs this 50
+    times a second, and the dataclass would be built only to be thrown away."""
+    return HEADER.pack(0x80, (0x80 if marker else 0) | (payload_type & 0x7F), sequence & 0xFFFF,
+                       timestamp & 0xFFFFFFFF, ssrc) + payload
+
+
 def parse_rtp(data: bytes) -> RtpPacket | None:
     """Parse one RTP packet; None when malformed."""
     if len(data) < HEADER.size or len(data) > MAX_RTP_PACKET:

@@ -27,7 +27,7 @@ from firmware.media import rtcp
 from firmware.media.dtmf import DtmfDigit, DtmfReceiver, DtmfSender
 from firmware.media.framecodec import FrameCodec, make_codec
 from firmware.media.jitter import JitterBuffer, JitterStats
-from firmware.media.rtp import RtpPacket, parse_rtp
+from firmware.media.rtp import HEADER, MAX_RTP_PACKET, build_rtp, parse_rtp
 from firmware.media.rtpstats import SequenceTracker
 from firmware.media.sdp import Negotiated
 
@@ -241,10 +241,11 @@ class MediaStream:
     def get_timer(self) -> float | None:
         if not self._running or self._t0 is None:
             return None
-        deadlines = [self._next_rtcp] if self._next_rtcp is not None else []
+        rtcp_at = self._next_rtcp
         if self.sending:
-            deadlines.append(self._t0 + self._tick * self.ptime_s)
-        return min(deadlines) if deadlines else None
+            at = self._t0 + self._tick * self.ptime_s
+            return at if rtcp_at is None or at < rtcp_at else rtcp_at
+        return rtcp_at
 
     def handle_timer(self, now: float) -> None:
         if not self._running or self._t0 is None:
@@ -269,29 +270,31 @@ class MediaStream:
         neg, codec = self.neg, self._codec
         assert neg is not None and codec is not None and neg.remote_address is not None
         addr = self._latched or (neg.remote_address, neg.remote_rtp_port)
-        ts = (self._ts0 + tick * self.samples_per_packet) & 0xFFFFFFFF
-        nbytes = 2 * self.samples_per_packet * self._k
-        pcm = bytes(self._capture[:nbytes])
-        del self._capture[:nbytes]
+        spp = self._spp
+        ts = (self._ts0 + tick * spp) & 0xFFFFFFFF
+        nbytes = 2 * spp * self._k
+        capture = self._capture
+        pcm = bytes(capture[:nbytes])
+        del capture[:nbytes]
         dtmf = self._dtmf_tx.next_packet(ts) if neg.dtmf_send_pt is not None else None
         if dtmf is not None:
-            pkt = RtpPacket(payload_type=neg.dtmf_send_pt, sequence=self._seq,  # type: ignore[arg-type]
-                            timestamp=dtmf.timestamp, ssrc=self.ssrc, payload=dtmf.payload,
-                            marker=dtmf.marker)
+            payload = dtmf.payload
+            data = build_rtp(neg.dtmf_send_pt, self._seq, dtmf.timestamp, self.ssrc,  # type: ignore[arg-type]
+                             payload, dtmf.marker)
         else:
             if len(pcm) < nbytes:  # capture starved (slow card clock): pad with silence
                 self._c["capture_starved"] += (nbytes - len(pcm)) // 2
                 pcm += bytes(nbytes - len(pcm))
-            pkt = RtpPacket(payload_type=neg.send_codec.payload_type, sequence=self._seq,
-                            timestamp=ts, ssrc=self.ssrc, payload=codec.encode(pcm),
-                            marker=self._marker)
+            payload = codec.encode(pcm)
+            data = build_rtp(neg.send_codec.payload_type, self._seq, ts, self.ssrc, payload,
+                             self._marker)
             self._marker = False
         self._seq = (self._seq + 1) & 0xFFFF
-        data = pkt.to_bytes()
         self._out.append(MediaDatagram(data=data, addr=addr))
-        self._c["sent"] += 1
-        self._c["sent_since_report"] += 1
-        self._c["octets"] += len(pkt.payload)
+        c = self._c
+        c["sent"] += 1
+        c["sent_since_report"] += 1
+        c["octets"] += len(payload)
 
     # ------------------------------------------------------------ receive
 
@@ -315,10 +318,18 @@ class MediaStream:
         return False
 
     def receive_rtp(self, data: bytes, addr: Address, now: float) -> None:
-        pkt = parse_rtp(data)
-        if pkt is None:
-            self._c["malformed"] += 1
-            return
+        if HEADER.size <= len(data) <= MAX_RTP_PACKET and data[0] == 0x80 and not 72 <= (data[1] & 0x7F) <= 76:
+            # the common case, read in place: version 2, no padding, extension or CSRCs
+            _b0, b1, seq, ts, ssrc = HEADER.unpack_from(data)
+            pt = b1 & 0x7F
+            payload = data[HEADER.size:]
+        else:
+            pkt = parse_rtp(data)
+            if pkt is None:
+                self._c["malformed"] += 1
+                return
+            pt, seq, ts, ssrc, payload = (pkt.payload_type, pkt.sequence, pkt.timestamp,
+                                          pkt.ssrc, pkt.payload)
         if not self._running:
             self._c["not_running"] += 1  # before start or after stop: not an attack
             return
@@ -327,43 +338,44 @@ class MediaStream:
             return
         neg = self.neg
         assert neg is not None
-        is_dtmf = pkt.payload_type in neg.dtmf_recv_pts
-        if not is_dtmf and pkt.payload_type not in self._decoders:
-            if pkt.payload_type != 13:  # comfort noise: understood, nothing to play
+        is_dtmf = pt in neg.dtmf_recv_pts
+        decoder = self._decoders.get(pt)
+        if not is_dtmf and decoder is None:
+            if pt != 13:  # comfort noise: understood, nothing to play
                 self._c["unknown_pt"] += 1
             return
-        if not self._check_ssrc(pkt):
+        if not self._check_ssrc(ssrc, seq):
             return
         if not neg.recv:
             return
         if is_dtmf:
-            digit = self._dtmf_rx.receive(pkt.payload, pkt.timestamp, pkt.ssrc, now)
+            digit = self._dtmf_rx.receive(payload, ts, ssrc, now)
             if digit is not None:
                 self._c["dtmf_received"] += 1
                 self._events.append(digit)
             return
-        pcm = self._decoders[pkt.payload_type].decode(pkt.payload)
-        self._jb.put(pkt.timestamp, pkt.sequence, pcm, now)
+        assert decoder is not None
+        self._jb.put(ts, seq, decoder.decode(payload), now)
 
-    def _check_ssrc(self, pkt: RtpPacket) -> bool:
+    def _check_ssrc(self, ssrc: int, seq: int) -> bool:
         if self._remote_ssrc is None or self._seqs is None:
-            self._remote_ssrc = pkt.ssrc
-            self._seqs = SequenceTracker(pkt.sequence)
-            return self._seqs.accept(pkt.sequence)
-        if pkt.ssrc != self._remote_ssrc:
+            self._remote_ssrc = ssrc
+            self._seqs = SequenceTracker(seq)
+            return self._seqs.accept(seq)
+        if ssrc != self._remote_ssrc:
             # A new SSRC is believed after two packets in sequence (RFC 3550 A.1 probation).
-            if self._candidate and self._candidate == (pkt.ssrc, (pkt.sequence - 1) & 0xFFFF):
-                self._remote_ssrc = pkt.ssrc
-                self._seqs = SequenceTracker(pkt.sequence)
+            if self._candidate and self._candidate == (ssrc, (seq - 1) & 0xFFFF):
+                self._remote_ssrc = ssrc
+                self._seqs = SequenceTracker(seq)
                 self._candidate = None
                 self._jb.reset()
                 self._c["ssrc_changes"] += 1
-                return self._seqs.accept(pkt.sequence)
-            self._candidate = (pkt.ssrc, pkt.sequence)
+                return self._seqs.accept(seq)
+            self._candidate = (ssrc, seq)
             self._c["wrong_ssrc"] += 1
             return False
         before = self._seqs.resyncs
-        ok = self._seqs.accept(pkt.sequence)
+        ok = self._seqs.accept(seq)
         if self._seqs.resyncs != before:
             self._jb.reset()
         return ok

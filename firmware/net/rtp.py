@@ -7,6 +7,16 @@ configured range (RFC 3550 §11), feeds datagrams in with ``loop.time()``,
 flushes ``datagrams_to_send()``, and keeps exactly one ``call_at`` armed per
 core at its ``get_timer()`` deadline. A sound card with a clock wakes the
 loop through its ALSA poll descriptors (``add_reader``), no thread.
+
+One wake-up per period (``poll_rx``): a call's CPU is mostly the cost of
+waking the loop, and a socket reader wakes it a second time every 20 ms for
+the incoming packet. With ``poll_rx`` the RTP socket is not watched at all:
+the AudioPump drains it (``drain``) at the start of each audio period, just
+before the earpiece pulls from the jitter buffer, so a packet that arrived
+at any point of the period is played exactly when it would have been had it
+been read at once. Its arrival time (which the RFC 3550 jitter estimate
+needs) comes from the kernel's receive timestamp (SO_TIMESTAMPNS), not from
+the time it was read.
 """
 
 from __future__ import annotations
@@ -14,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +45,14 @@ ARM_EARLY = EARLY_S / 2
 AUDIO_AFTER = 1e-6
 
 log = logging.getLogger(__name__)
+
+# Linux's receive timestamp as a struct timespec in ancillary data (the values are
+# the same on x86_64, arm and aarch64; Python's socket module does not name them)
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_TIMESPEC = struct.Struct("@ll")
+_ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size)
+MAX_DRAIN = 64  # datagrams read per period at most: a flood cannot hold the loop
+RECV_SIZE = 2048
 
 
 class _Proto(asyncio.DatagramProtocol):
@@ -56,8 +76,14 @@ class RtpEndpoint:
     def __init__(self, stream: MediaStream, *, loop: asyncio.AbstractEventLoop | None = None,
                  on_event: Callable[[MediaEvent], None] | None = None,
                  audio_driven: bool = False,
-                 audio_next: Callable[[], float | None] | None = None) -> None:
+                 audio_next: Callable[[], float | None] | None = None,
+                 poll_rx: bool = False) -> None:
         self.stream = stream
+        # read RTP in ``drain()`` (called by the AudioPump each period) instead of
+        # on readability: one loop wake-up per period instead of two
+        self.poll_rx = poll_rx
+        self._rtp_sock: socket.socket | None = None
+        self._stamped = False
         self.audio_driven = audio_driven or audio_next is not None
         # the pump's next period (``engine.get_timer``): a stream deadline that falls on
         # it needs no timer of its own, the pump's tick() sends it (one wake-up, not two)
@@ -80,11 +106,14 @@ class RtpEndpoint:
             if port is None:
                 break
             try:
-                self._rtp = await self._bind(host, port, self._on_rtp)
+                if self.poll_rx:
+                    self._rtp_sock = self._bind_polled(host, port)
+                else:
+                    self._rtp = await self._bind(host, port, self._on_rtp)
                 try:
                     self._rtcp = await self._bind(host, port + 1, self._on_rtcp)
                 except OSError:
-                    self._rtp.close()
+                    self._close_rtp()
                     raise
             except OSError:
                 allocator.mark_busy(port)
@@ -104,6 +133,58 @@ class RtpEndpoint:
         transport, _ = await self.loop.create_datagram_endpoint(lambda: _Proto(sink), sock=sock)
         return transport
 
+    def _bind_polled(self, host: str, port: int) -> socket.socket:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.bind((host, port))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+            self._stamped = True
+        except OSError:  # no kernel timestamps: arrival is taken as the read time
+            self._stamped = False
+        return sock
+
+    def _close_rtp(self) -> None:
+        if self._rtp is not None:
+            self._rtp.close()
+            self._rtp = None
+        if self._rtp_sock is not None:
+            self._rtp_sock.close()
+            self._rtp_sock = None
+
+    def drain(self) -> None:
+        """Read every RTP datagram waiting on the socket (``poll_rx``), each with the
+        loop time it arrived at, then flush. Called at the start of an audio period."""
+        sock = self._rtp_sock
+        if sock is None:
+            return
+        now = self.loop.time()
+        wall = time.time()
+        receive = self.stream.receive_rtp
+        got = 0
+        for _ in range(MAX_DRAIN):
+            try:
+                data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, _ANC_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError as exc:  # ICMP port unreachable reported on a later read
+                log.debug("RTP socket error: %s", exc)
+                continue
+            at = now
+            if anc:
+                level, kind, raw = anc[0]
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+                    sec, nsec = _TIMESPEC.unpack_from(raw)
+                    at = max(now - 1.0, min(now, now - (wall - (sec + nsec * 1e-9))))
+            receive(data, (addr[0], addr[1]), at)
+            got += 1
+        if got:
+            self._flush()  # events now; the timer is re-armed by the tick that follows
+
     def _on_rtp(self, data: bytes, addr: Any) -> None:
         self.stream.receive_rtp(data, (addr[0], addr[1]), self.loop.time())
         self.kick()
@@ -114,18 +195,26 @@ class RtpEndpoint:
 
     def kick(self) -> None:
         """Flush output, deliver events, re-arm the one timer (after every input)."""
+        self._flush()
+        self._rearm()
+
+    def _flush(self) -> None:
         for d in self.stream.datagrams_to_send():
-            transport = self._rtcp if d.rtcp else self._rtp
-            if transport is None:
-                continue
             try:
-                transport.sendto(d.data, d.addr)
-            except OSError as exc:
+                if d.rtcp or self._rtp_sock is None:
+                    transport = self._rtcp if d.rtcp else self._rtp
+                    if transport is not None:
+                        transport.sendto(d.data, d.addr)
+                else:
+                    self._rtp_sock.sendto(d.data, d.addr)
+            except OSError as exc:  # full socket buffer, unreachable: the packet is lost
                 self.send_errors += 1
                 log.debug("RTP send failed: %s", exc)
         while (ev := self.stream.next_event()) is not None:
             if self.on_event is not None:
                 self.on_event(ev)
+
+    def _rearm(self) -> None:
         when = self.stream.get_timer()
         if when is not None and self.audio_next is not None:
             nxt = self.audio_next()
@@ -144,6 +233,8 @@ class RtpEndpoint:
     def _fire(self) -> None:
         self._timer = None
         self._timer_when = None
+        if self.poll_rx:
+            self.drain()
         self.tick()
 
     def tick(self) -> None:
@@ -157,22 +248,26 @@ class RtpEndpoint:
         self.kick()
         if self._timer is not None:
             self._timer.cancel()
-        for t in (self._rtp, self._rtcp):
-            if t is not None:
-                t.close()
+        self._close_rtp()
+        if self._rtcp is not None:
+            self._rtcp.close()
         if self._allocator is not None and self.port is not None:
             self._allocator.release(self.port)
-        self._rtp = self._rtcp = None
+        self._rtcp = None
 
 
 class AudioPump:
     """Paces a MediaEngine: by the sound card's poll descriptors, else by the loop clock."""
 
     def __init__(self, engine: MediaEngine, *, loop: asyncio.AbstractEventLoop | None = None,
-                 after_period: Callable[[], None] | None = None) -> None:
+                 after_period: Callable[[], None] | None = None,
+                 before_period: Callable[[], None] | None = None) -> None:
         self.engine = engine
         self.loop = loop or asyncio.get_running_loop()
         self.after_period = after_period
+        # e.g. ``RtpEndpoint.drain``: incoming audio reaches the jitter buffer just
+        # before the period pulls from it, in the same wake-up
+        self.before_period = before_period
         self._timer: asyncio.TimerHandle | None = None
         self._fds: list[int] = []
 
@@ -186,6 +281,8 @@ class AudioPump:
         return ok
 
     def _ready(self) -> None:
+        if self.before_period is not None:
+            self.before_period()
         self.engine.on_period(self.loop.time())
         if self.after_period is not None:
             self.after_period()
@@ -196,6 +293,8 @@ class AudioPump:
             self._timer = self.loop.call_at(when - ARM_EARLY, self._fire)
 
     def _fire(self) -> None:
+        if self.before_period is not None:
+            self.before_period()
         self.engine.handle_timer(self.loop.time())
         if self.after_period is not None:
             self.after_period()

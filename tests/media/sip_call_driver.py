@@ -18,6 +18,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+
+# as firmware/__main__.py: no OpenBLAS worker threads spinning beside the loop
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import random
 import resource
 import sys
@@ -37,13 +40,25 @@ from hal.base import AudioFormat  # noqa: E402
 from hal.clock import LoopClock  # noqa: E402
 from hal.mock.audio import MockAudio  # noqa: E402
 
+# POLL_RX=0: the RTP socket wakes the loop for each packet (the old way), to compare
+POLL_RX = os.environ.get("POLL_RX", "1") != "0"
+
 
 def proc_cpu(pid: int) -> float:
+    """CPU seconds of every thread of ``pid`` (scheduler run time in ns: exact, where
+    /proc/PID/stat counts 10 ms ticks, too coarse for a process at 1% of a core)."""
+    try:
+        return sum(int((t / "schedstat").read_text().split()[0])
+                   for t in Path(f"/proc/{pid}/task").iterdir()) / 1e9
+    except (OSError, ValueError, IndexError):
+        pass
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def self_cpu() -> float:
+    if Path("/proc/self/task").is_dir():
+        return proc_cpu(os.getpid())
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
 
@@ -100,9 +115,10 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
                          seq0=random.getrandbits(16), ts0=random.getrandbits(32),
                          period=rate // 50, pcm_rate=rate)
     engine.attach(stream)
-    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer)
+    ep = RtpEndpoint(stream, loop=loop, audio_next=engine.get_timer, poll_rx=POLL_RX)
     port = await ep.open(local_ip, PortAllocator(30000, 30998))
-    pump = AudioPump(engine, loop=loop, after_period=ep.tick)
+    pump = AudioPump(engine, loop=loop, after_period=ep.tick,
+                         before_period=ep.drain)
     names = os.environ.get("CODECS", "PCMU,PCMA").split(",")
     codecs = tuple(c for n in names if (c := codec_by_name(n)) is not None)
     sdp = SdpSession(LocalMedia(address=local_ip, rtp_port=port, codecs=codecs),
@@ -144,7 +160,7 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
     pump.start()
     stream.update(neg, loop.time(), t0=engine.get_timer())
     ep.kick()
-    measure: dict[str, float] = {}
+    measure: dict[str, object] = {}
     digits = os.environ.get("DTMF_DIGITS", "")
     if digits:
         await asyncio.sleep(0.5)
@@ -152,11 +168,18 @@ async def main(target: str, local_ip: str, tone: float, seconds: float,
             stream.send_dtmf(d, loop.time())
         ep.kick()
     if peer_pid:
+        # WINDOWS=n: n back-to-back windows of measure_s/n each (the bench takes the median)
+        n = max(1, int(os.environ.get("WINDOWS", "1")))
         await asyncio.sleep(max(0.0, seconds - measure_s) / 2)
-        w0, c0, p0 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
-        await asyncio.sleep(measure_s)
-        w1, c1, p1 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
-        measure = {"wall_s": w1 - w0, "our_cpu_s": c1 - c0, "peer_cpu_s": p1 - p0}
+        windows = []
+        for _ in range(n):
+            w0, c0, p0 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
+            await asyncio.sleep(measure_s / n)
+            w1, c1, p1 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
+            windows.append({"wall_s": w1 - w0, "our_cpu_s": c1 - c0, "peer_cpu_s": p1 - p0,
+                            "load1": os.getloadavg()[0]})
+        measure = {k: sum(w[k] for w in windows) for k in ("wall_s", "our_cpu_s", "peer_cpu_s")}
+        measure["windows"] = windows  # type: ignore[assignment]
         await asyncio.sleep(max(0.0, seconds - measure_s) / 2)
     else:
         await asyncio.sleep(seconds)

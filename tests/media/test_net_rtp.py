@@ -10,6 +10,7 @@ import socket
 
 import pytest
 
+from firmware.media.codecs import PCMU
 from firmware.media.engine import MediaEngine
 from firmware.media.ports import PortAllocator
 from firmware.media.sdp import Answer, LocalMedia, Negotiated, SdpSession, parse_sdp
@@ -114,3 +115,45 @@ def test_device_clock_paces_engine_through_poll_descriptor() -> None:
 
     periods, frames = asyncio.run(main())
     assert periods == 7 and frames == 7
+
+
+def test_poll_rx_reads_rtp_in_the_period_with_its_arrival_time() -> None:
+    """With ``poll_rx`` nothing wakes the loop for RTP: ``drain()`` (the pump's
+    before_period) reads it, and the stream sees the kernel's arrival time, not
+    the time it was read (the RFC 3550 jitter estimate depends on it)."""
+    async def main():
+        loop = asyncio.get_running_loop()
+        stream = MediaStream(ssrc=0xC, cname="c@127.0.0.1")
+        seen: list[tuple[int, float]] = []
+        real = stream.receive_rtp
+
+        def spy(data, addr, now):
+            seen.append((len(data), now))
+            real(data, addr, now)
+
+        stream.receive_rtp = spy  # type: ignore[method-assign]
+        ep = RtpEndpoint(stream, loop=loop, poll_rx=True)
+        port = await ep.open("127.0.0.1", PortAllocator(44000, 44998))
+        peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        peer.bind(("127.0.0.1", 0))
+        neg = Negotiated(remote_address="127.0.0.1", remote_rtp_port=peer.getsockname()[1],
+                         remote_rtcp_port=peer.getsockname()[1] + 1, send_codec=PCMU,
+                         recv_codecs={0: PCMU}, send=False)
+        stream.update(neg, loop.time())
+        before = loop.time()
+        for seq in range(3):
+            peer.sendto(bytes([0x80, 0, 0, seq]) + bytes(8) + b"\xff" * 160, ("127.0.0.1", port))
+        after = loop.time()
+        await asyncio.sleep(0.05)  # nothing reads the socket meanwhile
+        assert seen == []
+        read_at = loop.time()
+        ep.drain()
+        ep.close()
+        peer.close()
+        return seen, before, after, read_at, stream.stats()
+
+    seen, before, after, read_at, st = asyncio.run(main())
+    assert [n for n, _ in seen] == [172, 172, 172]
+    for _, at in seen:
+        assert before - 0.002 <= at <= after + 0.002 < read_at
+    assert st.packets_received == 3 and st.malformed == 0
