@@ -301,9 +301,3 @@ class TransactionLayer:
                 continue  # stale entry; the current deadline has its own entry
             tx.handle_timer(now)
             self._schedule(tx)
-
-    def reap(self) -> None:
-        """Drop every terminated transaction from the table (a full sweep)."""
-        for table in (self.clients, self.servers):
-            for tx in [tx for tx in table.values() if tx.terminated]:
-                self._remove(tx)
