@@ -12,7 +12,7 @@ import logging
 from typing import Any
 
 from firmware.sip.auth import DigestClient
-from firmware.sip.build import make_response
+from firmware.sip.build import make_response, resubmit_with_credentials
 from firmware.sip.events import Address, OutOfDialogRequest, RequestAnswered
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
 from firmware.sip.session_requests import PendingIncoming
@@ -74,16 +74,10 @@ class OutsideDialog:
                 resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate"),
                 proxy=proxy)
             if decision.retry:
-                h = req.headers.copy()
-                h.remove("Authorization")
-                h.remove("Proxy-Authorization")
-                h.pop_first("Via")
-                h.add("Via", str(self.host.via(tx.transport)), first=True)
-                h.set("CSeq", f"{req.cseq.seq + 1} {method}")
-                for name, value in auth.authorization_headers(method, str(req.uri), req.body):
-                    h.add(name, value)
-                self._start(Request(method, req.uri, h, req.body), rid, auth, tx.dest,
-                            tx.transport, now, tries + 1)
+                retry = resubmit_with_credentials(
+                    req, via=str(self.host.via(tx.transport)), cseq=req.cseq.seq + 1,
+                    credentials=auth.authorization_headers(method, str(req.uri), req.body))
+                self._start(retry, rid, auth, tx.dest, tx.transport, now, tries + 1)
                 return
         self.host.emit(RequestAnswered(request_id=rid, session=None, method=method,
                                        status=status, reason=resp.reason, response=resp))
