@@ -15,7 +15,7 @@ from firmware.sip.auth import DigestClient
 from firmware.sip.build import make_response, resubmit_with_credentials
 from firmware.sip.events import Address, OutOfDialogRequest, RequestAnswered
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
-from firmware.sip.session_requests import PendingIncoming
+from firmware.sip.session_requests import PendingIncoming, respond_pending
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
 __all__ = ["OutsideDialog", "MAX_PENDING_INCOMING", "MAX_AUTH_RETRIES"]
@@ -101,16 +101,9 @@ class OutsideDialog:
     def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> bool:
-        pending = self.incoming.get(rid)
-        if pending is None:
-            return False
-        if status >= 200:  # a provisional leaves the request pending for its final
-            del self.incoming[rid]
-        resp = make_response(pending.request, status, reason, to_tag=self.host.new_tag(),
-                             headers=[*self.host.common_headers(), *headers], body=body,
-                             content_type=content_type)
-        self.host.send_response(pending.tx, resp, now)
-        return True
+        return respond_pending(self.host, self.incoming, rid, status, now, self.host.new_tag,
+                               reason=reason, body=body, content_type=content_type,
+                               headers=headers)
 
     def get_timer(self) -> float | None:
         return min((p.deadline for p in self.incoming.values()), default=None)
