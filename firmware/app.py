@@ -143,9 +143,7 @@ class App:
     def requests_in_flight(self) -> int:
         """Client transactions still waiting for a final response (the shell's shutdown
         waits for 0, bounded by its grace period, so un-REGISTER and BYE get answered)."""
-        clients = getattr(getattr(self.endpoint, "layer", None), "clients", {})
-        waiting = ("calling", "trying", "proceeding")
-        return sum(1 for tx in clients.values() if getattr(tx.state, "value", None) in waiting)
+        return self.endpoint.pending_requests()
 
     def close(self) -> None:
         """Stop every timer and release the hardware (after ``shutdown`` had its moment)."""

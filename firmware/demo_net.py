@@ -15,13 +15,14 @@ import logging
 import random
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from firmware.app_control import AppControl
 from firmware.app_main import PhoneHost
 from firmware.control.model import CallInfo, PhoneStatus
 from firmware.ladder import MessageLog
+from firmware.provisioning.schema import LineConfig, Proxy
 from hal.clock import LoopClock
 
 log = logging.getLogger(__name__)
@@ -31,32 +32,10 @@ HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DemoProxy:
-    address: str
-    port: int = 5060
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DemoLine:
-    """A line as ``firmware.appconfig`` reads it (same attribute names as provisioning's)."""
-
-    index: int
-    name: str
-    displayname: str = ""
-    authname: str = ""
-    password: str = field(default="", repr=False)
-    proxy: DemoProxy | None = None
-
-    @property
-    def auth_user(self) -> str:
-        return self.authname or self.name
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class DemoConfig:
     """The handful of 7960 keys a simulated handset needs (duck-typed like ``PhoneConfig``)."""
 
-    lines: tuple[DemoLine, ...]
+    lines: tuple[LineConfig, ...]
     proxy_register: bool = False
     timer_register_expires: int = 3600
     hold_method: str = "c0"
@@ -111,9 +90,9 @@ def handset_config(number: str, *, media_base: int | None = None, proxy: Address
     """One line ``number``; media ports ``media_base``..+40 (default: a free block)."""
     if media_base is None:
         media_base = free_media_base()
-    line = DemoLine(
+    line = LineConfig(
         index=1, name=number, displayname=f"User {number[-1]}", password=password,
-        proxy=DemoProxy(address=proxy[0], port=proxy[1]) if proxy else None,
+        proxy=Proxy(address=proxy[0], port=proxy[1]) if proxy else None,
     )
     return DemoConfig(lines=(line,), start_media_port=media_base,
                       end_media_port=media_base + MEDIA_SPAN,

@@ -44,7 +44,7 @@ class CorePump:
 
     def __init__(
         self,
-        core: Any,
+        core: SansIOCore,
         clock: Clock,
         *,
         send: Callable[[Any], None] | None = None,

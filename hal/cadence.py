@@ -8,14 +8,15 @@ The same player drives the mock ringer and the Pi buzzer.
 
 from __future__ import annotations
 
+import abc
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from hal.base import RingCadence
+from hal.base import RingCadence, Ringer
 from hal.clock import Cancellable, Clock
 
-__all__ = ["CadencePlayer"]
+__all__ = ["CadencePlayer", "CadenceRinger"]
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +76,32 @@ class CadencePlayer:
             return
         self._switch(turning_on)
         self._timer = self._clock.call_at(self._clock.time() + duration, self._phase)
+
+
+class CadenceRinger(Ringer):
+    """A ``Ringer`` timed by a ``CadencePlayer``; subclasses only switch the sound.
+
+    Why: the mock ringer and the Pi buzzer differ only in what ``_output(on)``
+    does (record it, or drive a GPIO pin); ringing, stopping and the default
+    cadence are the same.
+    """
+
+    def __init__(self, clock: Clock, default: RingCadence) -> None:
+        self._default = default
+        self._player = CadencePlayer(clock, self._output)
+
+    @abc.abstractmethod
+    def _output(self, on: bool) -> None: ...
+
+    def ring(self, cadence: RingCadence | None = None) -> None:
+        self._player.start(cadence or self._default)
+
+    def stop(self) -> None:
+        self._player.stop()
+
+    @property
+    def ringing(self) -> bool:
+        return self._player.active
+
+    def close(self) -> None:
+        self._player.stop()

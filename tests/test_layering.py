@@ -22,3 +22,17 @@ def test_core_reads_no_clock_and_does_no_io(package: str) -> None:
         for match in FORBIDDEN.finditer(path.read_text()):
             offenders.append(f"{path.relative_to(ROOT)}: {match.group(0).strip()}")
     assert offenders == []
+
+
+PRINT = re.compile(r"^\s*print\(", re.MULTILINE)
+
+
+@pytest.mark.parametrize("package", ["firmware", "hal"])
+def test_library_code_logs_instead_of_printing(package: str) -> None:
+    """Library code reports through ``logging``; only ``__main__`` modules print."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path.name != "__main__.py" and PRINT.search(path.read_text())
+    ]
+    assert offenders == []

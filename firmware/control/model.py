@@ -24,7 +24,6 @@ CallState = Literal[
     "held",
     "ended",
 ]
-CALL_STATES: frozenset[str] = frozenset(CallState.__args__)  # type: ignore[attr-defined]
 
 
 class ControlError(Exception):

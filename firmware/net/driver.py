@@ -227,13 +227,6 @@ class SipDriver:
                 if predicate is None or predicate(event):
                     return event
 
-    def pending_events(self) -> list[Any]:
-        """Events queued and not yet read by ``wait_event``, removed from the queue."""
-        out = []
-        while not self._events.empty():
-            out.append(self._events.get_nowait())
-        return out
-
     async def close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()

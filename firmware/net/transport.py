@@ -33,7 +33,7 @@ import logging
 import socket
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Protocol
 
 from firmware.net.resolve import NameCache, is_ip_literal
@@ -90,9 +90,6 @@ class TransportStats:
     dropped_no_route: int = 0
     dropped_queue_full: int = 0
     dropped_unresolved: int = 0
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _default_framer(max_message: int) -> Framer:

@@ -138,10 +138,6 @@ class Redirector:
                 return nxt
         return None
 
-    @property
-    def has_more(self) -> bool:
-        return any(_key(p) not in self.visited for p in self.pending)
-
 
 def _key(uri: str) -> str:
     return uri.strip().strip("<>").lower()

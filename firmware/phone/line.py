@@ -74,6 +74,3 @@ class Line:
     def other(self, call: Call) -> Call | None:
         """The other live call on this line (waiting, held or consultation), if any."""
         return next((c for c in self.live if c is not call), None)
-
-    def by_session(self, session: str) -> Call | None:
-        return next((c for c in self.calls if c.session == session), None)

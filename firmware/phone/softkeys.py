@@ -29,7 +29,6 @@ REDIAL, DIAL, BACKSPACE = "Redial", "Dial", "<<"
 
 ALL_SOFTKEYS = frozenset({ANSWER, DECLINE, ENDCALL, HOLD, RESUME, TRANSFER, NEWCALL, SWAP,
                           CFWDALL, DND, REDIAL, DIAL, BACKSPACE})
-MAX_SOFTKEYS = 4
 
 _S = CallState
 

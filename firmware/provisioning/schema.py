@@ -23,6 +23,7 @@ from firmware.provisioning.cnf import CnfFile, ConfigError
 from firmware.provisioning.dialplan import DialPlan
 from firmware.provisioning.keys import (
     IGNORED_KEYS,
+    IGNORED_SECRETS,
     KEYS,
     LINE_KEYS,
     MAX_LINES,
@@ -177,7 +178,7 @@ def is_secret(key: str) -> bool:
         spec = LINE_KEYS.get(m.group(3))
         return bool(spec and spec.secret)
     spec = KEYS.get(key)
-    return bool(spec and spec.secret) or key == "phone_password"
+    return bool(spec and spec.secret) or key in IGNORED_SECRETS
 
 
 def _lookup(key: str) -> tuple[KeySpec, str, int | None, str] | None:

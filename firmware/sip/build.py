@@ -20,6 +20,7 @@ __all__ = [
     "REASONS",
     "IdSource",
     "make_response",
+    "resubmit_with_credentials",
     "response_destination",
     "uri_destination",
     "is_reliable",
@@ -106,6 +107,25 @@ def make_response(
     if body and content_type:
         h.set("Content-Type", content_type)
     return Response(status, reason if reason is not None else REASONS.get(status, ""), h, body)
+
+
+def resubmit_with_credentials(
+    old: Request, *, via: str, cseq: int, credentials: Iterable[tuple[str, str]]
+) -> Request:
+    """§22.2: ``old`` sent again after a 401/407, as a new transaction.
+
+    Why one place: in-dialog and out-of-dialog retries must both drop the old
+    credentials, take a fresh top Via (new branch) and the next CSeq.
+    """
+    h = old.headers.copy()
+    h.remove("Authorization")
+    h.remove("Proxy-Authorization")
+    h.pop_first("Via")
+    h.add("Via", via, first=True)
+    h.set("CSeq", f"{cseq} {old.method}")
+    for name, value in credentials:
+        h.add(name, value)
+    return Request(old.method, old.uri, h, old.body)
 
 
 def is_reliable(transport: str) -> bool:

@@ -227,6 +227,14 @@ class Endpoint(ReceiveMixin):
         """The oldest unread event, or None."""
         return self._events.popleft() if self._events else None
 
+    def pending_requests(self) -> int:
+        """How many requests we sent still wait for a final response.
+
+        Why: at shutdown the shell waits (bounded) for this to reach 0 so the
+        un-REGISTER and BYEs get their answers; the transaction table stays private.
+        """
+        return self.layer.pending_client_count()
+
     def get_timer(self) -> float | None:
         """The earliest absolute deadline of any timer, or None."""
         times = [self.layer.get_timer()]

@@ -12,10 +12,10 @@ import logging
 from typing import Any
 
 from firmware.sip.auth import DigestClient
-from firmware.sip.build import make_response
+from firmware.sip.build import make_response, resubmit_with_credentials
 from firmware.sip.events import Address, OutOfDialogRequest, RequestAnswered
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
-from firmware.sip.session_requests import PendingIncoming
+from firmware.sip.session_requests import PendingIncoming, respond_pending
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
 __all__ = ["OutsideDialog", "MAX_PENDING_INCOMING", "MAX_AUTH_RETRIES"]
@@ -74,16 +74,10 @@ class OutsideDialog:
                 resp.headers.get_all("Proxy-Authenticate" if proxy else "WWW-Authenticate"),
                 proxy=proxy)
             if decision.retry:
-                h = req.headers.copy()
-                h.remove("Authorization")
-                h.remove("Proxy-Authorization")
-                h.pop_first("Via")
-                h.add("Via", str(self.host.via(tx.transport)), first=True)
-                h.set("CSeq", f"{req.cseq.seq + 1} {method}")
-                for name, value in auth.authorization_headers(method, str(req.uri), req.body):
-                    h.add(name, value)
-                self._start(Request(method, req.uri, h, req.body), rid, auth, tx.dest,
-                            tx.transport, now, tries + 1)
+                retry = resubmit_with_credentials(
+                    req, via=str(self.host.via(tx.transport)), cseq=req.cseq.seq + 1,
+                    credentials=auth.authorization_headers(method, str(req.uri), req.body))
+                self._start(retry, rid, auth, tx.dest, tx.transport, now, tries + 1)
                 return
         self.host.emit(RequestAnswered(request_id=rid, session=None, method=method,
                                        status=status, reason=resp.reason, response=resp))
@@ -107,16 +101,9 @@ class OutsideDialog:
     def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> bool:
-        pending = self.incoming.get(rid)
-        if pending is None:
-            return False
-        if status >= 200:  # a provisional leaves the request pending for its final
-            del self.incoming[rid]
-        resp = make_response(pending.request, status, reason, to_tag=self.host.new_tag(),
-                             headers=[*self.host.common_headers(), *headers], body=body,
-                             content_type=content_type)
-        self.host.send_response(pending.tx, resp, now)
-        return True
+        return respond_pending(self.host, self.incoming, rid, status, now, self.host.new_tag,
+                               reason=reason, body=body, content_type=content_type,
+                               headers=headers)
 
     def get_timer(self) -> float | None:
         return min((p.deadline for p in self.incoming.values()), default=None)

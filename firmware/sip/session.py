@@ -26,7 +26,7 @@ import logging
 from typing import Any
 
 from firmware.sip.auth import DigestClient
-from firmware.sip.build import make_response
+from firmware.sip.build import make_response, resubmit_with_credentials
 from firmware.sip.dialog import Dialog, DialogState
 from firmware.sip.events import (
     Address,
@@ -314,17 +314,11 @@ class InviteSession(UacMixin):
         if not self._auth.handle_challenges(values, proxy=proxy).retry:
             return None
         old: Request = tx.request
-        h = old.headers.copy()
-        h.remove("Authorization")
-        h.remove("Proxy-Authorization")
-        h.pop_first("Via")
-        h.add("Via", str(self.host.via(self.transport)), first=True)
-        h.set("CSeq", f"{self.dialog.next_cseq()} {old.method}")
-        for name, value in self._auth.authorization_headers(old.method, str(old.uri), old.body):
-            h.add(name, value)
+        retry = resubmit_with_credentials(
+            old, via=str(self.host.via(self.transport)), cseq=self.dialog.next_cseq(),
+            credentials=self._auth.authorization_headers(old.method, str(old.uri), old.body))
         dest, transport = self.dialog.next_hop()
-        return self.host.start_client(Request(old.method, old.uri, h, old.body), dest, transport,
-                                      now, on_response, on_timeout)
+        return self.host.start_client(retry, dest, transport, now, on_response, on_timeout)
 
     def _auth_headers(self, method: str, body: bytes) -> tuple[tuple[str, str], ...]:
         if self._auth is None or self.dialog is None:

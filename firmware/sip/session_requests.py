@@ -11,8 +11,9 @@ the layer above leaves unanswered gets a 500 after
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from firmware.sip.build import make_response
 from firmware.sip.events import CallEnded, InDialogRequest, RequestAnswered
@@ -22,7 +23,7 @@ from firmware.sip.transaction import ClientTransaction, ServerTransaction
 if TYPE_CHECKING:
     from firmware.sip.session import InviteSession, SessionHost
 
-__all__ = ["DialogRequests", "PendingIncoming", "ANSWER_TIMEOUT"]
+__all__ = ["DialogRequests", "PendingIncoming", "ANSWER_TIMEOUT", "respond_pending"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,27 @@ class PendingIncoming:
     request: Request
     tx: ServerTransaction
     deadline: float
+
+
+def respond_pending(host: Any, incoming: dict[str, PendingIncoming], rid: str, status: int,
+                    now: float, to_tag: Callable[[], str | None], *, reason: str | None,
+                    body: bytes, content_type: str | None,
+                    headers: tuple[tuple[str, str], ...]) -> bool:
+    """Answer the pending incoming request ``rid``; False when it is not in ``incoming``.
+
+    Why shared: in-dialog and out-of-dialog requests are answered alike and
+    differ only in the To tag (the dialog's, or a fresh one).
+    """
+    pending = incoming.get(rid)
+    if pending is None:
+        return False
+    if status >= 200:  # a provisional leaves the request pending for its final
+        del incoming[rid]
+    resp = make_response(pending.request, status, reason, to_tag=to_tag(),
+                         headers=[*host.common_headers(), *headers], body=body,
+                         content_type=content_type)
+    host.send_response(pending.tx, resp, now)
+    return True
 
 
 class DialogRequests:
@@ -69,18 +91,13 @@ class DialogRequests:
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> bool:
         """Answer a pending incoming request; False when ``rid`` is not ours."""
-        pending = self.incoming.get(rid)
-        if pending is None:
-            return False
-        if status >= 200:  # a provisional leaves the request pending for its final
-            del self.incoming[rid]
-        dialog = self.session.dialog
-        tag = dialog.local_tag if dialog is not None else None
-        resp = make_response(pending.request, status, reason, to_tag=tag,
-                             headers=[*self.host.common_headers(), *headers], body=body,
-                             content_type=content_type)
-        self.host.send_response(pending.tx, resp, now)
-        return True
+
+        def tag() -> str | None:
+            dialog = self.session.dialog
+            return dialog.local_tag if dialog is not None else None
+
+        return respond_pending(self.host, self.incoming, rid, status, now, tag, reason=reason,
+                               body=body, content_type=content_type, headers=headers)
 
     # -- outgoing -------------------------------------------------------
     def send(self, method: str, now: float, *, body: bytes = b"", content_type: str | None = None,

@@ -96,6 +96,11 @@ class TransactionLayer:
         self._heap: list[tuple[float, int, Any]] = []
         self._seq = itertools.count()
 
+    def pending_client_count(self) -> int:
+        """Client transactions still waiting for a final response (calling/trying/proceeding)."""
+        waiting = (TxState.CALLING, TxState.TRYING, TxState.PROCEEDING)
+        return sum(1 for tx in self.clients.values() if tx.state in waiting)
+
     def __len__(self) -> int:
         return len(self.clients) + len(self.servers)
 
@@ -301,9 +306,3 @@ class TransactionLayer:
                 continue  # stale entry; the current deadline has its own entry
             tx.handle_timer(now)
             self._schedule(tx)
-
-    def reap(self) -> None:
-        """Drop every terminated transaction from the table (a full sweep)."""
-        for table in (self.clients, self.servers):
-            for tx in [tx for tx in table.values() if tx.terminated]:
-                self._remove(tx)

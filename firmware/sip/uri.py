@@ -149,11 +149,6 @@ class SipUri:
         value = self.param("transport")
         return value.lower() if value else None
 
-    @property
-    def host_port(self) -> tuple[str, int | None]:
-        """``(host, port)``, host without IPv6 brackets."""
-        return self.host, self.port
-
     def with_params(self, **params: str | None) -> SipUri:
         """A copy with parameters set (``None`` for flags); existing ones replaced."""
         keep = [(k, v) for k, v in self.params if k.lower() not in {p.lower() for p in params}]

@@ -11,8 +11,8 @@ from collections import deque
 
 from PIL import Image
 
-from hal.base import RING_NORMAL, Display, RingCadence, Ringer, Screen
-from hal.cadence import CadencePlayer
+from hal.base import RING_NORMAL, Display, RingCadence, Screen
+from hal.cadence import CadenceRinger
 from hal.clock import VirtualClock
 from hal.render import render, render_png
 
@@ -49,14 +49,13 @@ class MockDisplay(Display):
         return render_png(self.current, self.width, self.height, scale)
 
 
-class MockRinger(Ringer):
+class MockRinger(CadenceRinger):
     """Records every on/off switch of the ringer as (virtual time, on)."""
 
     def __init__(self, clock: VirtualClock, default: RingCadence = RING_NORMAL) -> None:
         self._clock = clock
-        self._default = default
         self.states: deque[tuple[float, bool]] = deque(maxlen=HISTORY)
-        self._player = CadencePlayer(clock, self._output)
+        super().__init__(clock, default)
 
     def _output(self, on: bool) -> None:
         self.states.append((self._clock.time(), on))
@@ -69,16 +68,3 @@ class MockRinger(Ringer):
     @property
     def cadence(self) -> RingCadence:
         return self._player.cadence
-
-    def ring(self, cadence: RingCadence | None = None) -> None:
-        self._player.start(cadence or self._default)
-
-    def stop(self) -> None:
-        self._player.stop()
-
-    @property
-    def ringing(self) -> bool:
-        return self._player.active
-
-    def close(self) -> None:
-        self._player.stop()

@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from hal.base import RingCadence, Ringer
-from hal.cadence import CadencePlayer
+from hal.cadence import CadenceRinger
 from hal.clock import Clock
 from hal.settings import HalSettings
 
@@ -22,20 +21,19 @@ __all__ = ["PiRinger"]
 log = logging.getLogger(__name__)
 
 
-class PiRinger(Ringer):
+class PiRinger(CadenceRinger):
     def __init__(self, settings: HalSettings, pin_factory: Any, clock: Clock) -> None:
         from gpiozero import Buzzer, TonalBuzzer
         from gpiozero.tones import Tone
 
         assert settings.buzzer_pin is not None
-        self._default = settings.ring_cadence
         self._tone: Any = None
         if settings.buzzer_tone_hz is None:
             self._dev: Any = Buzzer(settings.buzzer_pin, pin_factory=pin_factory)
         else:
             self._tone = Tone.from_frequency(settings.buzzer_tone_hz)
             self._dev = TonalBuzzer(settings.buzzer_pin, mid_tone=self._tone, octaves=1, pin_factory=pin_factory)
-        self._player = CadencePlayer(clock, self._output)
+        super().__init__(clock, settings.ring_cadence)
 
     def _output(self, on: bool) -> None:
         if self._tone is not None:
@@ -43,16 +41,6 @@ class PiRinger(Ringer):
         else:
             self._dev.on() if on else self._dev.off()
 
-    def ring(self, cadence: RingCadence | None = None) -> None:
-        self._player.start(cadence or self._default)
-
-    def stop(self) -> None:
-        self._player.stop()
-
-    @property
-    def ringing(self) -> bool:
-        return self._player.active
-
     def close(self) -> None:
-        self._player.stop()
+        super().close()
         self._dev.close()

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from blockers import needs_bye_headers
 from flowkit import (
     SCENARIOS,
     add_sipp_leg,
@@ -124,7 +123,6 @@ def test_b2_hold_and_resume(sipp: Sipp) -> None:
     assert hz["resumed"] == pytest.approx(1000, abs=40)
 
 
-@needs_bye_headers
 def test_b3_transfer_with_also(sipp: Sipp) -> None:
     gw2_port = free_port()
     target = f"sip:5550003@{HOST}:{gw2_port}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from blockers import needs_bye_headers
 from flowkit import save_ladder
 
 from firmware.demo import run_figure
@@ -44,8 +43,8 @@ HEARD = {
 @pytest.mark.parametrize("figure", [
     "B-5",
     "B-6",
-    pytest.param("B-7", marks=needs_bye_headers),
-    pytest.param("B-8", marks=needs_bye_headers),
+    "B-7",
+    "B-8",
     "B-15",
     "B-16",
 ])

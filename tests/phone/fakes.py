@@ -151,3 +151,21 @@ class Harness:
 
     def sent(self, verb: str) -> list[tuple[str, str, dict[str, Any]]]:
         return [s for s in self.sip.sent if s[0] == verb]
+
+
+def dial_out(h: Harness, number: str = "5550001") -> str:
+    """Dial ``number`` from the keypad and return the INVITE's session (sent list cleared)."""
+    h.phone.press_keys(number + "#", h.now)
+    h.drain()
+    (inv,) = h.sent("invite")
+    h.sip.take()
+    return inv[1]
+
+
+def answered_call(h: Harness) -> str:
+    """An incoming call from Alice answered and confirmed by ACK; returns its session."""
+    h.incoming()
+    h.phone.press_softkey("answer", h.now)
+    h.feed(ev.CallConfirmed(session="in1"))
+    h.sip.take()
+    return "in1"

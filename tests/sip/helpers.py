@@ -51,15 +51,6 @@ def drop_first(predicate: Callable[[str], bool], count: int = 1) -> DropRule:
     return rule
 
 
-def drop_pattern(pattern: str) -> DropRule:
-    """aiortc-style loss pattern over all datagrams: '1' drops, '0' delivers, then deliver."""
-
-    def rule(index: int, src: Address, out: Outgoing) -> bool:
-        return index < len(pattern) and pattern[index] == "1"
-
-    return rule
-
-
 @dataclass
 class _Node:
     endpoint: Any

@@ -237,3 +237,22 @@ def test_register_rejects_bad_expires() -> None:
 
     with pytest.raises(EndpointError):
         ep().register("sip:127.0.0.1", "sip:bob@127.0.0.1", now=0.0, expires=0)
+
+
+def _answer(request: bytes, status: str) -> bytes:
+    """A response to ``request`` copying its Via, From, To, Call-ID and CSeq lines."""
+    keep = ("via:", "from:", "to:", "call-id:", "cseq:")
+    lines = [ln for ln in request.split(b"\r\n")[1:] if ln.decode().lower().startswith(keep)]
+    return b"\r\n".join([f"SIP/2.0 {status}".encode(), *lines, b"Content-Length: 0", b"", b""])
+
+
+def test_pending_requests_counts_requests_until_their_final_response() -> None:
+    e = ep()
+    assert e.pending_requests() == 0
+    e.send_request("OPTIONS", "sip:alice@127.0.0.1:7777", now=0.0)
+    (out,) = e.datagrams_to_send()
+    assert e.pending_requests() == 1
+    e.receive_datagram(_answer(out.data, "100 Trying"), PEER, "udp", 0.1)
+    assert e.pending_requests() == 1  # a provisional is not an answer
+    e.receive_datagram(_answer(out.data, "200 OK"), PEER, "udp", 0.2)
+    assert e.pending_requests() == 0

@@ -1,0 +1,138 @@
+"""baresip, headless, for the real-peer harness (tests/peers.py).
+
+Why: a second, independent SIP phone implementation to call and be called
+by, with its audio on files and bridges instead of a sound card.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+from peers_netns import Netns
+from peers_ports import HOST, free_port, tcp_listening
+from peers_proc import PeerProcess, require, wait_until
+
+
+class Baresip(PeerProcess):
+    """A headless baresip 1.0 (no sound card) inside a ``Netns``.
+
+    Audio: source ``aufile`` (an 8 kHz mono wav, written here as a 440 Hz tone),
+    player ``aubridge`` (ALSA ``null`` would busy-spin a core); with ``echo``
+    the source is the player's aubridge, so the caller hears itself back
+    after baresip decoded and re-encoded it.  It binds TCP
+    on port+1 as well, so ports are taken two apart.  Stop it before the
+    registrar: a registered baresip waits to un-REGISTER, and a second SIGTERM
+    makes it give up.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        netns: Netns,
+        *,
+        user: str = "alice",
+        registrar: str | None = None,
+        password: str | None = None,
+        auto_answer: bool = True,
+        regint: int = 0,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+        echo: bool = False,
+    ) -> None:
+        binary = require("baresip")
+        self.netns = netns
+        self.port = port or free_port(span=2)
+        self.rtp_lo = free_port(span=20)
+        self.ctrl_port = free_port()
+        self.user = user
+        conf = Path(workdir) / f"baresip-{user}-{self.port}"
+        conf.mkdir(parents=True, exist_ok=True)
+        tone = conf / "tone.wav"
+        _write_tone(tone, seconds=30)
+        domain = registrar or f"{HOST}:{self.port}"
+        params = [f"regint={regint}", "audio_codecs=PCMU"]
+        if auto_answer:
+            params.append("answermode=auto")
+        if password:
+            params.append(f"auth_pass={password}")
+        account = f"<sip:{user}@{domain}>;" + ";".join(params)
+        (conf / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method\tepoll",
+                    f"sip_listen\t{HOST}:{self.port}",
+                    f"rtp_ports\t{self.rtp_lo}-{self.rtp_lo + 19}",
+                    f"audio_player\taubridge,{user}",
+                    # echo: an aubridge source named like the player returns what it heard
+                    f"audio_source\taubridge,{user}" if echo else f"audio_source\taufile,{tone}",
+                    f"audio_alert\taubridge,{user}",
+                    # A ringback played on the echo's aubridge device stalls its source.
+                    f"ringback_disabled\t{'yes' if echo else 'no'}",
+                    "ausrc_format\ts16",
+                    "auplay_format\ts16",
+                    "audio_buffer\t20-160",
+                    "jitter_buffer_delay\t5-10",
+                    "rtcp_mux\tno",
+                    "rtp_stats\tyes",
+                    "statmode_default\toff",
+                    "module_path\t/usr/lib/baresip/modules",
+                    "module\tg711.so",
+                    "module\taufile.so",
+                    "module\taubridge.so",
+                    "module_tmp\taccount.so",
+                    "module_app\tmenu.so",
+                    "module_app\tctrl_tcp.so",
+                    f"ctrl_tcp_listen\t{HOST}:{self.ctrl_port}",
+                    "",
+                ]
+            )
+        )
+        (conf / "accounts").write_text(account + "\n")
+        (conf / "contacts").write_text("")
+        self.conf_dir = conf
+        argv = netns.exec_argv([binary, "-f", str(conf), *extra_args])
+        super().__init__(
+            argv, cwd=conf, log_name="baresip.log",
+            stop_signals=(signal.SIGTERM, signal.SIGTERM), grace=2.0,
+        )  # fmt: skip
+
+    @property
+    def uri(self) -> str:
+        return f"sip:{self.user}@{HOST}:{self.port}"
+
+    def start(self) -> Baresip:
+        super().start()
+        try:
+            with self.netns.entered():
+                wait_until(
+                    lambda: not self.running() or tcp_listening(self.ctrl_port),
+                    10, "baresip ctrl_tcp",
+                )  # fmt: skip
+        except BaseException:
+            self.stop()
+            raise
+        if not self.running():
+            raise AssertionError(f"baresip exited:\n{self.log_text()[-3000:]}")
+        return self
+
+    def __enter__(self) -> Baresip:
+        return self.start() if self.proc is None else self
+
+
+def _write_tone(path: Path, seconds: int, freq: float = 440.0) -> None:
+    import math
+    import struct
+    import wave
+
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        period = [
+            struct.pack("<h", int(6000 * math.sin(2 * math.pi * freq * i / 8000)))
+            for i in range(8000)
+        ]
+        one_second = b"".join(period)
+        w.writeframes(one_second * seconds)
