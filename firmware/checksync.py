@@ -6,9 +6,9 @@ otherwise leaves to the package) and fetch their provisioning files at once
 instead of waiting for ``resync_interval``. Anyone who can send a datagram
 could make the phone hammer its TFTP server, so it is accepted only from the
 configured proxy's address (403 otherwise). Without a resyncer (a phone
-started from files, not ``--tftp``) the phone does not support the package:
-RFC 6665 §8.2.1/§4.2.2 answer a NOTIFY for an event package the notifier
-does not understand with 489 Bad Event.
+started from files, not ``--tftp``) the phone does not support the package,
+and RFC 6665 (§4.1.3, a subscriber's NOTIFY handling) answers a NOTIFY whose
+event package it does not understand with 489 Bad Event.
 """
 
 from __future__ import annotations
