@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from firmware.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.control.model import ControlError, MockAudioReport
 from firmware.pump import CorePump
 from firmware.sip.endpoint import Endpoint
@@ -93,6 +94,8 @@ class App:
         self.engine_pump = CorePump(self.engine, clock, name=f"{name}.audio") if self.engine else None
         self.started = False
         self.stopping = False
+        #: Called on an accepted NOTIFY check-sync (the shell starts a resync); None: 489.
+        self.on_check_sync: Callable[[], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -174,7 +177,22 @@ class App:
         reg = getattr(ev, "registration", None)
         if reg in self._reg_ids and kind in ("Registered", "RegistrationFailed", "Unregistered"):
             self.registered[self._reg_ids[reg]] = kind == "Registered"
+        if kind == "OutOfDialogRequest" and is_check_sync(ev):
+            self._check_sync(ev)
+            return
         self._phone_input("sip_event", ev)
+
+    def _check_sync(self, ev: Any) -> None:
+        """NOTIFY check-sync from the proxy: answer, then resync (firmware/checksync.py)."""
+        answer = check_sync_answer(ev, proxy_hosts(self.endpoint.config),
+                                   self.on_check_sync is not None)
+        self.sip.input(self.endpoint.respond, ev.request_id, answer.status,
+                       reason=answer.reason)
+        if answer.resync and self.on_check_sync is not None:
+            try:
+                self.on_check_sync()
+            except Exception:  # noqa: BLE001 - a failing resync trigger must not stop the loop
+                log.exception("%s: check-sync resync failed to start", self.name)
 
     # ------------------------------------------------------------ the phone (call control)
 

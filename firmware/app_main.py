@@ -419,6 +419,19 @@ async def _serve_until_restart(phone: PhoneHost, stop: asyncio.Event, reload: _R
         log.info("resync: applied to the running phone (%s)", summary)
 
 
+def _check_sync_trigger(loop: asyncio.AbstractEventLoop, resyncer: Any,
+                        tasks: set[asyncio.Task[Any]]) -> Callable[[], None]:
+    """A NOTIFY check-sync starts ``resyncer.check_now()`` (serialised by the resyncer;
+    a change it finds is applied like a timed resync's)."""
+
+    def trigger() -> None:
+        task = loop.create_task(resyncer.check_now())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    return trigger
+
+
 async def amain(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     state = state_path(args.hal, getattr(args, "state_dir", None))
@@ -430,6 +443,8 @@ async def amain(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     reload = _Reload()
     resync_task: asyncio.Task[None] | None = None
+    resyncer: Any = None
+    checks: set[asyncio.Task[Any]] = set()  # check-sync resyncs in flight (kept referenced)
     if args.tftp:
         from firmware.provisioning.resync import Resyncer
 
@@ -457,6 +472,8 @@ async def amain(args: argparse.Namespace) -> int:
             except BaseException:
                 hal.close()
                 raise
+            if resyncer is not None and phone.app is not None:
+                phone.app.on_check_sync = _check_sync_trigger(loop, resyncer, checks)
             if watchdog is None:
                 _notify("READY=1")
                 watchdog = loop.create_task(_watchdog())
@@ -469,6 +486,8 @@ async def amain(args: argparse.Namespace) -> int:
     finally:
         if resync_task is not None:
             resync_task.cancel()
+        for task in list(checks):
+            task.cancel()
         if watchdog is not None:
             watchdog.cancel()
         _notify("STOPPING=1")

@@ -123,6 +123,9 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         outbound_proxy=outbound,
         credentials=creds,
         timers=TimerConfig(t1=t1, t2=max(t2, t1)),
+        # The 7960 answers an INVITE with 100 Trying at once (seed Figure B-1
+        # step 2); no SIPDefault key sets this, so it is the phone's default.
+        trying_delay=0.0,
     )
 
 

@@ -81,14 +81,14 @@ class Endpoint(ReceiveMixin):
 
     def __init__(self, config: EndpointConfig, *, rng: random.Random | None = None) -> None:
         self.config = config
-        self.timers: TimerConfig = config.timers
+        self.timers: TimerConfig = config.effective_timers()
         self.stats = EndpointStats()
         self.ids = IdSource(rng)
         self.policy = UaPolicy(allow=config.allow, accept=config.accept,
                                supported=config.supported)
         self._out: list[Outgoing] = []
         self._events: deque[Event] = deque()
-        self.layer = TransactionLayer(timers=config.timers, sink=self._out.append,
+        self.layer = TransactionLayer(timers=self.timers, sink=self._out.append,
                                       max_transactions=config.max_transactions)
         self.sessions: dict[str, InviteSession] = {}
         self._dialogs: dict[DialogId, InviteSession] = {}

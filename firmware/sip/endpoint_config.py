@@ -7,7 +7,7 @@ provisioning files without needing the endpoint's machinery, and tests read
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from firmware.sip.auth import Credentials
 from firmware.sip.events import Address
@@ -59,6 +59,19 @@ class EndpointConfig:
     recreate_dialogs: bool = True
     #: Seconds an incoming non-INVITE request waits for ``respond`` before the core answers 500.
     request_answer_timeout: float = 16.0
+    #: When an incoming INVITE gets its 100 Trying (RFC 3261 §17.2.1 allows
+    #: either): ``None`` keeps ``timers.trying_delay`` (200 ms, sent only if the
+    #: TU has said nothing by then); ``0.0`` sends it at once, as the Cisco 7960
+    #: does in the seed's flows (Figure B-1 step 2, B-12, B-13).
+    trying_delay: float | None = None
+
+    def effective_timers(self) -> TimerConfig:
+        """``timers`` with ``trying_delay`` applied (the transaction layer reads only timers)."""
+        if self.trying_delay is None:
+            return self.timers
+        if self.trying_delay < 0:
+            raise ValueError(f"trying_delay must be >= 0, got {self.trying_delay}")
+        return replace(self.timers, trying_delay=self.trying_delay)
 
 
 @dataclass

@@ -111,14 +111,15 @@ class ReceiveMixin:
             resp = make_response(req, 503, headers=[("Retry-After", "5")], to_tag=self.new_tag())
             self.send_direct(resp, response_destination(req.top_via, source, transport), transport)
             return
-        self._dispatch(req, tx, transport, now)
+        self._dispatch(req, tx, transport, now, source)
 
     def _reply(self, tx: ServerTransaction, req: Request, status: int, now: float,
                reason: str | None = None, headers: list[tuple[str, str]] | None = None) -> None:
         self.send_response(tx, make_response(req, status, reason, to_tag=self.new_tag(),
                                               headers=headers or []), now)
 
-    def _dispatch(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
+    def _dispatch(self, req: Request, tx: ServerTransaction, transport: str, now: float,
+                  source: Address | None = None) -> None:
         method = req.method
         if method == "CANCEL":
             target = self.layer.find_cancel_target(req)
@@ -164,7 +165,7 @@ class ReceiveMixin:
         elif method == "REGISTER":
             self._reply(tx, req, 405, now, headers=[("Allow", ", ".join(self.config.allow))])
         else:
-            self._ood.on_request(req, tx, now)
+            self._ood.on_request(req, tx, now, source)
 
     def _new_call(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
         live = sum(1 for s in self._live.values() if not s.ended)

@@ -163,13 +163,18 @@ class InDialogRequest(Event):
 @dataclass(frozen=True, kw_only=True)
 class OutOfDialogRequest(Event):
     """A non-INVITE request outside any dialog that the core does not answer itself
-    (MESSAGE, NOTIFY, REFER ...); answer with ``respond`` (unanswered ones get 500 at Timer F/2)."""
+    (MESSAGE, NOTIFY, REFER ...); answer with ``respond`` (unanswered ones get 500 at Timer F/2).
+
+    ``source`` is the address the datagram came from (not the Via): the layer
+    above trusts some requests (a check-sync NOTIFY) only from its proxy.
+    """
 
     request_id: str
     method: str
     body: bytes
     content_type: str | None
     request: Any = field(default=None, compare=False, repr=False)
+    source: Address | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

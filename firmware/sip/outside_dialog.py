@@ -89,14 +89,16 @@ class OutsideDialog:
                                            status=408, reason="Request Timeout"))
 
     # -- incoming -------------------------------------------------------
-    def on_request(self, req: Request, tx: ServerTransaction, now: float) -> None:
+    def on_request(self, req: Request, tx: ServerTransaction, now: float,
+                   source: Address | None = None) -> None:
         if len(self.incoming) >= MAX_PENDING_INCOMING:
             self.host.send_response(tx, make_response(req, 503, to_tag=self.host.new_tag()), now)
             return
         rid = self.host.new_request_id()
         self.incoming[rid] = PendingIncoming(req, tx, now + self.answer_timeout)
         self.host.emit(OutOfDialogRequest(request_id=rid, method=req.method, body=req.body,
-                                          content_type=req.content_type, request=req))
+                                          content_type=req.content_type, request=req,
+                                          source=source))
 
     def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
                 body: bytes = b"", content_type: str | None = None,

@@ -259,7 +259,11 @@ class ServerTransaction(_Timed):
         self.retransmissions = 0
         self.owner: Any = None
         if invite and build_trying is not None:
-            self.deadlines["trying"] = now + timers.trying_delay
+            if timers.trying_delay <= 0:
+                # At once, before the TU sees the INVITE (the 7960's behaviour).
+                self._record(100, build_trying())
+            else:
+                self.deadlines["trying"] = now + timers.trying_delay
 
     @property
     def terminated(self) -> bool:

@@ -238,3 +238,51 @@ def test_resync_applies_a_changed_per_mac_file(tmp_path: Path, kam: Kamailio) ->
     assert _registers(kam, "1002")[:2] == ["challenge", "saved"], kam.log_text()[-3000:]
     cached = json.loads((tmp_path / "state" / "last-good-config.json").read_text())
     assert "line2_name: 1002" in cached["files"][f"SIP{MAC}.cnf"]
+
+
+def _check_sync(sip_port: int, proxy: tuple[str, int]) -> str:
+    """Send a NOTIFY check-sync as the proxy would (from 127.0.0.1) and return the answer's
+    status line (the phone answers to the Via's address: our socket)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        sock.sendto((
+            f"NOTIFY sip:1001@127.0.0.1:{sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKchecksync{port}\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:{proxy[0]}:{proxy[1]}>;tag=cs{port}\r\n"
+            f"To: <sip:1001@127.0.0.1:{sip_port}>\r\n"
+            f"Call-ID: checksync{port}@127.0.0.1\r\n"
+            "CSeq: 1 NOTIFY\r\n"
+            "Event: check-sync\r\n"
+            "Subscription-State: terminated\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode(), ("127.0.0.1", sip_port))
+        data, _ = sock.recvfrom(65535)
+    return data.split(b"\r\n", 1)[0].decode()
+
+
+def test_notify_check_sync_resyncs_at_once(tmp_path: Path, kam: Kamailio) -> None:
+    """resync_interval 0 (no timer): the new label arrives only because of the NOTIFY."""
+    sip_port, control = free_port(), free_port()
+    with Tftpd(tmp_path / "tftproot") as tftpd:
+        tftpd.serve("SIPDefault.cnf", _default_cnf(kam, resync=0))
+        tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(sip_port))
+        tftpd.serve("boot-plan.xml", DIALPLAN)
+        phone = Phone(tmp_path, tftpd.address, control, "checksync")
+        try:
+            phone.wait_for(lambda s: s["registered"], "line 1 to register")
+            tftpd.serve(f"SIP{MAC}.cnf", _mac_cnf(sip_port, label="Reception"))
+            assert _status(control)["display"][0].startswith("Front desk")
+            assert _check_sync(sip_port, (kam.host, kam.port)) == "SIP/2.0 200 OK"
+            st = phone.wait_for(lambda s: s["display"][0].startswith("Reception"),
+                                "the new label after the check-sync")
+            assert st["registered"]
+        finally:
+            assert phone.stop() == 0, phone.text()
+    log = phone.text()
+    assert "check-sync NOTIFY from ('127.0.0.1'" in log and "resyncing now" in log, log
+    assert "applied to the running phone" in log, log

@@ -18,6 +18,6 @@ def test_demo_writes_its_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "INVITE" in text and "486 Busy Here" in text and "ACK" in text
     ET.fromstring((out / "B-15.svg").read_text())
     assert (out / "B-15-A-busy.png").read_bytes().startswith(b"\x89PNG")
-    assert "| B-15 | 3 | yes |" in (out / "index.md").read_text()
+    assert "| B-15 | 4 | yes |" in (out / "index.md").read_text()
     assert "B-15.svg" in (out / "index.html").read_text()
     assert "1 of 1 figures match" in capsys.readouterr().out

@@ -72,6 +72,14 @@ async def _gateway_call(
     return net, result, driven
 
 
+def _phone_tries_first(seq: list[tuple[str, str, str]], ladder: str) -> None:
+    """Step 4 of each gateway figure: the phone answers the INVITE with 100 Trying before
+    anything else (the seed's 7960 sends it at once; ``compare`` ignores 100s, so check here)."""
+    first = seq.index((G, P, "INVITE"))
+    answers = [m for m in seq[first + 1:] if m[:2] == (P, G)]
+    assert answers and answers[0] == (P, G, "100 Trying"), ladder
+
+
 def _check(figure: str, net: Network, result: Any) -> None:
     save_ladder(figure, net.log, [G, P, "Gateway 2"])
     ladder = render_text(net.log.messages, [G, P, "Gateway 2"], f"Figure {figure}")
@@ -80,6 +88,7 @@ def _check(figure: str, net: Network, result: Any) -> None:
     seq = [m for m in net.log.sequence() if m[0] in gateways and m[1] in gateways]
     mismatch = compare(seq, GW_STEPS[figure])
     assert mismatch is None, f"{mismatch}\n{ladder}"
+    _phone_tries_first(seq, ladder)
 
 
 def test_b1_setup_and_disconnect(sipp: Sipp) -> None:
@@ -214,6 +223,7 @@ def test_b14_client_error_no_common_codec(sipp: Sipp, as_400: bool, status: str)
         save_ladder("B-14", net.log, [G, P])
     ladder = render_text(net.log.messages, [G, P], "Figure B-14")
     assert result.successful == 1, f"{result.output[-1500:]}\n{ladder}"
+    _phone_tries_first(net.log.sequence(), ladder)
     seq = [m for m in net.log.sequence() if not m[2].startswith("100 ")]
     assert seq[0] == (G, P, "INVITE"), ladder
     assert seq[1][:2] == (P, G) and seq[1][2][:3] == status, ladder
