@@ -70,6 +70,7 @@ class App:
         on_wire: WireTap | None = None,
         history_file: Any = None,
         name: str = "phone",
+        rtp_latch: bool = False,
     ) -> None:
         self.clock = clock
         self.hal = hal
@@ -78,6 +79,8 @@ class App:
         self.name = name
         self._send_sip = send_sip
         self._media_io = media_io
+        # follow a NATed peer's real RTP source (MediaStream ``latch``): opt-in only
+        self.rtp_latch = rtp_latch
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
         self.history_file = history_file  # JsonHistoryFile-like: save(history)
@@ -243,7 +246,7 @@ class App:
             return
         port = int(local.rtp_port)
         ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
-        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}")
+        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch)
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d),

@@ -178,6 +178,7 @@ class PhoneHost:
             send_sip=self.transport.send, media_io=self.media,
             registrations=registrations(config), on_wire=on_wire, name=name,
             history_file=history_file,
+            rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
         names = {ln.index: ln.name for ln in config.lines}
