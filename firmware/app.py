@@ -299,7 +299,7 @@ class App:
     def _grid(self) -> float | None:
         return self.engine.get_timer() if self.engine is not None else None
 
-    def _deliver_media(self, call: str) -> Callable[[bytes, Address, bool], None]:
+    def _deliver_media(self, call: str) -> Callable[..., None]:
         def deliver(data: bytes, source: Address, rtcp: bool, arrived: float | None = None) -> None:
             media = self._media.get(call)
             if media is None:
