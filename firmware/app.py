@@ -39,9 +39,15 @@ WireTap = Callable[[str, bytes, Address, str, float], None]
 
 
 class MediaIO(Protocol):
-    """RTP/RTCP sockets, owned by the shell. ``open`` binds port and port+1 on the media address."""
+    """RTP/RTCP sockets, owned by the shell. ``open`` binds port and port+1 on the media address.
 
-    def open(self, port: int, deliver: Callable[[bytes, Address, bool], None]) -> bool: ...
+    ``deliver(data, source, rtcp, arrived=None)``. A shell that also has
+    ``drain(port) -> int`` is opened with ``poll=True`` when the app has an audio
+    engine: it then does not watch the RTP socket, and the app drains it at the
+    start of every audio period (one loop wake-up per period, not two).
+    """
+
+    def open(self, port: int, deliver: Callable[..., None]) -> bool: ...
 
     def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None: ...
 
@@ -71,6 +77,7 @@ class App:
         on_wire: WireTap | None = None,
         history_file: Any = None,
         name: str = "phone",
+        rtp_latch: bool = False,
     ) -> None:
         self.clock = clock
         self.hal = hal
@@ -79,6 +86,8 @@ class App:
         self.name = name
         self._send_sip = send_sip
         self._media_io = media_io
+        # follow a NATed peer's real RTP source (MediaStream ``latch``): opt-in only
+        self.rtp_latch = rtp_latch
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
         self.history_file = history_file  # JsonHistoryFile-like: save(history)
@@ -91,7 +100,11 @@ class App:
                             name=f"{name}.sip")
         self.phone_pump = CorePump(phone, clock, on_event=self._do, drain="next_action",
                                    after=self.sip.flush, name=f"{name}.phone")
-        self.engine_pump = CorePump(self.engine, clock, name=f"{name}.audio") if self.engine else None
+        self.engine_pump = CorePump(
+            self.engine, clock, name=f"{name}.audio", before_timer=self._before_period,
+            after=self._after_period) if self.engine else None
+        # the shell's RTP is read by the audio periods (see MediaIO)
+        self._poll_rtp = self.engine is not None and callable(getattr(media_io, "drain", None))
         self.started = False
         self.stopping = False
         #: Called on an accepted NOTIFY check-sync (the shell starts a resync); None: 489.
@@ -137,7 +150,31 @@ class App:
         """The sound card has a period to read and room for one (devices with their own
         clock, e.g. ALSA on the Pi: the shell calls this when the poll descriptors fire)."""
         if self.engine is not None and self.engine_pump is not None:
-            self.engine_pump.input(self.engine.on_period)
+            self._before_period()
+            self.engine_pump.input(self.engine.on_period)  # then _after_period
+
+    def _before_period(self) -> None:
+        """Read every call's waiting RTP (polled shells) just before the period pulls
+        the earpiece's audio from the jitter buffer: same wake-up, nothing played late."""
+        if not self._poll_rtp or self._media_io is None:
+            return
+        drain = self._media_io.drain  # type: ignore[attr-defined]
+        for media in list(self._media.values()):
+            if drain(media.port):
+                media.pump.flush()
+
+    def _after_period(self) -> None:
+        """Send each stream's packet due now (the fresh capture) in the period's wake-up;
+        their own timers are not armed for deadlines on the audio grid (``_on_grid``)."""
+        for media in list(self._media.values()):
+            media.pump.tick()
+
+    def _on_grid(self, when: float) -> bool:
+        """A stream deadline the audio engine's next period will tick (``_after_period``)."""
+        if self.engine is None or self.engine_pump is None or self.engine_pump.closed:
+            return False
+        nxt = self.engine.get_timer()
+        return nxt is not None and abs(nxt - when) < 1e-4
 
     @property
     def audio_has_clock(self) -> bool:
@@ -252,31 +289,47 @@ class App:
         self.engine.play_tone(spec)
 
     def _start_media(self, call: str, local: Any, negotiated: Any) -> None:
-        from firmware.media.stream import MediaStream
+        from firmware.media.stream import EARLY_S, MediaStream
 
         if call in self._media:
             self._update_media(call, negotiated)
             return
         port = int(local.rtp_port)
         ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
-        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}")
+        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch)
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
-            send=lambda d, port=port: self._send_media(port, d),
+            send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
         )
-        if self._media_io is not None and not self._media_io.open(port, self._deliver_media(call)):
+        pump.early = EARLY_S
+        deliver = self._deliver_media(call)
+        opened = (self._media_io.open(port, deliver, poll=True) if self._poll_rtp  # type: ignore[call-arg]
+                  else self._media_io.open(port, deliver)) if self._media_io is not None else True
+        if not opened:
             log.error("%s: cannot open RTP port %d; the call has no audio", self.name, port)
         self._media[call] = _CallMedia(port=port, stream=stream, pump=pump)
-        pump.input(stream.update, negotiated)
+        # on the audio engine's period grid: capture and send share one wake-up
+        pump.input(stream.update, negotiated, t0=self._grid())
         self._attach_engine()
 
-    def _deliver_media(self, call: str) -> Callable[[bytes, Address, bool], None]:
-        def deliver(data: bytes, source: Address, rtcp: bool) -> None:
+    def _grid(self) -> float | None:
+        return self.engine.get_timer() if self.engine is not None else None
+
+    def _deliver_media(self, call: str) -> Callable[..., None]:
+        def deliver(data: bytes, source: Address, rtcp: bool, arrived: float | None = None) -> None:
             media = self._media.get(call)
             if media is None:
                 return
             fn = media.stream.receive_rtcp if rtcp else media.stream.receive_rtp
-            media.pump.input(fn, data, source)
+            if arrived is None:
+                media.pump.input(fn, data, source)
+                return
+            # drained at a period start: the caller flushes once after the batch
+            try:
+                fn(data, source, arrived)
+            except Exception:
+                media.pump.errors += 1
+                log.exception("%s: RTP input failed", self.name)
 
         return deliver
 
@@ -289,7 +342,7 @@ class App:
         if media is None:
             log.warning("%s: media update for unknown call %s", self.name, call)
             return
-        media.pump.input(media.stream.update, negotiated)
+        media.pump.input(media.stream.update, negotiated, t0=self._grid())
         self._attach_engine()
 
     def _stop_media(self, call: str) -> None:

@@ -28,6 +28,7 @@ from firmware.app import App
 from firmware.app_control import AppControl
 from firmware.appconfig import endpoint_config, phone_settings, registrations
 from firmware.control.server import ControlConfig, ControlServer, parse_hostport
+from firmware.net.rtp import drain_stamped, timestamped_socket
 from firmware.net.transport import SipTransport
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 SHUTDOWN_GRACE = 2.0
 MAX_RTP_DATAGRAM = 2048
+#: ``deliver(data, source, rtcp, arrived=None)``: one datagram for the app
+Deliver = Callable[..., None]
 
 #: .cnf keys a resync applies to the running handset (call control and the dial plan
 #: only); a change of any other key, or of the lines, restarts it (re-REGISTER).
@@ -56,18 +59,28 @@ def applies_live(diff: Any) -> bool:
 
 
 class UdpMediaIO:
-    """RTP/RTCP socket pairs on ``host`` for ``App`` (``firmware.app.MediaIO``), read with add_reader."""
+    """RTP/RTCP socket pairs on ``host`` for ``App`` (``firmware.app.MediaIO``).
+
+    RTCP (a packet every few seconds) is read on readability. RTP is too, unless
+    opened with ``poll``: then nothing watches the socket and the app ``drain``s it
+    at the start of each audio period, so a call wakes the loop once per period
+    instead of twice (see ``firmware.net.rtp``); each datagram carries the loop time
+    it arrived at, from the kernel's receive timestamp.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, host: str) -> None:
         self.loop = loop
         self.host = host
         self._socks: dict[int, tuple[socket.socket, socket.socket]] = {}
+        self._polled: dict[int, Deliver] = {}
         self.send_errors = 0
 
-    def open(self, port: int, deliver: Callable[[bytes, Address, bool], None]) -> bool:
+    def open(self, port: int, deliver: Deliver, poll: bool = False) -> bool:
         pair: list[socket.socket] = []
         try:
-            for p in (port, port + 1):
+            if poll:
+                pair.append(timestamped_socket(self.host, port))
+            for p in (port, port + 1)[len(pair):]:
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 pair.append(s)
                 s.setblocking(False)
@@ -78,12 +91,24 @@ class UdpMediaIO:
                 s.close()
             return False
         self._socks[port] = (pair[0], pair[1])
-        for s, rtcp in ((pair[0], False), (pair[1], True)):
-            self.loop.add_reader(s.fileno(), self._readable, s, rtcp, deliver)
+        if poll:
+            self._polled[port] = deliver
+        else:
+            self.loop.add_reader(pair[0].fileno(), self._readable, pair[0], False, deliver)
+        self.loop.add_reader(pair[1].fileno(), self._readable, pair[1], True, deliver)
         return True
 
+    def drain(self, port: int) -> int:
+        """Deliver the RTP datagrams waiting on a ``poll`` port (bounded); how many."""
+        deliver = self._polled.get(port)
+        pair = self._socks.get(port)
+        if deliver is None or pair is None:
+            return 0
+        return drain_stamped(pair[0], self.loop.time(),
+                             lambda data, addr, at: deliver(data, addr, False, at))
+
     @staticmethod
-    def _readable(s: socket.socket, rtcp: bool, deliver: Callable[[bytes, Address, bool], None]) -> None:
+    def _readable(s: socket.socket, rtcp: bool, deliver: Deliver) -> None:
         for _ in range(64):  # bounded per wake-up
             try:
                 data, addr = s.recvfrom(MAX_RTP_DATAGRAM)
@@ -106,6 +131,7 @@ class UdpMediaIO:
 
     def close(self, port: int) -> None:
         pair = self._socks.pop(port, None)
+        self._polled.pop(port, None)
         if pair is None:
             return
         for s in pair:
@@ -178,6 +204,7 @@ class PhoneHost:
             send_sip=self.transport.send, media_io=self.media,
             registrations=registrations(config), on_wire=on_wire, name=name,
             history_file=history_file,
+            rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
         names = {ln.index: ln.name for ln in config.lines}

@@ -52,6 +52,8 @@ class CorePump:
         name: str = "core",
         drain: str = "next_event",
         after: Callable[[], None] | None = None,
+        before_timer: Callable[[], None] | None = None,
+        defer: Callable[[float], bool] | None = None,
     ) -> None:
         self.core = core
         self.clock = clock
@@ -60,6 +62,12 @@ class CorePump:
         self.name = name
         self.drain = drain
         self.after = after
+        # runs just before the core's own timer fires (e.g. read the sockets whose
+        # input that deadline consumes, in the same wake-up)
+        self.before_timer = before_timer
+        # ``defer(deadline)`` True: arm no timer for it, another pump ``tick``s this
+        # core at that instant (one loop wake-up instead of two)
+        self.defer = defer
         self.errors = 0
         self.timer_fired = 0
         self._handle: Cancellable | None = None
@@ -67,6 +75,9 @@ class CorePump:
         self._flushing = False
         self._again = False
         self.closed = False
+        #: how early a deadline counts as due in ``tick`` (the cores' own slack, e.g.
+        #: ``firmware.media.stream.EARLY_S``)
+        self.early = 0.0
 
     def input(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Call ``fn(*args, now=clock.time(), **kw)``-style inputs safely, then flush.
@@ -143,6 +154,13 @@ class CorePump:
             self.errors += 1
             log.exception("%s: get_timer failed", self.name)
             when = None
+        if when is not None and self.defer is not None:
+            try:
+                if self.defer(when):
+                    when = None
+            except Exception:
+                self.errors += 1
+                log.exception("%s: defer check failed", self.name)
         if when == self._armed_at and self._handle is not None:
             return
         if self._handle is not None:
@@ -158,6 +176,32 @@ class CorePump:
         if self.closed:
             return
         self.timer_fired += 1
+        if self.before_timer is not None:
+            try:
+                self.before_timer()
+            except Exception:
+                self.errors += 1
+                log.exception("%s: before-timer hook failed", self.name)
+        self._handle_timer()
+
+    def tick(self) -> None:
+        """Fire the core's timer now if its deadline has come (within ``early``), from
+        another pump's wake-up; a no-op otherwise."""
+        if self.closed:
+            return
+        try:
+            when = self.core.get_timer()
+        except Exception:
+            when = None
+        if when is None or when > self.clock.time() + self.early:
+            return
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+            self._armed_at = None
+        self._handle_timer()
+
+    def _handle_timer(self) -> None:
         try:
             self.core.handle_timer(self.clock.time())
         except Exception:

@@ -99,8 +99,12 @@ class MediaStream:
 
     def __init__(self, *, ssrc: int, cname: str, seq0: int = 0, ts0: int = 0,
                  rtcp_interval: float = 5.0, ntp_offset: float = 0.0,
-                 period: int = 160, pcm_rate: int = 8000) -> None:
+                 period: int = 160, pcm_rate: int = 8000, latch: bool = False) -> None:
         self.ssrc = ssrc & 0xFFFFFFFF
+        # Opt-in (``nat_enable`` / ``rtp_latch``): follow a peer whose packets come from
+        # another *address* than its SDP says (behind NAT). Off by default, since
+        # whoever sends first with the right SSRC/PT could then take the call's audio.
+        self.latch = latch
         self.cname = cname
         self._seq = seq0 & 0xFFFF
         self._ts0 = ts0 & 0xFFFFFFFF
@@ -298,12 +302,14 @@ class MediaStream:
 
     # ------------------------------------------------------------ receive
 
-    def _source_ok(self, addr: Address, rtcp_port: bool) -> bool:
+    def _source_ok(self, addr: Address, rtcp_port: bool) -> bool | None:
+        """True: accept; False: drop; None: another address the stream may latch onto
+        (``latch`` on), if the packet proves valid (negotiated PT, expected SSRC)."""
         expected = self._peer
         if expected is None:
             return False
         if rtcp_port:
-            return addr[0] == expected[0]
+            return addr[0] == expected[0] or (self._latched is not None and addr[0] == self._latched[0])
         if addr == expected:
             self._from_expected = True
             return True
@@ -315,6 +321,8 @@ class MediaStream:
         if not self._from_expected and self._latched is None and addr[0] == expected[0]:
             self._latched = addr
             return True
+        if self.latch and not self._from_expected and self._latched is None:
+            return None
         return False
 
     def receive_rtp(self, data: bytes, addr: Address, now: float) -> None:
@@ -333,13 +341,23 @@ class MediaStream:
         if not self._running:
             self._c["not_running"] += 1  # before start or after stop: not an attack
             return
-        if not self._source_ok(addr, False):
+        source = self._source_ok(addr, False)
+        if source is False:
             self._c["wrong_source"] += 1
             return
         neg = self.neg
         assert neg is not None
         is_dtmf = pt in neg.dtmf_recv_pts
         decoder = self._decoders.get(pt)
+        if source is None:
+            # RFC 4961 symmetric RTP across NAT: latch onto the first source whose
+            # packet is valid for this session, and send there from now on.
+            if (not is_dtmf and decoder is None) or (
+                    self._remote_ssrc is not None and ssrc != self._remote_ssrc):
+                self._c["wrong_source"] += 1
+                return
+            self._latched = addr
+            log.info("RTP: latched onto %s:%d (SDP said %s:%d)", *addr, *(self._peer or ("", 0)))
         if not is_dtmf and decoder is None:
             if pt != 13:  # comfort noise: understood, nothing to play
                 self._c["unknown_pt"] += 1
@@ -388,7 +406,7 @@ class MediaStream:
         if not self._running:
             self._c["not_running"] += 1
             return
-        if not self._source_ok(addr, True):
+        if not self._source_ok(addr, True):  # None (not latched yet) drops too
             self._c["wrong_source"] += 1
             return
         self._c["rtcp_received"] += 1

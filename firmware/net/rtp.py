@@ -55,6 +55,55 @@ MAX_DRAIN = 64  # datagrams read per period at most: a flood cannot hold the loo
 RECV_SIZE = 2048
 
 
+def timestamped_socket(host: str, port: int) -> socket.socket:
+    """A non-blocking UDP socket bound to ``host:port`` asking the kernel for receive
+    timestamps (SO_TIMESTAMPNS), for ``drain_stamped``. Raises OSError if it cannot bind."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind((host, port))
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:  # no kernel timestamps: arrival is taken as the read time
+        pass
+    return sock
+
+
+def drain_stamped(sock: socket.socket, now: float,
+                  receive: Callable[[bytes, tuple[str, int], float], None],
+                  limit: int = MAX_DRAIN) -> int:
+    """Hand ``receive(data, addr, arrived)`` every datagram waiting on ``sock`` (at most
+    ``limit``: a flood cannot hold the loop); returns how many.
+
+    ``arrived`` is on the clock of ``now`` (the loop's), from the kernel's receive
+    timestamp when there is one, clamped to the last second (a stale stamp cannot
+    reach far into the past): RFC 3550's jitter estimate needs when a packet
+    arrived, not when it was read.
+    """
+    wall = time.time()
+    got = 0
+    for _ in range(limit):
+        try:
+            data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, _ANC_SIZE)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError as exc:  # ICMP port unreachable reported on a later read
+            log.debug("RTP socket error: %s", exc)
+            continue
+        at = now
+        if anc:
+            level, kind, raw = anc[0]
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+                sec, nsec = _TIMESPEC.unpack_from(raw)
+                at = max(now - 1.0, min(now, now - (wall - (sec + nsec * 1e-9))))
+        receive(data, (addr[0], addr[1]), at)
+        got += 1
+    return got
+
+
 class _Proto(asyncio.DatagramProtocol):
     def __init__(self, sink: Callable[[bytes, Any], None]) -> None:
         self.sink = sink
@@ -83,7 +132,6 @@ class RtpEndpoint:
         # on readability: one loop wake-up per period instead of two
         self.poll_rx = poll_rx
         self._rtp_sock: socket.socket | None = None
-        self._stamped = False
         self.audio_driven = audio_driven or audio_next is not None
         # the pump's next period (``engine.get_timer``): a stream deadline that falls on
         # it needs no timer of its own, the pump's tick() sends it (one wake-up, not two)
@@ -134,19 +182,7 @@ class RtpEndpoint:
         return transport
 
     def _bind_polled(self, host: str, port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind((host, port))
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            self._stamped = True
-        except OSError:  # no kernel timestamps: arrival is taken as the read time
-            self._stamped = False
-        return sock
+        return timestamped_socket(host, port)
 
     def _close_rtp(self) -> None:
         if self._rtp is not None:
@@ -162,27 +198,7 @@ class RtpEndpoint:
         sock = self._rtp_sock
         if sock is None:
             return
-        now = self.loop.time()
-        wall = time.time()
-        receive = self.stream.receive_rtp
-        got = 0
-        for _ in range(MAX_DRAIN):
-            try:
-                data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, _ANC_SIZE)
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError as exc:  # ICMP port unreachable reported on a later read
-                log.debug("RTP socket error: %s", exc)
-                continue
-            at = now
-            if anc:
-                level, kind, raw = anc[0]
-                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
-                    sec, nsec = _TIMESPEC.unpack_from(raw)
-                    at = max(now - 1.0, min(now, now - (wall - (sec + nsec * 1e-9))))
-            receive(data, (addr[0], addr[1]), at)
-            got += 1
-        if got:
+        if drain_stamped(sock, self.loop.time(), self.stream.receive_rtp):
             self._flush()  # events now; the timer is re-armed by the tick that follows
 
     def _on_rtp(self, data: bytes, addr: Any) -> None:

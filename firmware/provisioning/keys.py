@@ -60,6 +60,8 @@ KEYS: dict[str, KeySpec] = {
     "dtmf_outofband": _k(v.choice("none", "avt", "avt_always"), "avt"),
     "nat_enable": _k(v.BOOL, False),
     "nat_address": _k(v.HOST, ""),
+    # not a 7960 key: symmetric RTP latching without the rest of nat_enable
+    "rtp_latch": _k(v.BOOL, False),
     "user_info": _k(v.choice("phone", "ip", "none"), "phone"),
     "remote_party_id": _k(v.BOOL, False),
     # --- features -------------------------------------------------------------

@@ -121,6 +121,7 @@ class PhoneConfig:
     dtmf_outofband: str = "avt"
     nat_enable: bool = False
     nat_address: str = ""
+    rtp_latch: bool = False  # RFC 4961 latching (also on with nat_enable)
     user_info: str = "phone"
     remote_party_id: bool = False
     cfwd_url: str = ""

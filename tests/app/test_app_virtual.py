@@ -117,3 +117,17 @@ def test_bad_datagrams_never_raise_out_of_the_app(clock: VirtualClock, wire: Wir
     clock.advance(1)
     assert app.sip.errors == 0 and app.phone_pump.errors == 0
     assert a.status().calls == ()
+
+
+def test_rtp_latch_setting_reaches_only_that_phones_streams(clock: VirtualClock, wire: Wire) -> None:
+    a = wire.phone("A", "5550001", 5061)
+    b = wire.phone("B", "5550002", 5062)
+    wire.apps[("127.0.0.1", 5061)].rtp_latch = True  # nat_enable / rtp_latch in A's config
+    a.dial("sip:5550002@127.0.0.1:5062")
+    clock.advance(0.1)
+    b.set_hook(True)
+    clock.advance(0.1)
+    streams_a = wire.apps[("127.0.0.1", 5061)].media_streams
+    streams_b = wire.apps[("127.0.0.1", 5062)].media_streams
+    assert streams_a and all(s.latch for s in streams_a.values())
+    assert streams_b and not any(s.latch for s in streams_b.values())

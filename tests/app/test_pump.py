@@ -95,3 +95,36 @@ def test_close_stops_the_timer() -> None:
     pump.close()
     clock.advance(5)
     assert sent == []
+
+
+def test_deferred_core_is_ticked_by_the_other_pumps_wakeup() -> None:
+    """Two cores on one grid: only the leader arms a timer; the follower's output goes
+    out in the leader's wake-up, after the leader's ``before_timer`` hook and period."""
+    clock = VirtualClock(start=0.0)
+    leader, follower = Ticker(0.02), Ticker(0.02)
+    order: list[str] = []
+    sent: list[str] = []
+    lead = CorePump(leader, clock, send=lambda x: order.append(f"lead {x}"),
+                    before_timer=lambda: order.append("drain"))
+    follow = CorePump(follower, clock, send=sent.append,
+                      defer=lambda when: leader.next is not None and abs(leader.next - when) < 1e-9)
+    lead.after = follow.tick
+    lead.input(leader.start)
+    follow.input(follower.start)
+    assert lead._handle is not None and follow._handle is None  # one armed timer for both
+    fired_before = follow.timer_fired
+    clock.advance(0.1)
+    assert len(sent) == 5 and follow.timer_fired == fired_before  # never its own timer
+    assert order[:2] == ["drain", "lead tick@0.0"]
+
+
+def test_tick_before_the_deadline_does_nothing_and_off_grid_deadlines_arm() -> None:
+    clock = VirtualClock(start=0.0)
+    core = Ticker(0.03)
+    sent: list[str] = []
+    pump = CorePump(core, clock, send=sent.append, defer=lambda when: abs(when % 0.02) < 1e-9)
+    pump.input(core.start)
+    pump.tick()
+    assert sent == []
+    clock.advance(0.031)  # 0.03 is not on the 20 ms grid: the core's own timer fired
+    assert len(sent) == 1

@@ -1,0 +1,73 @@
+"""The running app reads RTP once per audio period (``UdpMediaIO`` poll mode):
+the RTP socket is not watched by the loop, audio still flows both ways, and
+junk sent to the port is drained and dropped by the stream."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from firmware.demo_net import Network, free_media_base, handset_config, heard, until
+
+
+async def _call_and_check() -> None:
+    net = Network()
+    try:
+        a = await net.add("A", handset_config("5550001", media_base=free_media_base()))
+        b = await net.add("B", handset_config("5550002", media_base=free_media_base()))
+        a.audio.set_tone(440)
+        b.audio.set_tone(1000)
+        a.api.dial(b.uri())
+        await until(lambda: b.states() == ["incoming"], "B rings")
+        b.api.set_hook(True)
+        await until(lambda: a.states() == ["connected"], "A connected")
+        media = a.host.media
+        assert media is not None
+        [port] = list(media._polled)  # opened in poll mode
+        rtp_sock, rtcp_sock = media._socks[port]
+        selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+        watched = {key.fd for key in selector.get_map().values()}
+        assert rtp_sock.fileno() not in watched and rtcp_sock.fileno() in watched
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as junk:
+            for n in range(20):
+                junk.sendto(b"\x80\x00junk" * n, rtp_sock.getsockname())
+        hz_a, hz_b = await heard(a, 1000.0), await heard(b, 440.0)
+        assert hz_a is not None and abs(hz_a - 1000.0) < 50
+        assert hz_b is not None and abs(hz_b - 440.0) < 25
+        stream = next(iter(a.host.app.media_streams.values()))  # type: ignore[union-attr]
+        await until(lambda: stream.stats().malformed + stream.stats().wrong_source >= 20, "junk dropped")
+    finally:
+        await net.close()
+
+
+def test_app_drains_rtp_per_period_and_drops_junk() -> None:
+    asyncio.run(_call_and_check())
+
+
+class _NatConfig:
+    """A demo handset's config with one more key (``DemoConfig`` is frozen with slots)."""
+
+    def __init__(self, base: object, **keys: object) -> None:
+        self._base = base
+        self.__dict__.update(keys)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._base, name)
+
+
+async def _latch_flags() -> list[bool]:
+    net = Network()
+    try:
+        flags = []
+        for n, keys in enumerate(({}, {"nat_enable": True}, {"rtp_latch": True})):
+            cfg = _NatConfig(handset_config(f"555000{n}", media_base=free_media_base()), **keys)
+            h = await net.add(f"P{n}", cfg)
+            assert h.host.app is not None
+            flags.append(h.host.app.rtp_latch)
+        return flags
+    finally:
+        await net.close()
+
+
+def test_nat_enable_or_rtp_latch_turn_the_latch_on() -> None:
+    assert asyncio.run(_latch_flags()) == [False, True, True]
