@@ -9,8 +9,8 @@ sends a SIP message directly.
 ``SEED_STEPS`` is the step table of each figure (SIP rows only, the PBX/ISDN
 rows dropped), written from the seed file. ``compare`` checks a recorded
 sequence against it. 100 Trying is left out of the comparison on both sides:
-the 7960 sent it at once, while RFC 3261 §17.2.1 has a UA send it only when
-its real answer takes longer than 200 ms, which ours does. Messages after the
+the phone-to-phone step tables do not show it, although our phone sends it at
+once like the 7960 (the gateway flows in tests/flows assert it). Messages after the
 figure's last step (hanging up at the end) are allowed.
 """
 
