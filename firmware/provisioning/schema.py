@@ -272,6 +272,12 @@ def _assemble(
         hal_settings = HalSettings.from_cnf(dataclasses.asdict(hal))
     except HalConfigError as exc:
         key = re.split(r"[\[.]", exc.key, maxsplit=1)[0]
+        if key not in origin:
+            # The key at fault kept its default; blame the wiring key a file did
+            # set (the combination is what is wrong), so the error names a line.
+            given = [k for k in origin if k in KEYS and KEYS[k].group == "hal"]
+            if given:
+                key = given[-1]
         raise _fail(origin, key, f"bad wiring: {exc.key} {exc.reason}") from None
     phone_fields = {k: v for k, v in scalars.items() if KEYS[k].group == "phone"}
     resolved = dict(scalars)
