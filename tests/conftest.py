@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
 
 from hal.clock import VirtualClock
+
+# CI (`.ci/run` sets PIPHONE_CI=1): the same examples on every run and no
+# per-example deadline, so a landing never hangs on a lucky draw or a slow
+# machine; developers running pytest by hand keep hypothesis's random search.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("PIPHONE_CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
