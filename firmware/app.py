@@ -93,6 +93,11 @@ class App:
         self.history_file = history_file  # JsonHistoryFile-like: save(history)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
+        #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
+        #: until the first answer (or timeout): the shell's systemd READY waits on it.
+        self.reg_outcome: dict[int, str | None] = {}
+        #: Called after every registration outcome (the shell wakes its READY wait).
+        self.on_registration: Callable[[], None] | None = None
         self._reg_ids: dict[str, int] = {}
         self._media: dict[str, _CallMedia] = {}
         self.engine = self._make_engine()
@@ -132,6 +137,7 @@ class App:
             if reg_id is not None:
                 self._reg_ids[reg_id] = reg.line
                 self.registered[reg.line] = False
+                self.reg_outcome[reg.line] = None
         self.phone_pump.input(self.phone.start)  # draws the idle screen
         self.started = True
 
@@ -213,7 +219,14 @@ class App:
         kind = type(ev).__name__
         reg = getattr(ev, "registration", None)
         if reg in self._reg_ids and kind in ("Registered", "RegistrationFailed", "Unregistered"):
-            self.registered[self._reg_ids[reg]] = kind == "Registered"
+            line = self._reg_ids[reg]
+            self.registered[line] = kind == "Registered"
+            if kind == "Registered":
+                self.reg_outcome[line] = "registered"
+            elif kind == "RegistrationFailed":
+                self.reg_outcome[line] = f"{ev.status} {ev.reason}"
+            if self.on_registration is not None:
+                self.on_registration()
         if kind == "OutOfDialogRequest" and is_check_sync(ev):
             self._check_sync(ev)
             return

@@ -4,7 +4,7 @@ Why this is the only place with sockets and signals: every core is sans-IO
 and ``firmware.app.App`` runs on any ``Clock``; this module supplies the
 real ones (``LoopClock``, UDP/TCP SIP transport, RTP sockets, the control
 API server), and the process life cycle a desk phone needs under systemd:
-READY once registered lines are attempted, WATCHDOG pings while the loop
+READY once every line's first REGISTER is answered (bounded), WATCHDOG pings while the loop
 turns, and on SIGTERM a clean exit (un-REGISTER, BYE every call, release the
 GPIO/ALSA devices) bounded by a grace period.
 """
@@ -477,7 +477,10 @@ async def amain(args: argparse.Namespace) -> int:
 
         resyncer = Resyncer(config, args.tftp, args.mac, state, on_change=reload)
         resync_task = loop.create_task(resyncer.run())
-    watchdog: asyncio.Task[None] | None = None
+    from firmware.app_notify import LoopWatchdog, announce_ready
+
+    watchdog = LoopWatchdog(loop)
+    ready: asyncio.Task[str] | None = None
     phone: PhoneHost | None = None
     try:
         while True:
@@ -501,9 +504,9 @@ async def amain(args: argparse.Namespace) -> int:
                 raise
             if resyncer is not None and phone.app is not None:
                 phone.app.on_check_sync = _check_sync_trigger(loop, resyncer, checks)
-            if watchdog is None:
-                _notify("READY=1")
-                watchdog = loop.create_task(_watchdog())
+            if ready is None and phone.app is not None:
+                watchdog.start()
+                ready = loop.create_task(announce_ready(phone.app))  # READY once lines answer
             if not await _serve_until_restart(phone, stop, reload):
                 break
             log.info("resync: restarting with the new configuration (%s)", reload.summary)
@@ -515,23 +518,13 @@ async def amain(args: argparse.Namespace) -> int:
             resync_task.cancel()
         for task in list(checks):
             task.cancel()
-        if watchdog is not None:
-            watchdog.cancel()
+        if ready is not None:
+            ready.cancel()
+        watchdog.cancel()
         _notify("STOPPING=1")
         if phone is not None:
             await phone.stop()
     return 0
-
-
-async def _watchdog() -> None:
-    from firmware import sdnotify
-
-    interval = sdnotify.watchdog_interval()
-    if interval is None:
-        return
-    while True:
-        _notify("WATCHDOG=1")
-        await asyncio.sleep(interval)
 
 
 def run_main(args: argparse.Namespace) -> int:
