@@ -271,6 +271,11 @@ class CallOps(PhoneBase):
             raise PhoneError(409, "only a call in conversation can be held")
         if call.extra.get("reinvite"):
             raise PhoneError(409, "a hold or resume is already under way")
+        if call.direction == "in" and not call.extra.get("acked"):
+            # RFC 3261 §14.1: no re-INVITE before the ACK of our 2xx; the endpoint would refuse
+            # it and the call would be stuck. Hold once the ACK arrives (CallConfirmed).
+            call.extra["hold_after_ack"] = then or True
+            return
         style = "connection" if self.settings.hold_method == "c0" else "attribute"
         sdp = self.media_for(call).offer(direction="sendonly", hold_style=style)
         call.extra["reinvite"] = "hold"

@@ -170,6 +170,7 @@ class SipEvents(TransferOps):
         call = self._call(event)
         if call is None or call.direction != "in" or not call.established:
             return
+        call.extra["acked"] = True
         negotiated = call.extra.pop("negotiated", None)
         if call.extra.pop("await_ack_answer", False):
             answer = _parse(event.sdp)
@@ -181,6 +182,12 @@ class SipEvents(TransferOps):
             negotiated = result
         if negotiated is not None:
             self._start_media(call, negotiated)
+        held = call.extra.pop("hold_after_ack", None)
+        if held is not None:  # Hold pressed between our 200 and the ACK
+            try:
+                self.hold(call, now, then=held if isinstance(held, tuple) else None)
+            except PhoneError as exc:
+                log.info("deferred hold dropped: %s", exc.message)
 
     def _start_media(self, call: Call, negotiated: Any) -> None:
         if call.media_started:
