@@ -41,13 +41,16 @@ class CallStats:
 
 
 def info_rows(stats: CallStats | None) -> tuple[str, ...]:
-    """The rows of the call-info screen (each clipped to the panel's width)."""
+    """The rows of the call-info screen, under the caller's row.
+
+    Four rows at most: with the caller that is the five main lines a 64-pixel
+    panel shows (``hal.render.main_line_capacity``), each clipped to its width.
+    """
     if stats is None:
-        return ("Call info", "No media yet")
+        return ("Info", "No media yet")
     rtt = "--" if stats.rtt_ms is None else f"{stats.rtt_ms:.0f} ms"
     rows = (
-        "Call info",
-        f"Codec: {stats.codec or '--'}",
+        f"Info {stats.codec or '--'}",
         f"Tx {stats.packets_sent} Rx {stats.packets_received}",
         f"Loss {stats.loss_pct:.1f}% Jit {stats.jitter_ms:.1f}ms",
         f"RTT {rtt}",

@@ -210,8 +210,9 @@ class Phone(KeyOps, SipEvents):
                 self.forget(call)
         self.fire_dial_timers(now)
         self._info.expire(now)
-        if self._info.call is not None:  # the info screen follows the figures each second
-            self.emit(WantCallStats(call=self._info.call))
+        shown = self.call_by_id(self._info.call) if self._info.call is not None else None
+        if shown is not None and not shown.ended:  # the info screen follows the figures
+            self.emit(WantCallStats(call=shown.id))
 
     def _linger_until(self, call: Call) -> float | None:
         """When an ended call leaves the screen; None while it stays.
@@ -355,7 +356,8 @@ class Phone(KeyOps, SipEvents):
             clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
             label=self.settings.phone_label,
             info=(info_rows(self._stats.get(focused.id))
-                  if focused is not None and self._info.call == focused.id else ()),
+                  if focused is not None and not focused.ended
+                  and self._info.call == focused.id else ()),
             dtmf=(self._info.dtmf
                   if focused is not None and self._info.dtmf_call == focused.id else ""),
         )

@@ -120,17 +120,17 @@ def test_info_key_shows_the_figures_then_returns_to_the_call(clock: VirtualClock
     app = a.app
     app.on_input(KeyEvent(key="info", down=True, at=clock.time()))
     rows = a.status().display
-    assert any(r.startswith("Codec: PCM") for r in rows), rows
+    assert any(r.startswith("Info PCM") for r in rows), rows
     assert any(r.startswith("Tx ") for r in rows), rows
     first = next(r for r in rows if r.startswith("Tx "))
     clock.advance(2.0)  # the figures follow the call each second while shown
     assert next(r for r in a.status().display if r.startswith("Tx ")) != first
     app.on_input(KeyEvent(key="info", down=True, at=clock.time()))  # pressed again: back to the call
-    assert not any(r.startswith("Codec:") for r in a.status().display)
+    assert not any(r.startswith("Info ") for r in a.status().display)
     assert any(r.startswith("Connected") for r in a.status().display)
     app.on_input(KeyEvent(key="info", down=True, at=clock.time()))
     clock.advance(11.0)  # or it times out by itself
-    assert not any(r.startswith("Codec:") for r in a.status().display)
+    assert not any(r.startswith("Info ") for r in a.status().display)
 
 
 def test_dtmf_pressed_on_a_reaches_bs_screen_and_log(
@@ -153,10 +153,10 @@ def test_dtmf_pressed_on_a_reaches_bs_screen_and_log(
 
 
 def test_info_rows_and_state_as_values() -> None:
-    assert info_rows(None) == ("Call info", "No media yet")
+    assert info_rows(None) == ("Info", "No media yet")
     rows = info_rows(CallStats(codec="PCMU", packets_sent=12345, packets_received=12000,
                                loss_pct=2.345, jitter_ms=3.21, rtt_ms=None))
-    assert rows[1:] == ("Codec: PCMU", "Tx 12345 Rx 12000", "Loss 2.3% Jit 3.2ms", "RTT --")
+    assert rows == ("Info PCMU", "Tx 12345 Rx 12000", "Loss 2.3% Jit 3.2ms", "RTT --")
     assert all(len(r) <= 21 for r in rows)
     st = InfoState()
     assert st.toggle("1", 0.0) and st.deadlines() == [10.0]

@@ -6,10 +6,12 @@ import pytest
 
 from firmware.phone.actions import ShowScreen, WantCallStats
 from firmware.phone.call import CallState, CallView
-from firmware.phone.callinfo import CallStats
+from firmware.phone.callinfo import CallStats, info_rows
 from firmware.phone.callops import PhoneError
 from firmware.phone.screens import render
 from firmware.phone.view import PhoneView
+from firmware.sip import events as ev
+from hal.render import main_line_capacity
 
 from .fakes import Harness, answered_call
 
@@ -27,8 +29,10 @@ def _view(**kw: object) -> PhoneView:
 
 def test_info_rows_replace_the_call_rows_and_keep_the_softkeys() -> None:
     plain = render(_view())
-    info = render(_view(info=("Call info", "Codec: PCMA")))
-    assert info.lines == ("Alice", "Call info", "Codec: PCMA")
+    info = render(_view(info=info_rows(_STATS)))
+    assert info.lines == ("Alice", "Info PCMA", "Tx 300 Rx 298", "Loss 0.7% Jit 1.5ms",
+                          "RTT 22 ms")
+    assert len(info.lines) <= main_line_capacity(64)  # all of it on the 128x64 panel
     assert info.softkeys == plain.softkeys  # no required key is displaced
 
 
@@ -48,6 +52,7 @@ def test_info_key_asks_the_app_for_figures_each_second() -> None:
     h.phone.set_call_stats(call, _STATS, h.now)
     h.drain()
     assert "RTT 22 ms" in h.of(ShowScreen)[-1].screen.lines
+    assert not any(k == "info" for k in h.of(ShowScreen)[-1].screen.softkeys)
     h.actions.clear()
     h.advance(3.0)
     assert len(h.of(WantCallStats)) == 3  # once per call-timer second while shown
@@ -78,3 +83,18 @@ def test_dtmf_of_an_unknown_call_is_ignored_and_stats_stay_bounded() -> None:
     assert h.of(ShowScreen)[-1].screen.lines[-1] == "DTMF: #"
     h.advance(3.5)
     assert not any("DTMF" in r for r in h.of(ShowScreen)[-1].screen.lines)
+
+
+def test_an_ended_call_shows_its_reason_not_the_figures() -> None:
+    h = Harness()
+    session = answered_call(h)
+    call = h.phone.calls()[0].id
+    h.phone.press_key("info", h.now)
+    h.phone.set_call_stats(call, _STATS, h.now)
+    h.drain()
+    h.feed(ev.CallEnded(session=session, by="remote", reason="bye"))
+    lines = h.of(ShowScreen)[-1].screen.lines
+    assert "Call ended" in lines and not any(r.startswith("Info") for r in lines)
+    h.actions.clear()
+    h.advance(2.0)
+    assert h.of(WantCallStats) == []
