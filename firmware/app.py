@@ -284,6 +284,8 @@ class App:
             media = self._media.get(action.call)
             if media is not None:
                 media.pump.input(media.stream.send_dtmf, action.digit)
+        elif kind == "WantCallStats":
+            self._phone_input("stats", action.call, self.call_stats(action.call))
         elif kind == "HistoryChanged":
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
@@ -313,6 +315,7 @@ class App:
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
+            on_event=lambda ev, call=call: self._on_media_event(call, ev),
         )
         pump.early = EARLY_S
         deliver = self._deliver_media(call)
@@ -345,6 +348,11 @@ class App:
                 log.exception("%s: RTP input failed", self.name)
 
         return deliver
+
+    def _on_media_event(self, call: str, ev: Any) -> None:
+        """A stream's event: a received DTMF digit goes to call control (shown, logged)."""
+        if type(ev).__name__ == "DtmfDigit":
+            self._phone_input("dtmf", call, ev.digit)
 
     def _send_media(self, port: int, datagram: Any) -> None:
         if self._media_io is not None:
@@ -381,6 +389,26 @@ class App:
     def media_streams(self) -> dict[str, Any]:
         return {call: m.stream for call, m in self._media.items()}
 
+    def call_stats(self, call: str) -> Any:
+        """``call``'s media figures (``firmware.phone.callinfo.CallStats``), None without media.
+
+        Loss is cumulative over the call (RFC 3550 §6.4.1 cumulative lost over
+        expected); jitter is our own interarrival estimate; RTT comes from the
+        peer's reception report (None until one arrived).
+        """
+        from firmware.phone.callinfo import CallStats
+
+        media = self._media.get(call)
+        if media is None:
+            return None
+        st = media.stream.stats()
+        expected = st.packets_received + st.packets_lost
+        return CallStats(
+            codec=st.codec, packets_sent=st.packets_sent, packets_received=st.packets_received,
+            loss_pct=round(100.0 * st.packets_lost / expected, 2) if expected else 0.0,
+            jitter_ms=float(st.jitter_ms), rtt_ms=st.rtt_ms,
+        )
+
     def mock_audio_report(self) -> MockAudioReport:
         audio = self.hal.audio
         if audio is None or not hasattr(audio, "dominant_hz"):
@@ -395,4 +423,6 @@ class App:
 _PHONE_VERBS = {
     "sip_event": "receive_sip_event",
     "input": "receive_input",
+    "stats": "set_call_stats",
+    "dtmf": "dtmf_received",
 }

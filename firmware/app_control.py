@@ -59,10 +59,14 @@ class AppControl:
                 CallInfo(
                     id=str(v.id), line=int(getattr(v, "line", 1)), direction=v.direction,
                     state=str(v.state), remote=v.remote, call_id=getattr(v, "call_id", "") or "",
-                    reason=getattr(v, "reason", None),
+                    reason=getattr(v, "reason", None), media=self._media(str(v.id)),
                 )
             )
         return out
+
+    def _media(self, call: str) -> dict[str, Any] | None:
+        stats = self.app.call_stats(call)
+        return stats.to_json() if stats is not None else None
 
     def screen_png(self, scale: int = 1) -> bytes:
         """The panel as drawn (the mock display's own image), else rendered from the screen."""

@@ -48,6 +48,9 @@ class CallInfo:
     remote: str
     call_id: str
     reason: str | None = None
+    #: additive to the spec's CALL: codec, packets_sent/received, loss_pct, jitter_ms,
+    #: rtt_ms (null until an RTCP report gave it); None while the call has no media
+    media: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -58,6 +61,7 @@ class CallInfo:
             "remote": self.remote,
             "call_id": self.call_id,
             "reason": self.reason,
+            "media": self.media,
         }
 
 

@@ -85,3 +85,10 @@ class ShowScreen(Action):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryChanged(Action):
     """The call history changed: the app persists it (``JsonHistoryFile.save``)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WantCallStats(Action):
+    """The call-info screen of ``call`` is up: the app answers with ``Phone.set_call_stats``."""
+
+    call: str

@@ -35,6 +35,7 @@ from firmware.phone.actions import (
     StopRinging,
     StopTone,
     Tone,
+    WantCallStats,
 )
 from firmware.phone.call import (
     ESTABLISHED,
@@ -43,6 +44,7 @@ from firmware.phone.call import (
     CallState,
     CallView,
 )
+from firmware.phone.callinfo import CallStats, InfoState, info_rows
 from firmware.phone.callops import PhoneError
 from firmware.phone.history import CallHistory
 from firmware.phone.keys import KeyOps
@@ -109,6 +111,8 @@ class Phone(KeyOps, SipEvents):
         self._ring: RingCadence | None = None
         self._screen: Screen | None = None
         self._tick: float | None = None
+        self._info = InfoState()
+        self._stats: dict[str, CallStats] = {}
         #: call-state bugs caught at the loop boundary (logged; tests assert it stays 0)
         self.errors = 0
 
@@ -184,6 +188,7 @@ class Phone(KeyOps, SipEvents):
         deadlines += self.dial_deadlines()
         if self._tick is not None:
             deadlines.append(self._tick)
+        deadlines += self._info.deadlines()
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
@@ -204,6 +209,10 @@ class Phone(KeyOps, SipEvents):
             if (until := self._linger_until(call)) is not None and until <= now:
                 self.forget(call)
         self.fire_dial_timers(now)
+        self._info.expire(now)
+        shown = self.call_by_id(self._info.call) if self._info.call is not None else None
+        if shown is not None and not shown.ended:  # the info screen follows the figures
+            self.emit(WantCallStats(call=shown.id))
 
     def _linger_until(self, call: Call) -> float | None:
         """When an ended call leaves the screen; None while it stays.
@@ -252,6 +261,8 @@ class Phone(KeyOps, SipEvents):
             self.softkey(label, now)
         elif key == "speaker":
             self.toggle_speaker(now)
+        elif key == "info":
+            self.toggle_info(now)
         elif key.startswith("line") and key[4:].isdigit():
             self.line_key(int(key[4:]), now)
         elif (label := normalise(key)) is not None:
@@ -287,6 +298,35 @@ class Phone(KeyOps, SipEvents):
         self._refresh(now)
         return call
 
+    # ------------------------------------------------------------------ call info, DTMF
+    def toggle_info(self, now: float) -> None:
+        """The ``info`` key: show the focused call's media figures, or go back to the call."""
+        focused = self.line().focused
+        if focused is None or focused.ended:
+            self._info.call, self._info.until = None, None
+            raise PhoneError(409, "no call to show")
+        if self._info.toggle(focused.id, now):
+            self.emit(WantCallStats(call=focused.id))
+
+    def set_call_stats(self, call_id: str, stats: CallStats | None, now: float) -> None:
+        """The app's answer to ``WantCallStats`` (None: the call has no media stream)."""
+        live = {c.id for c in self._all_calls()}
+        self._stats = {k: v for k, v in self._stats.items() if k in live}  # bounded by the calls
+        if stats is None or call_id not in live:
+            self._stats.pop(call_id, None)
+        else:
+            self._stats[call_id] = stats
+        self._refresh(now)
+
+    def dtmf_received(self, call_id: str, digit: str, now: float) -> None:
+        """A telephone-event (RFC 4733) from ``call_id``'s peer: logged, shown for a moment."""
+        if not any(c.id == call_id for c in self._all_calls()):
+            return
+        digit = str(digit)[:1]
+        log.info("[%s] DTMF %s received", call_id, digit)
+        self._info.digit(call_id, digit, now)
+        self._refresh(now)
+
     # ------------------------------------------------------------------ views
     def calls(self) -> list[CallView]:
         """Every call the phone still shows (ended ones linger briefly with their reason)."""
@@ -315,6 +355,11 @@ class Phone(KeyOps, SipEvents):
             missed=self.history.unseen_missed, notice=self.notice,
             clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
             label=self.settings.phone_label,
+            info=(info_rows(self._stats.get(focused.id))
+                  if focused is not None and not focused.ended
+                  and self._info.call == focused.id else ()),
+            dtmf=(self._info.dtmf
+                  if focused is not None and self._info.dtmf_call == focused.id else ""),
         )
 
     def _local_epoch(self, now: float) -> float:

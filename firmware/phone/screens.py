@@ -86,8 +86,13 @@ def render(view: PhoneView) -> Screen:
             lines.append("Do not disturb")
         if view.missed:
             lines.append(f"{view.missed} missed call{'s' if view.missed != 1 else ''}")
+    elif view.info:
+        lines.append(_clip(caller_id(call)))
+        lines.extend(_clip(r) for r in view.info)
     else:
         lines.extend(_call_rows(call, view))
+        if view.dtmf:
+            lines.append(_clip(f"DTMF: {view.dtmf}"))
         if call.state in (_S.HOLDING,):
             icons.add("hold")
     if other is not None and other.state is not _S.ENDED:

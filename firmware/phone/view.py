@@ -37,3 +37,7 @@ class PhoneView:
     clock: str = ""
     #: ``phone_label`` ("Front desk"); empty: the status bar names the line
     label: str = ""
+    #: the call-info screen's rows (``callinfo.info_rows``) while it is up
+    info: tuple[str, ...] = ()
+    #: digits the focused call's peer just sent (RFC 4733), shown for a moment
+    dtmf: str = ""
