@@ -107,12 +107,12 @@ def measure(mode: str, frames: int) -> dict[str, tuple[float, int, float]]:
     run("luma display() full frame (peer)", bus, lambda i: dev.display(image), frames)
 
     def first_frame(i: int) -> None:
-        d = PiDisplay(dev)
+        d = PiDisplay(dev, threaded=False)
         d.show(connected(i))
 
     run("first frame: render + full frame", bus, first_frame, frames)
 
-    d = PiDisplay(dev)
+    d = PiDisplay(dev, threaded=False)
     d.show(IDLE)
     run("screen change idle <-> connected", bus, lambda i: d.show(connected(83) if i % 2 == 0 else IDLE), frames)
     d.show(connected(0))

@@ -9,7 +9,20 @@ t0 + n*20 ms. In the same run, a naive sender doing ``await
 asyncio.sleep(0.02)`` between packets (the pattern that drifts) is measured
 the same way, as the foil.
 
+--pi-display: the redraw goes through the phone's own backend
+(hal.pi.display.PiDisplay on luma's ssd1306) with a serial interface whose
+writes really sleep for the modelled 400 kHz I2C bus time (9 bits a byte
+with the ACK, address + control byte per 32-byte block, as
+bench/bench_display.py counts), so the bus cost blocks whatever thread does
+the write. Two phases in the same run: the synchronous path (bus writes
+inside show(), on the loop: the behaviour before the writer thread) and the
+threaded path (show() renders on the loop, the writer thread does the bus).
+--pi-screen change alternates the idle and connected screens (~14 ms of bus
+a redraw), tick is the call timer ticking (~0.7 ms), full a whole frame
+every redraw (~25 ms).
+
 usage: python bench/bench_media_grid.py [--seconds 30] [--redraw 1.0] [--any-phase]
+         [--pi-display [--pi-screen change|tick|full]]
 (env POLL_RX=0: the RTP socket wakes the loop for each packet, as before)
 """
 
@@ -43,9 +56,81 @@ POLL_RX = os.environ.get("POLL_RX", "1") != "0"
 
 REDRAW_S = 1.0
 ALIGN = True
+PI_MODE = ""  # "", "sync" or "thread"
+PI_SCREEN = "change"
+
+I2C_HZ = 400_000
+
+
+class SleepingI2C:
+    """A luma serial interface whose writes take the modelled 400 kHz I2C time.
+
+    Each transaction: start + stop bits, then 9 bit times (8 + ACK) for the
+    address byte, the control byte and each payload byte; data goes in 32-byte
+    blocks, each its own transaction (luma on a plain smbus). The sleep releases
+    the GIL as a real blocking ioctl would."""
+
+    def __init__(self) -> None:
+        self.bus_s = 0.0
+
+    @staticmethod
+    def _bits(n: int) -> int:
+        return 2 + 9 * (2 + n)
+
+    def _sleep(self, bits: int) -> None:
+        t = bits / I2C_HZ
+        self.bus_s += t
+        time.sleep(t)
+
+    def command(self, *cmd: int) -> None:
+        self._sleep(self._bits(len(cmd)))
+
+    def data(self, data: object) -> None:
+        n = len(data)  # type: ignore[arg-type]
+        self._sleep(sum(self._bits(min(32, n - i)) for i in range(0, n, 32)))
+
+    def cleanup(self) -> None:
+        pass
+
+
+def make_pi_redraw(threaded: bool):
+    from luma.oled.device import ssd1306
+
+    from hal.base import Screen
+    from hal.pi.display import PiDisplay
+
+    serial = SleepingI2C()
+    dev = ssd1306(serial, width=128, height=64)
+    dev.persist = True
+    disp = PiDisplay(dev, threaded=threaded)
+    idle = Screen(status="1 5550001", clock="10:44a", icons=frozenset({"registered"}),
+                  lines=("", "Your current options"), softkeys=("Redial", "NewCall", "CFwdAll"))
+    n = [0]
+
+    def connected(secs: int) -> Screen:
+        return Screen(status="1 5550001", clock="10:44a", icons=frozenset({"registered"}),
+                      lines=("Bob Smith", "5550002", f"Connected\t{secs // 60:02d}:{secs % 60:02d}"),
+                      softkeys=("Hold", "EndCall", "Trnsfer", "NewCall"))
+
+    def redraw() -> None:
+        n[0] += 1
+        if PI_SCREEN == "tick":
+            screen = connected(n[0])
+        else:
+            screen = idle if n[0] % 2 else connected(n[0])
+            if PI_SCREEN == "full":
+                disp._pages = None  # forget the panel: the whole frame goes out (test hook)
+        disp.show(screen)
+
+    redraw.serial = serial  # type: ignore[attr-defined]
+    redraw.display = disp  # type: ignore[attr-defined]
+    path = "writer thread" if threaded else "synchronous, bus writes on the loop"
+    return redraw, f"PiDisplay ({path}) on ssd1306, I2C writes sleep the modelled 400 kHz time, screen {PI_SCREEN}"
 
 
 def make_redraw():
+    if PI_MODE:
+        return make_pi_redraw(PI_MODE == "thread")
     try:
         from luma.core.interface.serial import noop
         from luma.core.render import canvas
@@ -118,6 +203,9 @@ async def run(seconds: float) -> None:
     redraw, what = make_redraw()
     redraw()  # the first draw loads fonts: not part of the steady state
     await asyncio.sleep(0.5)
+    serial = getattr(redraw, "serial", None)
+    if serial is not None:
+        serial.bus_s = 0.0
     sink = Sink()
     st, _ = await loop.create_datagram_endpoint(lambda: sink, local_addr=("127.0.0.1", 0))
     sink_port = st.get_extra_info("sockname")[1]
@@ -184,6 +272,8 @@ async def run(seconds: float) -> None:
     bare_dev = json.loads(bare_out)
     for t in tasks:
         t.cancel()
+    if getattr(redraw, "display", None) is not None:
+        redraw.display.close()  # type: ignore[attr-defined]
     pump.stop()
     t_grid = stream._t0
     skipped = stream.stats().ticks_skipped
@@ -200,7 +290,10 @@ async def run(seconds: float) -> None:
     if redraw_ms:
         print(f"display: {what}; {len(redraw_ms)} redraws every {REDRAW_S:g} s"
               f"{' just after an audio period' if ALIGN else ' at arbitrary phase'}, "
-              f"median {statistics.median(redraw_ms):.2f} ms, max {max(redraw_ms):.2f} ms")
+              f"loop held per redraw: median {statistics.median(redraw_ms):.2f} ms, max {max(redraw_ms):.2f} ms")
+        if serial is not None:
+            print(f"  modelled bus time slept: {serial.bus_s / len(redraw_ms) * 1000:.2f} ms per redraw"
+                  f" ({redraw.display.stats.coalesced} frames coalesced)")  # type: ignore[attr-defined]
     else:
         print("display: none")
     print(f"ours : {len(sends)} packets ({skipped} ticks skipped after stalls); |deviation| from t0+n*20ms: p50 {pct(dev, 50):.3f} ms, "
@@ -223,10 +316,18 @@ def main() -> int:
     ap.add_argument("--any-phase", action="store_true",
                     help="redraw at an arbitrary phase of the audio grid (the foil) instead of "
                          "just after a period's send, as the phone's display does")
+    ap.add_argument("--pi-display", action="store_true",
+                    help="redraw through hal.pi.display with a bus that sleeps the 400 kHz I2C time: "
+                         "the synchronous path, then the writer thread, in the same run")
+    ap.add_argument("--pi-screen", choices=("change", "tick", "full"), default="change")
     args = ap.parse_args()
-    global REDRAW_S, ALIGN
-    REDRAW_S, ALIGN = args.redraw, not args.any_phase
-    asyncio.run(run(args.seconds))
+    global REDRAW_S, ALIGN, PI_MODE, PI_SCREEN
+    REDRAW_S, ALIGN, PI_SCREEN = args.redraw, not args.any_phase, args.pi_screen
+    for mode in ("sync", "thread") if args.pi_display else ("",):
+        PI_MODE = mode
+        if mode:
+            print(f"--- PiDisplay, {'synchronous (before)' if mode == 'sync' else 'writer thread (now)'} ---")
+        asyncio.run(run(args.seconds))
     return 0
 
 

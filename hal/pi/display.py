@@ -10,12 +10,25 @@ changed column span of each changed page is written, with the controller's
 own addressing commands (SSD1306/SSD1309: COLUMNADDR/PAGEADDR, horizontal
 addressing mode; SH1106: page address + column nibbles). An unchanged screen
 sends nothing. ``stats`` counts what was sent so the cost can be measured.
+
+Why a writer thread: even a partial redraw is ~14 ms of 400 kHz bus time
+(bench/bench_display.py), longer than the audio's 2 ms p99 budget on the
+20 ms RTP grid (bench/bench_media_grid.py --pi-display). So ``show()``
+renders and packs the frame on the loop (sub-millisecond) and hands it to
+one HAL-internal thread that does the I2C/SPI writes. The thread touches
+only the luma device and its bus, never firmware state; outcomes come back
+to the loop with ``call_soon_threadsafe``. The hand-off is a one-frame
+slot: a frame that arrives while a transfer runs replaces any frame still
+waiting, so a slow bus sends the newest screen next and never queues up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +55,7 @@ class DisplayStats:
     windows: int = 0
     data_bytes: int = 0
     errors: int = 0
+    coalesced: int = 0
     last_redraw_s: float = 0.0
 
 
@@ -104,47 +118,122 @@ def _kind(device: Any) -> str:
 
 
 class PiDisplay(Display):
-    """Draws ``Screen`` values on a luma device, sending only what changed."""
+    """Draws ``Screen`` values on a luma device, sending only what changed.
 
-    def __init__(self, device: Any) -> None:
+    ``threaded=False`` writes on the caller's thread inside ``show()`` (the
+    behaviour before the writer thread; the bench's foil).
+    """
+
+    def __init__(self, device: Any, *, threaded: bool = True) -> None:
         self.device = device
         self.width = device.width
         self.height = device.height
         self.stats = DisplayStats()
+        self.threaded = threaded
         self._kind = _kind(device)
-        self._screen: Screen | None = None
-        self._pages: np.ndarray | None = None
+        self._screen: Screen | None = None  # last screen handed over (loop side)
+        self._pages: np.ndarray | None = None  # what the panel holds (writer side)
         self._failing = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._cond = threading.Condition()
+        self._slot: tuple[Any, np.ndarray | None] | None = None
+        self._busy = False
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._outcomes: deque[BaseException | None] = deque()
 
     def show(self, screen: Screen) -> None:
         """Draw ``screen``. A bus error (panel unplugged, loose wire) is logged
         once and never raised into the event loop; the next screen is then sent
         as a full frame, which also recovers a panel that was power-cycled."""
+        self._drain()
         if screen == self._screen:
             self.stats.unchanged += 1
             return
+        self._screen = screen
+        image = render(screen, self.width, self.height)
+        pages = None if self._kind == "other" else pack_pages(self.device.preprocess(image))
+        if not self.threaded:
+            self._outcomes.append(self._transfer(image, pages))
+            self._drain()
+            return
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # no loop (tests, tools): outcomes wait for flush()/show()
+        with self._cond:
+            if self._closing:
+                return
+            if self._slot is not None:
+                self.stats.coalesced += 1
+            self._slot = (image, pages)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._writer, name="display-writer", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until no frame is waiting or being sent (any thread). Tests/tools."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._slot is None and not self._busy, timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """``wait_idle`` and then settle the outcomes here, on the caller's thread
+        (for code without a running loop: tests, bench, tools)."""
+        idle = self.wait_idle(timeout)
+        self._drain()
+        return idle
+
+    def _writer(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._slot is not None or self._closing)
+                if self._slot is None:
+                    return  # closing and nothing left to send
+                image, pages = self._slot
+                self._slot, self._busy = None, True
+            outcome = self._transfer(image, pages)
+            self._outcomes.append(outcome)
+            loop = self._loop
+            if loop is not None:
+                try:
+                    loop.call_soon_threadsafe(self._drain)
+                except RuntimeError:  # loop closed: flush()/close() settles it
+                    pass
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def _transfer(self, image: Any, pages: np.ndarray | None) -> BaseException | None:
+        """The bus writes; on the writer thread (or inline when not threaded)."""
         t0 = time.perf_counter()
         try:
-            self._push(render(screen, self.width, self.height))
+            self._push(image, pages)
         except Exception as exc:  # luma DeviceNotFoundError, OSError from the bus
-            self.stats.errors += 1
-            self._screen, self._pages = None, None
-            if not self._failing:
-                log.error("display: write failed (%s: %s); the phone keeps working", type(exc).__name__, exc)
-            self._failing = True
-            return
-        if self._failing:
-            log.info("display: writing again after %d failed redraws", self.stats.errors)
-            self._failing = False
-        self._screen = screen
+            self._pages = None  # the next frame goes out whole
+            return exc
         self.stats.last_redraw_s = time.perf_counter() - t0
+        return None
 
-    def _push(self, image: Any) -> None:
-        if self._kind == "other":
+    def _drain(self) -> None:
+        """Settle transfer outcomes in order: count errors, log the first of a run once."""
+        while self._outcomes:
+            exc = self._outcomes.popleft()
+            if exc is not None:
+                self.stats.errors += 1
+                self._screen = None  # so the same screen is tried again
+                if not self._failing:
+                    log.error("display: write failed (%s: %s); the phone keeps working", type(exc).__name__, exc)
+                self._failing = True
+            elif self._failing:
+                log.info("display: writing again after %d failed redraws", self.stats.errors)
+                self._failing = False
+
+    def _push(self, image: Any, pages: np.ndarray | None) -> None:
+        if pages is None:
             self.device.display(image)
             self.stats.full_frames += 1
             return
-        pages = pack_pages(self.device.preprocess(image))
         prev, self._pages = self._pages, pages
         if prev is None:
             self.device.display(image)  # the driver's own full-frame path
@@ -173,7 +262,17 @@ class PiDisplay(Display):
         self.stats.windows += 1
         self.stats.data_bytes += len(data)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 2.0) -> None:
+        """Send the frame still waiting, stop and join the writer, release the panel."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("display: writer still busy after %.1f s; closing anyway", timeout)
+        self._drain()
         try:
             self.device.cleanup()
         except Exception:  # a vanished I2C device must not stop shutdown

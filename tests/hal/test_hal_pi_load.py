@@ -37,6 +37,7 @@ def test_pi_bundle_on_mock_pins_delivers_events_and_draws(clock: VirtualClock) -
         assert [(e.key, e.down) for e in events if isinstance(e, KeyEvent)] == [("softkey1", True)]
         serial.take()
         pi.display.show(Screen(status="1 5550001", lines=("Hello",)))
+        pi.display.flush()  # type: ignore[attr-defined]  # PiDisplay writes on its own thread
         assert RecordingSerial.data_bytes(serial.take()) == 1024
         pi.ringer.ring()
         assert pi.ringer.ringing
