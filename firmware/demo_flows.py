@@ -188,8 +188,9 @@ async def fig_b4(net: Network) -> FigureRun:
 async def fig_b5(net: Network) -> FigureRun:
     run = FigureRun("B-5")
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _tones(a, b)
+    await _tones(a, b, c)
     await _connect(run, a, b)
+    await run.hear("connected", b, TONE["A"])
     b.api.press_softkey("hold")
     await until(lambda: a.states() == ["held"], "A held")
     b.api.press_softkey("newcall")
@@ -197,6 +198,10 @@ async def fig_b5(net: Network) -> FigureRun:
     await until(_state(c, "incoming"), "C ringing")
     c.api.set_hook(True)
     await until(_talking(b, c), "B-C connected")
+    await run.hear("consulting", b, TONE["C"])
+    await run.hear("consulting", c, TONE["B"])
+    await settle(0.6)  # longer than the 0.5 s the earpiece analysis looks back
+    await run.hear("held", a, None)
     run.snap("consulting", b)
     b.api.press_softkey("endcall")
     await until(_no_live(c), "C idle")
@@ -214,12 +219,16 @@ async def fig_b6(net: Network) -> FigureRun:
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
     await _tones(a, b, c)
     await _connect(run, a, b)
+    await run.hear("connected", b, TONE["A"])
+    await run.hear("connected", a, TONE["B"])
     c.api.dial(b.uri())
     await until(lambda: "incoming" in b.states(), "call waiting at B")
     run.snap("call-waiting", b)
     b.api.press_softkey("answer")
     await until(lambda: a.states() == ["held"] and _talking(b, c)(), "B with C, A held")
     await run.hear("with C", b, TONE["C"])
+    await settle(0.6)  # longer than the 0.5 s the earpiece analysis looks back
+    await run.hear("held", a, None)
     b.api.press_softkey("swap")
     await until(lambda: a.states() == ["connected"] and c.states() == ["held"], "B back with A")
     await run.hear("swapped to A", b, TONE["A"])

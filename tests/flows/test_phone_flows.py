@@ -33,8 +33,10 @@ def _run(figure: str):
 
 #: What an earpiece must hear at each check of a figure (dominant Hz; None = silence).
 HEARD = {
-    "B-5": {("resumed", "B"): 1000.0},
-    "B-6": {("with C", "B"): 1500.0, ("swapped to A", "B"): 1000.0},
+    "B-5": {("connected", "B"): 1000.0, ("consulting", "B"): 1500.0, ("consulting", "C"): 600.0,
+            ("held", "A"): None, ("resumed", "B"): 1000.0},
+    "B-6": {("connected", "B"): 1000.0, ("connected", "A"): 600.0, ("with C", "B"): 1500.0,
+            ("held", "A"): None, ("swapped to A", "B"): 1000.0},
     "B-7": {("transferred", "A"): 1500.0},
     "B-8": {("transferred", "C"): 1000.0},
 }
@@ -54,7 +56,10 @@ def test_figure_message_sequence(figure: str) -> None:
     assert outcome.run is not None
     heard = {(what, who): hz for what, who, hz in outcome.run.media}
     for key, hz in HEARD.get(figure, {}).items():
-        assert heard[key] == pytest.approx(hz, rel=0.04), (key, heard)
+        if hz is None:
+            assert heard[key] is None, (key, heard)  # silence while held
+        else:
+            assert heard[key] == pytest.approx(hz, rel=0.04), (key, heard)
 
 
 def test_b4_hold_stops_media_and_resume_restores_it() -> None:
