@@ -26,8 +26,8 @@ from flowkit import (
 )
 from peers import HOST, Kamailio, Sipp, free_port
 
-from firmware.demo_flows import compare
-from firmware.demo_net import Network, handset_config, until
+from firmware.demo_flows import TONE, compare
+from firmware.demo_net import Network, handset_config, heard, until
 from firmware.ladder import MessageLog, render_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
@@ -80,11 +80,22 @@ async def _forwarding(tmp_path: Path, sipp: Sipp, scenario: str, keys: dict[str,
     return net.log
 
 
+async def _media_flows(x: Any, y: Any) -> None:
+    """Each microphone plays its own tone; each earpiece must hear the other's (RTP goes
+    end to end, only SIP passes the proxy)."""
+    x.api.set_mock_tone(TONE[x.name])
+    y.api.set_mock_tone(TONE[y.name])
+    for me, other in ((x, y), (y, x)):
+        hz = await heard(me, TONE[other.name])
+        assert hz == pytest.approx(TONE[other.name], rel=0.04), f"{me.name} heard {hz}"
+
+
 async def _c_answers(a: Any, c: Any) -> None:
     a.api.dial("5550002")
     await until(lambda: c.states() == ["incoming"], "C to ring", timeout=10)
     c.api.set_hook(True)
     await until(lambda: a.states() == ["connected"] and c.states() == ["connected"], "A-C connected")
+    await _media_flows(a, c)
     a.api.press_softkey("endcall")
     await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
@@ -123,7 +134,9 @@ def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
                     timeout=10)
         assert all(s == "ended" for s in b.states())
         c.api.set_hook(True)
-        await until(lambda: a.states() == ["connected"], "A-C connected")
+        await until(lambda: a.states() == ["connected"] and c.states() == ["connected"],
+                    "A-C connected")
+        await _media_flows(a, c)
         a.api.press_softkey("endcall")
         await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
@@ -156,7 +169,9 @@ def test_b17_authentication_challenge(tmp_path: Path) -> None:
                 a.api.dial("5550002")
                 await until(lambda: b.states() == ["incoming"], "B to ring")
                 b.api.set_hook(True)
-                await until(lambda: a.states() == ["connected"], "connected")
+                await until(lambda: a.states() == ["connected"] and b.states() == ["connected"],
+                            "connected")
+                await _media_flows(a, b)
                 a.api.press_softkey("endcall")
                 await until(lambda: all(s == "ended" for s in b.states()), "B idle")
                 await net.close()  # un-REGISTER while Kamailio still answers
