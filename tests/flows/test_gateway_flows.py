@@ -136,16 +136,20 @@ def test_b3_transfer_with_also(sipp: Sipp) -> None:
     gw2_port = free_port()
     target = f"sip:5550003@{HOST}:{gw2_port}"
 
-    async def drive(phone: Handset) -> None:
+    async def drive(phone: Handset) -> float | None:
         await until(lambda: phone.states() == ["incoming"], "the phone to ring")
+        phone.api.set_mock_tone(1000)
         phone.api.set_hook(True)
         await until(lambda: phone.states() == ["connected"], "connected")
+        got = await heard(phone, 1000.0)  # media flows before the transfer (step 11)
         phone.api.transfer(target)  # blind transfer, the 7960 way: BYE with Also
+        return got
 
     async def main() -> tuple[Network, Any]:
         offset = wall_offset()
-        net, result, _ = await _gateway_call(sipp, "gw_b3_transfer_also.xml", drive,
-                                             keys={"transfer_method": "also"})
+        net, result, hz = await _gateway_call(sipp, "gw_b3_transfer_also.xml", drive,
+                                              keys={"transfer_method": "also"})
+        assert hz == pytest.approx(1000, abs=40)  # our own tone, echoed by the gateway's RTP
         ladder = render_text(net.log.messages, [G, P], "Figure B-3")
         byes = [m for m in result.messages if m.first_line.startswith("BYE")]
         assert byes, f"the phone sent no BYE\n{result.output[-1500:]}\n{ladder}"
