@@ -116,8 +116,8 @@ step_end
 
 # --- 5. boot with the mock HAL and register with Kamailio on loopback -------------
 step_start boot
-if ! "$VENV/bin/python" -c 'import firmware.app_main' 2>/dev/null; then
-  log "SKIP boot: firmware.app_main (piphone run) is not on this branch yet"
+if ! "$VENV/bin/python" -c 'import firmware.app.runloop' 2>/dev/null; then
+  log "SKIP boot: firmware.app.runloop (piphone run) is not on this branch yet"
 elif [ -z "${PIPHONE_CI_SIP_PORT:-}" ]; then
   log "SKIP boot: the host side started no Kamailio (PIPHONE_CI_SIP_PORT unset)"
 else

@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
                 kam.stop()
                 seen = [ln for ln in kam.log_text().splitlines() if "REGISTER" in ln]
                 log(f"Kamailio saw {len(seen)} REGISTER log lines" + "".join(f"\n    {ln.strip()}" for ln in seen[-6:]))
-                booted = (ROOT / "firmware/app_main.py").exists()
+                booted = (ROOT / "firmware/app/runloop.py").exists()
                 if rc == 0 and booted and not any("expires=" in ln for ln in seen):
                     log("FAIL: the stage passed but Kamailio never saved a registration")
                     rc = 1

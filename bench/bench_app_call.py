@@ -2,8 +2,8 @@
 
 Why a separate bench: bench_media_cpu.py measures the media stack alone
 (RtpEndpoint + AudioPump); the handset runs it through ``firmware.app.App`` and
-``app_main.PhoneHost`` (CorePumps on the loop clock, ``UdpMediaIO``). Two
-``demo_net`` handsets (mock HAL, MockAudio paced by the loop clock, a 440 Hz
+``firmware.app.host.PhoneHost`` (CorePumps on the loop clock, ``UdpMediaIO``). Two
+``firmware.demo.network`` handsets (mock HAL, MockAudio paced by the loop clock, a 440 Hz
 tone each way) call each other on loopback in this one process; CPU is
 ``time.process_time()`` (every thread) and the loop thread's
 ``time.thread_time()`` over the call, after a second of settling, reported per
@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware.demo_net import Network, free_media_base, handset_config, until  # noqa: E402
+from firmware.demo.network import Network, free_media_base, handset_config, until  # noqa: E402
 
 
 async def one_call(seconds: float) -> dict[str, float]:

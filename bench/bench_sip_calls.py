@@ -27,7 +27,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from peers import HOST, Sipp, free_port  # noqa: E402
 
-from firmware.net.driver import SipDriver  # noqa: E402
+from firmware.demo.driver import SipDriver  # noqa: E402
 from firmware.net.transport import open_sip_transport  # noqa: E402
 from firmware.sip import events as ev  # noqa: E402
 from firmware.sip.endpoint import Endpoint, EndpointConfig  # noqa: E402

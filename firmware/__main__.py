@@ -34,11 +34,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        from firmware.app_main import run_main
+        from firmware.app.cli import run_main
 
         return run_main(args)
     if args.command == "demo":
-        from firmware.demo import demo_main
+        from firmware.demo.runner import demo_main
 
         return demo_main(args)
     return 2

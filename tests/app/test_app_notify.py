@@ -1,4 +1,4 @@
-"""READY's STATUS text and its bounded wait (firmware.app_notify), on a real notify socket."""
+"""READY's STATUS text and its bounded wait (firmware.app.notify), on a real notify socket."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from firmware import sdnotify
-from firmware.app_notify import LoopWatchdog, announce_ready, readiness
+from firmware.app import sdnotify
+from firmware.app.notify import LoopWatchdog, announce_ready, readiness
 
 
 @pytest.fixture

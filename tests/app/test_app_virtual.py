@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from firmware.app import App
-from firmware.app_control import AppControl
-from firmware.appconfig import endpoint_config, phone_settings, registrations
+from firmware.app.config_map import endpoint_config, phone_settings, registrations
+from firmware.app.control_adapter import AppControl
+from firmware.app.core import App
 from firmware.control import ControlError
-from firmware.demo_net import handset_config
-from firmware.ladder import MessageLog
+from firmware.demo.ladder import MessageLog
+from firmware.demo.network import handset_config
 from firmware.phone.phone import Phone
 from firmware.sip.endpoint import Endpoint
 from hal.clock import VirtualClock

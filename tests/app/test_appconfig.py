@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firmware.appconfig import endpoint_config, phone_settings
+from firmware.app.config_map import endpoint_config, phone_settings
 from firmware.provisioning.loader import config_from_files
 
 

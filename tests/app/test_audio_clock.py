@@ -6,8 +6,8 @@ import asyncio
 import os
 import select
 
-from firmware.app_main import PhoneHost
-from firmware.demo_net import handset_config, until
+from firmware.app.host import PhoneHost
+from firmware.demo.network import handset_config, until
 from hal.base import Audio, AudioFormat
 from hal.clock import LoopClock
 from hal.mock import MockHal

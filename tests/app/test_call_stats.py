@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from firmware.app import App
-from firmware.app_control import AppControl
-from firmware.appconfig import endpoint_config, phone_settings, registrations
-from firmware.demo_net import handset_config
+from firmware.app.config_map import endpoint_config, phone_settings, registrations
+from firmware.app.control_adapter import AppControl
+from firmware.app.core import App
+from firmware.demo.network import handset_config
 from firmware.phone.callinfo import CallStats, InfoState, info_rows
 from firmware.phone.phone import Phone
 from firmware.sip.endpoint import Endpoint

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from firmware.app import App
-from firmware.appconfig import endpoint_config, phone_settings
-from firmware.checksync import check_sync_answer, is_check_sync
-from firmware.demo_net import handset_config
+from firmware.app.checksync import check_sync_answer, is_check_sync
+from firmware.app.config_map import endpoint_config, phone_settings
+from firmware.app.core import App
+from firmware.demo.network import handset_config
 from firmware.phone.phone import Phone
 from firmware.sip.endpoint import Endpoint
 from firmware.sip.events import OutOfDialogRequest

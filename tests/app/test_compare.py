@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from firmware.demo_flows import compare
+from firmware.demo.figures import compare
 
 STEPS = [("A", "B", "INVITE"), ("B", "A", "100 Trying"), ("B", "A", "200 OK"), ("A", "B", "ACK")]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from firmware.demo import demo_main
+from firmware.demo.runner import demo_main
 
 
 def test_demo_writes_its_outputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 
-from firmware.demo_net import Network, handset_config, heard, until
+from firmware.demo.network import Network, handset_config, heard, until
 
 
 def test_rtp_junk_does_not_disturb_the_call() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from firmware.ladder import MessageLog, render_svg, render_text, sip_label
+from firmware.demo.ladder import MessageLog, render_svg, render_text, sip_label
 
 A = ("127.0.0.1", 5060)
 B = ("127.0.0.1", 5062)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from firmware.demo_net import Network, free_media_base, handset_config, heard, until
+from firmware.demo.network import Network, free_media_base, handset_config, heard, until
 
 
 async def _call_and_check() -> None:

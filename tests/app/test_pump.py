@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from firmware.pump import CorePump
+from firmware.app.pump import CorePump
 from hal.clock import VirtualClock
 
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from peers import Kamailio, free_port, wait_until
 
-from firmware.demo_net import Network, handset_config, until
+from firmware.demo.network import Network, handset_config, until
 
 ROOT = Path(__file__).resolve().parents[2]
 

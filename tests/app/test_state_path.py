@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from firmware.__main__ import build_parser
-from firmware.app_main import state_path
+from firmware.app.cli import state_path
 
 
 def test_mock_hal_defaults_to_the_users_state_home(monkeypatch: pytest.MonkeyPatch,
@@ -34,7 +34,7 @@ def test_state_dir_option_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
 
 
 def test_which_resync_changes_apply_without_a_restart() -> None:
-    from firmware.app_main import applies_live
+    from firmware.app.runloop import applies_live
     from firmware.provisioning.diff import ConfigDiff
 
     assert applies_live(ConfigDiff(changed_keys=("phone_label", "dial_template"),
@@ -46,7 +46,7 @@ def test_which_resync_changes_apply_without_a_restart() -> None:
 def test_a_pending_restart_is_not_downgraded_by_a_later_label_change() -> None:
     from types import SimpleNamespace
 
-    from firmware.app_main import _Reload
+    from firmware.app.runloop import _Reload
     from firmware.provisioning.diff import ConfigDiff
 
     reload = _Reload()

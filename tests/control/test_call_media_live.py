@@ -1,7 +1,7 @@
 """GET /api/status carries each call's media figures; RFC 4733 digits reach the far screen.
 
 Two complete handsets on loopback (real UDP sockets for SIP and RTP, via
-``firmware.demo_net``); B's control API is read over HTTP.
+``firmware.demo.network``); B's control API is read over HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from test_control_api import _request
 
 from firmware.control import ControlConfig, ControlServer
-from firmware.demo_net import Network, handset_config, until
+from firmware.demo.network import Network, handset_config, until
 
 
 def _media(status: dict[str, Any]) -> dict[str, Any] | None:

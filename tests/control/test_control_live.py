@@ -14,7 +14,7 @@ from typing import Any
 from test_control_api import _request
 
 from firmware.control import ControlConfig, ControlServer
-from firmware.demo_net import Network, handset_config, until
+from firmware.demo.network import Network, handset_config, until
 
 
 def test_a_call_driven_over_http() -> None:

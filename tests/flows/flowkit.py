@@ -15,7 +15,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from firmware.ladder import LadderMessage, MessageLog, sip_label
+from firmware.demo.ladder import LadderMessage, MessageLog, sip_label
 
 SCENARIOS = Path(__file__).with_name("scenarios")
 
@@ -120,7 +120,7 @@ def save_ladder(figure: str, log: MessageLog, order: list[str], title: str = "")
     """With $PIPHONE_LADDERS set, write the figure's ladder there (text and SVG) for the docs."""
     import os
 
-    from firmware.ladder import render_svg, render_text
+    from firmware.demo.ladder import render_svg, render_text
 
     where = os.environ.get("PIPHONE_LADDERS")
     if not where:

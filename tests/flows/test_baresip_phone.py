@@ -2,7 +2,7 @@
 
 Unlike tests/interop (bare SIP stack, no audio) and tests/media (media engine,
 SIP sent as text), the handset here is the complete firmware as the demo
-builds it (``firmware.demo_net``): UDP/TCP SIP transport, Endpoint, call
+builds it (``firmware.demo.network``): UDP/TCP SIP transport, Endpoint, call
 control (Phone), App, MediaStream/MediaEngine on MockAudio, driven only
 through the control-API verbs a person or the HTTP API uses.
 
@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 from peers import HOST, Baresip, Netns
 
-from firmware.demo_net import Handset, Network, handset_config, heard, until
+from firmware.demo.network import Handset, Network, handset_config, heard, until
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 

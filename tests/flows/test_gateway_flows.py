@@ -24,9 +24,9 @@ from flowkit import (
 )
 from peers import HOST, Sipp, free_port
 
-from firmware.demo_flows import compare
-from firmware.demo_net import Handset, Network, handset_config, heard, settle, until
-from firmware.ladder import render_text
+from firmware.demo.figures import compare
+from firmware.demo.ladder import render_text
+from firmware.demo.network import Handset, Network, handset_config, heard, settle, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 

@@ -17,8 +17,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from firmware.demo_net import Network, handset_config, heard, settle, until
-from firmware.ladder import render_text
+from firmware.demo.ladder import render_text
+from firmware.demo.network import Network, handset_config, heard, settle, until
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ import asyncio
 import pytest
 from flowkit import save_ladder
 
-from firmware.demo import run_figure
-from firmware.demo_flows import SEED_STEPS, TITLES
-from firmware.ladder import render_text
+from firmware.demo.figures import SEED_STEPS, TITLES
+from firmware.demo.ladder import render_text
+from firmware.demo.runner import run_figure
 
 pytestmark = pytest.mark.slow
 

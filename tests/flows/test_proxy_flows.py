@@ -26,9 +26,9 @@ from flowkit import (
 )
 from peers import HOST, Kamailio, Sipp, free_port
 
-from firmware.demo_flows import TONE, compare
-from firmware.demo_net import Network, handset_config, heard, until
-from firmware.ladder import MessageLog, render_text
+from firmware.demo.figures import TONE, compare
+from firmware.demo.ladder import MessageLog, render_text
+from firmware.demo.network import Network, handset_config, heard, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from firmware.net.driver import SipDriver, WireRecord
+from firmware.demo.driver import SipDriver, WireRecord
 from firmware.net.transport import open_sip_transport
 from firmware.sip import events as ev
 from firmware.sip.auth import Credentials

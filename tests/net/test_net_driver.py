@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from firmware.net.driver import SipDriver, WireRecord
+from firmware.demo.driver import SipDriver, WireRecord
 from firmware.net.transport import open_sip_transport
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from peers import HOST
 
-from firmware.net.driver import SipDriver
+from firmware.demo.driver import SipDriver
 from firmware.net.transport import SipTransport, open_sip_transport
 from firmware.sip.endpoint import Endpoint, EndpointConfig
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from firmware import sdnotify
-from firmware.sdnotify import Notifier, watchdog_interval
+from firmware.app import sdnotify
+from firmware.app.sdnotify import Notifier, watchdog_interval
 
 
 @pytest.fixture

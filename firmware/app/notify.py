@@ -19,7 +19,7 @@ import contextlib
 import logging
 from typing import Any
 
-from firmware import sdnotify
+from firmware.app import sdnotify
 
 log = logging.getLogger(__name__)
 

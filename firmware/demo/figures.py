@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from firmware.demo_net import Handset, Network, heard, settle, until
+from firmware.demo.network import Handset, Network, heard, settle, until
 
 log = logging.getLogger(__name__)
 

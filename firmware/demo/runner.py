@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware.demo_flows import (
+from firmware.demo.figures import (
     FIGURE_KEYS,
     FIGURES,
     LEGWISE,
@@ -33,8 +33,8 @@ from firmware.demo_flows import (
     FigureRun,
     compare,
 )
-from firmware.demo_net import Network, handset_config
-from firmware.ladder import MessageLog, render_svg, render_text
+from firmware.demo.ladder import MessageLog, render_svg, render_text
+from firmware.demo.network import Network, handset_config
 
 log = logging.getLogger(__name__)
 

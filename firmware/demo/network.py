@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from firmware.app_control import AppControl
-from firmware.app_main import PhoneHost
+from firmware.app.control_adapter import AppControl
+from firmware.app.host import PhoneHost
 from firmware.control.model import CallInfo, PhoneStatus
-from firmware.ladder import MessageLog
+from firmware.demo.ladder import MessageLog
 from firmware.provisioning.schema import LineConfig, Proxy
 from hal.clock import LoopClock
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from firmware.app import App
+from firmware.app.core import App
 from firmware.control.model import (
     CallInfo,
     ControlError,

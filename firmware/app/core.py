@@ -2,7 +2,7 @@
 
 Why no asyncio here: the app takes a ``hal.clock.Clock`` and plain send
 callables, so the very same object runs a phone on the asyncio loop
-(``firmware.app_main``) and on ``VirtualClock`` in tests, where a 32-second
+(``firmware.app.runloop``) and on ``VirtualClock`` in tests, where a 32-second
 RFC 3261 timer passes in microseconds. Sockets live in the shell; this
 module only decides what goes where.
 
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from firmware.checksync import check_sync_answer, is_check_sync, proxy_hosts
+from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
+from firmware.app.pump import CorePump
 from firmware.control.model import ControlError, MockAudioReport
-from firmware.pump import CorePump
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
 from hal.clock import Clock

@@ -1,0 +1,180 @@
+"""One handset on the running loop: SIP transport, App, media sockets, control API.
+
+Why apart from the run loop: the demo network and the tests start several
+``PhoneHost``s on one loop; the run loop (``firmware.app.runloop``) starts one
+and restarts it when a resync needs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from firmware.app.config_map import endpoint_config, phone_settings, registrations
+from firmware.app.control_adapter import AppControl
+from firmware.app.core import App
+from firmware.app.media_io import UdpMediaIO
+from firmware.control.server import ControlConfig, ControlServer
+from firmware.net.transport import SipTransport
+from firmware.sip.endpoint import Endpoint
+from hal.base import Hal
+from hal.clock import LoopClock
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+SHUTDOWN_GRACE = 2.0
+
+
+def build_phone(config: Any, settings: Any, endpoint: Endpoint, clock: Any,
+                history_file: Any = None) -> Any:
+    """Call control for ``settings``, commanding ``endpoint``, with the dial plan and history."""
+    from firmware.phone.phone import Phone
+
+    history = history_file.load(settings.history_size) if history_file is not None else None
+    return Phone(settings, endpoint, dial_plan=getattr(config, "dialplan", None), history=history,
+                 wall_offset=time.time() - clock.time())
+
+
+class PhoneHost:
+    """One handset on the running loop: transport, app, media sockets, optional control API."""
+
+    def __init__(self) -> None:
+        self.app: App | None = None
+        self.transport: SipTransport | None = None
+        self.media: UdpMediaIO | None = None
+        self.control: ControlServer | None = None
+        self.control_api: AppControl | None = None
+        self._audio_fds: list[int] = []
+        self._pace_handle: asyncio.TimerHandle | None = None
+        self._media_address = "127.0.0.1"
+
+    @classmethod
+    async def start(
+        cls,
+        config: Any,
+        hal: Hal,
+        *,
+        sip_host: str = "127.0.0.1",
+        sip_port: int | None = None,
+        control: ControlConfig | None = None,
+        on_wire: Callable[..., None] | None = None,
+        name: str = "phone",
+        autostart: bool = True,
+        state_dir: Any = None,
+    ) -> PhoneHost:
+        """Bind, build and (unless ``autostart`` is False: call ``app.start()`` yourself) start."""
+        self = cls()
+        loop = asyncio.get_running_loop()
+        clock = LoopClock(loop)
+        port = getattr(config, "voip_control_port", 5060) if sip_port is None else sip_port
+        self.transport = SipTransport(sip_host, port)
+        await self.transport.start()
+        local = self.transport.local_address
+        endpoint = Endpoint(endpoint_config(config, local_address=local))
+        self._media_address = sip_host
+        settings = phone_settings(config, media_address=sip_host)
+        history_file = None
+        if state_dir is not None:
+            from firmware.phone.history import JsonHistoryFile
+
+            history_file = JsonHistoryFile(state_dir)
+        phone = build_phone(config, settings, endpoint, clock, history_file)
+        self.media = UdpMediaIO(loop, sip_host)
+        self.app = App(
+            clock=clock, hal=hal, endpoint=endpoint, phone=phone,
+            send_sip=self.transport.send, media_io=self.media,
+            registrations=registrations(config), on_wire=on_wire, name=name,
+            history_file=history_file,
+            rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
+        )  # fmt: skip
+        self.transport.on_receive = self.app.receive_sip
+        names = {ln.index: ln.name for ln in config.lines}
+        self.control_api = AppControl(self.app, names)
+        if autostart:
+            self.start_app()
+        if control is not None:
+            self.control = ControlServer(self.control_api, control)
+            await self.control.start()
+        log.info("%s: SIP on %s:%d", name, *local)
+        return self
+
+    def reconfigure(self, config: Any) -> None:
+        """Apply a resync's config to the running phone (``applies_live`` said it may);
+        raises ``PhoneError`` (409) when the phone cannot take it now."""
+        assert self.app is not None
+        settings = phone_settings(config, media_address=self._media_address)
+        try:
+            self.app.phone.reconfigure(settings, getattr(config, "dialplan", None),
+                                       self.app.clock.time())
+        finally:
+            self.app.phone_pump.flush()  # the new idle screen goes out
+
+    def start_app(self) -> None:
+        """Start the app; a sound card with its own clock paces the audio by its poll fds."""
+        assert self.app is not None
+        self.app.start()
+        audio = self.app.hal.audio
+        if self.app.audio_has_clock and audio is not None:
+            loop = asyncio.get_running_loop()
+            try:
+                for fd, _mask in audio.poll_descriptors():
+                    loop.add_reader(fd, self.app.audio_ready)
+                    self._audio_fds.append(fd)
+            except (OSError, ValueError) as exc:
+                # Some ALSA plugins (null, file) hand out descriptors epoll refuses:
+                # then the loop clock paces the periods, as for a device without clock.
+                log.warning("audio: cannot wait on the device (%s); pacing by the clock", exc)
+                for fd in self._audio_fds:
+                    loop.remove_reader(fd)
+                self._audio_fds.clear()
+                self._pace(loop, loop.time(), audio.format.period_seconds)
+
+    def _pace(self, loop: asyncio.AbstractEventLoop, t0: float, period: float, k: int = 1) -> None:
+        """Call ``audio_ready`` at t0 + k*period (absolute deadlines: no drift)."""
+        if self.app is None or self.app.stopping:
+            return
+
+        def tick() -> None:
+            assert self.app is not None
+            self.app.audio_ready()
+            self._pace(loop, t0, period, k + 1)
+
+        self._pace_handle = loop.call_at(t0 + k * period, tick)
+
+    @property
+    def sip_address(self) -> Address:
+        assert self.transport is not None
+        return self.transport.local_address
+
+    async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
+        """Un-REGISTER and hang up, give the answers ``grace`` seconds, then release everything."""
+        if self.app is not None:
+            self.app.shutdown()
+            await _settle(self.app, grace)
+        if self.control is not None:
+            await self.control.close()
+        loop = asyncio.get_running_loop()
+        for fd in self._audio_fds:
+            loop.remove_reader(fd)
+        self._audio_fds.clear()
+        if self._pace_handle is not None:
+            self._pace_handle.cancel()
+        if self.app is not None:
+            self.app.close()
+        if self.media is not None:
+            self.media.close_all()
+        if self.transport is not None:
+            await self.transport.close()
+
+
+async def _settle(app: App, grace: float) -> None:
+    """Wait until every request sent at shutdown has its answer, or ``grace`` passes."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + grace
+    await asyncio.sleep(0)  # let the datagrams go out first
+    while loop.time() < end and app.requests_in_flight():
+        await asyncio.sleep(0.01)
