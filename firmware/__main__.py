@@ -20,8 +20,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--hal", choices=["pi", "mock"], default="mock")
     run.add_argument("--config", help="Cisco-style config file (SIP<MAC>.cnf)")
     run.add_argument("--control", help="HOST:PORT of the headless control API")
-    run.add_argument("--tftp", help="TFTP server HOST[:PORT] to provision from")
-    run.add_argument("--mac", help="MAC address used to name SIP<MAC>.cnf")
+    run.add_argument("--tftp", help="TFTP server HOST[:PORT] to provision from "
+                     "(default: DHCP option 150, then 66)")
+    run.add_argument("--provision", help="where the files are: tftp://HOST[:PORT]/, "
+                     "http://HOST[:PORT]/PATH/ or https://... (instead of --tftp)")
+    run.add_argument("--ca-file", help="CA certificates (PEM) to check an https:// server "
+                     "against (default: the system's)")
+    run.add_argument("--mac", help="MAC address used to name SIP<MAC>.cnf (default: the "
+                     "interface that routes to the server)")
+    run.add_argument("--provision-retry", type=float, default=60.0,
+                     help="seconds between provisioning retries while the phone runs "
+                     "without a fresh set (server down, no line); default 60")
     run.add_argument("--state-dir", help="where the last good TFTP config (and the history) "
                      "are kept (default $STATE_DIRECTORY, else /var/lib/piphone on the Pi, "
                      "~/.local/state/piphone with the mock HAL)")

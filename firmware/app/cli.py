@@ -28,11 +28,16 @@ def load_config(args: argparse.Namespace) -> Any:
     return load_local(args.config, getattr(args, "mac", None))
 
 
-async def fetch_config(server: str, mac: str, cache_dir: Any = None) -> Any:
-    """``--tftp HOST[:PORT] --mac MAC``: the 7960 boot sequence, with the cache as fallback."""
-    from firmware.provisioning.boot import default_cache_dir, provision
+async def fetch_config(server: str | None, mac: str, cache_dir: Any = None,
+                       fetcher: Any = None, lease_paths: Any = None) -> Any:
+    """``--tftp HOST[:PORT] --mac MAC``: the 7960 boot sequence, with the cache as
+    fallback. Returns the ``ProvisionResult`` (config, origin, problem); never raises
+    for a provisioning problem."""
+    from firmware.provisioning.boot import default_cache_dir, provision_result
 
-    return await provision(server, mac, cache_dir if cache_dir is not None else default_cache_dir())
+    return await provision_result(server, mac,
+                                  cache_dir if cache_dir is not None else default_cache_dir(),
+                                  fetcher=fetcher, lease_paths=lease_paths)
 
 
 def state_path(hal_name: str, explicit: str | None = None) -> Path:
@@ -109,18 +114,10 @@ def run_main(args: argparse.Namespace) -> int:
     """Entry point of ``python -m firmware run`` (see ``firmware.__main__``)."""
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if not args.config and not args.tftp:
-        log.error("give --config FILE or --tftp HOST --mac MAC")
-        return 2
-    if args.tftp and not args.mac:
-        log.error("--tftp needs --mac")
-        return 2
-    from firmware.provisioning.boot import ProvisioningError
-
     try:
         from firmware.app.runloop import amain
 
         return asyncio.run(amain(args))
-    except (OSError, ValueError, ProvisioningError) as exc:
+    except (OSError, ValueError) as exc:
         log.error("cannot start: %s", exc)
         return 1

@@ -22,6 +22,11 @@ from firmware.sip.timers import TimerConfig
 
 Address = tuple[str, int]
 
+#: The SIP user of a phone with no line configured: it still runs (control API,
+#: LCD saying so, provisioning retrying) and takes direct calls, as a 7960 does.
+NO_LINE_USER = "phone"
+NO_LINE_MESSAGE = "No line configured"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LineRegistration:
@@ -66,8 +71,10 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
                 proxy=f"sip:{domain}" if proxy else None,
             )
         )
+    idle_message = ""
     if not lines:
-        raise ValueError("the configuration has no line (line1_name)")
+        lines.append(LineSettings(number=NO_LINE_USER, domain=media_address))
+        idle_message = NO_LINE_MESSAGE
     hold = "c0" if getattr(cfg, "hold_method", "c0") == "c0" else "sendonly"
     dnd_response = 486 if getattr(cfg, "dnd_response", 480) == 486 else 480
     noanswer = float(getattr(cfg, "cfwd_noanswer_timeout", 0) or 20)
@@ -93,15 +100,16 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         interdigit_timeout=float(getattr(cfg, "interdigit_timeout", 10) or 10),
         pound_sends=bool(getattr(cfg, "dial_pound_sends", True)),
         phone_label=str(getattr(cfg, "phone_label", "") or ""),
+        idle_message=idle_message,
+        registers=bool(registrations(cfg)),
     )
 
 
 def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp") -> EndpointConfig:
     """The SIP endpoint: identity of line 1, every line's credentials, T1/T2 from the config."""
     lines = list(cfg.lines)
-    if not lines:
-        raise ValueError("the configuration has no line (line1_name)")
-    first = lines[0]
+    first: Any = lines[0] if lines else None
+    user = first.name if first is not None else NO_LINE_USER
     creds = tuple(
         Credentials(username=ln.auth_user, password=ln.password, user=ln.name)
         for ln in lines
@@ -110,13 +118,13 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
     outbound = None
     if getattr(cfg, "outbound_proxy", ""):
         outbound = (str(cfg.outbound_proxy), int(getattr(cfg, "outbound_proxy_port", 5060)))
-    proxy = _proxy_of(cfg, first)
+    proxy = _proxy_of(cfg, first) if first is not None else None
     t1 = float(getattr(cfg, "timer_t1", 500)) / 1000.0
     t2 = float(getattr(cfg, "timer_t2", 4000)) / 1000.0
     return EndpointConfig(
         local_address=local_address,
         transport=transport,
-        user=first.name,
+        user=user,
         display_name=getattr(first, "displayname", "") or None,
         # The endpoint puts ``domain`` in the From host (no port): the proxy's address.
         domain=proxy[0] if proxy else None,

@@ -132,7 +132,20 @@ def _check_sync_trigger(loop: asyncio.AbstractEventLoop, resyncer: Any,
 async def amain(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     state = state_path(args.hal, getattr(args, "state_dir", None))
-    config = await fetch_config(args.tftp, args.mac, state) if args.tftp else load_config(args)
+    source: Any = None
+    degraded = False
+    if args.config:
+        config = load_config(args)
+    else:  # provisioned: never fails for a provisioning problem (runs line-less, retries)
+        from firmware.app.provsource import lease_paths, resolve
+
+        source = resolve(args)
+        result = await fetch_config(source.server, source.mac, state, source.fetcher,
+                                    lease_paths=lease_paths())
+        config, degraded = result.config, result.origin != "tftp"
+        if result.problem:
+            log.warning("provisioning from %s: %s (origin: %s)", source.where, result.problem,
+                        result.origin)
     import hal as hal_pkg
 
     stop = asyncio.Event()
@@ -142,10 +155,14 @@ async def amain(args: argparse.Namespace) -> int:
     resync_task: asyncio.Task[None] | None = None
     resyncer: Any = None
     checks: set[asyncio.Task[Any]] = set()  # check-sync resyncs in flight (kept referenced)
-    if args.tftp:
+    if source is not None:
+        from firmware.app.provsource import lease_paths
         from firmware.provisioning.resync import Resyncer
 
-        resyncer = Resyncer(config, args.tftp, args.mac, state, on_change=reload)
+        resyncer = Resyncer(config, source.server, source.mac, state, on_change=reload,
+                            degraded=degraded, fetcher=source.fetcher,
+                            lease_paths=lease_paths(),
+                            retry_interval=float(getattr(args, "provision_retry", 60.0)))
         resync_task = loop.create_task(resyncer.run())
     from firmware.app.notify import LoopWatchdog, announce_ready
 

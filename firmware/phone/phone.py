@@ -355,6 +355,7 @@ class Phone(KeyOps, SipEvents):
             missed=self.history.unseen_missed, notice=self.notice,
             clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
             label=self.settings.phone_label,
+            idle=self.settings.idle_message, registers=self.settings.registers,
             info=(info_rows(self._stats.get(focused.id))
                   if focused is not None and not focused.ended
                   and self._info.call == focused.id else ()),

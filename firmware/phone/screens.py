@@ -73,11 +73,15 @@ def render(view: PhoneView) -> Screen:
     if view.cfwd_to:
         icons.add("cfwd")
     # The 7960 shows phone_label on its top line; the line's number then moves to a row.
-    status = f"{view.label or view.line_name}{'' if view.registered else ' (unreg)'}"
+    ready = view.registered or not view.registers
+    status = f"{view.label or view.line_name}{'' if ready else ' (unreg)'}"
     lines: list[str] = []
     call, other = view.focused, view.other
     if call is None:
-        lines.append("Ready" if view.registered else "Registering...")
+        if view.idle:
+            lines.extend(textwrap.wrap(view.idle, _MAX)[:2])
+        else:
+            lines.append("Ready" if ready else "Registering...")
         if view.label:
             lines.append(_clip(f"Line: {view.line_name}"))
         if view.cfwd_to:

@@ -77,6 +77,10 @@ class PhoneSettings:
     history_size: int = 50
     #: the 7960's ``phone_label``: shown in the idle screen's status bar instead of the line
     phone_label: str = ""
+    #: shown instead of "Ready" on the idle screen ("No line configured"); "" = none
+    idle_message: str = ""
+    #: False when no line registers (peer-to-peer): the idle screen says "Ready", not "(unreg)"
+    registers: bool = True
 
     def __post_init__(self) -> None:
         if not self.lines:

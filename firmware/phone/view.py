@@ -41,3 +41,8 @@ class PhoneView:
     info: tuple[str, ...] = ()
     #: digits the focused call's peer just sent (RFC 4733), shown for a moment
     dtmf: str = ""
+    #: the idle screen's first row instead of "Ready" ("No line configured",
+    #: "Registration failed: 403 Forbidden"); "" = Ready / Registering...
+    idle: str = ""
+    #: False when no line registers (peer-to-peer): nothing to wait for
+    registers: bool = True

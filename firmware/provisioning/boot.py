@@ -33,7 +33,7 @@ from firmware.provisioning.loader import (
     mac_file,
     normalize_mac,
 )
-from firmware.provisioning.schema import PhoneConfig
+from firmware.provisioning.schema import PhoneConfig, build_config
 from firmware.provisioning.tftp import TftpError, TftpSettings, tftp_get
 from firmware.provisioning.tftp_proto import FailureKind
 
@@ -44,13 +44,14 @@ Server = tuple[str, int]
 
 
 class ProvisioningError(Exception):
-    """No configuration at all: the server failed and there is no usable cache."""
+    """Kept for callers that caught it; provisioning no longer raises it (a
+    phone without any configuration still runs, line-less, and retries)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProvisionResult:
     config: PhoneConfig
-    origin: str  # "tftp" | "local" | "cache"
+    origin: str  # "tftp" (fresh, usable) | "cache" | "partial" (line-less) | "none"
     server: str = ""
     #: Why the fresh set was not used (server down, file refused), else None.
     problem: str | None = None
@@ -125,8 +126,7 @@ def _steps(mac: str) -> _Steps:
         try:
             prefix = cfg_dir(raw_dir or "")
         except ValueError as exc:
-            raise ConfigError(file=DEFAULT_FILE, line=None, key="tftp_cfg_dir",
-                              reason=str(exc)) from None
+            log.warning("%s: tftp_cfg_dir: %s; the TFTP root is used", DEFAULT_FILE, exc)
     per_mac = yield prefix + mac_name
     if per_mac is not None:
         lexed.append(parse_cnf(per_mac, filename=mac_name))
@@ -187,6 +187,14 @@ def _from_cache(cache: ConfigCache, mac: str) -> PhoneConfig | None:
         return None
 
 
+def _no_line_reason(files: dict[str, bytes], config: PhoneConfig, mac_name: str) -> str:
+    """Why a fetched set gives no usable line, in words an administrator acts on."""
+    if mac_name not in files:
+        return f"{mac_name} is not on the server, and {DEFAULT_FILE} configures no line"
+    about_lines = [w for w in config.warnings if re.search(r": line\d_name:", w)]
+    return "no usable line (line1_name..line6_name) in the files" + (f" ({about_lines[0]})" if about_lines else "")
+
+
 async def provision_result(
     tftp_server: str | Server | None,
     mac: str,
@@ -194,36 +202,53 @@ async def provision_result(
     *,
     settings: TftpSettings | None = None,
     lease_paths: list[Path] | None = None,
+    fetcher: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> ProvisionResult:
-    """Fetch, validate and cache the set; fall back to the cache. See ``provision``."""
-    server = parse_server(tftp_server)
-    if server is None:
+    """Fetch, validate and cache the set; fall back to the cache. Never raises
+    for a provisioning problem: the phone must come up whatever the server does.
+
+    "Last good" is replaced only by a set that gives at least one usable line.
+    Otherwise the last good set is used (origin "cache"); without one, the
+    fetched line-less set (origin "partial": SIPDefault.cnf alone) or, with
+    nothing fetched, the defaults (origin "none"); ``problem`` says why.
+    ``fetcher`` replaces TFTP (HTTP(S) provisioning)."""
+    server = parse_server(tftp_server) if fetcher is None else None
+    if server is None and fetcher is None:
         hint = find_tftp_server(lease_paths)
         server = (hint.host, TFTP_PORT) if hint else None
     cache = ConfigCache(cache_dir)
     where = f"{server[0]}:{server[1]}" if server else ""
-    if server is not None:
+    fetched: PhoneConfig | None = None
+    if server is not None or fetcher is not None:
+        fetch = fetcher or _tftp_fetcher(server, settings or TftpSettings())  # type: ignore[arg-type]
         try:
-            files, config = await _run_async(_steps(mac), _tftp_fetcher(
-                server, settings or TftpSettings()))
-        except TftpError as exc:
-            problem = str(exc)
-        except (ConfigError, DialPlanError) as exc:
+            files, config = await _run_async(_steps(mac), fetch)
+        except (TftpError, OSError) as exc:
+            problem = str(exc) or type(exc).__name__
+        except ConfigError as exc:
             problem = f"configuration refused: {exc}"
         else:
-            try:
-                cache.save(files, server=where)
-            except OSError as exc:  # a full or read-only disk must not stop the boot
-                log.error("cannot cache the configuration in %s: %s", cache.path, exc)
-            log.info("provisioned from TFTP %s (%s)", where, ", ".join(config.sources))
-            return ProvisionResult(config=config, origin="tftp", server=where, files=files)
+            if config.lines:
+                try:
+                    cache.save(files, server=where)
+                except OSError as exc:  # a full or read-only disk must not stop the boot
+                    log.error("cannot cache the configuration in %s: %s", cache.path, exc)
+                log.info("provisioned from %s (%s)", where or "HTTP", ", ".join(config.sources))
+                return ProvisionResult(config=config, origin="tftp", server=where, files=files)
+            problem = _no_line_reason(files, config, mac_file(mac))
+            fetched = config
     else:
         problem = "no TFTP server given and none announced by DHCP (option 150/66)"
-    log.warning("%s; using the cached configuration", problem)
     config = _from_cache(cache, mac)
-    if config is None:
-        raise ProvisioningError(f"{problem}; and no cached configuration in {cache.path}")
-    return ProvisionResult(config=config, origin="cache", server=where, problem=problem)
+    if config is not None:
+        log.warning("%s; using the last good configuration", problem)
+        return ProvisionResult(config=config, origin="cache", server=where, problem=problem)
+    if fetched is not None:
+        log.warning("%s; no last good configuration: running without a line", problem)
+        return ProvisionResult(config=fetched, origin="partial", server=where, problem=problem)
+    log.warning("%s; no last good configuration in %s: running without a line",
+                problem, cache.path)
+    return ProvisionResult(config=build_config([]), origin="none", server=where, problem=problem)
 
 
 async def provision(
@@ -235,9 +260,9 @@ async def provision(
     lease_paths: list[Path] | None = None,
 ) -> PhoneConfig:
     """Boot: fetch SIPDefault.cnf, SIP<MAC>.cnf and the dial plan from the TFTP
-    server (None: from the DHCP lease's option 150/66), cache the set when it is
-    valid, and fall back to the cached set when the server is unreachable or a
-    file is refused. Raises ``ProvisioningError`` when neither works."""
+    server (None: from the DHCP lease's option 150/66), cache the set when it
+    gives a usable line, and fall back to the cached set otherwise (see
+    ``provision_result``; never raises for a provisioning problem)."""
     result = await provision_result(tftp_server, mac, cache_dir, settings=settings,
                                     lease_paths=lease_paths)
     return result.config
@@ -251,14 +276,12 @@ async def resync(
     *,
     settings: TftpSettings | None = None,
     lease_paths: list[Path] | None = None,
+    fetcher: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> ResyncResult:
     """Fetch again; on success return the new config and what changed. On any
     failure the current config stays (a bad file never replaces a good one)."""
-    try:
-        result = await provision_result(tftp_server, mac, cache_dir, settings=settings,
-                                        lease_paths=lease_paths)
-    except ProvisioningError as exc:
-        return ResyncResult(config=current, diff=ConfigDiff(), problem=str(exc))
+    result = await provision_result(tftp_server, mac, cache_dir, settings=settings,
+                                    lease_paths=lease_paths, fetcher=fetcher)
     if result.origin != "tftp":
         return ResyncResult(config=current, diff=ConfigDiff(), problem=result.problem)
     diff = diff_configs(current, result.config)

@@ -59,6 +59,9 @@ def _valid_name(text: str) -> str | None:
     t = text.strip().strip("\0").strip()
     if t and len(t) <= 253 and re.fullmatch(r"[A-Za-z0-9.:-]+", t):
         return t
+    # Option 66 may carry a URL (modern phones fetch their files over HTTP(S)).
+    if t and len(t) <= 253 and re.fullmatch(r"(?i)(https?|tftp)://[A-Za-z0-9.:\-\[\]/_~%]+", t):
+        return t
     return None
 
 

@@ -21,7 +21,7 @@ the next wildcard-matched key in order, ``%%`` a literal ``%``.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 MAX_XML_BYTES = 64 * 1024
@@ -100,6 +100,8 @@ class Template:
 class DialPlan:
     templates: tuple[Template, ...]
     name: str = "dialplan.xml"
+    #: Templates skipped (file: template n: why); the rest of the plan stands.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
 
 class MatchKind(Enum):
@@ -132,7 +134,10 @@ class MatchResult:
 
 
 def parse_dialplan(data: bytes | str, *, filename: str = "dialplan.xml") -> DialPlan:
-    """Parse a dialplan.xml; refuses DTDs/entities, oversize files and bad templates."""
+    """Parse a dialplan.xml. A template the phone cannot use is skipped with a
+    warning (``DialPlan.warnings``) and the rest of the plan stands, as on the
+    7960; the file is refused (``DialPlanError``) only when it is not a dial
+    plan at all: DTDs/entities, oversize, not XML, no usable template."""
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > MAX_XML_BYTES:
         raise DialPlanError(filename, f"larger than {MAX_XML_BYTES} bytes")
@@ -145,16 +150,24 @@ def parse_dialplan(data: bytes | str, *, filename: str = "dialplan.xml") -> Dial
     if root.tag.upper() != "DIALTEMPLATE":
         raise DialPlanError(filename, f"root element is <{root.tag}>, expected <DIALTEMPLATE>")
     templates: list[Template] = []
+    warnings: list[str] = []
     for n, el in enumerate(root, start=1):
+        if not isinstance(el.tag, str):
+            continue  # a comment or processing instruction
         if el.tag.upper() != "TEMPLATE":
-            raise DialPlanError(filename, f"element {n}: <{el.tag}> is not <TEMPLATE>")
+            warnings.append(f"{filename}: element {n}: <{el.tag}> is not <TEMPLATE>; skipped")
+            continue
         if len(templates) >= MAX_TEMPLATES:
             raise DialPlanError(filename, f"more than {MAX_TEMPLATES} templates")
         attrs = {k.lower(): v for k, v in el.attrib.items()}
-        templates.append(_template(attrs, n, filename))
+        try:
+            templates.append(_template(attrs, n, filename))
+        except DialPlanError as exc:
+            warnings.append(f"{exc}; template skipped")
     if not templates:
-        raise DialPlanError(filename, "no <TEMPLATE> elements")
-    return DialPlan(templates=tuple(templates), name=filename)
+        why = "; ".join(warnings) if warnings else "no <TEMPLATE> elements"
+        raise DialPlanError(filename, f"no usable <TEMPLATE> ({why})")
+    return DialPlan(templates=tuple(templates), name=filename, warnings=tuple(warnings))
 
 
 def _template(attrs: dict[str, str], n: int, filename: str) -> Template:

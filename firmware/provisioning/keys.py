@@ -7,9 +7,10 @@ Keys fall in three kinds (Cisco SIP IP Phone 7940/7960 Administrator Guide,
   ``HalConfig`` of the same name;
 * indexed keys ``line{n}_*`` and ``proxy{n}_*`` (``LINE_KEYS``, ``PROXY_KEYS``),
   n = 1..``MAX_LINES``;
-* Cisco keys that a 7960 fleet's files carry but this firmware has no use for
-  (``IGNORED_KEYS``): accepted silently so real SIPDefault.cnf files load without
-  a wall of warnings. Anything else is unknown and warns.
+* Cisco keys that 7940/7960 files (of any firmware release) and sister models'
+  files carry but this firmware has no use for (``KNOWN_UNUSED``, with what
+  each means): accepted with one warning each. Anything else is unknown and
+  warns with a "did you mean".
 
 Defaults are the 7960's where the 7960 has the key.
 """
@@ -55,9 +56,15 @@ KEYS: dict[str, KeySpec] = {
     "voip_control_port": _k(_PORT, 5060),
     "start_media_port": _k(v.integer(1024, 65534), 16384),
     "end_media_port": _k(v.integer(1025, 65535), 32766),
-    "preferred_codec": _k(v.choice("g711ulaw", "g711alaw", "g729a", "none"), "g711ulaw"),
+    # g729a/g723/g722/ilbc: names real files carry; accepted, and the warning says
+    # that piphone offers G.711 instead (schema.py).
+    "preferred_codec": _k(v.choice("g711ulaw", "g711alaw", "g729a", "g723", "g722", "ilbc",
+                                   "none", aliases={"g729": "g729a", "pcmu": "g711ulaw",
+                                                    "pcma": "g711alaw"}), "g711ulaw"),
     "dtmf_avt_payload": _k(v.integer(96, 127), 101),
     "dtmf_outofband": _k(v.choice("none", "avt", "avt_always"), "avt"),
+    "dtmf_inband": _k(v.BOOL, True),
+    "call_stats": _k(v.BOOL, False),
     "nat_enable": _k(v.BOOL, False),
     "nat_address": _k(v.HOST, ""),
     # not a 7960 key: symmetric RTP latching without the rest of nat_enable
@@ -69,8 +76,23 @@ KEYS: dict[str, KeySpec] = {
     "call_waiting": _k(v.BOOL, True),
     "dnd_control": _k(v.integer(0, 2), 0),
     "messages_uri": _k(v.SIP_URI, ""),
-    "phone_label": _k(v.string(32), ""),
-    "time_zone": _k(v.string(64, pattern=r"[A-Za-z0-9_+/:-]+", what="a zone name"), "UTC"),
+    "phone_label": _k(v.string(32, cut=True), ""),
+    "time_zone": _k(v.string(64, pattern=r"[A-Za-z0-9_+/:.-]+", what="a zone name"), "UTC"),
+    # --- date and time on the status bar (the 7960's names and defaults) ----
+    "time_format_24hr": _k(v.BOOL, True),
+    "date_format": _k(v.DATE_FORMAT, "M/D/Y"),
+    "dst_auto_adjust": _k(v.BOOL, True),
+    "dst_offset": _k(v.HHMM, 60),
+    "dst_start_month": _k(v.MONTH, 4),
+    "dst_start_day": _k(v.integer(0, 31), 0),
+    "dst_start_day_of_week": _k(v.WEEKDAY, 1),
+    "dst_start_week_of_month": _k(v.int_choice(1, 2, 3, 4, 5, 6, 8), 1),
+    "dst_start_time": _k(v.HHMM, 120),
+    "dst_stop_month": _k(v.MONTH, 10),
+    "dst_stop_day": _k(v.integer(0, 31), 0),
+    "dst_stop_day_of_week": _k(v.WEEKDAY, 1),
+    "dst_stop_week_of_month": _k(v.int_choice(1, 2, 3, 4, 5, 6, 8), 8),
+    "dst_stop_time": _k(v.HHMM, 120),
     "rfc_2543_hold": _k(v.BOOL, True),
     # --- provisioning -------------------------------------------------------
     "image_version": _k(v.string(64, pattern=r"[A-Za-z0-9_.-]+", what="an image name"), ""),
@@ -124,8 +146,8 @@ KEYS: dict[str, KeySpec] = {
 #: ``line{n}_<field>``: field -> spec. ``name`` is the SIP user (the number).
 LINE_KEYS: dict[str, KeySpec] = {
     "name": _k(_USER, ""),
-    "shortname": _k(v.string(16), ""),
-    "displayname": _k(v.string(64), ""),
+    "shortname": _k(v.string(16, cut=True), ""),
+    "displayname": _k(v.string(64, cut=True), ""),
     "authname": _k(_USER, ""),
     "password": _k(v.string(128), "", secret=True),
 }
@@ -135,23 +157,68 @@ PROXY_KEYS: dict[str, KeySpec] = {
     "port": _k(_PORT, 5060),
 }
 
-#: Cisco 7940/7960 keys that load silently but change nothing here.
-IGNORED_KEYS = frozenset({
-    "proxy_backup", "proxy_backup_port", "proxy_emergency", "proxy_emergency_port",
-    "outbound_proxy_support", "timer_register_delta", "nat_received_processing",
-    "sntp_server", "sntp_mode", "dst_offset", "dst_start_month", "dst_start_day",
-    "dst_start_day_of_week", "dst_start_week_of_month", "dst_start_time", "dst_stop_month",
-    "dst_stop_day", "dst_stop_day_of_week", "dst_stop_week_of_month", "dst_stop_time",
-    "dst_auto_adjust", "time_format_24hr", "date_format", "telnet_level", "logo_url",
-    "services_url", "directory_url", "language", "dtmf_db_level", "dtmf_inband",
-    "enable_vad", "network_media_type", "autocomplete", "call_hold_ringback",
-    "stutter_msg_waiting", "callerid_blocking", "anonymous_call_block",
-    "semi_attended_transfer", "cnf_join_enable", "phone_password", "tos_media",
-    "tos_sip", "voip_control_tos", "network_port2_type", "http_proxy", "speed_line1",
-    "speed_line2", "speed_line3", "speed_line4", "speed_line5", "speed_line6",
-    "speed_label1", "speed_label2", "speed_label3", "speed_label4", "speed_label5",
-    "speed_label6", "auto_answer",
-})
+#: Keys of 7940/7960 files (all firmware releases) and of sister models' SIP
+#: files that piphone accepts but does not use, with what they mean on the
+#: phone that has them. Each is warned about once per load (file, line) so an
+#: administrator sees what their file asks for that this handset will not do.
+KNOWN_UNUSED: dict[str, str] = {
+    "proxy_backup": "backup proxy when proxy1 does not answer (single proxy here)",
+    "proxy_backup_port": "port of proxy_backup",
+    "proxy_emergency": "proxy for emergency calls when proxy1 is down",
+    "proxy_emergency_port": "port of proxy_emergency",
+    "outbound_proxy_support": "send via outbound_proxy only if 1 (outbound_proxy alone decides here)",
+    "timer_register_delta": "re-REGISTER this many s before expiry (fixed margin here)",
+    "nat_received_processing": "use the received= of Via for NAT (rport is always used here)",
+    "sntp_server": "SNTP server (the Pi keeps time with the OS's NTP client)",
+    "sntp_mode": "SNTP unicast/multicast/directedbroadcast (the OS's NTP client)",
+    "telnet_level": "telnet access to the phone's console (none here; ssh is the OS's)",
+    "logo_url": "bitmap on the idle screen (the OLED has none)",
+    "services_url": "XML services button",
+    "directory_url": "XML directory button",
+    "language": "language of the screens (English only)",
+    "dtmf_db_level": "in-band DTMF tone level",
+    "enable_vad": "voice activity detection / comfort noise",
+    "network_media_type": "Ethernet speed/duplex (set in the OS)",
+    "network_port2_type": "PC port speed/duplex (no PC port)",
+    "autocomplete": "complete numbers from the call lists while dialling",
+    "call_hold_ringback": "ring back when the far end hangs up on a held call",
+    "stutter_msg_waiting": "stutter dial tone for waiting voicemail",
+    "callerid_blocking": "hide our identity on outgoing calls",
+    "anonymous_call_block": "refuse calls without caller id",
+    "semi_attended_transfer": "allow transfer while the target rings",
+    "cnf_join_enable": "join a conference's parties when the host hangs up",
+    "phone_password": "password for the settings menu (the Pi has no settings menu)",
+    "phone_prompt": "prompt of the phone's telnet console",
+    "tos_media": "IP TOS byte of RTP (set by the OS's QoS rules)",
+    "tos_sip": "IP TOS byte of SIP",
+    "voip_control_tos": "IP TOS byte of SIP (older name)",
+    "http_proxy": "HTTP proxy for XML services",
+    "http_proxy_addr": "HTTP proxy for XML services",
+    "http_proxy_port": "HTTP proxy port for XML services",
+    "auto_answer": "answer intercom calls automatically",
+    "local_cfwd_enable": "forward-all handled on the phone (cfwd_url does it here)",
+    "retain_forward_information": "keep the forward-all target over a reboot",
+    "remote_cc_enable": "remote call control by NOTIFY",
+    "snmp_enable": "SNMP agent",
+    "snmp_community": "SNMP community string",
+    "sip_max_forwards": "Max-Forwards of our requests (70 here)",
+    "sip_register_retry": "seconds between REGISTER retries",
+    "xml_card_type": "XML services card type (7970 and later)",
+    "encrypt_key": "key of encrypted config files (.enc.sgn, 8.x firmware)",
+    "sip_phone_label": "label (sister-model spelling of phone_label)",
+    "vad": "voice activity detection (sister-model name)",
+    "call_forward_uri": "forward-all service URI (79x1 spelling)",
+    "speed_dial_uri": "speed dial service URI (79x1 spelling)",
+    "softkey_file": "softkey layout file (79x1)",
+    "user_locale": "language of the screens (79x1)",
+    "network_locale": "tones of the country (79x1)",
+    "load_id": "firmware image to load (7905/7912)",
+    "upgradecode": "firmware upgrade code (7905/7912)",
+    "linecount": "number of lines (sister models)",
+}
+for _n in range(1, 7):
+    KNOWN_UNUSED[f"speed_line{_n}"] = "speed dial number on a line button"
+    KNOWN_UNUSED[f"speed_label{_n}"] = "label of that speed dial"
 
-#: Secret Cisco keys in IGNORED_KEYS whose values must never be logged either.
-IGNORED_SECRETS = frozenset({"phone_password"})
+#: Secret keys in KNOWN_UNUSED whose values must never be logged either.
+IGNORED_SECRETS = frozenset({"phone_password", "encrypt_key", "snmp_community"})

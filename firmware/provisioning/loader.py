@@ -4,8 +4,10 @@ fetched set becomes one ``PhoneConfig``.
 Order (Cisco SIP IP Phone Administrator Guide, "Phone boot-up process"):
 ``SIPDefault.cnf`` from the TFTP root, then ``SIP<MAC>.cnf`` from
 ``tftp_cfg_dir`` (overrides), then ``<dial_template>.xml`` from the same
-directory. Everything is parsed before anything is used, so a bad file
-refuses the whole set (``ConfigError`` / ``DialPlanError``).
+directory. Everything is parsed before anything is used. A bad line, value
+or template is skipped with a warning; a dial plan that is no dial plan at
+all is dropped with a warning (the phone dials without one); a set is only
+refused for what leaves the handset unable to run (``ConfigError``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 
 from firmware.provisioning.cnf import CnfFile, ConfigError, parse_cnf
-from firmware.provisioning.dialplan import DialPlan, parse_dialplan
+from firmware.provisioning.dialplan import DialPlan, DialPlanError, parse_dialplan
 from firmware.provisioning.keys import KEYS
 from firmware.provisioning.schema import PhoneConfig, build_config
 from firmware.provisioning.values import ValueRefused
@@ -42,20 +44,18 @@ def cfg_dir(value: str) -> str:
 
 
 def last_value(files: list[CnfFile], key: str) -> str | None:
-    """The value a key would get after overriding (raw text), validated by its type."""
-    found: tuple[CnfFile, int, str] | None = None
+    """The value a key would get after overriding (raw text): the last one its
+    type accepts (a bad one is skipped, as ``build_config`` skips it)."""
+    found: str | None = None
     for cnf in files:
         for entry in cnf.entries:
             if entry.key == key:
-                found = (cnf, entry.line, entry.value)
-    if found is None:
-        return None
-    cnf, line, value = found
-    try:
-        KEYS[key].type(value)
-    except ValueRefused as exc:
-        raise ConfigError(file=cnf.name, line=line, key=key, reason=f"bad value: {exc}") from None
-    return value
+                try:
+                    KEYS[key].type(entry.value)
+                except ValueRefused:
+                    continue
+                found = entry.value
+    return found
 
 
 def dialplan_file(files: list[CnfFile]) -> str:
@@ -78,6 +78,12 @@ def config_from_files(
     if per_mac is not None:
         files.append(parse_cnf(per_mac, filename=mac_name))
     plan: DialPlan | None = None
+    notes: list[str] = []
     if dialplan is not None:
-        plan = parse_dialplan(dialplan, filename=dialplan_name)
-    return build_config(files, dialplan=plan)
+        try:
+            plan = parse_dialplan(dialplan, filename=dialplan_name)
+        except DialPlanError as exc:
+            notes.append(f"{exc}; dialling without a dial plan")
+        else:
+            notes.extend(plan.warnings)
+    return build_config(files, dialplan=plan, extra_warnings=notes)

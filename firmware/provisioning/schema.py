@@ -5,9 +5,13 @@ compares (``diff.py``); nothing mutates a config in place, so a bad file can
 never half-apply. Secrets (line passwords, the control token) are fields with
 ``repr=False`` and are never logged; messages name the key, not the value.
 
-Cross-key rules checked here: media port range order, line N needs a proxy,
-and the wiring (``hal.settings.HalSettings``: pins used twice, pins a display
-bus needs), each refusal naming the key and the line that set it.
+Why warnings and not refusals: a 7960 boots from whatever it can read, and
+so must we. A bad value of a key is skipped (the earlier value or the
+default stays) with a warning naming file, line and key and, for a typo, a
+"did you mean"; a label too long is cut; an unknown key is ignored. Only the
+wiring (``hal.settings.HalSettings``: pins used twice, pins a display bus
+needs) refuses the set, since a handset wired wrong cannot work; whether a
+set is good enough to become "last good" (a usable line) is boot.py's call.
 """
 
 from __future__ import annotations
@@ -19,17 +23,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from firmware.provisioning.cnf import CnfFile, ConfigError
+from firmware.provisioning.cnf import CnfFile, ConfigError, where
 from firmware.provisioning.dialplan import DialPlan
 from firmware.provisioning.keys import (
-    IGNORED_KEYS,
     IGNORED_SECRETS,
     KEYS,
+    KNOWN_UNUSED,
     LINE_KEYS,
     MAX_LINES,
     PROXY_KEYS,
     KeySpec,
 )
+from firmware.provisioning.suggest import did_you_mean, known_key_names
 from firmware.provisioning.values import ValueRefused
 from hal.settings import HalConfigError, HalSettings
 
@@ -119,6 +124,8 @@ class PhoneConfig:
     preferred_codec: str = "g711ulaw"
     dtmf_avt_payload: int = 101
     dtmf_outofband: str = "avt"
+    dtmf_inband: bool = True
+    call_stats: bool = False
     nat_enable: bool = False
     nat_address: str = ""
     rtp_latch: bool = False  # RFC 4961 latching (also on with nat_enable)
@@ -130,6 +137,20 @@ class PhoneConfig:
     messages_uri: str = ""
     phone_label: str = ""
     time_zone: str = "UTC"
+    time_format_24hr: bool = True
+    date_format: str = "M/D/Y"
+    dst_auto_adjust: bool = True
+    dst_offset: int = 60  # minutes
+    dst_start_month: int = 4
+    dst_start_day: int = 0
+    dst_start_day_of_week: int = 1  # 1 = Sunday
+    dst_start_week_of_month: int = 1  # 8 = last
+    dst_start_time: int = 120  # minutes after midnight
+    dst_stop_month: int = 10
+    dst_stop_day: int = 0
+    dst_stop_day_of_week: int = 1
+    dst_stop_week_of_month: int = 8
+    dst_stop_time: int = 120
     rfc_2543_hold: bool = True
     image_version: str = ""
     tftp_cfg_dir: str = ""
@@ -196,38 +217,72 @@ def _lookup(key: str) -> tuple[KeySpec, str, int | None, str] | None:
 
 
 def build_config(
-    files: Iterable[CnfFile], *, dialplan: DialPlan | None = None
+    files: Iterable[CnfFile], *, dialplan: DialPlan | None = None,
+    extra_warnings: Iterable[str] = (),
 ) -> PhoneConfig:
     """Merge the files in order (later files override) into a ``PhoneConfig``.
 
-    Raises ``ConfigError`` (file, line, key, accepted range) on the first bad
-    value; unknown keys only warn. Nothing is applied until every file parsed.
+    Bad values are skipped with a warning (file, line, key, accepted range);
+    unknown keys warn with a "did you mean"; raises ``ConfigError`` only for
+    wiring the handset cannot run with. Nothing is applied until every file
+    parsed.
     """
     values: dict[str, Any] = {}
     origin: dict[str, tuple[str, int]] = {}
     warnings: list[str] = []
     sources: list[str] = []
+    unused_seen: set[str] = set()
     for cnf in files:
         sources.append(cnf.name)
+        warnings.extend(cnf.warnings)
         for entry in cnf.entries:
             found = _lookup(entry.key)
             if found is None:
-                if entry.key not in IGNORED_KEYS:
-                    msg = f"{cnf.name}:{entry.line}: unknown key {entry.key!r} ignored"
+                msg = _unknown(cnf.name, entry.line, entry.key, unused_seen)
+                if msg:
                     log.warning("%s", msg)
                     warnings.append(msg)
                 continue
             spec = found[0]
+            text = entry.value
+            cut = spec.type.cut
+            if cut is not None and len(text) > cut:
+                msg = where(cnf.name, entry.line, entry.key,
+                            f"{len(text)} characters, cut to {cut}")
+                log.warning("%s", msg)
+                warnings.append(msg)
+                text = text[:cut]
             try:
-                values[entry.key] = spec.type(entry.value)
+                values[entry.key] = spec.type(text)
             except ValueRefused as exc:
-                shown = "" if spec.secret else f" ({entry.value[:40]!r})"
-                raise ConfigError(
-                    file=cnf.name, line=entry.line, key=entry.key,
-                    reason=f"bad value{shown}: {exc}",
-                ) from None
+                shown = "" if spec.secret else f" ({text[:40]!r})"
+                hint = "" if spec.secret else did_you_mean(text.strip().lower(),
+                                                           spec.type.options)
+                kept = "the earlier value" if entry.key in values else "the default"
+                msg = where(cnf.name, entry.line, entry.key,
+                            f"bad value{shown}: {exc}; skipped, {kept} stays{hint}")
+                log.warning("%s", msg)
+                warnings.append(msg)
+                continue
             origin[entry.key] = (cnf.name, entry.line)
-    return _assemble(values, origin, tuple(sources), tuple(warnings), dialplan)
+    for note in extra_warnings:
+        log.warning("%s", note)
+        warnings.append(note)
+    return _assemble(values, origin, tuple(sources), warnings, dialplan)
+
+
+def _unknown(file: str, line: int, key: str, unused_seen: set[str]) -> str | None:
+    """The warning for a key that sets nothing here (None: already warned)."""
+    if key in KNOWN_UNUSED:
+        if key in unused_seen:
+            return None
+        unused_seen.add(key)
+        return where(file, line, key, f"accepted, not used by piphone: {KNOWN_UNUSED[key]}")
+    m = _INDEXED_RE.match(key)
+    if m and int(m.group(2)) > MAX_LINES and (
+            m.group(3) in (LINE_KEYS if m.group(1) == "line" else PROXY_KEYS)):
+        return where(file, line, key, f"ignored: this handset has {MAX_LINES} lines")
+    return where(file, line, key, "unknown key ignored" + did_you_mean(key, known_key_names()))
 
 
 def _fail(origin: Mapping[str, tuple[str, int]], key: str, reason: str) -> ConfigError:
@@ -239,15 +294,27 @@ def _assemble(
     values: dict[str, Any],
     origin: Mapping[str, tuple[str, int]],
     sources: tuple[str, ...],
-    warnings: tuple[str, ...],
+    warnings: list[str],
     dialplan: DialPlan | None,
 ) -> PhoneConfig:
+    def warn(key: str, reason: str) -> None:
+        file, line = origin.get(key, ("<defaults>", None))
+        msg = where(file, line, key, reason)
+        log.warning("%s", msg)
+        warnings.append(msg)
+
     scalars = {k: values.get(k, spec.default) for k, spec in KEYS.items()}
     if scalars["hold_method"] is None:
         scalars["hold_method"] = "c0" if scalars["rfc_2543_hold"] else "sendonly"
     if scalars["start_media_port"] >= scalars["end_media_port"]:
-        raise _fail(origin, "end_media_port",
-                    f"must be above start_media_port ({scalars['start_media_port']})")
+        start, end = KEYS["start_media_port"].default, KEYS["end_media_port"].default
+        warn("end_media_port", f"must be above start_media_port "
+                               f"({scalars['start_media_port']}); using {start}..{end}")
+        scalars["start_media_port"], scalars["end_media_port"] = start, end
+    codec = scalars["preferred_codec"]
+    if codec not in ("g711ulaw", "g711alaw", "none"):
+        warn("preferred_codec", f"{codec} is not supported by piphone; "
+                                "G.711 u-law is offered first instead")
     proxies: dict[int, Proxy] = {}
     for n in range(1, MAX_LINES + 1):
         addr = values.get(f"proxy{n}_address", "")
@@ -258,10 +325,8 @@ def _assemble(
         name = values.get(f"line{n}_name", "")
         if not name or name.upper() == UNPROVISIONED:
             continue
+        # No proxy at all: the line works peer-to-peer (direct calls), as on a 7960.
         proxy = proxies.get(n) or proxies.get(1)
-        if proxy is None:
-            raise _fail(origin, f"line{n}_name",
-                        f"line {n} has no proxy (set proxy{n}_address or proxy1_address)")
         lines.append(LineConfig(
             index=n, name=name, proxy=proxy,
             **{f: values.get(f"line{n}_{f}", LINE_KEYS[f].default)
@@ -284,6 +349,6 @@ def _assemble(
     resolved.update({k: v for k, v in values.items() if k not in resolved})
     return PhoneConfig(
         lines=tuple(lines), proxies=proxies, hal=hal, hal_settings=hal_settings,
-        dialplan=dialplan, values=resolved, sources=sources, warnings=warnings,
+        dialplan=dialplan, values=resolved, sources=sources, warnings=tuple(warnings),
         **phone_fields,
     )

@@ -29,6 +29,10 @@ class ValueType:
 
     accepted: str
     parse: Callable[[str], Any]
+    #: A longer text is cut to this many characters with a warning (labels), not refused.
+    cut: int | None = None
+    #: The words a ``choice`` takes, for "did you mean" on a typo.
+    options: tuple[str, ...] = ()
 
     def __call__(self, text: str) -> Any:
         return self.parse(text)
@@ -94,7 +98,7 @@ def choice(*options: str, aliases: dict[str, str] | None = None) -> ValueType:
             raise ValueRefused(accepted, f"{text.strip()!r} is not allowed")
         return table[t]
 
-    return ValueType(accepted=accepted, parse=parse)
+    return ValueType(accepted=accepted, parse=parse, options=tuple(table))
 
 
 def int_choice(*options: int) -> ValueType:
@@ -109,7 +113,8 @@ def int_choice(*options: int) -> ValueType:
     return ValueType(accepted=accepted, parse=parse)
 
 
-def string(max_len: int, *, pattern: str | None = None, what: str = "text") -> ValueType:
+def string(max_len: int, *, pattern: str | None = None, what: str = "text",
+           cut: bool = False) -> ValueType:
     accepted = f"{what} of at most {max_len} characters"
     rx = re.compile(pattern) if pattern else None
 
@@ -120,7 +125,7 @@ def string(max_len: int, *, pattern: str | None = None, what: str = "text") -> V
             raise ValueRefused(accepted, "bad characters")
         return text
 
-    return ValueType(accepted=accepted, parse=parse)
+    return ValueType(accepted=accepted, parse=parse, cut=max_len if cut else None)
 
 
 _HOSTNAME_RE = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*"
@@ -243,3 +248,54 @@ def named_pins(max_pins: int) -> ValueType:
         return tuple(out)
 
     return ValueType(accepted=accepted, parse=parse)
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _named_number(names: tuple[str, ...], what: str) -> ValueType:
+    """1..len(names) as a number or a (possibly abbreviated) English name:
+    the 7960 takes ``April``/``Apr``/``4`` and ``Sunday``/``Sun``/``1``."""
+    accepted = f"{what} 1..{len(names)} or its English name"
+
+    def parse(text: str) -> int:
+        t = text.strip().lower()
+        if t.isdigit() and 1 <= int(t) <= len(names):
+            return int(t)
+        for i, name in enumerate(names, start=1):
+            if len(t) >= 3 and t[:3] == name:
+                return i
+        raise ValueRefused(accepted, f"{text.strip()!r}")
+
+    return ValueType(accepted=accepted, parse=parse)
+
+
+MONTH = _named_number(_MONTHS, "a month")
+WEEKDAY = _named_number(_DAYS, "a day of the week (1 = Sunday)")
+
+
+def _parse_hhmm(text: str) -> int:
+    """``02/00``, ``14:30`` or ``2`` -> minutes (the 7960's dst_*_time and dst_offset)."""
+    t = text.strip()
+    m = re.fullmatch(r"(-?)(\d{1,2})(?:[/:](\d{1,2}))?", t)
+    if not m or int(m.group(2)) > 23 or int(m.group(3) or 0) > 59:
+        raise ValueRefused("hours/minutes as HH/MM or HH:MM (e.g. 02/00), or hours", f"{t!r}")
+    minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+    return -minutes if m.group(1) else minutes
+
+
+HHMM = ValueType(accepted="hours/minutes as HH/MM or HH:MM (e.g. 02/00), or hours",
+                 parse=_parse_hhmm)
+
+
+def _parse_date_format(text: str) -> str:
+    t = text.strip().upper()
+    if not re.fullmatch(r"[DMY][/.\-][DMY][/.\-][DMY]", t) or sorted(t[::2]) != ["D", "M", "Y"]:
+        raise ValueRefused("M, D and Y once each, separated by / . or - (e.g. M/D/Y)",
+                           f"{text.strip()!r}")
+    return t
+
+
+DATE_FORMAT = ValueType(accepted="M, D and Y once each, separated by / . or - (e.g. M/D/Y)",
+                        parse=_parse_date_format)

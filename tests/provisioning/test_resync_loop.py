@@ -35,7 +35,7 @@ def test_loop_applies_a_published_change_and_skips_a_broken_one(
 
         r = Resyncer(current, tftpd.address, MAC, tmp_path, on_change=on_change, settings=FAST)
         # A broken file first: nothing applied, counted as a failure.
-        tftpd.put(f"SIP{MAC}.cnf", "line1_name: 1001\nline2_name: bad name\n")
+        tftpd.put(f"SIP{MAC}.cnf", "line1_name: bad name\nline2_name: bad name\n")
         assert (await r.check_now()).problem is not None and r.failures == 1
         assert r.current is current and changes == []
         # Then a good change, picked up by the timer loop.
@@ -52,7 +52,8 @@ def test_loop_applies_a_published_change_and_skips_a_broken_one(
 
 
 def test_interval_zero_stops_the_loop(tftpd: TftpServer, tmp_path: Path) -> None:
-    tftpd.put("SIPDefault.cnf", "proxy1_address: 127.0.0.1\nresync_interval: 0\n")
+    tftpd.put("SIPDefault.cnf", "proxy1_address: 127.0.0.1\nresync_interval: 0\n"
+              "line1_name: 1001\n")
 
     async def scenario() -> int:
         current = await provision(tftpd.address, MAC, tmp_path, settings=FAST)

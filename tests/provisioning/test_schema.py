@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from firmware.provisioning.cnf import ConfigError, parse_cnf
-from firmware.provisioning.keys import IGNORED_KEYS, KEYS, LINE_KEYS, PROXY_KEYS
+from firmware.provisioning.keys import KEYS, KNOWN_UNUSED, LINE_KEYS, PROXY_KEYS
 from firmware.provisioning.schema import HalConfig, PhoneConfig, build_config, is_secret
 from hal.settings import HalSettings
 
@@ -20,6 +20,14 @@ BASE = "proxy1_address: 192.0.2.10\n"
 def cfg(*texts: str) -> PhoneConfig:
     files = [parse_cnf(t, filename=f"f{i}.cnf") for i, t in enumerate(texts)]
     return build_config(files)
+
+
+def skipped(text: str) -> str:
+    """The one warning a bad value gives (the set still loads)."""
+    c = cfg(text)
+    bad = [w for w in c.warnings if "bad value" in w or "must be above" in w]
+    assert len(bad) == 1, c.warnings
+    return bad[0]
 
 
 def refused(text: str) -> ConfigError:
@@ -44,7 +52,7 @@ def test_every_scalar_key_is_a_field_of_its_dataclass() -> None:
     hal = {f.name for f in dataclasses.fields(HalConfig)}
     for key, spec in KEYS.items():
         assert key in (hal if spec.group == "hal" else phone), key
-    assert not set(KEYS) & IGNORED_KEYS
+    assert not set(KEYS) & set(KNOWN_UNUSED)
 
 
 @pytest.mark.parametrize(
@@ -115,7 +123,6 @@ def test_hal_settings_keep_the_reference_wiring_for_unset_keys() -> None:
         ("proxy_register: maybe", "proxy_register", "0 or 1"),
         ("preferred_codec: opus", "preferred_codec", "one of g711ulaw, g711alaw"),
         ("dnd_response: 404", "dnd_response", "one of 480, 486"),
-        ("phone_label: " + "x" * 40, "phone_label", "at most 32 characters"),
         ("outbound_proxy: bad_host!", "outbound_proxy", "a host name or IP address"),
         ("cfwd_url: mailto:x@y", "cfwd_url", "a sip:/sips: URI"),
         ("control_bind: 127.0.0.1", "control_bind", "HOST:PORT"),
@@ -135,12 +142,30 @@ def test_hal_settings_keep_the_reference_wiring_for_unset_keys() -> None:
         ("dial_template: ../etc/passwd", "dial_template", "a file name"),
     ],
 )
-def test_bad_values_are_refused_with_file_line_key_and_range(
+def test_bad_values_are_skipped_with_file_line_key_and_range(
         line: str, key: str, accepted: str) -> None:
-    err = refused("# first line\n" + line + "\n")
-    assert (err.file, err.line, err.key) == ("f0.cnf", 2, key)
-    assert f"accepted: {accepted}" in str(err) or accepted in str(err)
-    assert str(err).startswith(f"f0.cnf:2: {key}:")
+    c = cfg("# first line\n" + line + "\n")
+    (msg,) = [w for w in c.warnings if "bad value" in w]
+    assert accepted in msg and "skipped, the default stays" in msg
+    assert msg.startswith(f"f0.cnf:2: {key}:")
+    if key in KEYS:
+        assert getattr(c, key, c.values.get(key)) == c.values[key] == KEYS[key].default
+
+
+def test_a_bad_value_keeps_the_earlier_files_value_and_suggests_the_word() -> None:
+    c = cfg("preferred_codec: g711alaw\n", "preferred_codec: g711ulw\n")
+    assert c.preferred_codec == "g711alaw"
+    (msg,) = c.warnings
+    assert msg.startswith("f1.cnf:1: preferred_codec:") and "the earlier value stays" in msg
+    assert msg.endswith("did you mean 'g711ulaw'?")
+
+
+def test_a_long_label_is_cut_with_a_warning() -> None:
+    c = cfg(BASE + "line1_name: 1001\nline1_shortname: Reception Desk 12\n"
+            "phone_label: " + "x" * 40 + "\n")
+    assert c.lines[0].shortname == "Reception Desk 1" and c.phone_label == "x" * 32
+    assert c.warnings == ("f0.cnf:3: line1_shortname: 17 characters, cut to 16",
+                          "f0.cnf:4: phone_label: 40 characters, cut to 32")
 
 
 def test_later_file_overrides_earlier() -> None:
@@ -163,14 +188,16 @@ def test_lines_use_their_own_proxy_or_proxy1_and_skip_unprovisioned() -> None:
     assert c.line(2) is l2 and c.line(3) is None
 
 
-def test_a_line_without_any_proxy_is_refused() -> None:
-    err = refused("line1_name: 1001\n")
-    assert err.key == "line1_name" and "no proxy" in str(err)
+def test_a_line_without_any_proxy_is_a_peer_to_peer_line() -> None:
+    c = cfg("line1_name: 1001\n")
+    assert [ln.name for ln in c.lines] == ["1001"] and c.lines[0].proxy is None
 
 
-def test_media_port_range_must_be_ordered() -> None:
-    err = refused("start_media_port: 20000\nend_media_port: 20000\n")
-    assert err.key == "end_media_port" and err.line == 2
+def test_a_disordered_media_port_range_falls_back_to_the_default_range() -> None:
+    msg = skipped("start_media_port: 20000\nend_media_port: 20000\n")
+    assert msg.startswith("f0.cnf:2: end_media_port: must be above")
+    c = cfg("start_media_port: 20000\nend_media_port: 20000\n")
+    assert (c.start_media_port, c.end_media_port) == (16384, 32766)
 
 
 def test_a_gpio_used_twice_is_refused_naming_both_keys() -> None:
@@ -186,12 +213,17 @@ def test_wiring_refusals_from_the_hal_name_the_cnf_key_and_line() -> None:
     assert err2.key == "feature_pins" and "unknown key name" in str(err2)
 
 
-def test_unknown_key_warns_ignored_cisco_key_is_silent(caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_key_warns_known_unused_key_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING):
-        c = cfg("sntp_server: 192.0.2.1\nfrobnicate: 1\nline9_name: 9\n")
-    assert c.warnings == ("f0.cnf:2: unknown key 'frobnicate' ignored",
-                          "f0.cnf:3: unknown key 'line9_name' ignored")
-    assert "frobnicate" in caplog.text and "sntp_server" not in caplog.text
+        c = cfg("sntp_server: 192.0.2.1\nfrobnicate: 1\nline9_name: 9\nline1_pasword: x\n",
+                "sntp_server: 192.0.2.2\n")
+    assert c.warnings == (
+        "f0.cnf:1: sntp_server: accepted, not used by piphone: SNTP server "
+        "(the Pi keeps time with the OS's NTP client)",
+        "f0.cnf:2: frobnicate: unknown key ignored",
+        "f0.cnf:3: line9_name: ignored: this handset has 6 lines",
+        "f0.cnf:4: line1_pasword: unknown key ignored; did you mean 'line1_password'?")
+    assert "frobnicate" in caplog.text and caplog.text.count("sntp_server") == 1
 
 
 def test_hold_method_follows_rfc_2543_hold_unless_set() -> None:
@@ -206,8 +238,8 @@ def test_secrets_never_appear_in_repr_or_errors(caplog: pytest.LogCaptureFixture
     assert c.lines[0].password == "hunter2-secret" and c.control_token == "tok-secret-123"
     text = repr(c) + str(c) + repr(c.lines) + caplog.text
     assert "hunter2" not in text and "tok-secret" not in text
-    err = refused("line1_password: " + "p" * 200 + "\n")
-    assert "ppp" not in str(err) and err.key == "line1_password"
+    msg = skipped("line1_password: " + "p" * 200 + "\n")
+    assert "ppp" not in msg and msg.startswith("f0.cnf:1: line1_password:")
     assert is_secret("line3_password") and is_secret("control_token")
     assert is_secret("phone_password") and not is_secret("line1_name")
 

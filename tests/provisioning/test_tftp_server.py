@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from firmware.provisioning import boot
-from firmware.provisioning.boot import ProvisioningError, provision, provision_result, resync
+from firmware.provisioning.boot import provision, provision_result, resync
 from firmware.provisioning.cache import ConfigCache
 from firmware.provisioning.tftp import TftpError, TftpSettings, tftp_get
 from firmware.provisioning.tftp_proto import FailureKind
@@ -130,23 +130,44 @@ def test_server_down_boots_from_the_cache(tftpd: TftpServer, tmp_path: Path) -> 
     assert result.config.lines[0].password == "s3cret-pw"
 
 
-def test_server_down_and_no_cache_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ProvisioningError, match="no cached configuration"):
-        run(provision(("127.0.0.1", free_udp_port()), MAC, tmp_path / "state", settings=DOWN))
+def test_server_down_and_no_cache_runs_line_less_with_the_reason(tmp_path: Path) -> None:
+    result = run(provision_result(("127.0.0.1", free_udp_port()), MAC, tmp_path / "state",
+                                  settings=DOWN))
+    assert result.origin == "none" and result.config.lines == ()
+    assert "no answer" in (result.problem or "")
 
 
 @pytest.mark.parametrize(
     ("name", "content", "fragment"),
     [
-        ("SIPDefault.cnf", DEFAULT + "timer_t1: 5\n", "SIPDefault.cnf:8: timer_t1"),
-        (f"SIP{MAC}.cnf", PER_MAC + "line1_name: 5550001\nproxy_register: perhaps\n",
-         f"SIP{MAC}.cnf:5: proxy_register"),
-        (f"SIP{MAC}.cnf", "this is not a cnf file\n", f"SIP{MAC}.cnf:1:"),
+        ("SIPDefault.cnf", DEFAULT + "timer_t1: 5\n", "SIPDefault.cnf:8: timer_t1: bad value"),
+        (f"SIP{MAC}.cnf", PER_MAC + "proxy_register: perhaps\n",
+         f"SIP{MAC}.cnf:4: proxy_register: bad value"),
         ("dialplan.xml", "<DIALTEMPLATE><TEMPLATE", "dialplan.xml: not well-formed"),
     ],
 )
-def test_corrupt_file_is_rejected_and_the_cache_kept(
+def test_a_bad_value_is_skipped_and_the_rest_of_the_set_used(
         tftpd: TftpServer, tmp_path: Path, name: str, content: str, fragment: str) -> None:
+    serve_all(tftpd)
+    state = tmp_path / "state"
+    tftpd.put(name, content)
+    result = run(provision_result(tftpd.address, MAC, state, settings=FAST))
+    assert result.origin == "tftp" and result.problem is None
+    assert result.config.lines[0].name == "5550001"
+    assert [w for w in result.config.warnings if fragment in w], result.config.warnings
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "fragment"),
+    [
+        (f"SIP{MAC}.cnf", "this is not a cnf file\n", "no usable line"),
+        (f"SIP{MAC}.cnf", "line1_name: has space\n", "line1_name: bad value"),
+        (f"SIP{MAC}.cnf", b"line1_name: 1\x00\n", "configuration refused"),
+    ],
+)
+def test_a_set_without_a_usable_line_never_replaces_the_last_good(
+        tftpd: TftpServer, tmp_path: Path, name: str, content: str | bytes,
+        fragment: str) -> None:
     serve_all(tftpd)
     state = tmp_path / "state"
     good = run(provision(tftpd.address, MAC, state, settings=FAST))
@@ -154,7 +175,6 @@ def test_corrupt_file_is_rejected_and_the_cache_kept(
     tftpd.put(name, content)
     result = run(provision_result(tftpd.address, MAC, state, settings=FAST))
     assert result.origin == "cache"
-    assert "configuration refused" in (result.problem or "")
     assert fragment in (result.problem or "")
     assert result.config == good
     assert ConfigCache(state).path.read_bytes() == cached_before
@@ -176,9 +196,13 @@ def test_resync_applies_changes_and_reports_the_diff(tftpd: TftpServer, tmp_path
     assert "line2_password" in changed.diff.changed_keys
     assert "other-pw" not in changed.diff.summary()
 
-    tftpd.put(f"SIP{MAC}.cnf", "phone_label: Lobby\n")
+    tftpd.put(f"SIP{MAC}.cnf", "phone_label: Lobby\nline2_name: 5550002\n")
     removed = run(resync(changed.config, tftpd.address, MAC, state, settings=FAST))
-    assert removed.diff.lines_removed == (1, 2) and removed.diff.reregister
+    assert removed.diff.lines_removed == (1,) and removed.diff.reregister
+
+    tftpd.put(f"SIP{MAC}.cnf", "phone_label: Lobby\n")  # no line left: never applied
+    kept = run(resync(removed.config, tftpd.address, MAC, state, settings=FAST))
+    assert kept.config is removed.config and "no usable line" in (kept.problem or "")
 
     tftpd.put("SIPDefault.cnf", DEFAULT.replace("Default label", "New default"))
     label_only = run(resync(removed.config, tftpd.address, MAC, state, settings=FAST))
