@@ -202,7 +202,7 @@ def test_boot_from_tftp_registers_shows_the_label_and_boots_again_from_cache(
     finally:
         assert phone.stop() == 0, phone.text()
     log = phone.text()
-    assert "using the cached configuration" in log and _fetched(log) == []
+    assert "using the last good configuration" in log and _fetched(log) == []
     assert "saved" in _registers(kam, "1001")[before:]
 
 
