@@ -72,7 +72,18 @@ class PhoneHost:
         clock = LoopClock(loop)
         port = getattr(config, "voip_control_port", 5060) if sip_port is None else sip_port
         self.transport = SipTransport(sip_host, port)
-        await self.transport.start()
+        try:
+            await self.transport.start()
+        except OSError as exc:
+            if sip_port is not None or not port:
+                raise
+            # voip_control_port comes from the provisioning files: a port another
+            # program holds must not stop the phone (it still takes direct calls
+            # at the port it got, and its control API says which).
+            log.error("%s: cannot bind SIP port %d (%s); using a free port instead",
+                      name, port, exc)
+            self.transport = SipTransport(sip_host, 0)
+            await self.transport.start()
         local = self.transport.local_address
         endpoint = Endpoint(endpoint_config(config, local_address=local))
         self._media_address = sip_host
