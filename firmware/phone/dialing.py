@@ -9,6 +9,9 @@ with ``;user=phone`` when the template says ``User="Phone"`` (the seed's
 
 from __future__ import annotations
 
+import ipaddress
+import re
+
 #: Longest number or URI the phone accepts from the keypad or the API.
 MAX_TARGET = 256
 
@@ -27,5 +30,32 @@ def target_uri(target: str, domain: str, user: str | None = None) -> str:
         return text
     if "@" in text:
         return f"sip:{text}"
+    ip = ip_target(text)
+    if ip is not None:
+        return f"sip:{ip}"
     param = f";user={user.lower()}" if user and user.lower() in ("phone", "ip") else ""
     return f"sip:{text}@{domain}{param}"
+
+
+_KEYPAD_IP = re.compile(r"\d{1,3}(\*\d{1,3}){3}")
+
+
+def ip_target(text: str) -> str | None:
+    """An IP address to call directly (no proxy needed): ``192.0.2.10``,
+    ``192.0.2.10:5062``, ``[2001:db8::1]:5060``, or from the keypad with ``*``
+    for the dots (``192*0*2*10``), as peer-to-peer desk phones take it."""
+    t = text.replace("*", ".") if _KEYPAD_IP.fullmatch(text) else text
+    host, port = t, ""
+    if t.startswith("["):
+        host, _, rest = t[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else ""
+    elif t.count(":") == 1:
+        host, port = t.split(":")
+    try:
+        addr = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if port and (not port.isdigit() or not 0 < int(port) < 65536):
+        return None
+    shown = f"[{addr}]" if addr.version == 6 else str(addr)
+    return f"{shown}:{port}" if port else shown

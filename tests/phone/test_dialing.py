@@ -88,3 +88,14 @@ def test_target_uri(target: str, uri: str) -> None:
 def test_bad_targets(bad: str) -> None:
     with pytest.raises(ValueError):
         target_uri(bad, "example.com")
+
+
+@pytest.mark.parametrize(("typed", "uri"), [
+    ("192*0*2*10", "sip:192.0.2.10"),            # keypad: '*' for the dots
+    ("192.0.2.10:5062", "sip:192.0.2.10:5062"),
+    ("[2001:db8::1]:5060", "sip:[2001:db8::1]:5060"),
+    ("1*2*3", "sip:1*2*3@pbx.example"),          # not an address: a number with stars
+    ("*97", "sip:*97@pbx.example"),
+])
+def test_an_ip_address_is_called_directly_without_a_proxy(typed: str, uri: str) -> None:
+    assert target_uri(typed, "pbx.example") == uri
