@@ -15,7 +15,6 @@ from firmware.provisioning.boot import (
     parse_server,
 )
 from firmware.provisioning.cache import ConfigCache
-from firmware.provisioning.cnf import ConfigError
 from firmware.provisioning.loader import cfg_dir, mac_file, normalize_mac
 
 pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
