@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware.phone.settings import LineSettings, PhoneSettings
+from firmware.provisioning.localtime import LocalTime, local_time
 from firmware.sip.auth import Credentials
 from firmware.sip.endpoint import EndpointConfig
 from firmware.sip.timers import TimerConfig
@@ -48,6 +49,21 @@ def _proxy_of(cfg: Any, line: Any) -> tuple[str, int] | None:
     if str(proxy.address).upper() == "UNPROVISIONED":
         return None
     return (str(proxy.address), int(getattr(proxy, "port", 5060)))
+
+
+def clock_of(cfg: Any) -> LocalTime:
+    """The status bar's clock from ``time_zone`` and the DST/format keys; an IANA
+    name (``Europe/Berlin``) brings its own rules from the system's zoneinfo."""
+    name = str(getattr(cfg, "time_zone", "UTC") or "UTC")
+    tz = None
+    if "/" in name:
+        try:
+            from zoneinfo import ZoneInfo
+
+            tz = ZoneInfo(name)
+        except (ValueError, OSError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            tz = None
+    return local_time(cfg, tz)
 
 
 def _hostport(addr: tuple[str, int]) -> str:
@@ -102,6 +118,7 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         phone_label=str(getattr(cfg, "phone_label", "") or ""),
         idle_message=idle_message,
         registers=bool(registrations(cfg)),
+        local_time=clock_of(cfg),
     )
 
 

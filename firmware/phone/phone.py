@@ -353,7 +353,7 @@ class Phone(KeyOps, SipEvents):
             dnd=self.dnd, cfwd_to=self.cfwd_to,
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,
-            clock=wall_clock(self._local_epoch(now)) if self.wall_offset else "",
+            clock=self._clock_text(now) if self.wall_offset else "",
             label=self.settings.phone_label,
             idle=self.settings.idle_message, registers=self.settings.registers,
             info=(info_rows(self._stats.get(focused.id))
@@ -364,7 +364,15 @@ class Phone(KeyOps, SipEvents):
         )
 
     def _local_epoch(self, now: float) -> float:
-        return now + self.wall_offset + 60.0 * self.settings.utc_offset_minutes
+        utc = now + self.wall_offset
+        zone = self.settings.local_time
+        minutes = zone.utc_offset(utc) if zone is not None else self.settings.utc_offset_minutes
+        return utc + 60.0 * minutes
+
+    def _clock_text(self, now: float) -> str:
+        zone = self.settings.local_time
+        return zone.status(now + self.wall_offset) if zone is not None else wall_clock(
+            self._local_epoch(now))
 
     def screen(self, now: float) -> Screen:
         return render(self.view(now))

@@ -10,7 +10,7 @@ so the mapping stays obvious.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 HoldMethod = Literal["c0", "sendonly"]
 TransferMethod = Literal["refer", "also"]
@@ -72,8 +72,11 @@ class PhoneSettings:
     start_media_port: int = 16384
     end_media_port: int = 16482
     ended_linger: float = 3.0
-    #: local time = UTC + this, for the status-bar clock (the 7960's time_zone)
+    #: local time = UTC + this, for the status-bar clock (when ``local_time`` is None)
     utc_offset_minutes: int = 0
+    #: the 7960's time_zone + DST rule + time/date format (``provisioning.localtime.LocalTime``:
+    #: ``utc_offset(epoch)`` and ``status(epoch)``); None: ``utc_offset_minutes``, HH:MM
+    local_time: Any = None
     history_size: int = 50
     #: the 7960's ``phone_label``: shown in the idle screen's status bar instead of the line
     phone_label: str = ""

@@ -34,6 +34,7 @@ from firmware.provisioning.keys import (
     PROXY_KEYS,
     KeySpec,
 )
+from firmware.provisioning.localtime import ZONES, zone_offset
 from firmware.provisioning.suggest import did_you_mean, known_key_names
 from firmware.provisioning.values import ValueRefused
 from hal.settings import HalConfigError, HalSettings
@@ -311,6 +312,10 @@ def _assemble(
         warn("end_media_port", f"must be above start_media_port "
                                f"({scalars['start_media_port']}); using {start}..{end}")
         scalars["start_media_port"], scalars["end_media_port"] = start, end
+    zone = str(scalars["time_zone"])
+    if "/" not in zone and zone_offset(zone) is None:
+        warn("time_zone", f"unknown zone {zone!r}; the clock shows UTC"
+                          + did_you_mean(zone.upper(), ZONES))
     codec = scalars["preferred_codec"]
     if codec not in ("g711ulaw", "g711alaw", "none"):
         warn("preferred_codec", f"{codec} is not supported by piphone; "

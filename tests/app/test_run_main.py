@@ -80,15 +80,31 @@ def test_run_registers_serves_the_api_and_leaves_cleanly(tmp_path: Path, kamaili
     assert "expires=0" in registrar, registrar[-2000:]  # the un-REGISTER on SIGTERM
 
 
-def test_run_refuses_a_bad_config(tmp_path: Path) -> None:
+def test_run_skips_a_bad_value_naming_the_key_and_runs(tmp_path: Path) -> None:
     cnf = tmp_path / "SIP00112233AABB.cnf"
-    cnf.write_text("timer_t1: banana\nline1_name: 1001\n")
+    cnf.write_text(f"timer_t1: banana\nline1_name: 1001\nvoip_control_port: {free_port()}\n")
+    log = tmp_path / "run.log"
+    proc = _start(["--config", str(cnf), "--control", f"127.0.0.1:{free_port()}"], log)
+    try:
+        wait_until(lambda: b"SIP on" in log.read_bytes() or proc.poll() is not None, 20,
+                   "the phone to start")
+        assert proc.poll() is None, log.read_text()
+        # names file, line and key, like every provisioning warning
+        assert "SIP00112233AABB.cnf:1: timer_t1: bad value ('banana')" in log.read_text()
+    finally:
+        proc.terminate()
+        assert proc.wait(15) == 0
+
+
+def test_run_refuses_a_config_file_that_is_not_text(tmp_path: Path) -> None:
+    cnf = tmp_path / "SIP00112233AABB.cnf"
+    cnf.write_bytes(b"line1_name: 1001\n\x00\x01binary")
     proc = subprocess.run(
         [sys.executable, "-m", "firmware", "run", "--hal", "mock", "--config", str(cnf)],
         cwd=ROOT, capture_output=True, timeout=30,
     )
     assert proc.returncode == 1
-    assert b"timer_t1" in proc.stderr  # names the key, like the provisioning errors do
+    assert b"SIP00112233AABB.cnf: contains NUL bytes" in proc.stderr
 
 
 def _start(argv: list[str], log: Path, env: dict[str, str] | None = None,
