@@ -19,7 +19,6 @@ requests become the same inputs a person gives the handset.
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -310,8 +309,11 @@ class App:
             self._update_media(call, negotiated)
             return
         port = int(local.rtp_port)
-        ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
-        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch)
+        # RFC 3550 §5.1/§8: SSRC, first sequence number and timestamp random, from the
+        # endpoint's id source (the OS CSPRNG; a seeded generator in tests)
+        ids = self.endpoint.ids
+        stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),
+                             cname=f"{self.name}@{local.address}", latch=self.rtp_latch)
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
