@@ -203,6 +203,13 @@ class Audio(abc.ABC):
         """(fd, poll event mask) pairs that become ready once per period; [] when none."""
         return []
 
+    def set_rate(self, rate: int) -> bool:
+        """Run at ``rate`` Hz (8000, or 16000 for a wideband call) with the same period
+        time; True when the device now runs at ``rate``. A device that cannot switch
+        answers False and keeps its rate (the engine then converts). A device with a
+        clock may hand out new ``poll_descriptors()`` after a switch."""
+        return rate == self.format.rate
+
 
 @dataclass(kw_only=True)
 class Hal:

@@ -4,7 +4,9 @@ Why: headless machines have no sound card (see the toolchain notes), yet the
 voice path must be checked by ear: the mock microphone plays a tone (or any
 samples), and the earpiece side records what reached it so a test or the
 control API (``GET /api/mock/audio``) can ask for its dominant frequency and
-level. The device has no clock of its own (``has_clock`` is False): the
+level. It runs at the call's rate (``set_rate``: 16 kHz for G.722), so
+tones up to 7 kHz are made and analysed at the stream's own rate. The
+device has no clock of its own (``has_clock`` is False): the
 media engine paces it on the loop clock, like ALSA's null/file plugins.
 """
 
@@ -75,17 +77,37 @@ class MockAudio(Audio):
         if self.clock is not None:
             self.last_write_at = float(self.clock.time())
 
+    def set_rate(self, rate: int) -> bool:
+        """Switch the microphone and earpiece to ``rate`` (the call's: 16 kHz for G.722).
+
+        The tone keeps playing, generated at the new rate (a 6 kHz tone made at
+        8 kHz would alias to 2 kHz); what the earpiece recorded at the old rate is
+        dropped, since it would be analysed at the wrong rate."""
+        if rate not in (8000, 16000):
+            return False
+        if rate != self.format.rate:
+            self.format = AudioFormat(rate=rate, period_frames=int(round(rate * self.format.period_seconds)))
+            self._played.clear()
+            self._phase_n = 0
+            if self._tone_hz > 0:
+                self.set_tone(self._tone_hz, 20 * float(np.log10(self._level / 32767.0)))
+        return True
+
     # ------------------------------------------------------------ test hooks
 
     def set_tone(self, hz: float, level_dbfs: float = -6.0) -> None:
-        """What the microphone hears from now on (0 = silence; fractional Hz are rounded)."""
+        """What the microphone hears from now on (0 = silence; fractional Hz are rounded),
+        generated at the device's current rate (and again at a new one, ``set_rate``)."""
         self._tone_hz = float(max(0, round(hz)))
         self._level = 10 ** (level_dbfs / 20.0) * 32767.0
         # one second plus a period, precomputed: an integer-Hz tone repeats every second,
         # so slicing it keeps the phase continuous at no per-period cost
         rate, n = self.format.rate, self.format.period_frames
         t = np.arange(rate + n) / rate
-        self._tone_table = (self._level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
+        # a sound card's anti-alias filter: what the rate cannot carry is not captured
+        # (a 6 kHz tone gives silence at 8 kHz, not a 2 kHz alias)
+        level = self._level if self._tone_hz < rate / 2 else 0.0
+        self._tone_table = (level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
 
     @property
     def tone_hz(self) -> float:
