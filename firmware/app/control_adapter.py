@@ -60,6 +60,7 @@ class AppControl:
                     id=str(v.id), line=int(getattr(v, "line", 1)), direction=v.direction,
                     state=str(v.state), remote=v.remote, call_id=getattr(v, "call_id", "") or "",
                     reason=getattr(v, "reason", None), media=self._media(str(v.id)),
+                    conference=bool(getattr(v, "conference", False)),
                 )
             )
         return out

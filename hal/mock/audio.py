@@ -132,6 +132,23 @@ class MockAudio(Audio):
         spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size)))
         return float(np.argmax(spec) * self.format.rate / x.size)
 
+    def tone_levels(self, freqs: list[float] | tuple[float, ...], seconds: float = 0.5) -> dict[float, float]:
+        """Level (dBFS of a sine) at each of ``freqs`` at the earpiece, +-2 % around each:
+        a conference's earpiece carries two parties at once, which one dominant
+        frequency cannot tell."""
+        x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
+        if x.size < 64:
+            return {f: -120.0 for f in freqs}
+        win = np.hanning(x.size)
+        spec = np.abs(np.fft.rfft((x - x.mean()) * win)) * 2 / win.sum()
+        hz = np.fft.rfftfreq(x.size, 1 / self.format.rate)
+        out = {}
+        for f in freqs:
+            band = spec[(hz >= 0.98 * f) & (hz <= 1.02 * f)]
+            amp = float(band.max()) if band.size else 0.0
+            out[f] = -120.0 if amp <= 0 else max(-120.0, 20 * float(np.log10(amp / 32767)))
+        return out
+
     def level_dbfs(self, seconds: float = 0.5) -> float:
         x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
         rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
