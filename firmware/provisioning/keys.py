@@ -40,6 +40,7 @@ def _k(t: v.ValueType, default: Any, **kw: Any) -> KeySpec:
 
 
 _PORT = v.integer(1, 65535)
+_PATH = v.string(256, pattern=r"[\x21-\x7e]+", what="a file path")
 _USER = v.string(64, pattern=r"[A-Za-z0-9_.!~*'()&=+$,;?/%#-]+", what="a SIP user part")
 
 KEYS: dict[str, KeySpec] = {
@@ -56,11 +57,13 @@ KEYS: dict[str, KeySpec] = {
     "voip_control_port": _k(_PORT, 5060),
     "start_media_port": _k(v.integer(1024, 65534), 16384),
     "end_media_port": _k(v.integer(1025, 65535), 32766),
-    # g729a/g723/g722/ilbc: names real files carry; accepted, and the warning says
-    # that piphone offers G.711 instead (schema.py).
-    "preferred_codec": _k(v.choice("g711ulaw", "g711alaw", "g729a", "g723", "g722", "ilbc",
+    # g729a/g723/ilbc: names real files carry; accepted, and the warning says
+    # that piphone offers its own first codec instead (schema.py).
+    "preferred_codec": _k(v.choice("g711ulaw", "g711alaw", "g722", "g729a", "g723", "ilbc",
                                    "none", aliases={"g729": "g729a", "pcmu": "g711ulaw",
                                                     "pcma": "g711alaw"}), "g711ulaw"),
+    # not a 7960 key: the codecs offered and accepted, in order (preferred_codec goes first)
+    "codec_order": _k(v.choice_list("g711ulaw", "g711alaw", "g722"), ("g711ulaw", "g711alaw", "g722")),
     "dtmf_avt_payload": _k(v.integer(96, 127), 101),
     "dtmf_outofband": _k(v.choice("none", "avt", "avt_always"), "avt"),
     "dtmf_inband": _k(v.BOOL, True),
@@ -76,6 +79,7 @@ KEYS: dict[str, KeySpec] = {
     "call_waiting": _k(v.BOOL, True),
     "dnd_control": _k(v.integer(0, 2), 0),
     "messages_uri": _k(v.SIP_URI, ""),
+    "cnf_join_enable": _k(v.BOOL, True),
     "phone_label": _k(v.string(32, cut=True), ""),
     "time_zone": _k(v.string(64, pattern=r"[A-Za-z0-9_+/:.-]+", what="a zone name"), "UTC"),
     # --- date and time on the status bar (the 7960's names and defaults) ----
@@ -114,6 +118,20 @@ KEYS: dict[str, KeySpec] = {
     # --- ours: control API ----------------------------------------------------
     "control_bind": _k(v.HOST_PORT, None),
     "control_token": _k(v.string(256, pattern=r"[\x21-\x7e]+", what="a token"), "", secret=True),
+    # names besides the bound address the API answers to (Host/Origin check)
+    "control_hosts": _k(v.string(512, pattern=r"[A-Za-z0-9.,:\[\] -]*", what="host names"), ""),
+    "control_cert_file": _k(_PATH, ""),  # HTTPS when set
+    "control_key_file": _k(_PATH, ""),
+    # --- ours: security (docs/security.md) --------------------------------------
+    "tls_ca_file": _k(_PATH, ""),  # empty: the system CA store
+    "tls_verify": _k(v.BOOL, True),
+    "tls_cert_file": _k(_PATH, ""),  # optional client certificate (PEM chain)
+    "tls_key_file": _k(_PATH, ""),
+    "srtp_mode": _k(v.choice("off", "optional", "mandatory"), "optional"),
+    # SDES keys travel in the SDP: offered/answered over TLS signalling only, unless 1
+    "srtp_over_plain": _k(v.BOOL, False),
+    # out-of-dialog requests from other sources than the proxies, while a proxy is set
+    "trust_proxy_only": _k(v.choice("403", "drop", "off"), "403"),
     # --- ours: handset hardware (HalConfig -> hal.settings.HalSettings.from_cnf) ---
     # Default None / (): unset, so HalSettings' reference wiring applies.
     "pin_factory": _k(v.choice("auto", "rpigpio", "lgpio", "mock"), None, group="hal"),
@@ -155,6 +173,7 @@ LINE_KEYS: dict[str, KeySpec] = {
 PROXY_KEYS: dict[str, KeySpec] = {
     "address": _k(v.HOST, ""),
     "port": _k(_PORT, 5060),
+    "transport": _k(v.choice("udp", "tcp", "tls"), "udp"),
 }
 
 #: Keys of 7940/7960 files (all firmware releases) and of sister models' SIP
@@ -186,7 +205,6 @@ KNOWN_UNUSED: dict[str, str] = {
     "callerid_blocking": "hide our identity on outgoing calls",
     "anonymous_call_block": "refuse calls without caller id",
     "semi_attended_transfer": "allow transfer while the target rings",
-    "cnf_join_enable": "join a conference's parties when the host hangs up",
     "phone_password": "password for the settings menu (the Pi has no settings menu)",
     "phone_prompt": "prompt of the phone's telnet console",
     "tos_media": "IP TOS byte of RTP (set by the OS's QoS rules)",

@@ -51,6 +51,7 @@ class Proxy:
 
     address: str
     port: int = 5060
+    transport: str = "udp"  # proxy{n}_transport: udp, tcp or tls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,6 +124,7 @@ class PhoneConfig:
     start_media_port: int = 16384
     end_media_port: int = 32766
     preferred_codec: str = "g711ulaw"
+    codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     dtmf_avt_payload: int = 101
     dtmf_outofband: str = "avt"
     dtmf_inband: bool = True
@@ -136,6 +138,7 @@ class PhoneConfig:
     call_waiting: bool = True
     dnd_control: int = 0
     messages_uri: str = ""
+    cnf_join_enable: bool = True
     phone_label: str = ""
     time_zone: str = "UTC"
     time_format_24hr: bool = True
@@ -170,6 +173,16 @@ class PhoneConfig:
     resync_interval: int = 0
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
+    control_hosts: str = ""
+    control_cert_file: str = ""
+    control_key_file: str = ""
+    tls_ca_file: str = ""
+    tls_verify: bool = True
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    srtp_mode: str = "optional"
+    srtp_over_plain: bool = False
+    trust_proxy_only: str = "403"
     hal: HalConfig = field(default_factory=HalConfig)
     #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
     hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
@@ -317,14 +330,17 @@ def _assemble(
         warn("time_zone", f"unknown zone {zone!r}; the clock shows UTC"
                           + did_you_mean(zone.upper(), ZONES))
     codec = scalars["preferred_codec"]
-    if codec not in ("g711ulaw", "g711alaw", "none"):
+    if codec not in ("g711ulaw", "g711alaw", "g722", "none"):
         warn("preferred_codec", f"{codec} is not supported by piphone; "
-                                "G.711 u-law is offered first instead")
+                                "the first of codec_order is offered instead")
     proxies: dict[int, Proxy] = {}
     for n in range(1, MAX_LINES + 1):
         addr = values.get(f"proxy{n}_address", "")
         if addr and addr.upper() != "USECALLMANAGER":
-            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", 5060))
+            transport = values.get(f"proxy{n}_transport", "udp")
+            default_port = 5061 if transport == "tls" else 5060
+            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", default_port),
+                               transport=transport)
     lines: list[LineConfig] = []
     for n in range(1, MAX_LINES + 1):
         name = values.get(f"line{n}_name", "")

@@ -58,7 +58,7 @@ def test_small_office_tabs_quotes_hash_notes_long_label_bad_template() -> None:
         "office-plan.xml: template 4: MATCH='1?': character '?' is not allowed in MATCH; "
         "template skipped",
         "SIPDefault.cnf:21: preferred_codec: g729a is not supported by piphone; "
-        "G.711 u-law is offered first instead",
+        "the first of codec_order is offered instead",
     )
     plan = cfg.dialplan
     assert plan is not None and [t.match for t in plan.templates] == ["3...", "0,0*", "8500", "*"]
