@@ -87,6 +87,7 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
                 password=getattr(line, "password", "") or "",
                 domain=domain,
                 proxy=f"sip:{domain}" if proxy else None,
+                shortname=getattr(line, "shortname", "") or "",
             )
         )
     idle_message = ""
@@ -95,7 +96,12 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         idle_message = NO_LINE_MESSAGE
     hold = "c0" if getattr(cfg, "hold_method", "c0") == "c0" else "sendonly"
     dnd_response = 486 if getattr(cfg, "dnd_response", 480) == 486 else 480
-    noanswer = float(getattr(cfg, "cfwd_noanswer_timeout", 0) or 20)
+    # cfwd_noanswer_timeout 0 = off: no forward on no answer, whatever the URL says
+    noanswer_after = int(getattr(cfg, "cfwd_noanswer_timeout", 20) or 0)
+    noanswer_url = (getattr(cfg, "cfwd_noanswer_url", "") or None) if noanswer_after else None
+    invite_expires = int(getattr(cfg, "timer_invite_expires", 180) or 0)
+    dtmf_payload = (None if getattr(cfg, "dtmf_outofband", "avt") == "none"
+                    else int(getattr(cfg, "dtmf_avt_payload", 101)))
     return PhoneSettings(
         lines=tuple(lines),
         hold_method=hold,  # type: ignore[arg-type]
@@ -105,8 +111,11 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         dnd_response=dnd_response,  # type: ignore[arg-type]
         cfwd_url=getattr(cfg, "cfwd_url", "") or None,
         cfwd_busy_url=getattr(cfg, "cfwd_busy_url", "") or None,
-        cfwd_noanswer_url=getattr(cfg, "cfwd_noanswer_url", "") or None,
-        cfwd_noanswer_timeout=noanswer,
+        cfwd_noanswer_url=noanswer_url,
+        cfwd_noanswer_timeout=float(noanswer_after or 20),
+        invite_expires=invite_expires or None,
+        remote_party_id=bool(getattr(cfg, "remote_party_id", False)),
+        dtmf_payload=dtmf_payload,
         ring_timeout=float(getattr(cfg, "ring_timeout", 180) or 180),
         reject_no_codec_as_400=bool(getattr(cfg, "reject_488_as_400", False)),
         preferred_codecs=_codecs(cfg),
@@ -156,7 +165,9 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         domain=proxy[0] if proxy else None,
         outbound_proxy=outbound,
         credentials=creds,
-        timers=TimerConfig(t1=t1, t2=max(t2, t1)),
+        timers=TimerConfig(t1=t1, t2=max(t2, t1),
+                           invite_retx=int(getattr(cfg, "sip_invite_retx", 6)),
+                           retx=int(getattr(cfg, "sip_retx", 10))),
         # The 7960 answers an INVITE with 100 Trying at once (seed Figure B-1
         # step 2); no SIPDefault key sets this, so it is the phone's default.
         trying_delay=0.0,
@@ -169,6 +180,9 @@ def registrations(cfg: Any) -> list[LineRegistration]:
     if not getattr(cfg, "proxy_register", True):
         return out
     expires = int(getattr(cfg, "timer_register_expires", 3600))
+    # the 7960's user_info: user=phone / user=ip on the address we REGISTER (To, From)
+    user_info = str(getattr(cfg, "user_info", "none") or "none")
+    param = f";user={user_info}" if user_info in ("phone", "ip") else ""
     for line in cfg.lines:
         proxy = _proxy_of(cfg, line)
         if proxy is None:
@@ -176,7 +190,26 @@ def registrations(cfg: Any) -> list[LineRegistration]:
         hp = _hostport(proxy)
         out.append(
             LineRegistration(
-                line=line.index, aor=f"sip:{line.name}@{hp}", registrar=f"sip:{hp}", expires=expires
+                line=line.index, aor=f"sip:{line.name}@{hp}{param}", registrar=f"sip:{hp}",
+                expires=expires,
             )
         )
     return out
+
+
+def dtmf_policy(cfg: Any) -> tuple[bool, int | None]:
+    """(``dtmf_inband``, payload type to send events with even when the peer took
+    none: ``dtmf_outofband: avt_always``) for ``App.dtmf_inband``/``dtmf_always_pt``."""
+    mode = getattr(cfg, "dtmf_outofband", "avt")
+    always = int(getattr(cfg, "dtmf_avt_payload", 101)) if mode == "avt_always" else None
+    return bool(getattr(cfg, "dtmf_inband", True)), always
+
+
+def sip_sender(cfg: Any, send: Any, app: Any) -> Any:
+    """The app's SIP send: with ``call_stats: 1`` BYEs and their 200 OK carry
+    RTP-RxStat / RTP-TxStat (``firmware.app.rtpstat``)."""
+    if not getattr(cfg, "call_stats", False):
+        return send
+    from firmware.app.rtpstat import with_call_stats
+
+    return with_call_stats(send, app)

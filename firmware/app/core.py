@@ -62,6 +62,8 @@ class _CallMedia:
 class App:
     """One phone. Build, ``start()``, feed ``receive_sip``; ``shutdown()`` to leave cleanly."""
 
+    dtmf_inband, dtmf_always_pt = True, None  # the 7960's dtmf_inband / avt_always (host.py)
+
     def __init__(
         self,
         *,
@@ -98,6 +100,7 @@ class App:
         self.on_registration: Callable[[], None] | None = None
         self._reg_ids: dict[str, int] = {}
         self._media: dict[str, _CallMedia] = {}
+        self.ended_streams: dict[str, Any] = {}  # the last few stopped streams (call_stats)
         #: calls mixed together by this phone (a 3-way conference), by call id
         self.conference: frozenset[str] = frozenset()
         #: Called when the sound card reopened at another rate (new poll fds to wait on).
@@ -322,6 +325,7 @@ class App:
         stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),
                              cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
                              pcm_rate=rate, period=rate // 50)
+        stream.dtmf_inband, stream.dtmf_always_pt = self.dtmf_inband, self.dtmf_always_pt
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
@@ -381,6 +385,7 @@ class App:
         if media is None:
             return
         media.pump.input(media.stream.stop)
+        self.ended_streams = {**dict(list(self.ended_streams.items())[-7:]), call: media.stream}
         media.pump.close()
         if self._media_io is not None:
             self._media_io.close(media.port)

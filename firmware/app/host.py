@@ -13,7 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from firmware.app.config_map import endpoint_config, phone_settings, registrations
+from firmware.app.config_map import (
+    dtmf_policy,
+    endpoint_config,
+    phone_settings,
+    registrations,
+    sip_sender,
+)
 from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
 from firmware.app.media_io import UdpMediaIO
@@ -97,11 +103,13 @@ class PhoneHost:
         self.media = UdpMediaIO(loop, sip_host)
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,
-            send_sip=self.transport.send, media_io=self.media,
+            send_sip=sip_sender(config, self.transport.send, lambda: self.app),
+            media_io=self.media,
             registrations=registrations(config), on_wire=on_wire, name=name,
             history_file=history_file,
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
+        self.app.dtmf_inband, self.app.dtmf_always_pt = dtmf_policy(config)
         self.transport.on_receive = self.app.receive_sip
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)

@@ -140,3 +140,31 @@ class DtmfReceiver:
             return None
         self._seen.append(key)
         return DtmfDigit(digit=ev.digit, at=now, timestamp=timestamp)
+
+
+#: DTMF frequency pairs (ITU-T Q.23): row (low) and column (high) tones in Hz.
+_ROWS = (697, 770, 852, 941)
+_COLS = (1209, 1336, 1477, 1633)
+_KEYPAD = ("123A", "456B", "789C", "*0#D")
+INBAND_TONE_S = 0.1
+INBAND_GAP_S = 0.06
+
+
+def inband_pcm(digit: str, rate: int = 8000, amplitude: int = 7000) -> bytes:
+    """A digit as audio (S16_LE at ``rate``): 100 ms of its tone pair, then 60 ms of
+    silence, for a peer that takes no telephone-event (``dtmf_inband``). Each tone at
+    ``amplitude`` (about -10 dBm0 each, well inside Q.24's receiver range)."""
+    import math
+    from array import array
+
+    d = digit.upper()
+    row = next((r for r, keys in enumerate(_KEYPAD) if d in keys), None)
+    if len(d) != 1 or row is None:
+        return b""
+    lo, hi = _ROWS[row], _COLS[_KEYPAD[row].index(d)]
+    n = int(rate * INBAND_TONE_S)
+    w1, w2 = 2 * math.pi * lo / rate, 2 * math.pi * hi / rate
+    samples = array("h", (int(amplitude * (math.sin(w1 * i) + math.sin(w2 * i)))
+                          for i in range(n)))
+    samples.extend([0] * int(rate * INBAND_GAP_S))
+    return samples.tobytes()

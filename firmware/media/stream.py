@@ -26,7 +26,7 @@ import random
 from collections import deque
 
 from firmware.media import rtcp
-from firmware.media.dtmf import DtmfReceiver, DtmfSender
+from firmware.media.dtmf import DtmfReceiver, DtmfSender, inband_pcm
 from firmware.media.framecodec import FrameCodec, make_codec
 from firmware.media.jitter import JitterBuffer
 from firmware.media.rtp import HEADER, MAX_RTP_PACKET, build_rtp, parse_rtp
@@ -91,6 +91,12 @@ class MediaStream(RtcpMixin):
         self._events: deque[MediaEvent] = deque(maxlen=MAX_EVENTS)
         self._jb = JitterBuffer(period=period // self._k, samples_per_ts=self._k)
         self._dtmf_tx = DtmfSender(samples_per_packet=period // self._k)
+        #: The 7960's dtmf_inband: digits as tones in the audio when no telephone-event
+        #: goes out; ``dtmf_always_pt`` (dtmf_outofband: avt_always): send events with
+        #: our own payload type even when the peer's answer listed none.
+        self.dtmf_inband = True
+        self.dtmf_always_pt: int | None = None
+        self._inband = bytearray()
         self._dtmf_rx = DtmfReceiver()
         self._codec: FrameCodec | None = None
         self._decoders: dict[int, FrameCodec] = {}
@@ -108,7 +114,8 @@ class MediaStream(RtcpMixin):
         self._c = dict.fromkeys(
             ("sent", "octets", "malformed", "wrong_source", "unknown_pt", "wrong_ssrc",
              "ssrc_changes", "rtcp_sent", "rtcp_received", "rtcp_malformed", "skipped",
-             "capture_dropped", "dtmf_received", "sent_since_report", "not_running", "capture_starved"), 0)
+             "capture_dropped", "dtmf_received", "sent_since_report", "not_running", "capture_starved",
+             "octets_received"), 0)
 
     # ------------------------------------------------------------ control
 
@@ -181,9 +188,20 @@ class MediaStream(RtcpMixin):
     def send_dtmf(self, digit: str, now: float) -> bool:
         """Send ``digit`` as RFC 4733 events; False when the peer took no telephone-event."""
         del now
-        if self.neg is None or self.neg.dtmf_send_pt is None or not self.sending:
+        if self.neg is None or not self.sending:
             return False
-        return self._dtmf_tx.queue(digit)
+        if self._dtmf_pt() is not None:
+            return self._dtmf_tx.queue(digit)
+        if self.dtmf_inband:
+            pcm = inband_pcm(digit, self.pcm_rate)
+            self._inband += pcm
+            return bool(pcm)
+        return False
+
+    def _dtmf_pt(self) -> int | None:
+        neg = self.neg
+        pt = neg.dtmf_send_pt if neg is not None else None
+        return pt if pt is not None else self.dtmf_always_pt
 
     # ------------------------------------------------------------ audio
 
@@ -243,10 +261,14 @@ class MediaStream(RtcpMixin):
         capture = self._capture
         pcm = bytes(capture[:nbytes])
         del capture[:nbytes]
-        dtmf = self._dtmf_tx.next_packet(ts) if neg.dtmf_send_pt is not None else None
+        dtmf_pt = self._dtmf_pt()
+        dtmf = self._dtmf_tx.next_packet(ts) if dtmf_pt is not None else None
+        if self._inband:  # an in-band digit replaces the microphone
+            pcm = bytes(self._inband[:nbytes]).ljust(nbytes, b"\0")
+            del self._inband[:nbytes]
         if dtmf is not None:
             payload = dtmf.payload
-            data = build_rtp(neg.dtmf_send_pt, self._seq, dtmf.timestamp, self.ssrc,  # type: ignore[arg-type]
+            data = build_rtp(dtmf_pt, self._seq, dtmf.timestamp, self.ssrc,  # type: ignore[arg-type]
                              payload, dtmf.marker)
         else:
             if len(pcm) < nbytes:  # capture starved (slow card clock): pad with silence
@@ -336,6 +358,7 @@ class MediaStream(RtcpMixin):
                 self._events.append(digit)
             return
         assert decoder is not None
+        self._c["octets_received"] += len(payload)
         self._jb.put(ts, seq, decoder.decode(payload), now)
 
     def _check_ssrc(self, ssrc: int, seq: int) -> bool:
@@ -392,5 +415,5 @@ class MediaStream(RtcpMixin):
             rtcp_received=c["rtcp_received"], rtcp_malformed=c["rtcp_malformed"],
             ticks_skipped=c["skipped"], capture_dropped=c["capture_dropped"],
             not_running=c["not_running"], capture_starved=c["capture_starved"],
-            jitter_buffer=self._jb.stats(),
+            jitter_buffer=self._jb.stats(), octets_received=c["octets_received"],
         )

@@ -67,3 +67,4 @@ class StreamStats:
     capture_starved: int
     not_running: int
     jitter_buffer: JitterStats
+    octets_received: int = 0

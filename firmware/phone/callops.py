@@ -75,7 +75,8 @@ class CallOps(PhoneBase):
             except RuntimeError as exc:
                 raise PhoneError(409, str(exc)) from None
             local = LocalMedia(address=self.settings.media_address, rtp_port=port,
-                               codecs=codecs or (PCMU, PCMA))
+                               codecs=codecs or (PCMU, PCMA),
+                               dtmf_payload=self.settings.dtmf_payload)
             call.media = SdpSession(local, session_id=self.new_sdp_id())
         return call.media
 
@@ -161,7 +162,8 @@ class CallOps(PhoneBase):
         call.extra["offer_sent"] = offer  # to read early media (183) without consuming it
         from_ = None if line.index == 1 else line.settings.aor
         session = self._sip("invite", uri, offer.to_bytes(), now=now, from_=from_,
-                            headers=call.extra.get("headers", ()))
+                            headers=self.invite_headers(line.settings)
+                            + tuple(call.extra.get("headers", ())))
         if session is None:
             self.end_call(call, now, "rejected 500 cannot send", failed=True)
             return
@@ -171,7 +173,21 @@ class CallOps(PhoneBase):
         self._by_session[session] = call
         call.call_id = self.sip_call_id(session) or call.call_id
         call.apply(_I.SEND if call.state is _S.DIALING else _I.RETRY, now)
-        call.ring_deadline = now + self.settings.ring_timeout
+        expires = self.settings.invite_expires
+        call.ring_deadline = now + (min(self.settings.ring_timeout, expires)
+                                    if expires else self.settings.ring_timeout)
+
+    def invite_headers(self, line: Any) -> tuple[tuple[str, str], ...]:
+        """Headers every INVITE we send carries, from the 7960 keys."""
+        out: list[tuple[str, str]] = []
+        if self.settings.invite_expires:
+            out.append(("Expires", str(self.settings.invite_expires)))
+        if self.settings.remote_party_id:
+            name = line.display_name.replace('"', "").replace("\\", "")
+            shown = f'"{name}" ' if name else ""
+            out.append(("Remote-Party-ID",
+                        f"{shown}<{line.aor}>;party=calling;screen=no;privacy=off"))
+        return tuple(out)
 
     def sip_call_id(self, session: str) -> str | None:
         info = self.dialog_info(session)

@@ -51,7 +51,7 @@ from firmware.phone.history import CallHistory
 from firmware.phone.keys import KeyOps
 from firmware.phone.line import Line
 from firmware.phone.ports import PortPool
-from firmware.phone.screens import render, wall_clock
+from firmware.phone.screens import clock_text, line_label, local_epoch, render
 from firmware.phone.settings import PhoneSettings
 from firmware.phone.sipevents import SipEvents
 from firmware.phone.softkeys import label_for_key, normalise, softkeys
@@ -346,7 +346,7 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         if focused is None or (focused.ended and other is not None):
             focused, other = (other, None) if other is not None else (focused, None)
         return PhoneView(
-            now=now, line_name=line.settings.display_name or line.settings.number,
+            now=now, line_name=line_label(line.settings),
             registered=line.registered, off_hook=self.active,
             focused=focused.view(waiting=self._is_waiting(focused)) if focused else None,
             other=other.view(waiting=self._is_waiting(other)) if other else None,
@@ -355,7 +355,7 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
             dnd=self.dnd, cfwd_to=self.cfwd_to,
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,
-            clock=self._clock_text(now) if self.wall_offset else "",
+            clock=clock_text(self.settings, now + self.wall_offset) if self.wall_offset else "",
             label=self.settings.phone_label,
             idle=self.settings.idle_message, registers=self.settings.registers,
             info=(info_rows(self._stats.get(focused.id))
@@ -366,15 +366,7 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         )
 
     def _local_epoch(self, now: float) -> float:
-        utc = now + self.wall_offset
-        zone = self.settings.local_time
-        minutes = zone.utc_offset(utc) if zone is not None else self.settings.utc_offset_minutes
-        return utc + 60.0 * minutes
-
-    def _clock_text(self, now: float) -> str:
-        zone = self.settings.local_time
-        return zone.status(now + self.wall_offset) if zone is not None else wall_clock(
-            self._local_epoch(now))
+        return local_epoch(self.settings, now + self.wall_offset)
 
     def screen(self, now: float) -> Screen:
         return render(self.view(now))

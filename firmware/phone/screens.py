@@ -9,6 +9,7 @@ the URI, else the whole URI.
 from __future__ import annotations
 
 import textwrap
+from typing import Any
 
 from firmware.phone.call import CallState, CallView
 from firmware.phone.softkeys import softkeys
@@ -117,6 +118,24 @@ def render(view: PhoneView) -> Screen:
     return Screen(status=_clip(status), lines=tuple(lines), softkeys=softkeys(view),
                   icons=frozenset(icons), inverted_line=0 if call is not None else None,
                   clock=view.clock)
+
+
+def line_label(line: Any) -> str:
+    """The line key's label: ``line{n}_shortname``, else the display name, else the number."""
+    return str(line.shortname or line.display_name or line.number)
+
+
+def local_epoch(settings: Any, utc: float) -> float:
+    """``utc`` shifted to the phone's local time (time_zone and its DST rule)."""
+    zone = settings.local_time
+    minutes = zone.utc_offset(utc) if zone is not None else settings.utc_offset_minutes
+    return utc + 60.0 * minutes
+
+
+def clock_text(settings: Any, utc: float) -> str:
+    """The status bar's clock: time and date as the config says, else ``HH:MM``."""
+    zone = settings.local_time
+    return str(zone.status(utc)) if zone is not None else wall_clock(local_epoch(settings, utc))
 
 
 def wall_clock(epoch: float) -> str:

@@ -35,6 +35,8 @@ class LineSettings:
     password: str = field(default="", repr=False)
     domain: str = "127.0.0.1"
     proxy: str | None = None
+    #: the 7960's ``line{n}_shortname``: the line key's label ("" = the display name or number)
+    shortname: str = ""
 
     @property
     def aor(self) -> str:
@@ -83,6 +85,14 @@ class PhoneSettings:
     history_size: int = 50
     #: the 7960's ``phone_label``: shown in the idle screen's status bar instead of the line
     phone_label: str = ""
+    #: the 7960's ``timer_invite_expires``: our INVITE says ``Expires: N`` and is
+    #: CANCELled after N s without an answer (with ``ring_timeout``, the sooner); None: no header
+    invite_expires: int | None = None
+    #: the 7960's ``remote_party_id``: a Remote-Party-ID header (our identity) in INVITEs
+    remote_party_id: bool = False
+    #: RFC 4733 telephone-event payload type we offer (``dtmf_avt_payload``); None:
+    #: none offered (``dtmf_outofband: none``), digits go in-band
+    dtmf_payload: int | None = 101
     #: shown instead of "Ready" on the idle screen ("No line configured"); "" = none
     idle_message: str = ""
     #: False when no line registers (peer-to-peer): the idle screen says "Ready", not "(unreg)"

@@ -72,7 +72,7 @@ KEYS: dict[str, KeySpec] = {
     "nat_address": _k(v.HOST, ""),
     # not a 7960 key: symmetric RTP latching without the rest of nat_enable
     "rtp_latch": _k(v.BOOL, False),
-    "user_info": _k(v.choice("phone", "ip", "none"), "phone"),
+    "user_info": _k(v.choice("phone", "ip", "none"), "none"),
     "remote_party_id": _k(v.BOOL, False),
     # --- features -------------------------------------------------------------
     "cfwd_url": _k(v.SIP_URI, ""),
@@ -109,7 +109,7 @@ KEYS: dict[str, KeySpec] = {
     "dnd_response": _k(v.int_choice(480, 486), 480),
     "cfwd_busy_url": _k(v.SIP_URI, ""),
     "cfwd_noanswer_url": _k(v.SIP_URI, ""),
-    "cfwd_noanswer_timeout": _k(v.integer(0, 300, unit="s (0 = off)"), 0),
+    "cfwd_noanswer_timeout": _k(v.integer(0, 300, unit="s (0 = off)"), 20),
     "ring_timeout": _k(v.integer(5, 600, unit="s"), 180),
     "reject_488_as_400": _k(v.BOOL, False),
     "interdigit_timeout": _k(v.integer(1, 60, unit="s"), 10),

@@ -132,7 +132,7 @@ class PhoneConfig:
     nat_enable: bool = False
     nat_address: str = ""
     rtp_latch: bool = False  # RFC 4961 latching (also on with nat_enable)
-    user_info: str = "phone"
+    user_info: str = "none"
     remote_party_id: bool = False
     cfwd_url: str = ""
     call_waiting: bool = True
@@ -165,7 +165,7 @@ class PhoneConfig:
     dnd_response: int = 480
     cfwd_busy_url: str = ""
     cfwd_noanswer_url: str = ""
-    cfwd_noanswer_timeout: int = 0
+    cfwd_noanswer_timeout: int = 20
     ring_timeout: int = 180
     reject_488_as_400: bool = False
     interdigit_timeout: int = 10

@@ -31,6 +31,9 @@ T2 = 4.0
 T4 = 5.0
 #: Timer D: "at least 32 seconds" for unreliable transports (§17.1.1.2).
 TIMER_D_UNRELIABLE = 32.0
+#: With ``invite_retx``/``retx``, the timeout falls this much before the retransmission
+#: that would exceed the count, so that one is never sent.
+RETX_MARGIN = 0.001
 #: RFC 3261 §17.2.1: a server INVITE transaction sends 100 Trying if the TU
 #: has not answered within 200 ms.
 TRYING_DELAY = 0.2
@@ -50,6 +53,11 @@ class TimerConfig:
     t4: float = T4
     timer_d_unreliable: float = TIMER_D_UNRELIABLE
     trying_delay: float = TRYING_DELAY
+    #: The 7960's ``sip_invite_retx`` / ``sip_retx``: at most this many retransmissions
+    #: of an INVITE / other request over UDP; the transaction then times out one
+    #: interval after the last one (or at 64*T1, whichever is sooner). None: RFC 3261.
+    invite_retx: int | None = None
+    retx: int | None = None
 
     def __post_init__(self) -> None:
         if not (self.t1 > 0 and self.t2 >= self.t1 and self.t4 > 0):
@@ -58,13 +66,19 @@ class TimerConfig:
     # -- timeouts -------------------------------------------------------
     @property
     def timer_b(self) -> float:
-        """INVITE client transaction timeout (64*T1)."""
-        return 64 * self.t1
+        """INVITE client transaction timeout (64*T1), sooner with ``invite_retx``."""
+        if self.invite_retx is None:
+            return 64 * self.t1
+        return min(64 * self.t1, sum(self.timer_a(i) for i in range(self.invite_retx + 1))
+                   - RETX_MARGIN)
 
     @property
     def timer_f(self) -> float:
-        """Non-INVITE client transaction timeout (64*T1)."""
-        return 64 * self.t1
+        """Non-INVITE client transaction timeout (64*T1), sooner with ``retx``."""
+        if self.retx is None:
+            return 64 * self.t1
+        return min(64 * self.t1, sum(self.timer_e(i) for i in range(self.retx + 1))
+                   - RETX_MARGIN)
 
     @property
     def timer_h(self) -> float:
