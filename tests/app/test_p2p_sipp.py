@@ -32,7 +32,8 @@ def _post(port: int, path: str, body: str) -> None:
     import urllib.request
 
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
-                                 data=body.encode())
+                                 data=body.encode(),
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=2) as resp:
         resp.read()
 
