@@ -29,7 +29,6 @@ from typing import Any, Protocol
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
-from firmware.surface import ControlError, MockAudioReport
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
 from hal.clock import Clock
 
