@@ -76,9 +76,13 @@ class LineInfo:
     line: int
     name: str
     registered: bool
+    #: why the line is not registered, in words ("Registration failed: 403 Forbidden",
+    #: "No answer from proxy"); None while registered or before the first answer
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "name": self.name, "registered": self.registered}
+        return {"line": self.line, "name": self.name, "registered": self.registered,
+                "error": self.error}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

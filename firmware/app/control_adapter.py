@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from firmware.app.core import App
+from firmware.phone.line import registration_error
 from firmware.surface import (
     CallInfo,
     ControlError,
@@ -40,7 +41,8 @@ class AppControl:
         hook = app.hal.hook
         ringer = app.hal.ringer
         lines = tuple(
-            LineInfo(line=n, name=self.line_names.get(n, str(n)), registered=app.registered.get(n, False))
+            LineInfo(line=n, name=self.line_names.get(n, str(n)), registered=app.registered.get(n, False),
+                     error=None if app.registered.get(n) else registration_error(app.reg_outcome.get(n)))
             for n in sorted(set(self.line_names) | set(app.registered))
         )
         return PhoneStatus(

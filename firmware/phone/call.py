@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from firmware.phone.reasons import reason_text as words_for
+
 __all__ = [
     "Call",
     "CallInput",
@@ -129,6 +131,8 @@ class CallView:
     reason: str | None
     connected_at: float | None
     waiting: bool = False
+    #: ``reason`` in words for the LCD and the call lists ("Busy", "Proxy not responding")
+    reason_text: str | None = None
     #: mixed by this phone with another call (a 3-way conference, ``conference.py``)
     conference: bool = False
 
@@ -222,5 +226,7 @@ class Call:
             remote=self.remote, remote_display=self.remote_display, call_id=self.call_id,
             reason=self.reason if self.state is CallState.ENDED else None,
             connected_at=self.connected_at, waiting=waiting,
+            reason_text=(self.extra.get("reason_text") or words_for(self.reason))
+            if self.state is CallState.ENDED else None,
             conference=bool(self.extra.get("conference")) and self.state is not CallState.ENDED,
         )

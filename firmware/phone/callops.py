@@ -15,6 +15,7 @@ the held call's ``extra["then"]`` and run from ``ReInviteAnswered``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
@@ -81,12 +82,29 @@ class CallOps(PhoneBase):
         return call.media
 
     def record(self, kind: Kind, call: Call, now: float) -> None:
-        self.history.add(HistoryEntry(
+        """A call list entry; a placed call's is completed (duration, reason) at its end."""
+        entry = HistoryEntry(
             kind=kind, remote=call.remote, display=call.remote_display,
             at=now + self.wall_offset,
             duration=(now - call.connected_at) if call.connected_at is not None else 0.0,
-            line=call.line))
+            line=call.line, call_id=call.call_id,
+            reason=("Caller hung up" if kind == "missed" and call.reason in ("hangup", "cancelled")
+                    else call.view().reason_text or ""))
+        self.history.add(entry)
+        if kind == "placed":
+            call.extra["history"] = entry
         self.emit(HistoryChanged())
+
+    def _complete_placed(self, call: Call, now: float) -> None:
+        entry = call.extra.pop("history", None)
+        if entry is None:
+            return
+        done = dataclasses.replace(
+            entry, remote=call.remote or entry.remote, call_id=call.call_id,
+            duration=(now - call.connected_at) if call.connected_at is not None else 0.0,
+            reason=call.view().reason_text or "")
+        if self.history.replace(entry, done):
+            self.emit(HistoryChanged())
 
     def focused(self) -> Call | None:
         return self.line().focused
@@ -98,6 +116,7 @@ class CallOps(PhoneBase):
         call.apply(_I.FAILED if failed and call.can(_I.FAILED) else _I.END, now, reason)
         if call.direction == "in" and call.connected_at is not None:
             self.record("received", call, now)  # at the end, so the duration is known
+        self._complete_placed(call, now)
         if call.media_started:
             self.emit(StopMedia(call=call.id))
             call.media_started = False

@@ -32,12 +32,18 @@ class HistoryEntry:
     at: float
     duration: float = 0.0
     line: int = 1
+    #: how the call ended, in words ("Busy", "Proxy not responding", "Call ended")
+    reason: str = ""
+    #: the SIP Call-ID, to find the call in a proxy's or a peer's logs
+    call_id: str = ""
 
     def __post_init__(self) -> None:
         # a peer chooses From: keep what we store (and write to flash) bounded
         object.__setattr__(self, "remote", self.remote[:_MAX_TEXT])
         if self.display is not None:
             object.__setattr__(self, "display", self.display[:_MAX_TEXT])
+        object.__setattr__(self, "reason", self.reason[:_MAX_TEXT])
+        object.__setattr__(self, "call_id", self.call_id[:_MAX_TEXT])
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,9 +63,13 @@ class HistoryEntry:
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
                    for v in (at, duration, line)):
             raise ValueError("bad number")
+        reason, call_id = raw.get("reason", ""), raw.get("call_id", "")
+        if not isinstance(reason, str) or not isinstance(call_id, str):
+            raise ValueError("bad reason/call_id")
         return cls(kind=kind, remote=remote[:_MAX_TEXT],
                    display=display[:_MAX_TEXT] if display else display,
-                   at=float(at), duration=float(duration), line=int(line))
+                   at=float(at), duration=float(duration), line=int(line),
+                   reason=reason, call_id=call_id)
 
 
 class CallHistory:
@@ -83,6 +93,15 @@ class CallHistory:
         self._push(entry)
         if entry.kind == "missed":
             self.unseen_missed += 1
+
+    def replace(self, old: HistoryEntry, new: HistoryEntry) -> bool:
+        """Put ``new`` where ``old`` is (a placed call's entry, completed when it ends)."""
+        lst = self._lists[old.kind]
+        for i, e in enumerate(lst):
+            if e is old:
+                lst[i] = new
+                return True
+        return False
 
     def entries(self, kind: Kind | None = None) -> list[HistoryEntry]:
         """Newest first; all kinds merged when ``kind`` is None."""

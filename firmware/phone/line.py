@@ -18,6 +18,19 @@ from firmware.phone.settings import LineSettings
 MAX_CALLS_PER_LINE = 2
 
 
+def registration_error(outcome: str | None) -> str | None:
+    """A failed REGISTER's outcome ("403 Forbidden", "408 Request Timeout") in the
+    words the idle screen and ``lines[].error`` show; None when there is no failure."""
+    if not outcome or outcome == "registered":
+        return None
+    code = outcome.split(" ", 1)[0]
+    if code == "408":
+        return "No answer from proxy"
+    if code == "503" and "(" not in outcome:
+        return "Proxy unavailable (503)"
+    return f"Registration failed: {outcome}"
+
+
 @dataclass(kw_only=True, eq=False)
 class Line:
     """Registration status and live calls of one line (index from 1, like line1_name)."""
@@ -25,7 +38,11 @@ class Line:
     index: int
     settings: LineSettings
     registered: bool = False
-    registration_reason: str | None = None
+    registration_reason: str | None = None  # the last failure, e.g. "403 Forbidden"
+
+    @property
+    def registration_error(self) -> str | None:
+        return None if self.registered else registration_error(self.registration_reason)
     calls: list[Call] = field(default_factory=list)
     focus_id: str | None = None
 

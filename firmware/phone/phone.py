@@ -357,7 +357,8 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
             missed=self.history.unseen_missed, notice=self.notice,
             clock=clock_text(self.settings, now + self.wall_offset) if self.wall_offset else "",
             label=self.settings.phone_label,
-            idle=self.settings.idle_message, registers=self.settings.registers,
+            idle=self.settings.idle_message or line.registration_error or "",
+            registers=self.settings.registers,
             info=(info_rows(self._stats.get(focused.id))
                   if focused is not None and not focused.ended
                   and self._info.call == focused.id else ()),

@@ -161,7 +161,7 @@ def _call_rows(call: CallView, view: PhoneView) -> list[str]:
     timer = call_timer(call, view.now)
     if call.state is _S.ENDED:
         rows.append(title)
-        rows.extend(textwrap.wrap(call.reason or "hangup", _MAX)[:3])
+        rows.extend(textwrap.wrap(call.reason_text or call.reason or "Call ended", _MAX)[:3])
     elif timer and call.state in (_S.CONNECTED, _S.HOLDING, _S.HELD):
         rows.append(_clip(f"{title} {timer}"))
     else:

@@ -29,6 +29,7 @@ from firmware.phone.call import LIVE_OUTGOING, Call, CallInput, CallState, failu
 from firmware.phone.callops import PhoneError
 from firmware.phone.forwarding import Forward, Refuse, decide_incoming
 from firmware.phone.history import HistoryEntry
+from firmware.phone.reasons import NO_RESPONSE_DIRECT, NO_RESPONSE_PROXY
 from firmware.phone.screens import uri_user
 from firmware.phone.transferops import TransferOps, header
 
@@ -103,11 +104,11 @@ class SipEvents(TransferOps):
         if isinstance(decision, Forward):
             self._sip("reject", event.session, 302, now=now, reason="Moved Temporarily",
                       headers=(("Contact", f"<{decision.target}>"),))
-            self._log_missed(event, line, now)
+            self._log_missed(event, line, now, "Forwarded")
             return
         if isinstance(decision, Refuse):
             self._sip("reject", event.session, decision.status, now=now, reason=decision.reason)
-            self._log_missed(event, line, now)
+            self._log_missed(event, line, now, "Do not disturb" if self.dnd else "Busy")
             return
         focus_before, line_before = line.focused, self.current_line
         call = self.new_call("in", line, now, remote=event.from_uri)
@@ -136,11 +137,12 @@ class SipEvents(TransferOps):
             call.extra["forward_to"] = decision.forward_to
         self._sip("ringing", event.session, now=now)
 
-    def _log_missed(self, event: Any, line: Any, now: float) -> None:
+    def _log_missed(self, event: Any, line: Any, now: float, why: str = "Refused") -> None:
         """A call refused or forwarded without ringing still shows under Missed."""
         self.history.add(HistoryEntry(kind="missed", remote=event.from_uri,
                                       display=event.from_display, at=now + self.wall_offset,
-                                      line=line.index))
+                                      line=line.index, reason=why,
+                                      call_id=getattr(event, "call_id", "") or ""))
         self.emit(HistoryChanged())
 
     def _incoming_replaces(self, event: Any, line: Any, value: str, now: float) -> None:
@@ -253,6 +255,10 @@ class SipEvents(TransferOps):
             return
         if why == "timeout" or status == 408:
             reason = "no-answer"
+            if why is None and call.state is CallState.CALLING:  # not a word back: Timer B
+                line = self.line(call.line)
+                call.extra["reason_text"] = (NO_RESPONSE_PROXY if line.settings.proxy
+                                             else NO_RESPONSE_DIRECT)
         elif why == "user":
             reason = "cancelled"
         else:

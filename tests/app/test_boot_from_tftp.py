@@ -163,7 +163,7 @@ def test_boot_from_tftp_registers_shows_the_label_and_boots_again_from_cache(
         phone = Phone(tmp_path, tftpd.address, control, "boot1")
         try:
             st = phone.wait_for(lambda s: s["registered"], "line 1 to register")
-            assert st["lines"] == [{"line": 1, "name": "1001", "registered": True}]
+            assert st["lines"] == [{"line": 1, "name": "1001", "registered": True, "error": None}]
             # The idle screen: phone_label from the per-MAC file (not SIPDefault's "Lobby").
             assert st["display"][0].startswith("Front desk"), st["display"]
             assert "Ready" in st["display"] and "Line: 1001" in st["display"]

@@ -67,7 +67,7 @@ def test_run_registers_serves_the_api_and_leaves_cleanly(tmp_path: Path, kamaili
         assert proc.poll() is None, log.read_text()
         wait_until(lambda: _status(control_port)["registered"], 10, "registration")
         status = _status(control_port)
-        assert status["lines"] == [{"line": 1, "name": "1001", "registered": True}]
+        assert status["lines"] == [{"line": 1, "name": "1001", "registered": True, "error": None}]
         assert status["hook"] == "on" and status["display"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(15) == 0, log.read_text()

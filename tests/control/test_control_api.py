@@ -91,7 +91,7 @@ def test_status_shape_matches_the_spec() -> None:
     body = got["body"]
     assert set(body) == {"hook", "ringer", "registered", "lines", "calls", "display", "softkeys"}
     assert body["hook"] == "on" and body["registered"] is True
-    assert body["lines"] == [{"line": 1, "name": "5550001", "registered": True}]
+    assert body["lines"] == [{"line": 1, "name": "5550001", "registered": True, "error": None}]
 
 
 def test_hook_keys_softkey_dial_reach_the_phone() -> None:

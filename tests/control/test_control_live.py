@@ -63,7 +63,7 @@ def test_a_call_driven_over_http() -> None:
     asyncio.run(main())
     idle = got["idle"]
     assert idle["hook"] == "on" and idle["calls"] == [] and idle["softkeys"]
-    assert idle["lines"] == [{"line": 1, "name": "5550002", "registered": False}]
+    assert idle["lines"] == [{"line": 1, "name": "5550002", "registered": False, "error": None}]
     assert got["hold_idle"][0] == 409  # Hold is not on the idle row
     assert got["dial"][0] == 200
     call = got["connected"]["calls"][0]

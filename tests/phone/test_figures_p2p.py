@@ -223,7 +223,7 @@ def test_b15_called_phone_busy() -> None:
     rig["A"].do("dial", rig["B"].uri)
     rig.run(0.5)
     assert rig["A"].phone.calls()[0].reason == "busy" and rig["A"].phone.tone == "busy"
-    assert rig["A"].phone.screen(rig.clock.time()).lines[-2:] == ("Call ended", "busy")
+    assert rig["A"].phone.screen(rig.clock.time()).lines[-2:] == ("Call ended", "Busy")
     assert_steps(rig.flow(since=mark), [
         ("A", "B", "INVITE"), ("B", "A", "486"), ("A", "B", "ACK")])
 

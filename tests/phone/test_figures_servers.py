@@ -248,7 +248,7 @@ def test_b17_repeated_challenge_fails_with_a_clear_reason() -> None:
     assert call.state == "ended" and call.reason.startswith("rejected 407")
     assert call.reason == "rejected 407 authentication failed"
     assert rig["A"].phone.screen(rig.clock.time()).lines[-2:] == (
-        "rejected 407", "authentication failed")
+        "Call ended", "Authentication failed")  # in words, on the LCD
     invites = rig.messages("INVITE", "A")
     assert invites[1].headers.get("Proxy-Authorization", "").startswith("Digest ")
     assert_steps(rig.flow(), [
