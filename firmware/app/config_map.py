@@ -115,6 +115,7 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         cfwd_noanswer_timeout=float(noanswer_after or 20),
         invite_expires=invite_expires or None,
         remote_party_id=bool(getattr(cfg, "remote_party_id", False)),
+        messages_uri=str(getattr(cfg, "messages_uri", "") or ""),
         dtmf_payload=dtmf_payload,
         ring_timeout=float(getattr(cfg, "ring_timeout", 180) or 180),
         reject_no_codec_as_400=bool(getattr(cfg, "reject_488_as_400", False)),

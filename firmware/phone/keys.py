@@ -116,6 +116,12 @@ class KeyOps(CallOps):
                     return c
         return None
 
+    def messages_key(self, now: float) -> None:
+        """The Messages key calls voicemail: the 7960's ``messages_uri``."""
+        if not self.settings.messages_uri:
+            raise PhoneError(409, "no voicemail number (messages_uri) configured")
+        self.dial(self.settings.messages_uri, now)
+
     def digit(self, key: str, now: float) -> None:
         line = self.line()
         call = line.focused

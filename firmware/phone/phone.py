@@ -262,8 +262,8 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
             self.softkey(label, now)
         elif key == "speaker":
             self.toggle_speaker(now)
-        elif key == "info":
-            self.toggle_info(now)
+        elif key in ("info", "messages"):
+            self.toggle_info(now) if key == "info" else self.messages_key(now)
         elif key.startswith("line") and key[4:].isdigit():
             self.line_key(int(key[4:]), now)
         elif (label := normalise(key)) is not None:

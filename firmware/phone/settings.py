@@ -90,6 +90,8 @@ class PhoneSettings:
     invite_expires: int | None = None
     #: the 7960's ``remote_party_id``: a Remote-Party-ID header (our identity) in INVITEs
     remote_party_id: bool = False
+    #: the 7960's ``messages_uri``: what the Messages key calls (voicemail); "" = none
+    messages_uri: str = ""
     #: RFC 4733 telephone-event payload type we offer (``dtmf_avt_payload``); None:
     #: none offered (``dtmf_outofband: none``), digits go in-band
     dtmf_payload: int | None = 101

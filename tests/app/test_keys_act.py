@@ -368,3 +368,15 @@ def test_an_unsupported_codec_name_says_so() -> None:
     assert any("preferred_codec: g729a is not supported by piphone" in w
                for w in cfg.warnings), cfg.warnings
     assert config("preferred_codec: g711alaw\n").warnings == ()
+
+
+def test_messages_uri_is_what_the_messages_key_calls(clock: VirtualClock, net: Net) -> None:
+    a = net.phone(A_ADDR, "messages_uri: sip:8500@127.0.0.2:5062\n", "5550001")
+    b = net.phone(B_ADDR, "", "5550002")
+    a._phone("press_key", "messages")  # noqa: SLF001 - the Messages hardware key
+    clock.advance(0.1)
+    assert net.messages("INVITE", A_ADDR)[0].startswith(b"INVITE sip:8500@127.0.0.2:5062 ")
+    assert b.status().ringer
+    c = net.phone(("127.0.0.3", 5063), "", "5550003")  # none configured: the key says so
+    with pytest.raises(Exception, match="messages_uri"):
+        c._phone("press_key", "messages")  # noqa: SLF001
