@@ -64,8 +64,6 @@ class _CallMedia:
 class App:
     """One phone. Build, ``start()``, feed ``receive_sip``; ``shutdown()`` to leave cleanly."""
 
-    dtmf_inband, dtmf_always_pt = True, None  # the 7960's dtmf_inband / avt_always (host.py)
-
     def __init__(
         self,
         *,
@@ -327,7 +325,7 @@ class App:
         stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),
                              cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
                              pcm_rate=rate, period=rate // 50)
-        stream.dtmf_inband, stream.dtmf_always_pt = self.dtmf_inband, self.dtmf_always_pt
+        stream.dtmf_inband, stream.dtmf_always_pt = getattr(self, "dtmf", (True, None))  # host.py
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,

@@ -109,7 +109,7 @@ class PhoneHost:
             history_file=history_file,
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
-        self.app.dtmf_inband, self.app.dtmf_always_pt = dtmf_policy(config)
+        self.app.dtmf = dtmf_policy(config)  # type: ignore[attr-defined]
         self.transport.on_receive = self.app.receive_sip
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)

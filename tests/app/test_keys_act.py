@@ -88,7 +88,7 @@ class Net:
                   media_io=self.media_io(addr[0]), registrations=registrations(cfg),
                   name=number)
         box.append(app)
-        app.dtmf_inband, app.dtmf_always_pt = dtmf_policy(cfg)
+        app.dtmf = dtmf_policy(cfg)  # type: ignore[attr-defined]  # as PhoneHost does
         self.sip[addr] = app
         app.start()
         return AppControl(app, {1: number})
