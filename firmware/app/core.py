@@ -114,6 +114,7 @@ class App:
         self.stopping = False
         #: Called on an accepted NOTIFY check-sync (the shell starts a resync); None: 489.
         self.on_check_sync: Callable[[], None] | None = None
+        self.watchers: list[Callable[[], None]] = []  # told when what a person sees may change
 
     # ------------------------------------------------------------ lifecycle
 
@@ -291,6 +292,9 @@ class App:
                 self.history_file.save(self.phone.history)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
+        if kind in _SEEN:  # the web page's push (firmware.app.web_adapter) waits on these
+            for watcher in list(self.watchers):
+                watcher()
 
     def _play_tone(self, tone: str) -> None:
         if self.engine is None:
@@ -418,6 +422,8 @@ class App:
             rx_dominant_hz=audio.dominant_hz(), rx_level_dbfs=float(audio.level_dbfs()),
         )
 
+
+_SEEN = frozenset({"ShowScreen", "StartRinging", "StopRinging", "StartMedia", "StopMedia"})
 
 #: What the app calls on call control for each kind of input.
 _PHONE_VERBS = {

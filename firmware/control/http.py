@@ -21,7 +21,9 @@ MAX_TARGET_CHARS = 1024
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    303: "See Other",
     401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
     408: "Request Timeout",
@@ -29,6 +31,7 @@ REASONS = {
     411: "Length Required",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     501: "Not Implemented",
     503: "Service Unavailable",

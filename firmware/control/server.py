@@ -15,6 +15,7 @@ import hmac
 import ipaddress
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from firmware.control.http import (
     MAX_HEAD_BYTES,
@@ -74,11 +75,15 @@ class ControlConfig:
 class ControlServer:
     """Serves ``PhoneControl`` over HTTP; ``await start()``, then ``await close()``."""
 
-    def __init__(self, phone: PhoneControl, config: ControlConfig | None = None) -> None:
+    def __init__(self, phone: PhoneControl, config: ControlConfig | None = None,
+                 front: Any = None) -> None:
         self.phone = phone
         self.config = config or ControlConfig()
-        if self.config.token_required and not self.config.token:
-            raise ValueError("the control API needs a token when it listens off loopback")
+        #: ``firmware.control.web.front.WebFront`` (pages, logins) or None: the API alone.
+        self.front = front
+        logins = bool(front is not None and front.sessions.roles_configured)
+        if self.config.token_required and not self.config.token and not logins:
+            raise ValueError("the control API needs a token (or web passwords) off loopback")
         self._server: asyncio.base_events.Server | None = None
         self._active: set[asyncio.Task[None]] = set()
         self.requests_served = 0
@@ -158,13 +163,21 @@ class ControlServer:
                 await self._send(writer, Response.error(408, "request body not received in time"), False)
                 return
             keep = head.keep_alive
-            if not self._authorized(head):
+            if self.front is not None:
+                response = await self.front.handle(head, body, api_authorized=self._authorized(head))
+            elif not self._authorized(head):
                 response = Response.error(
                     401, "a Bearer token is required", headers=(("WWW-Authenticate", "Bearer"),)
                 )
             else:
                 response = dispatch(self.phone, head, body)
             self.requests_served += 1
+            stream = getattr(response, "stream", None)
+            if stream is not None:  # Server-Sent Events: the stream owns the connection
+                writer.write(response.head_bytes())
+                await writer.drain()
+                await stream(reader, writer)
+                return
             await self._send(writer, response, keep)
             if not keep:
                 return
