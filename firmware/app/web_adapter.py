@@ -174,9 +174,7 @@ class WebAdapter:
 def build_front(host: PhoneHost, config: Any, trace: SipTrace,
                 control: ControlConfig) -> WebFront:
     """The web front for ``host``: passwords from the configuration, login off loopback."""
-    values = getattr(config, "values", None) or {}
-    passwords = {role: str(values.get(f"web_{role}_password")
-                           or getattr(config, f"web_{role}_password", "") or "")
+    passwords = {role: str(getattr(config, f"web_{role}_password", "") or "")
                  for role in ("user", "admin")}
     assert host.control_api is not None
     return WebFront(host.control_api, WebAdapter(host, config, trace, control),

@@ -96,8 +96,8 @@ KEYS: dict[str, KeySpec] = {
     "control_bind": _k(v.HOST_PORT, None),
     "control_token": _k(v.string(256, pattern=r"[\x21-\x7e]+", what="a token"), "", secret=True),
     # --- ours: web page logins (plain, or pbkdf2_sha256$... as hash_password writes) ---
-    "web_user_password": _k(v.string(256), "", group="web", secret=True),
-    "web_admin_password": _k(v.string(256), "", group="web", secret=True),
+    "web_user_password": _k(v.string(256), "", secret=True),
+    "web_admin_password": _k(v.string(256), "", secret=True),
     # --- ours: handset hardware (HalConfig -> hal.settings.HalSettings.from_cnf) ---
     # Default None / (): unset, so HalSettings' reference wiring applies.
     "pin_factory": _k(v.choice("auto", "rpigpio", "lgpio", "mock"), None, group="hal"),

@@ -150,6 +150,8 @@ class PhoneConfig:
     resync_interval: int = 0
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
+    web_user_password: str = field(default="", repr=False)
+    web_admin_password: str = field(default="", repr=False)
     hal: HalConfig = field(default_factory=HalConfig)
     #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
     hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
