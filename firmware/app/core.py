@@ -12,14 +12,15 @@ Data flow (one input at a time, everything flushed before returning)::
     key, hook ----------------------> Phone --commands--> Endpoint --> send_sip
     RTP -------> MediaStream <--> MediaEngine <--> hal.audio
 
-The app also implements ``firmware.control.PhoneControl``: the control API's
-requests become the same inputs a person gives the handset.
+The app exposes ``firmware.surface.PhoneControl`` (``control_adapter.AppControl``):
+the control API's requests become the same inputs a person gives the
+handset. The app never imports the control API itself; only the process
+that serves it (``host``, ``runloop``, ``cli``) does.
 """
 
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -89,7 +90,7 @@ class App:
         self.rtp_latch = rtp_latch
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
-        self.history_file = history_file  # JsonHistoryFile-like: save(history)
+        self.history_file = history_file  # app.history_file.JsonHistoryFile-like: save(history)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
@@ -117,7 +118,6 @@ class App:
         self.stopping = False
         #: Called on an accepted NOTIFY check-sync (the shell starts a resync); None: 489.
         self.on_check_sync: Callable[[], None] | None = None
-        self.watchers: list[Callable[[], None]] = []  # told when what a person sees may change
 
     # ------------------------------------------------------------ lifecycle
 
@@ -297,9 +297,6 @@ class App:
                 self.history_file.save(self.phone.history)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
-        if kind in _SEEN:  # the web page's push (firmware.app.web_adapter) waits on these
-            for watcher in list(self.watchers):
-                watcher()
 
     def _play_tone(self, tone: str) -> None:
         if self.engine is None:
@@ -320,9 +317,12 @@ class App:
             self._update_media(call, negotiated)
             return
         port = int(local.rtp_port)
-        ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
+        # RFC 3550 §5.1/§8: SSRC, first sequence number and timestamp random, from the
+        # endpoint's id source (the OS CSPRNG; a seeded generator in tests)
+        ids = self.endpoint.ids
         rate = audio_rate(negotiated.send_codec.name)
-        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
+        stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),
+                             cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
                              pcm_rate=rate, period=rate // 50)
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
@@ -436,8 +436,6 @@ class App:
             loss_pct=round(100.0 * st.packets_lost / expected, 2) if expected else 0.0,
             jitter_ms=float(st.jitter_ms), rtt_ms=st.rtt_ms,
         )
-
-_SEEN = frozenset({"ShowScreen", "StartRinging", "StopRinging", "StartMedia", "StopMedia"})
 
 #: What the app calls on call control for each kind of input.
 _PHONE_VERBS = {

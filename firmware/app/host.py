@@ -84,7 +84,7 @@ class PhoneHost:
         settings = phone_settings(config, media_address=sip_host)
         history_file = None
         if state_dir is not None:
-            from firmware.phone.history import JsonHistoryFile
+            from firmware.app.history_file import JsonHistoryFile
 
             history_file = JsonHistoryFile(state_dir)
         phone = build_phone(config, settings, endpoint, clock, history_file)
@@ -103,13 +103,25 @@ class PhoneHost:
         if autostart:
             self.start_app()
         if control is not None:
-            from firmware.app.web_adapter import build_front
-
-            front = build_front(self, config, self.trace, control)
-            self.control = ControlServer(self.control_api, control, front=front)
+            self.control = ControlServer(self.control_api, control,
+                                         front=self._web_front(config, control))
             await self.control.start()
         log.info("%s: SIP on %s:%d", name, *local)
         return self
+
+    def _web_front(self, config: Any, control: ControlConfig) -> Any:
+        """The web page in front of the API: passwords from the configuration, a login
+        required exactly where the token is (off loopback)."""
+        from firmware.app.web_adapter import WebAdapter
+        from firmware.control.web.front import WebFront
+
+        assert self.control_api is not None
+        passwords = {role: str(getattr(config, f"web_{role}_password", "") or "")
+                     for role in ("user", "admin")}
+        return WebFront(self.control_api, WebAdapter(self, config, self.trace, control),
+                        passwords={k: v for k, v in passwords.items() if v},  # type: ignore[misc]
+                        login_required=control.token_required,
+                        secure=control.scheme == "https")
 
     def reconfigure(self, config: Any) -> None:
         """Apply a resync's config to the running phone (``applies_live`` said it may);

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from firmware.control.web.pcap import WirePacket
+from firmware.surface import WirePacket
 
 Address = tuple[str, int]
 WireTap = Callable[[str, bytes, Address, str, float], None]

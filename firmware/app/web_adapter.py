@@ -14,16 +14,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from firmware.app.recorders import SipTrace, describe, log_ring
-from firmware.control.model import ControlError
-from firmware.control.server import ControlConfig
-from firmware.control.web.backend import ConfigRow, DirectoryEntry, UserSettings
-from firmware.control.web.front import WebFront
-from firmware.control.web.pcap import WirePacket
+from firmware.surface import ConfigRow, ControlError, DirectoryEntry, UserSettings, WirePacket
 
 if TYPE_CHECKING:
     from firmware.app.host import PhoneHost
 
 MASK = "••••••"
+#: Call control's actions after which what the handset shows may differ.
+SEEN = frozenset({"ShowScreen", "StartRinging", "StopRinging", "StartMedia", "StopMedia"})
 
 
 def _is_secret(key: str) -> bool:
@@ -36,7 +34,7 @@ class WebAdapter:
     """``WebBackend`` over a ``PhoneHost`` and the configuration it was started with."""
 
     def __init__(self, host: PhoneHost, config: Any, trace: SipTrace,
-                 control: ControlConfig | None = None) -> None:
+                 control: Any = None) -> None:
         self.host = host
         self.config = config
         self.trace = trace
@@ -50,12 +48,17 @@ class WebAdapter:
         return self.host.app
 
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
-        watchers = self._app.watchers
-        watchers.append(callback)
+        observers = self._app.phone_pump.observers
+
+        def observe(action: Any) -> None:
+            if type(action).__name__ in SEEN:
+                callback()
+
+        observers.append(observe)
 
         def stop() -> None:
-            if callback in watchers:
-                watchers.remove(callback)
+            if observe in observers:
+                observers.remove(observe)
 
         return stop
 
@@ -169,15 +172,3 @@ class WebAdapter:
 
     def sip_trace(self, since_wall: float) -> list[WirePacket]:
         return self.trace.since(since_wall)
-
-
-def build_front(host: PhoneHost, config: Any, trace: SipTrace,
-                control: ControlConfig) -> WebFront:
-    """The web front for ``host``: passwords from the configuration, login off loopback."""
-    passwords = {role: str(getattr(config, f"web_{role}_password", "") or "")
-                 for role in ("user", "admin")}
-    assert host.control_api is not None
-    return WebFront(host.control_api, WebAdapter(host, config, trace, control),
-                    passwords={k: v for k, v in passwords.items() if v},  # type: ignore[misc]
-                    login_required=control.token_required,
-                    secure=bool(getattr(control, "tls", None)))

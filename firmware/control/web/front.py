@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from firmware.control.http import HttpError, RequestHead, Response, parse_json_body
-from firmware.control.model import ControlError, PhoneControl
 from firmware.control.routes import dispatch
 from firmware.control.web import pages
 from firmware.control.web.auth import (
@@ -32,10 +31,10 @@ from firmware.control.web.auth import (
     csrf_ok,
     set_cookie,
 )
-from firmware.control.web.backend import WebBackend
 from firmware.control.web.pcap import write_pcap
 from firmware.control.web.sse import StreamResponse, events
 from firmware.control.web.static import ETAGS, FILES
+from firmware.surface import ControlError, PhoneControl, WebBackend
 
 log = logging.getLogger(__name__)
 

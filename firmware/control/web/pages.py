@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import Any
 
-from firmware.control.web.backend import ConfigRow, DirectoryEntry, UserSettings
+from firmware.surface import ConfigRow, DirectoryEntry, UserSettings
 
 #: The 7960's fixed keys (issue 14's ``POST /api/button`` names) by group, with labels.
 FIXED_KEYS: tuple[tuple[tuple[str, str], ...], ...] = (

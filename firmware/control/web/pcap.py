@@ -14,22 +14,12 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from firmware.surface import WirePacket
 
 LINKTYPE_RAW = 101
 SNAPLEN = 65535
 _MAGIC = 0xA1B2C3D4  # microsecond timestamps
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WirePacket:
-    """One SIP message as seen at ``wall`` (Unix time) from ``src`` to ``dst``."""
-
-    wall: float
-    src: tuple[str, int]
-    dst: tuple[str, int]
-    transport: str  # "udp", "tcp", "tls", "ws"...
-    data: bytes
 
 
 def _checksum(data: bytes) -> int:

@@ -20,8 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from firmware.control.model import PhoneControl
-from firmware.control.web.backend import WebBackend
+from firmware.surface import PhoneControl, WebBackend
 
 KEEPALIVE = 15.0
 #: Without a backend to say when something changed, look this often (a fake phone).
