@@ -17,6 +17,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from firmware.app.cli import (
@@ -40,8 +41,20 @@ LIVE_KEYS = frozenset({
     "cfwd_noanswer_url", "cfwd_noanswer_timeout", "ring_timeout", "hold_method", "rfc_2543_hold",
     "transfer_method", "reject_488_as_400", "preferred_codec", "interdigit_timeout",
     "dial_pound_sends", "start_media_port", "end_media_port", "time_zone", "resync_interval",
-    "sync", "image_version", "dial_template", "messages_uri",
+    "sync", "image_version", "dial_template", "messages_uri", "time_format_24hr",
+    "date_format", "dst_auto_adjust", "dst_offset", "dst_start_month", "dst_start_day",
+    "dst_start_day_of_week", "dst_start_week_of_month", "dst_start_time", "dst_stop_month",
+    "dst_stop_day", "dst_stop_day_of_week", "dst_stop_week_of_month", "dst_stop_time",
+    "timer_invite_expires", "remote_party_id", "codec_order",
 })
+
+
+def uses_local_files(args: argparse.Namespace) -> bool:
+    """``--config`` files, unless ``--tftp``/``--provision`` names a server (they win, as the
+    service passes ``--config`` always) or the file is not there (then DHCP names one)."""
+    if getattr(args, "tftp", None) or getattr(args, "provision", None) or not args.config:
+        return False
+    return Path(args.config).exists()
 
 
 def applies_live(diff: Any) -> bool:
@@ -139,7 +152,7 @@ async def amain(args: argparse.Namespace) -> int:
     state = state_path(args.hal, getattr(args, "state_dir", None))
     source: Any = None
     degraded = False
-    if args.config:
+    if uses_local_files(args):
         config = load_config(args)
     else:  # provisioned: never fails for a provisioning problem (runs line-less, retries)
         from firmware.app.provsource import lease_paths, resolve
@@ -174,26 +187,43 @@ async def amain(args: argparse.Namespace) -> int:
     watchdog = LoopWatchdog(loop)
     ready: asyncio.Task[str] | None = None
     phone: PhoneHost | None = None
+    good: Any = None  # the last config the handset ran with: a resynced one that fails goes back
     try:
         while True:
             control = _control_config(args, config)
             if control is not None and control.token_required and not control.token:
                 log.error("the control API on %s needs control_token (off loopback)", control.host)
-                return 1
+                if good is None:
+                    return 1
+                config = good  # a resync must not take the phone down
+                continue
             clock = LoopClock(loop)
             try:
                 hal = hal_pkg.load(args.hal, getattr(config, "hal_settings", None), clock=clock)
             except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
                 log.error("cannot start the %s hardware: %s", args.hal, exc)
-                return 1
+                if good is None or config is good:
+                    return 1
+                log.error("resync: keeping the previous configuration")
+                config = good
+                continue
             host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
             try:
                 phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control,
                                               name="phone",
                                               state_dir=_state_dir(args.hal, getattr(args, "state_dir", None)))
+            except Exception as exc:
+                hal.close()
+                if good is None or config is good:
+                    raise
+                log.error("resync: the new configuration does not start (%s); keeping the "
+                          "previous one", exc)
+                config = good
+                continue
             except BaseException:
                 hal.close()
                 raise
+            good = config
             phone.on_restart = lambda c=config: reload.restart(c)
             if resyncer is not None and phone.app is not None:
                 phone.app.on_check_sync = _check_sync_trigger(loop, resyncer, checks)
