@@ -122,6 +122,8 @@ def test_dhcp_option_150_and_the_routing_interfaces_mac(tmp_path: Path) -> None:
         with open(log, "wb") as out:
             phone = subprocess.Popen(pair.argv(pair.phone, [
                 sys.executable, "-m", "firmware", "run", "--hal", "mock",
+                # as the service runs it: --config always, here a file not there
+                "--config", str(tmp_path / "etc" / "SIPDefault.cnf"),
                 "--control", f"127.0.0.1:{control}"]),
                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
         seen: dict[str, Any] = {}
