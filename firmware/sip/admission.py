@@ -16,6 +16,7 @@ would create a new transaction).
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -39,9 +40,10 @@ class SourceAdmission:
     """Token buckets keyed by source address, bounded in number (LRU)."""
 
     def __init__(self, config: AdmissionConfig | None = None,
-                 exempt: frozenset[str] = frozenset()) -> None:
+                 exempt: Collection[str] = frozenset()) -> None:
         self.config = config or AdmissionConfig()
-        #: Addresses never limited (the registrar / outbound proxy: a PBX relays for many).
+        #: Addresses never limited (the registrar / outbound proxy: a PBX relays for many);
+        #: may be a live set that the shell fills as it resolves the proxy's name.
         self.exempt = exempt
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self.refused = 0

@@ -67,6 +67,12 @@ class EndpointConfig:
     trying_delay: float | None = None
     #: Per-source limits on new server transactions (flood and scanner protection).
     admission: AdmissionConfig = AdmissionConfig()
+    #: Only the proxy may ring the phone (``firmware.sip.trust``): "403", "drop" or
+    #: "off". The app sets it from ``trust_proxy_only`` when a line has a proxy.
+    trust_proxy_only: str = "off"
+    #: Our lines' SIP users: while ``trust_proxy_only`` is on, another user in the
+    #: Request-URI of a new request gets 404.
+    local_users: tuple[str, ...] = ()
 
     def effective_timers(self) -> TimerConfig:
         """``timers`` with ``trying_delay`` applied (the transaction layer reads only timers)."""
