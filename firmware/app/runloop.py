@@ -195,6 +195,7 @@ async def amain(args: argparse.Namespace) -> int:
                 log.error("the control API on %s needs control_token (off loopback)", control.host)
                 if good is None:
                     return 1
+                log.error("resync: keeping the previous configuration")
                 config = good  # a resync must not take the phone down
                 continue
             clock = LoopClock(loop)

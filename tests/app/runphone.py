@@ -34,12 +34,12 @@ class RunPhone:
     """The phone process; ``args`` are the provisioning arguments (--tftp, --provision...)."""
 
     def __init__(self, tmp: Path, args: Sequence[str], control: int, name: str,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, cli_control: bool = True) -> None:
         self.control = control
         self.log = tmp / f"{name}.log"
         full_env = {**os.environ, "STATE_DIRECTORY": str(tmp / "state"), **(env or {})}
         argv = [sys.executable, "-m", "firmware", "run", "--hal", "mock",
-                "--control", f"127.0.0.1:{control}", *args]
+                *(["--control", f"127.0.0.1:{control}"] if cli_control else []), *args]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(argv, cwd=ROOT, env=full_env, stdout=out,
                                          stderr=subprocess.STDOUT)

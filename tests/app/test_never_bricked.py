@@ -111,3 +111,25 @@ def test_per_mac_missing_at_resync_and_server_down_keep_the_last_good_set(
             assert phone.stop() == 0, phone.text()
     finally:
         tftpd.stop()
+
+
+@pytest.mark.slow  # ~6 s: a resync, a failed restart, a restart with the previous set
+def test_a_resynced_set_that_cannot_start_leaves_the_previous_one_running(
+        tmp_path: Path) -> None:
+    control, sip_port = free_port(), free_port()
+    base = (f'proxy1_address: ""\nvoip_control_port: {sip_port}\nresync_interval: 1\n'
+            "line1_name: 1001\n")
+    with Tftpd(tmp_path / "root") as tftpd:
+        tftpd.serve("SIPDefault.cnf", (base + f"control_bind: 127.0.0.1:{control}\n").encode())
+        phone = RunPhone(tmp_path, ["--tftp", f"127.0.0.1:{tftpd.port}", "--mac", MAC],
+                         control, "badnew", cli_control=False)  # the API where the file says
+        try:
+            phone.wait_for(lambda s: "Ready" in s["display"], "the phone on its first set")
+            # the new set serves the API off loopback without control_token: cannot start
+            tftpd.serve("SIPDefault.cnf", (base + f"control_bind: 0.0.0.0:{free_port()}\n"
+                                           "phone_label: New\n").encode())
+            phone.wait_log("keeping the previous", "the failed restart")
+            st = phone.wait_for(lambda s: "Ready" in s["display"], "the previous set back")
+            assert not st["display"][0].startswith("New")
+        finally:
+            assert phone.stop() == 0, phone.text()
