@@ -76,6 +76,7 @@ class App:
         registrations: list[Any] | None = None,
         on_wire: WireTap | None = None,
         history_file: Any = None,
+        prefs_file: Any = None,
         name: str = "phone",
         rtp_latch: bool = False,
     ) -> None:
@@ -91,6 +92,7 @@ class App:
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
         self.history_file = history_file  # JsonHistoryFile-like: save(history)
+        self.prefs_file = prefs_file  # JsonPrefsFile-like: save(prefs)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
@@ -289,8 +291,21 @@ class App:
         elif kind == "HistoryChanged":
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
+        elif kind == "SetAudio":
+            self._set_audio(action)
+        elif kind == "PrefsChanged":
+            if self.prefs_file is not None:
+                self.prefs_file.save(self.phone.prefs())
         else:
             log.warning("%s: unknown action %s", self.name, kind)
+
+    def _set_audio(self, action: Any) -> None:
+        """Mute, volume and ring level from the keys (``firmware.phone.panel``)."""
+        if self.engine is not None:
+            self.engine.muted = bool(action.muted)
+            self.engine.gain = float(action.gain)
+        if self.hal.ringer is not None:
+            self.hal.ringer.set_volume(action.ringer)
 
     def _play_tone(self, tone: str) -> None:
         if self.engine is None:

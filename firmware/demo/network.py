@@ -53,6 +53,14 @@ class DemoConfig:
     end_media_port: int = 20100
     timer_t1: int = 500
     timer_t2: int = 4000
+    messages_uri: str = ""
+    stutter_msg_waiting: bool = False
+    auto_answer: bool = False
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
+    #: the local directory (``provisioning.directory.Directory``), as provisioning loads it
+    directory: Any = None
 
 
 MEDIA_SPAN = 40
@@ -161,7 +169,7 @@ class Network:
         return {h.address for h in self.handsets.values()}
 
     async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
-                  host: str = HOST) -> Handset:
+                  host: str = HOST, state_dir: Any = None) -> Handset:
         """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
         in a test network namespace, where a peer like baresip puts that address in its SDP)."""
         loop = asyncio.get_running_loop()
@@ -170,7 +178,8 @@ class Network:
 
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
         host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
-                                     on_wire=self.tap(name), name=name, autostart=False)
+                                     on_wire=self.tap(name), name=name, autostart=False,
+                                     state_dir=state_dir)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
