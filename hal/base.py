@@ -60,8 +60,8 @@ class Screen:
     ``status`` is the top bar (line, registration, clock); ``lines`` the main
     area; ``softkeys`` the labels on the bottom row (up to 4, like the 7960);
     ``icons`` small indicators ('registered', 'hold', 'waiting', 'dnd', 'cfwd',
-    'muted', 'speaker', 'mwi'); ``badge`` a short text drawn after the icons (the
-    number of new voice messages next to the envelope).
+    'muted', 'speaker', 'mwi', 'conference'); ``badge`` a short text drawn after the
+    icons (the number of new voice messages next to the envelope).
     """
 
     status: str = ""
@@ -224,6 +224,13 @@ class Audio(abc.ABC):
     def poll_descriptors(self) -> list[tuple[int, int]]:
         """(fd, poll event mask) pairs that become ready once per period; [] when none."""
         return []
+
+    def set_rate(self, rate: int) -> bool:
+        """Run at ``rate`` Hz (8000, or 16000 for a wideband call) with the same period
+        time; True when the device now runs at ``rate``. A device that cannot switch
+        answers False and keeps its rate (the engine then converts). A device with a
+        clock may hand out new ``poll_descriptors()`` after a switch."""
+        return rate == self.format.rate
 
 
 @dataclass(kw_only=True)

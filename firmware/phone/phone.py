@@ -41,6 +41,7 @@ from firmware.phone.audio_controls import UserPrefs
 from firmware.phone.call import Call, CallState, CallView
 from firmware.phone.callinfo import CallStats, InfoState, info_rows
 from firmware.phone.callops import PhoneError
+from firmware.phone.conference import ConferenceOps
 from firmware.phone.history import CallHistory
 from firmware.phone.line import Line
 from firmware.phone.menus import MenuOps
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 _S = CallState
 
 
-class Phone(MenuOps, Outputs, SipExtras, SipEvents):
+class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
     """Call control for one handset (all its lines), driven by HAL and SIP events.
 
     Args:
@@ -332,6 +333,7 @@ class Phone(MenuOps, Outputs, SipExtras, SipEvents):
             focused=focused.view(waiting=self._is_waiting(focused)) if focused else None,
             other=other.view(waiting=self._is_waiting(other)) if other else None,
             transferring=self.transfer_pending(focused),
+            conferencing=self.conference_origin(focused) is not None,
             dnd=self.dnd, cfwd_to=self.cfwd_to,
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,
