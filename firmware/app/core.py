@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from firmware.app.audio_apply import apply_audio
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
@@ -297,20 +298,12 @@ class App:
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
         elif kind == "SetAudio":
-            self._set_audio(action)
+            apply_audio(action, self.engine, self.hal.ringer)
         elif kind == "PrefsChanged":
             if self.prefs_file is not None:
                 self.prefs_file.save(self.phone.prefs())
         else:
             log.warning("%s: unknown action %s", self.name, kind)
-
-    def _set_audio(self, action: Any) -> None:
-        """Mute, volume and ring level from the keys (``firmware.phone.panel``)."""
-        if self.engine is not None:
-            self.engine.muted = bool(action.muted)
-            self.engine.gain = float(action.gain)
-        if self.hal.ringer is not None:
-            self.hal.ringer.set_volume(action.ringer)
 
     def _play_tone(self, tone: str) -> None:
         if self.engine is None:
