@@ -12,8 +12,10 @@ Data flow (one input at a time, everything flushed before returning)::
     key, hook ----------------------> Phone --commands--> Endpoint --> send_sip
     RTP -------> MediaStream <--> MediaEngine <--> hal.audio
 
-The app also implements ``firmware.control.PhoneControl``: the control API's
-requests become the same inputs a person gives the handset.
+The app exposes ``firmware.surface.PhoneControl`` (``control_adapter.AppControl``):
+the control API's requests become the same inputs a person gives the
+handset. The app never imports the control API itself; only the process
+that serves it (``host``, ``runloop``, ``cli``) does.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from firmware.app.audio_apply import apply_audio
+from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
@@ -74,8 +76,7 @@ class App:
         media_io: MediaIO | None = None,
         registrations: list[Any] | None = None,
         on_wire: WireTap | None = None,
-        history_file: Any = None,
-        prefs_file: Any = None,
+        history_file: Any = None, prefs_file: Any = None,
         name: str = "phone",
         rtp_latch: bool = False,
     ) -> None:
@@ -90,8 +91,8 @@ class App:
         self.rtp_latch = rtp_latch
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
-        self.history_file = history_file  # JsonHistoryFile-like: save(history)
-        self.prefs_file = prefs_file  # JsonPrefsFile-like: save(prefs)
+        self.history_file = history_file  # app.history_file.JsonHistoryFile-like: save(history)
+        self.prefs_file = prefs_file  # app.prefs_file.JsonPrefsFile-like: save(prefs)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
@@ -296,11 +297,8 @@ class App:
         elif kind == "HistoryChanged":
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
-        elif kind == "SetAudio":
-            apply_audio(action, self.engine, self.hal.ringer)
-        elif kind == "PrefsChanged":
-            if self.prefs_file is not None:
-                self.prefs_file.save(self.phone.prefs())
+        elif kind in ("SetAudio", "PrefsChanged"):
+            apply_panel(action, self)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
 

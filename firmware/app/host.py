@@ -82,8 +82,8 @@ class PhoneHost:
         settings = phone_settings(config, media_address=sip_host)
         history_file = prefs_file = None
         if state_dir is not None:
-            from firmware.phone.audio_controls import JsonPrefsFile
-            from firmware.phone.history import JsonHistoryFile
+            from firmware.app.history_file import JsonHistoryFile
+            from firmware.app.prefs_file import JsonPrefsFile
 
             history_file = JsonHistoryFile(state_dir)
             prefs_file = JsonPrefsFile(state_dir)

@@ -3,19 +3,15 @@
 Why values here and the file apart: call control decides which volume a key
 press changes (the one in use: handset, speaker, or the ringer while ringing
 or idle, as on a 7960) and what the earpiece gain is; the app only applies
-``SetAudio`` and writes ``UserPrefs`` to the state directory through
-``JsonPrefsFile`` (temporary file, fsync, ``os.replace``: a power cut leaves
-the old or the new file, never half of one). A missing or corrupt file means
+``SetAudio`` and writes ``UserPrefs`` to the state directory
+(``firmware.app.prefs_file``, atomically). A missing or corrupt file means
 the factory levels, logged, never a failed boot.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any, Literal
 
 log = logging.getLogger(__name__)
@@ -26,9 +22,7 @@ MAX_VOLUME = 15
 DEFAULT_VOLUME = 8
 #: dB per volume step; level 8 is unity gain (what the far end sent, unchanged)
 STEP_DB = 2.0
-FILE_NAME = "prefs.json"
 _FORMAT = 1
-MAX_FILE_BYTES = 64 * 1024
 
 
 def gain_db(level: int) -> float:
@@ -96,31 +90,3 @@ class UserPrefs:
                 elif value is not None:
                     log.warning("prefs: %s volume %r ignored", mode, value)
         return cls(volumes=Volumes(**levels))
-
-
-class JsonPrefsFile:
-    """``<state_dir>/prefs.json``: load at boot, save after every change."""
-
-    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
-        self.path = Path(state_dir) / FILE_NAME
-
-    def load(self) -> UserPrefs:
-        try:
-            if self.path.stat().st_size > MAX_FILE_BYTES:
-                log.warning("prefs: %s is too large, using the factory levels", self.path)
-                return UserPrefs()
-            return UserPrefs.from_json(json.loads(self.path.read_text(encoding="utf-8")))
-        except FileNotFoundError:
-            return UserPrefs()
-        except (OSError, ValueError) as exc:
-            log.warning("prefs: cannot read %s (%s), using the factory levels", self.path, exc)
-            return UserPrefs()
-
-    def save(self, prefs: UserPrefs) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(prefs.to_json()))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from firmware.app.prefs_file import JsonPrefsFile
 from firmware.phone.actions import PlayTone, PrefsChanged, SetAudio
-from firmware.phone.audio_controls import JsonPrefsFile, UserPrefs, Volumes
+from firmware.phone.audio_controls import UserPrefs, Volumes
 from firmware.phone.callops import PhoneError
 from firmware.phone.history import HistoryEntry
 from firmware.phone.mwi import parse_message_summary
