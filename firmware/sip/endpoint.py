@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from firmware.sip.admission import SourceAdmission
 from firmware.sip.auth import DigestClient
 from firmware.sip.build import (
     IdSource,
@@ -59,6 +60,7 @@ from firmware.sip.session import InviteSession, SessionError
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 from firmware.sip.transaction_layer import TableFull, TransactionLayer
+from firmware.sip.trust import SourceTrust
 from firmware.sip.uri import split_hostport
 from firmware.sip.validate import (
     UaPolicy,
@@ -102,6 +104,13 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         self._reap_queue: dict[str, float] = {}
         self.registrations: dict[str, Registration] = {}
         self._ood = OutsideDialog(self, config.request_answer_timeout)
+        self.trust = SourceTrust(action=config.trust_proxy_only,
+                                 users=frozenset(config.local_users or (config.user,)))
+        for host in (config.domain, config.outbound_proxy[0] if config.outbound_proxy else None):
+            if host:
+                self.trust.add(host)
+        # The proxy relays for many callers: never rate-limited as one source.
+        self.admission = SourceAdmission(config.admission, exempt=self.trust.hosts)
         self._seq = 0
 
     # ================================================= host services
@@ -195,6 +204,8 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
             if isinstance(msg, Request):
                 self._on_request(msg, source, transport, now)
             else:
+                if msg.cseq.method == "REGISTER":
+                    self.trust.add(source[0])  # the registrar's name, resolved
                 self._on_response(msg, now)
         except SipParseError as exc:
             log.info("dropping message from %s: %s", source, exc.reason)
@@ -272,19 +283,24 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         for sid, s in list(self._live.items()):
             if s.finished:
                 del self._live[sid]
-                self._reap_queue[sid] = now + self.timers.timer_b
+                if s.lingers:
+                    self._reap_queue[sid] = now + self.timers.timer_b
+                else:
+                    self._forget(self.sessions.pop(sid))
         while self._reap_queue:
             sid, when = next(iter(self._reap_queue.items()))
             if when > now:
                 break
             del self._reap_queue[sid]
-            s = self.sessions.pop(sid)
-            s.release()
-            if self._by_call_id.get(s.call_id) is s:
-                del self._by_call_id[s.call_id]
+            self._forget(self.sessions.pop(sid))
         for rid, r in list(self.registrations.items()):
             if r.finished:
                 del self.registrations[rid]
+
+    def _forget(self, s: InviteSession) -> None:
+        s.release()
+        if self._by_call_id.get(s.call_id) is s:
+            del self._by_call_id[s.call_id]
 
     # ================================================= commands
     def _touch(self, session: InviteSession) -> None:
