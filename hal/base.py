@@ -60,8 +60,8 @@ class Screen:
     ``status`` is the top bar (line, registration, clock); ``lines`` the main
     area; ``softkeys`` the labels on the bottom row (up to 4, like the 7960);
     ``icons`` small indicators ('registered', 'hold', 'waiting', 'dnd', 'cfwd',
-    'muted', 'speaker', 'mwi', 'conference'); ``badge`` a short text drawn after the
-    icons (the number of new voice messages next to the envelope).
+    'muted', 'speaker', 'mwi', 'conference', 'hd'); ``badge`` a short text drawn after
+    the icons (the number of new voice messages next to the envelope).
     """
 
     status: str = ""
