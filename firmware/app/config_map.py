@@ -115,7 +115,6 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         cfwd_noanswer_timeout=float(noanswer_after or 20),
         invite_expires=invite_expires or None,
         remote_party_id=bool(getattr(cfg, "remote_party_id", False)),
-        messages_uri=str(getattr(cfg, "messages_uri", "") or ""),
         dtmf_payload=dtmf_payload,
         ring_timeout=float(getattr(cfg, "ring_timeout", 180) or 180),
         reject_no_codec_as_400=bool(getattr(cfg, "reject_488_as_400", False)),
@@ -130,7 +129,22 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         idle_message=idle_message,
         registers=bool(registrations(cfg)),
         local_time=clock_of(cfg),
+        messages_uri=str(getattr(cfg, "messages_uri", "") or ""),
+        stutter_msg_waiting=bool(int(getattr(cfg, "stutter_msg_waiting", 0) or 0)),
+        mwi_subscribe=bool(int(getattr(cfg, "mwi_subscribe", 0) or 0)),
+        mwi_uri=str(getattr(cfg, "mwi_uri", "") or ""),
+        mwi_expires=int(getattr(cfg, "mwi_expires", 3600) or 3600),
+        auto_answer=bool(int(getattr(cfg, "auto_answer", 0) or 0)),
+        proxy_hosts=_proxy_hosts(cfg),
     )
+
+
+def _proxy_hosts(cfg: Any) -> frozenset[str]:
+    """Every proxy's and the outbound proxy's host: where MWI NOTIFYs and intercom may come from."""
+    hosts = {proxy[0].lower() for line in cfg.lines if (proxy := _proxy_of(cfg, line))}
+    if getattr(cfg, "outbound_proxy", ""):
+        hosts.add(str(cfg.outbound_proxy).lower())
+    return frozenset(hosts)
 
 
 def _codecs(cfg: Any) -> tuple[str, ...]:
@@ -210,11 +224,12 @@ def dtmf_policy(cfg: Any) -> tuple[bool, int | None]:
     return bool(getattr(cfg, "dtmf_inband", True)), always
 
 
-def sip_sender(cfg: Any, send: Any, app: Any) -> Any:
+def sip_sender(cfg: Any, send: Any, app: Any, keys: Any) -> Any:
     """The app's SIP send: with ``call_stats: 1`` BYEs and their 200 OK carry
-    RTP-RxStat / RTP-TxStat (``firmware.app.rtpstat``)."""
+    RTP-RxStat / RTP-TxStat (``firmware.app.rtpstat``; ``keys``: the app's
+    ``mediakeys.MediaKeys``)."""
     if not getattr(cfg, "call_stats", False):
         return send
     from firmware.app.rtpstat import with_call_stats
 
-    return with_call_stats(send, app)
+    return with_call_stats(send, app, keys)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
@@ -75,7 +76,7 @@ class App:
         media_io: MediaIO | None = None,
         registrations: list[Any] | None = None,
         on_wire: WireTap | None = None,
-        history_file: Any = None,
+        history_file: Any = None, prefs_file: Any = None,
         name: str = "phone",
         rtp_latch: bool = False,
     ) -> None:
@@ -91,6 +92,7 @@ class App:
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
         self.history_file = history_file  # app.history_file.JsonHistoryFile-like: save(history)
+        self.prefs_file = prefs_file  # app.prefs_file.JsonPrefsFile-like: save(prefs)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
@@ -100,7 +102,6 @@ class App:
         self.on_registration: Callable[[], None] | None = None
         self._reg_ids: dict[str, int] = {}
         self._media: dict[str, _CallMedia] = {}
-        self.ended_streams: dict[str, Any] = {}  # the last few stopped streams (call_stats)
         #: calls mixed together by this phone (a 3-way conference), by call id
         self.conference: frozenset[str] = frozenset()
         #: Called when the sound card reopened at another rate (new poll fds to wait on).
@@ -296,6 +297,8 @@ class App:
         elif kind == "HistoryChanged":
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
+        elif kind in ("SetAudio", "PrefsChanged"):
+            apply_panel(action, self)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
 
@@ -325,7 +328,6 @@ class App:
         stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),
                              cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
                              pcm_rate=rate, period=rate // 50)
-        stream.dtmf_inband, stream.dtmf_always_pt = getattr(self, "dtmf", (True, None))  # host.py
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
@@ -385,7 +387,6 @@ class App:
         if media is None:
             return
         media.pump.input(media.stream.stop)
-        self.ended_streams = {**dict(list(self.ended_streams.items())[-7:]), call: media.stream}
         media.pump.close()
         if self._media_io is not None:
             self._media_io.close(media.port)

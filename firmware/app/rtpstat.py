@@ -4,8 +4,8 @@
 Why a wrapper around the SIP send: the figures live in the app's media
 streams, the BYE is built by the sans-IO SIP core which knows nothing of
 media. By the time the BYE leaves, call control has already stopped the
-call's stream (the app keeps the last few in ``App.ended_streams``), so the
-headers carry the call's final counts. Only the header block changes; the
+call's stream (``mediakeys.MediaKeys`` keeps the last few), so the headers
+carry the call's final counts. Only the header block changes; the
 body and Content-Length stay as the core made them.
 """
 
@@ -35,13 +35,12 @@ def stat_headers(stream: Any, duration: float) -> list[str]:
     ]
 
 
-def _stream_for(app: Any, call_id: str) -> tuple[Any, float] | None:
+def _stream_for(app: Any, keys: Any, call_id: str) -> tuple[Any, float] | None:
     now = app.clock.time()
     for view in app.phone.calls():
         if getattr(view, "call_id", "") != call_id:
             continue
-        media = app._media.get(view.id)  # noqa: SLF001 - the app's own call table
-        stream = media.stream if media is not None else app.ended_streams.get(view.id)
+        stream = keys.stream(view.id)
         if stream is None:
             return None
         started = view.connected_at if view.connected_at is not None else now
@@ -49,15 +48,16 @@ def _stream_for(app: Any, call_id: str) -> tuple[Any, float] | None:
     return None
 
 
-def with_call_stats(send: SendSip, app: Callable[[], Any]) -> SendSip:
-    """``send`` that adds the RTP-Stat headers to BYE requests and their 2xx."""
+def with_call_stats(send: SendSip, app: Callable[[], Any], keys: Any) -> SendSip:
+    """``send`` that adds the RTP-Stat headers to BYE requests and their 2xx
+    (``keys``: the ``mediakeys.MediaKeys`` that remembers each call's stream)."""
 
     def wrapped(data: bytes, dest: Address, transport: str) -> None:
         head, sep, body = data.partition(b"\r\n\r\n")
         bye = head.startswith(b"BYE ") or (head.startswith(b"SIP/2.0 2")
                                           and _CSEQ_BYE.search(head) is not None)
         m = _CALL_ID.search(head) if bye and sep else None
-        found = _stream_for(app(), m.group(1).decode("ascii", "replace")) if m else None
+        found = _stream_for(app(), keys, m.group(1).decode("ascii", "replace")) if m else None
         if found is not None:
             extra = "".join(f"\r\n{h}" for h in stat_headers(*found)).encode("ascii")
             data = head + extra + sep + body

@@ -135,6 +135,8 @@ class CallView:
     reason_text: str | None = None
     #: mixed by this phone with another call (a 3-way conference, ``conference.py``)
     conference: bool = False
+    #: the call sends a wideband codec (G.722): HD voice, shown on the LCD
+    hd: bool = False
 
 
 @dataclass(kw_only=True, eq=False)
@@ -229,4 +231,12 @@ class Call:
             reason_text=(self.extra.get("reason_text") or words_for(self.reason))
             if self.state is CallState.ENDED else None,
             conference=bool(self.extra.get("conference")) and self.state is not CallState.ENDED,
+            hd=_sends_wideband(self.media),
         )
+
+
+def _sends_wideband(media: Any) -> bool:
+    """True when the call's negotiated send codec is G.722 (16 kHz audio)."""
+    neg = getattr(media, "negotiated", None)
+    codec = getattr(getattr(neg, "send_codec", None), "name", "")
+    return str(codec).upper() == "G722"

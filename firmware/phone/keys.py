@@ -64,7 +64,7 @@ class KeyOps(CallOps):
             self.new_call("out", line, now)
 
     def go_on_hook(self, now: float) -> None:
-        self.speaker = False
+        self.speaker = self.headset = False
         line = self.line()
         focused = line.focused
         if focused is not None and not focused.ended and focused.state is not _S.HOLDING \
@@ -96,15 +96,6 @@ class KeyOps(CallOps):
                 self.speaker = True
             self.new_call("out", line, now)
 
-    def toggle_speaker(self, now: float) -> None:
-        if self.speaker or self.handset_up:
-            if not self.handset_up:
-                self.go_on_hook(now)
-            self.speaker = False
-        else:
-            self.speaker = True
-            self.go_off_hook(now)
-
     def incoming_call(self) -> Call | None:
         line = self.line()
         focused = line.focused
@@ -115,12 +106,6 @@ class KeyOps(CallOps):
                 if c.state is _S.INCOMING:
                     return c
         return None
-
-    def messages_key(self, now: float) -> None:
-        """The Messages key calls voicemail: the 7960's ``messages_uri``."""
-        if not self.settings.messages_uri:
-            raise PhoneError(409, "no voicemail number (messages_uri) configured")
-        self.dial(self.settings.messages_uri, now)
 
     def digit(self, key: str, now: float) -> None:
         line = self.line()
@@ -205,7 +190,7 @@ class KeyOps(CallOps):
                 raise PhoneError(409, "no call to end")
             self.hangup(call, now)
             if not self.handset_up and all(c.state is _S.HOLDING for c in self.line().live):
-                self.speaker = False
+                self.speaker = self.headset = False
         elif label == HOLD:
             self.hold(self._need(call), now)
         elif label == RESUME:

@@ -90,8 +90,6 @@ class PhoneSettings:
     invite_expires: int | None = None
     #: the 7960's ``remote_party_id``: a Remote-Party-ID header (our identity) in INVITEs
     remote_party_id: bool = False
-    #: the 7960's ``messages_uri``: what the Messages key calls (voicemail); "" = none
-    messages_uri: str = ""
     #: RFC 4733 telephone-event payload type we offer (``dtmf_avt_payload``); None:
     #: none offered (``dtmf_outofband: none``), digits go in-band
     dtmf_payload: int | None = 101
@@ -99,6 +97,19 @@ class PhoneSettings:
     idle_message: str = ""
     #: False when no line registers (peer-to-peer): the idle screen says "Ready", not "(unreg)"
     registers: bool = True
+    #: voicemail: what the Messages key dials (7960 ``messages_uri``)
+    messages_uri: str = ""
+    #: stutter dial tone while voice messages wait (7960 ``stutter_msg_waiting``)
+    stutter_msg_waiting: bool = False
+    #: SUBSCRIBE to message-summary (``mwi_subscribe``) at ``mwi_uri`` (default: line 1's AOR)
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
+    #: intercom: auto-answer an INVITE from the proxy that asks for it (``auto_answer``)
+    auto_answer: bool = False
+    #: the proxy/registrar addresses: unsolicited NOTIFYs and auto-answer are taken only
+    #: from these
+    proxy_hosts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.lines:

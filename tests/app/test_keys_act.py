@@ -20,6 +20,7 @@ from firmware.app.config_map import (
 )
 from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
+from firmware.app.mediakeys import MediaKeys
 from firmware.media.rtp import parse_rtp
 from firmware.phone.phone import Phone
 from firmware.provisioning.cnf import parse_cnf
@@ -83,12 +84,14 @@ class Net:
         endpoint = Endpoint(endpoint_config(cfg, local_address=addr))
         phone = Phone(phone_settings(cfg, media_address=addr[0]), endpoint)
         box: list[App] = []
+        keys = MediaKeys(dtmf_policy(cfg))  # as PhoneHost wires them
         app = App(clock=self.clock, hal=MockHal(self.clock, audio=None), endpoint=endpoint,
-                  phone=phone, send_sip=sip_sender(cfg, self.send_sip(addr), lambda: box[0]),
+                  phone=phone,
+                  send_sip=sip_sender(cfg, self.send_sip(addr), lambda: box[0], keys),
                   media_io=self.media_io(addr[0]), registrations=registrations(cfg),
                   name=number)
         box.append(app)
-        app.dtmf = dtmf_policy(cfg)  # type: ignore[attr-defined]  # as PhoneHost does
+        keys.attach(app)
         self.sip[addr] = app
         app.start()
         return AppControl(app, {1: number})
