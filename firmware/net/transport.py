@@ -36,7 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from firmware.net.resolve import NameCache, is_ip_literal
+from firmware.net.namecache import NameCache
+from firmware.net.resolve import is_ip_literal
 from firmware.net.wire import (
     MTU_SWITCH_THRESHOLD,
     is_request,

@@ -36,6 +36,7 @@ from firmware.sip.build import (
 )
 from firmware.sip.dialog import Dialog, DialogId
 from firmware.sip.endpoint_config import EndpointConfig, EndpointError, EndpointStats
+from firmware.sip.endpoint_net import NetworkMixin
 from firmware.sip.endpoint_receive import ReceiveMixin
 from firmware.sip.errors import SipParseError
 from firmware.sip.events import (
@@ -69,7 +70,7 @@ __all__ = ["Endpoint", "EndpointConfig", "EndpointStats", "EndpointError"]  # co
 log = logging.getLogger(__name__)
 
 
-class Endpoint(ReceiveMixin):
+class Endpoint(ReceiveMixin, NetworkMixin):
     """One SIP user agent (UAC + UAS + registrations), sans-IO.
 
     Input verbs: ``receive_datagram``, ``handle_timer`` and the commands.
@@ -143,6 +144,7 @@ class Endpoint(ReceiveMixin):
     def start_client(self, request: Request, dest: Address, transport: str, now: float,
                      on_response: Callable[[ClientTransaction, int, Any, float], None],
                      on_timeout: Callable[[ClientTransaction, float], None]) -> ClientTransaction:
+        on_response, on_timeout = self._watch_target(dest, transport, on_response, on_timeout)
         try:
             return self.layer.send_request(request, dest, transport, now,
                                            on_response=on_response, on_timeout=on_timeout)
