@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Sequence
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from peers_ports import HOST, free_port, sip_options_answered
 from peers_proc import PeerProcess, require, wait_until

@@ -21,6 +21,7 @@ from firmware.app.netplan import advertised_host, bind_host, route_specs
 from firmware.app.netwatch import NetWatch
 from firmware.control.server import ControlConfig, ControlServer
 from firmware.net.addresses import family_of, is_wildcard
+from firmware.net.keepalive import StreamKeepAlive
 from firmware.net.resolve import TargetResolver
 from firmware.net.router import Router
 from firmware.net.transport import SipTransport
@@ -54,6 +55,7 @@ class PhoneHost:
         self.transport: SipTransport | None = None
         self.router: Router | None = None
         self.netwatch: NetWatch | None = None
+        self.keepalive: StreamKeepAlive | None = None
         self._config: Any = None
         self.media: UdpMediaIO | None = None
         self.control: ControlServer | None = None
@@ -99,10 +101,10 @@ class PhoneHost:
         routes = route_specs(config)
         for key, spec in routes.items():
             self.router.add(key, spec)
-        for hook, fn in (("on_unreachable", self.router.unreachable),
-                         ("on_connect_failed", self.router.connect_failed)):
-            if hasattr(self.transport, hook):
-                setattr(self.transport, hook, fn)
+        self.transport.on_unreachable = self.router.unreachable
+        self.keepalive = StreamKeepAlive(self.transport.streams,
+                                         float(getattr(config, "keepalive_interval", 30) or 0))
+        self.transport.streams.on_connect_failed = self.router.connect_failed
         route_key = next(iter(routes), None)
         toward = await self._first_target(route_key)
         announced = (advertised_host(config, bind, toward)
@@ -157,7 +159,7 @@ class PhoneHost:
     def _address_changed(self, address: str) -> None:
         """New calls offer media at ``address``; stream connections from the old one are dead."""
         self._media_address = address
-        if self.transport is not None and hasattr(self.transport, "drop_connections"):
+        if self.transport is not None:
             self.transport.drop_connections()
         if self.app is not None and self._config is not None:
             try:
@@ -183,6 +185,8 @@ class PhoneHost:
         self.app.start()
         if self.netwatch is not None:
             self.netwatch.start()
+        if self.keepalive is not None:
+            self.keepalive.start()
         audio = self.app.hal.audio
         if self.app.audio_has_clock and audio is not None:
             loop = asyncio.get_running_loop()
@@ -227,6 +231,8 @@ class PhoneHost:
             await self.control.close()
         if self.netwatch is not None:
             self.netwatch.close()
+        if self.keepalive is not None:
+            self.keepalive.close()
         if self.router is not None:
             self.router.close()
         loop = asyncio.get_running_loop()
