@@ -97,7 +97,10 @@ class NetWatch:
         """Compare the address towards the proxy with the one in use; act on a change."""
         if self.app.stopping:
             return
-        new = advertised_host(self.cfg, self.bind, self.toward())
+        toward = self.toward()
+        if toward is None and self.route_key is not None:
+            return  # the proxy's name is not resolved yet: nothing to compare with
+        new = advertised_host(self.cfg, self.bind, toward)
         if new is None:
             if not self.offline:
                 log.warning("no route towards the proxy: the network is down")

@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 NEGATIVE_TTL = 5.0
 #: Cap on any cached answer, so a changed zone is seen within the hour.
 MAX_TTL = 3600.0
+#: Floor on a cached answer: a TTL of 0 (dnsmasq's default for its own records)
+#: must not mean a DNS round trip before every retransmission.
+MIN_TTL = 10.0
 
 _NAPTR_SERVICE = {"udp": "SIP+D2U", "tcp": "SIP+D2T", "tls": "SIPS+D2T"}
 _SRV_PREFIX = {"udp": "_sip._udp.", "tcp": "_sip._tcp.", "tls": "_sips._tcp."}
@@ -152,7 +155,8 @@ class TargetResolver:
             ttl = NEGATIVE_TTL
         if len(self._cache) >= self._max:
             self._cache.pop(next(iter(self._cache)))
-        self._cache[key] = (loop.time() + min(ttl, MAX_TTL), targets)
+        self._cache[key] = (loop.time() + max(min(ttl, MAX_TTL), MIN_TTL if targets else 0.0),
+                            targets)
         log.info("%s%s/%s -> %s (for %.0fs)", host, f":{port}" if port else "", transport,
                  ", ".join(f"{t.host}:{t.port}" for t in targets) or "nothing", ttl)
         return targets

@@ -190,11 +190,13 @@ class Router:
         finally:
             route.resolving = False
         waiting, route.waiting = route.waiting, []
+        targets = self._cached(route, self.loop.time())
+        target = route.pick(targets, self.loop.time()) if targets else None
         for data, transport in waiting:
-            if self._cached(route, self.loop.time()) is None:
-                self.dropped += 1  # still nothing (negative answer expired meanwhile)
+            if target is None:
+                self.dropped += 1  # DNS gave nothing
                 continue
-            self.send(data, route.key, transport)
+            self.transport.send(data, target.address, transport)
 
     # -- failures -------------------------------------------------------------
     def target_failed(self, key: Address, why: str = "failed") -> None:
