@@ -79,7 +79,8 @@ def route_specs(cfg: Any, transport: str = "udp") -> dict[Address, RouteSpec]:
         port = int(getattr(proxy, "port", 5060))
         srv = not getattr(proxy, "port_given", True) and not is_ip_literal(host)
         routes[(host, port)] = RouteSpec(host=host, port=None if srv else port,
-                                         transport=transport, backup=backup)
+                                         transport=str(getattr(proxy, "transport", transport)),
+                                         backup=backup)
     if getattr(cfg, "outbound_proxy", ""):
         host, port = str(cfg.outbound_proxy), int(getattr(cfg, "outbound_proxy_port", 5060))
         routes.setdefault((host, port), RouteSpec(host=host, port=port, transport=transport))

@@ -61,6 +61,9 @@ class DemoConfig:
     proxy_backup_port: int = 5060
     keepalive_interval: int = 30
     proxy_retry_interval: int = 60
+    preferred_codec: str = "g711ulaw"
+    codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
+    cnf_join_enable: bool = True
 
 
 MEDIA_SPAN = 40

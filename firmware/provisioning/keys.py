@@ -39,6 +39,7 @@ def _k(t: v.ValueType, default: Any, **kw: Any) -> KeySpec:
 
 
 _PORT = v.integer(1, 65535)
+_PATH = v.string(256, pattern=r"[\x21-\x7e]+", what="a file path")
 _USER = v.string(64, pattern=r"[A-Za-z0-9_.!~*'()&=+$,;?/%#-]+", what="a SIP user part")
 
 KEYS: dict[str, KeySpec] = {
@@ -55,7 +56,9 @@ KEYS: dict[str, KeySpec] = {
     "voip_control_port": _k(_PORT, 5060),
     "start_media_port": _k(v.integer(1024, 65534), 16384),
     "end_media_port": _k(v.integer(1025, 65535), 32766),
-    "preferred_codec": _k(v.choice("g711ulaw", "g711alaw", "g729a", "none"), "g711ulaw"),
+    "preferred_codec": _k(v.choice("g711ulaw", "g711alaw", "g722", "g729a", "none"), "g711ulaw"),
+    # not a 7960 key: the codecs offered and accepted, in order (preferred_codec goes first)
+    "codec_order": _k(v.choice_list("g711ulaw", "g711alaw", "g722"), ("g711ulaw", "g711alaw", "g722")),
     "dtmf_avt_payload": _k(v.integer(96, 127), 101),
     "dtmf_outofband": _k(v.choice("none", "avt", "avt_always"), "avt"),
     "nat_enable": _k(v.BOOL, False),
@@ -75,6 +78,7 @@ KEYS: dict[str, KeySpec] = {
     "call_waiting": _k(v.BOOL, True),
     "dnd_control": _k(v.integer(0, 2), 0),
     "messages_uri": _k(v.SIP_URI, ""),
+    "cnf_join_enable": _k(v.BOOL, True),
     "phone_label": _k(v.string(32), ""),
     "time_zone": _k(v.string(64, pattern=r"[A-Za-z0-9_+/:-]+", what="a zone name"), "UTC"),
     "rfc_2543_hold": _k(v.BOOL, True),
@@ -98,6 +102,20 @@ KEYS: dict[str, KeySpec] = {
     # --- ours: control API ----------------------------------------------------
     "control_bind": _k(v.HOST_PORT, None),
     "control_token": _k(v.string(256, pattern=r"[\x21-\x7e]+", what="a token"), "", secret=True),
+    # names besides the bound address the API answers to (Host/Origin check)
+    "control_hosts": _k(v.string(512, pattern=r"[A-Za-z0-9.,:\[\] -]*", what="host names"), ""),
+    "control_cert_file": _k(_PATH, ""),  # HTTPS when set
+    "control_key_file": _k(_PATH, ""),
+    # --- ours: security (docs/security.md) --------------------------------------
+    "tls_ca_file": _k(_PATH, ""),  # empty: the system CA store
+    "tls_verify": _k(v.BOOL, True),
+    "tls_cert_file": _k(_PATH, ""),  # optional client certificate (PEM chain)
+    "tls_key_file": _k(_PATH, ""),
+    "srtp_mode": _k(v.choice("off", "optional", "mandatory"), "optional"),
+    # SDES keys travel in the SDP: offered/answered over TLS signalling only, unless 1
+    "srtp_over_plain": _k(v.BOOL, False),
+    # out-of-dialog requests from other sources than the proxies, while a proxy is set
+    "trust_proxy_only": _k(v.choice("403", "drop", "off"), "403"),
     # --- ours: handset hardware (HalConfig -> hal.settings.HalSettings.from_cnf) ---
     # Default None / (): unset, so HalSettings' reference wiring applies.
     "pin_factory": _k(v.choice("auto", "rpigpio", "lgpio", "mock"), None, group="hal"),
@@ -139,6 +157,7 @@ LINE_KEYS: dict[str, KeySpec] = {
 PROXY_KEYS: dict[str, KeySpec] = {
     "address": _k(v.HOST, ""),
     "port": _k(_PORT, 5060),
+    "transport": _k(v.choice("udp", "tcp", "tls"), "udp"),
 }
 
 #: Cisco 7940/7960 keys that load silently but change nothing here.
@@ -152,7 +171,7 @@ IGNORED_KEYS = frozenset({
     "services_url", "directory_url", "language", "dtmf_db_level", "dtmf_inband",
     "enable_vad", "network_media_type", "autocomplete", "call_hold_ringback",
     "stutter_msg_waiting", "callerid_blocking", "anonymous_call_block",
-    "semi_attended_transfer", "cnf_join_enable", "phone_password", "tos_media",
+    "semi_attended_transfer", "phone_password", "tos_media",
     "tos_sip", "voip_control_tos", "network_port2_type", "http_proxy", "speed_line1",
     "speed_line2", "speed_line3", "speed_line4", "speed_line5", "speed_line6",
     "speed_label1", "speed_label2", "speed_label3", "speed_label4", "speed_label5",

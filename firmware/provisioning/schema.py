@@ -48,6 +48,7 @@ class Proxy:
     #: False when the file named no ``proxy{n}_port``: a host name is then
     #: looked up by NAPTR/SRV first (RFC 3263 §4.2), an IP address gets 5060.
     port_given: bool = True
+    transport: str = "udp"  # proxy{n}_transport: udp, tcp or tls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -120,6 +121,7 @@ class PhoneConfig:
     start_media_port: int = 16384
     end_media_port: int = 32766
     preferred_codec: str = "g711ulaw"
+    codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     dtmf_avt_payload: int = 101
     dtmf_outofband: str = "avt"
     nat_enable: bool = False
@@ -136,6 +138,7 @@ class PhoneConfig:
     call_waiting: bool = True
     dnd_control: int = 0
     messages_uri: str = ""
+    cnf_join_enable: bool = True
     phone_label: str = ""
     time_zone: str = "UTC"
     rfc_2543_hold: bool = True
@@ -156,6 +159,16 @@ class PhoneConfig:
     resync_interval: int = 0
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
+    control_hosts: str = ""
+    control_cert_file: str = ""
+    control_key_file: str = ""
+    tls_ca_file: str = ""
+    tls_verify: bool = True
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    srtp_mode: str = "optional"
+    srtp_over_plain: bool = False
+    trust_proxy_only: str = "403"
     hal: HalConfig = field(default_factory=HalConfig)
     #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
     hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
@@ -260,8 +273,10 @@ def _assemble(
     for n in range(1, MAX_LINES + 1):
         addr = values.get(f"proxy{n}_address", "")
         if addr and addr.upper() != "USECALLMANAGER":
-            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", 5060),
-                               port_given=f"proxy{n}_port" in values)
+            transport = values.get(f"proxy{n}_transport", "udp")
+            default_port = 5061 if transport == "tls" else 5060
+            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", default_port),
+                               transport=transport, port_given=f"proxy{n}_port" in values)
     lines: list[LineConfig] = []
     for n in range(1, MAX_LINES + 1):
         name = values.get(f"line{n}_name", "")
