@@ -1,4 +1,4 @@
-"""The control API's view of a running ``App`` (implements ``firmware.control.PhoneControl``).
+"""The control API's view of a running ``App`` (implements ``firmware.surface.PhoneControl``).
 
 Why inputs become HAL events: a request to lift the handset or press "5"
 must do exactly what the person's hand does, so the API synthesises the same
@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from firmware.app.core import App
-from firmware.control.model import (
+from firmware.surface import (
     CallInfo,
     ControlError,
     HistoryEntry,
