@@ -233,10 +233,8 @@ class App:
                 self.reg_outcome[line] = f"{ev.status} {ev.reason}"
             if self.on_registration is not None:
                 self.on_registration()
-        if kind == "TargetFailed":
-            if self.on_target_failed is not None:
-                self.on_target_failed(ev)
-            return
+        if kind == "TargetFailed":  # for the shell's router (firmware.net.router) only
+            return self.on_target_failed(ev) if self.on_target_failed is not None else None
         if kind == "OutOfDialogRequest" and is_check_sync(ev):
             self._check_sync(ev)
             return
