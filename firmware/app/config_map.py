@@ -139,6 +139,10 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         # a proxy name may stand for several servers, and proxy_backup is one more:
         # a REGISTER that times out or gets 503 goes to the next one at once
         failover_retries=2 if failover_wanted(cfg) else 0,
+        # only the proxy may ring the phone (docs/security.md); no proxy: direct calls ring
+        trust_proxy_only=(str(getattr(cfg, "trust_proxy_only", "403"))
+                          if any(_proxy_of(cfg, ln) for ln in lines) or outbound else "off"),
+        local_users=tuple(ln.name for ln in lines),
     )
 
 

@@ -106,11 +106,16 @@ class PhoneHost:
                                          float(getattr(config, "keepalive_interval", 30) or 0))
         self.transport.streams.on_connect_failed = self.router.connect_failed
         route_key = next(iter(routes), None)
+        known: set[str] = set()  # every server the proxy routes name (trusted like the proxy)
+        self.router.on_targets = lambda targets: known.update(t.host for t in targets)
         toward = await self._first_target(route_key)
         announced = (advertised_host(config, bind, toward)
                      or (bind if not is_wildcard(bind) else "127.0.0.1"))
         local = (announced, port)
         endpoint = Endpoint(endpoint_config(config, local_address=local))
+        for host in known:
+            endpoint.trust.add(host)
+        self.router.on_targets = lambda targets: [endpoint.trust.add(t.host) for t in targets]
         self._media_address = announced
         settings = phone_settings(config, media_address=announced)
         history_file = None

@@ -103,6 +103,8 @@ class Router:
         self.routes: dict[Address, Route] = {}
         #: Called with a route's key when it falls back to a better target (re-register).
         self.on_failback: Callable[[Address], None] | None = None
+        #: Called with every target a route resolved to (the app trusts them as the proxy).
+        self.on_targets: Callable[[list[Target]], None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[Address, asyncio.TimerHandle] = {}
         self.dropped = 0
@@ -140,6 +142,11 @@ class Router:
         for host, port in [(spec.host, spec.port), *([spec.backup] if spec.backup else [])]:
             found = await self.resolver.resolve(host, port, spec.transport)
             out.extend(t for t in found if t not in out)
+        if self.on_targets is not None:
+            try:
+                self.on_targets(out)
+            except Exception:  # noqa: BLE001
+                log.exception("targets handler failed")
         return out
 
     def current(self, key: Address) -> Target | None:
