@@ -39,13 +39,16 @@ START_DNS_WAIT = 5.0
 
 
 def build_phone(config: Any, settings: Any, endpoint: Endpoint, clock: Any,
-                history_file: Any = None) -> Any:
-    """Call control for ``settings``, commanding ``endpoint``, with the dial plan and history."""
+                history_file: Any = None, prefs_file: Any = None) -> Any:
+    """Call control for ``settings``, commanding ``endpoint``, with the dial plan, history,
+    remembered volumes and local directory."""
     from firmware.phone.phone import Phone
 
     history = history_file.load(settings.history_size) if history_file is not None else None
+    prefs = prefs_file.load() if prefs_file is not None else None
     return Phone(settings, endpoint, dial_plan=getattr(config, "dialplan", None), history=history,
-                 wall_offset=time.time() - clock.time())
+                 wall_offset=time.time() - clock.time(), prefs=prefs,
+                 directory=getattr(config, "directory", None))
 
 
 class PhoneHost:
@@ -123,19 +126,21 @@ class PhoneHost:
         self.router.on_targets = lambda targets: [endpoint.trust.add(t.host) for t in targets]
         self._media_address = announced
         settings = phone_settings(config, media_address=announced)
-        history_file = None
+        history_file = prefs_file = None
         if state_dir is not None:
             from firmware.app.history_file import JsonHistoryFile
+            from firmware.app.prefs_file import JsonPrefsFile
 
             history_file = JsonHistoryFile(state_dir)
-        phone = build_phone(config, settings, endpoint, clock, history_file)
+            prefs_file = JsonPrefsFile(state_dir)
+        phone = build_phone(config, settings, endpoint, clock, history_file, prefs_file)
         self.media = UdpMediaIO(loop, bind)
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,
             send_sip=self.router.send, media_io=self.media,
             registrations=registrations(config), name=name,
             on_wire=self.trace.tap(lambda: self.sip_address if self.app else local, on_wire),
-            history_file=history_file,
+            history_file=history_file, prefs_file=prefs_file,
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
