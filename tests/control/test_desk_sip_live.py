@@ -120,7 +120,6 @@ def test_mwi_intercom_update_and_info_against_a_raw_proxy() -> None:
                 got["subscribe"] = sub
                 proxy.reply(sub, addr, 200, to_tag="vm7",
                             extra=f"Expires: 600\r\nContact: <sip:vm@{HOST}:{proxy.port}>\r\n")
-                phone_tag = sub.headers.get("From").split("tag=")[1]
                 _notify(proxy, addr, b"Messages-Waiting: yes\r\nVoice-Message: 3/1 (1/0)\r\n",
                         call_id=sub.headers.get("Call-ID"), from_tag="vm7",
                         to=f"{sub.headers.get('From')}", cseq=1)
