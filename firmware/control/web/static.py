@@ -77,6 +77,7 @@ function render(s) {
   $('#calls').replaceChildren(...rows);
   document.body.dataset.state = (s.calls || []).map((c) => c.state).join(' ') || 'idle';
   document.body.dataset.version = s.version;
+  if (!performance.getEntriesByName('lcd-shown').length) performance.mark('lcd-shown');
 }
 if ($('#lcd') && window.EventSource) {
   const es = new EventSource('/events');
