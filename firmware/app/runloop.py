@@ -22,7 +22,6 @@ from typing import Any
 
 from firmware.app.cli import (
     _control_config,
-    _local_ip_towards,
     _notify,
     _state_dir,
     fetch_config,
@@ -208,9 +207,9 @@ async def amain(args: argparse.Namespace) -> int:
                 log.error("resync: keeping the previous configuration")
                 config = good
                 continue
-            host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
             try:
-                phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control,
+                # the mock HAL swaps the hardware only: same addresses as on a Pi
+                phone = await PhoneHost.start(config, hal, control=control,
                                               name="phone",
                                               state_dir=_state_dir(args.hal, getattr(args, "state_dir", None)))
             except Exception as exc:

@@ -72,6 +72,12 @@ KEYS: dict[str, KeySpec] = {
     "nat_address": _k(v.HOST, ""),
     # not a 7960 key: symmetric RTP latching without the rest of nat_enable
     "rtp_latch": _k(v.BOOL, False),
+    "proxy_backup": _k(v.HOST, ""),
+    "proxy_backup_port": _k(_PORT, 5060),
+    # --- ours: networks (docs/provisioning.md "Networks") ---------------------
+    "bind_address": _k(v.HOST, ""),
+    "keepalive_interval": _k(v.integer(0, 3600, unit="s (0 = off)"), 30),
+    "proxy_retry_interval": _k(v.integer(1, 3600, unit="s"), 60),
     "user_info": _k(v.choice("phone", "ip", "none"), "none"),
     "remote_party_id": _k(v.BOOL, False),
     # --- features -------------------------------------------------------------
@@ -190,8 +196,6 @@ PROXY_KEYS: dict[str, KeySpec] = {
 #: phone that has them. Each is warned about once per load (file, line) so an
 #: administrator sees what their file asks for that this handset will not do.
 KNOWN_UNUSED: dict[str, str] = {
-    "proxy_backup": "backup proxy when proxy1 does not answer (single proxy here)",
-    "proxy_backup_port": "port of proxy_backup",
     "proxy_emergency": "proxy for emergency calls when proxy1 is down",
     "proxy_emergency_port": "port of proxy_emergency",
     "outbound_proxy_support": "send via outbound_proxy only if 1 (outbound_proxy alone decides here)",
