@@ -289,6 +289,10 @@ def build_config(
             try:
                 values[entry.key] = spec.type(text)
             except ValueRefused as exc:
+                if not text.strip():  # `proxy_backup_port: ""`: blank means "the default"
+                    values.pop(entry.key, None)
+                    origin.pop(entry.key, None)
+                    continue
                 shown = "" if spec.secret else f" ({text[:40]!r})"
                 hint = "" if spec.secret else did_you_mean(text.strip().lower(),
                                                            spec.type.options)

@@ -252,3 +252,9 @@ def test_secrets_never_appear_in_repr_or_errors(caplog: pytest.LogCaptureFixture
 def test_indexed_key_tables_cover_the_7960_line_and_proxy_fields() -> None:
     assert set(LINE_KEYS) == {"name", "shortname", "displayname", "authname", "password"}
     assert set(PROXY_KEYS) == {"address", "port", "transport"}  # transport: ours (SIP over TLS)
+
+
+def test_a_blank_value_means_the_default_without_a_warning() -> None:
+    c = cfg('proxy1_port: 5070\nproxy_backup_port: ""\ntimer_t1:\n', 'proxy1_port: ""\n')
+    assert (c.proxy_backup_port, c.timer_t1) == (5060, 500) and "proxy1_port" not in c.values
+    assert c.warnings == ()
