@@ -100,6 +100,7 @@ class App:
         self.on_registration: Callable[[], None] | None = None
         self._reg_ids: dict[str, int] = {}
         self._media: dict[str, _CallMedia] = {}
+        self._ended_media_errors = 0  # internal errors of RTP pumps already closed
         self.engine = self._make_engine()
         self.sip = CorePump(endpoint, clock, send=self._send_outgoing, on_event=self._on_sip_event,
                             name=f"{name}.sip")
@@ -372,9 +373,14 @@ class App:
             return
         media.pump.input(media.stream.stop)
         media.pump.close()
+        self._ended_media_errors += media.pump.errors
         if self._media_io is not None:
             self._media_io.close(media.port)
         self._attach_engine()
+
+    def media_errors(self) -> int:
+        """Internal errors the RTP pumps caught, closed ones included (``firmware.app.health``)."""
+        return self._ended_media_errors + sum(m.pump.errors for m in self._media.values())
 
     def _attach_engine(self) -> None:
         """The earpiece and microphone follow the call that sends (a held call does not)."""

@@ -10,6 +10,8 @@ real Endpoint is driven by tests/interop against SIPp and Kamailio.
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 from dataclasses import dataclass
 
@@ -112,6 +114,7 @@ async def test_datagram_in_flush_out_and_wire_log() -> None:
         await peer.close()
 
 
+@pytest.mark.internal_errors_expected  # core and handler raise on purpose
 async def test_core_and_handler_exceptions_are_counted_not_raised() -> None:
     core = ScriptedCore()
     seen: list[object] = []
