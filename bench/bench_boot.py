@@ -8,6 +8,7 @@ Prints, for piphone (``python -m firmware run --hal mock``) and for baresip
 * INVITE received -> 180 Ringing sent (measured at the caller's socket, so
   both include the same loopback hop);
 * resident memory (VmRSS) of the registered, idle phone;
+* CPU of the registered, idle phone over BENCH_IDLE_SECONDS (default 20 s), in % of a core;
 
 and the ratio piphone / baresip for each. Figures only, no thresholds: this
 machine's speed is unknown, the ratio against a peer measured in the same run
@@ -32,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+IDLE_WINDOW = float(os.environ.get("BENCH_IDLE_SECONDS", "20"))
 
 
 def free_port() -> int:
@@ -142,6 +144,25 @@ def rss_kib(pid: int) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (``/proc/PID/stat`` fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(pid: int, window: float) -> float | None:
+    """Share of one core a registered, idle phone uses over ``window`` seconds."""
+    start = cpu_seconds(pid)
+    time.sleep(window)
+    end = cpu_seconds(pid)
+    if start is None or end is None:
+        return None
+    return (end - start) / window
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -164,12 +185,13 @@ def measure(start: Callable[[int, int, Path], subprocess.Popen[bytes]], user: st
         boot = (reg.first_register - t0) if reg.first_register is not None else None
         time.sleep(0.5)  # settle: let start-up allocations finish before reading RSS
         rss = rss_kib(proc.pid)
+        idle = idle_cpu(proc.pid, IDLE_WINDOW)
         ring = invite_to_ringing(sip_port, user, n)
     finally:
         _stop(proc)
         reg.close()
         shutil.rmtree(work, ignore_errors=True)
-    return {"boot": boot, "ring": ring, "rss": float(rss) if rss else None}
+    return {"boot": boot, "ring": ring, "rss": float(rss) if rss else None, "idle": idle}
 
 
 def start_piphone(sip_port: int, reg_port: int, work: Path) -> subprocess.Popen[bytes]:
@@ -209,10 +231,11 @@ def main() -> int:
     results: dict[str, dict[str, float | None]] = {}
     for name, start in peers.items():
         rows = [measure(start, "5550002", i) for i in range(RUNS)]
-        results[name] = {k: _median(rows, k) for k in ("boot", "ring", "rss")}
+        results[name] = {k: _median(rows, k) for k in ("boot", "ring", "rss", "idle")}
     units = {"boot": ("start -> first REGISTER", 1000, "ms"),
              "ring": ("INVITE -> 180 Ringing", 1000, "ms"),
-             "rss": ("RSS idle, registered", 1 / 1024, "MiB")}
+             "rss": ("RSS idle, registered", 1 / 1024, "MiB"),
+             "idle": ("CPU idle, registered", 100, "% core")}
     print(f"bench_boot: median of {RUNS} runs per peer, loopback")
     for key, (label, scale, unit) in units.items():
         cells = []

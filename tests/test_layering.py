@@ -36,3 +36,16 @@ def test_library_code_logs_instead_of_printing(package: str) -> None:
         if path.name != "__main__.py" and PRINT.search(path.read_text())
     ]
     assert offenders == []
+
+
+#: House rule: a module over this many lines does more than one job; split it.
+MAX_MODULE_LINES = 450
+
+
+def test_no_module_over_the_line_limit() -> None:
+    sizes = {
+        str(path.relative_to(ROOT)): len(path.read_text().splitlines())
+        for package in ("firmware", "hal")
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {p: n for p, n in sizes.items() if n > MAX_MODULE_LINES} == {}

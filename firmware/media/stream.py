@@ -13,6 +13,9 @@ Receiving is defensive: malformed RTP, an unexpected source address, an
 un-negotiated payload type, an SSRC change or a sequence jump is dropped (or,
 when the new state is confirmed by a second packet, resynchronised) and
 counted in ``stats()``; nothing raises.
+
+RTCP (reports, round-trip time, BYE) is in ``stream_rtcp.py``; the values
+this hands out in ``stream_types.py``.
 """
 
 from __future__ import annotations
@@ -21,19 +24,31 @@ import logging
 import math
 import random
 from collections import deque
-from dataclasses import dataclass
 
 from firmware.media import rtcp
-from firmware.media.dtmf import DtmfDigit, DtmfReceiver, DtmfSender
+from firmware.media.dtmf import DtmfReceiver, DtmfSender
 from firmware.media.framecodec import FrameCodec, make_codec
-from firmware.media.jitter import JitterBuffer, JitterStats
+from firmware.media.jitter import JitterBuffer
 from firmware.media.rtp import HEADER, MAX_RTP_PACKET, build_rtp, parse_rtp
 from firmware.media.rtpstats import SequenceTracker
 from firmware.media.sdp import Negotiated
+from firmware.media.stream_rtcp import RtcpMixin
+from firmware.media.stream_types import (
+    Address,
+    MediaDatagram,
+    MediaEvent,
+    RemoteBye,
+    StreamStats,
+)
+
+__all__ = [
+    "EARLY_S", "MAX_BURST_TICKS", "MediaDatagram", "MediaEvent", "MediaStream", "RemoteBye",
+    "StreamStats",
+]
 
 log = logging.getLogger(__name__)
 
-Address = tuple[str, int]
+
 MAX_BURST_TICKS = 5  # a loop stall longer than this many periods skips ticks
 # A tick due within this much of ``now`` counts as due: event loops wake on a
 # millisecond grid (epoll), so shells arm half of it early and the packet
@@ -42,59 +57,7 @@ EARLY_S = 0.001
 MAX_EVENTS = 64
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MediaDatagram:
-    data: bytes
-    addr: Address
-    rtcp: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteBye:
-    ssrc: int
-    reason: str
-    at: float
-
-
-MediaEvent = DtmfDigit | RemoteBye
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StreamStats:
-    """What the call-info screen and the status API show."""
-
-    codec: str
-    sending: bool
-    receiving: bool
-    packets_sent: int
-    octets_sent: int
-    packets_received: int
-    packets_lost: int
-    fraction_lost: float  # 0..1, ours about the peer, last RTCP interval
-    jitter_ms: float
-    remote_fraction_lost: float | None
-    remote_packets_lost: int | None
-    remote_jitter_ms: float | None
-    rtt_ms: float | None
-    dtmf_sent: int
-    dtmf_received: int
-    malformed: int
-    wrong_source: int
-    unknown_pt: int
-    wrong_ssrc: int
-    seq_resyncs: int
-    ssrc_changes: int
-    rtcp_sent: int
-    rtcp_received: int
-    rtcp_malformed: int
-    ticks_skipped: int
-    capture_dropped: int
-    capture_starved: int
-    not_running: int
-    jitter_buffer: JitterStats
-
-
-class MediaStream:
+class MediaStream(RtcpMixin):
     """One audio RTP session. Feed ``push_capture``; pull ``pull_playout``."""
 
     def __init__(self, *, ssrc: int, cname: str, seq0: int = 0, ts0: int = 0,
@@ -397,67 +360,6 @@ class MediaStream:
         if self._seqs.resyncs != before:
             self._jb.reset()
         return ok
-
-    def receive_rtcp(self, data: bytes, addr: Address, now: float) -> None:
-        packets = rtcp.parse(data)
-        if packets is None:
-            self._c["rtcp_malformed"] += 1
-            return
-        if not self._running:
-            self._c["not_running"] += 1
-            return
-        if not self._source_ok(addr, True):  # None (not latched yet) drops too
-            self._c["wrong_source"] += 1
-            return
-        self._c["rtcp_received"] += 1
-        for p in packets:
-            if isinstance(p, rtcp.SenderReport):
-                self._lsr = rtcp.ntp_middle(p.ntp)
-                self._lsr_at = now
-            if isinstance(p, rtcp.SenderReport | rtcp.ReceiverReport):
-                for block in p.reports:
-                    if block.ssrc == self.ssrc:
-                        self._remote_block = block
-                        self._rtt = self._round_trip(block, now)
-            elif isinstance(p, rtcp.Bye):
-                if self._remote_ssrc is None or self._remote_ssrc in p.ssrcs:
-                    self._events.append(RemoteBye(ssrc=p.ssrcs[0] if p.ssrcs else 0,
-                                                  reason=p.reason, at=now))
-
-    def _round_trip(self, block: rtcp.ReportBlock, now: float) -> float | None:
-        if block.lsr == 0:
-            return self._rtt
-        a = rtcp.ntp_middle(rtcp.ntp_from_seconds(now + self._ntp_offset))
-        rtt = ((a - block.lsr - block.dlsr) & 0xFFFFFFFF) / 65536.0
-        return rtt if rtt < 60.0 else self._rtt
-
-    def _queue_rtcp(self, now: float, bye: str | None = None) -> None:
-        neg = self.neg
-        if neg is None or neg.remote_address is None:
-            return
-        blocks: tuple[rtcp.ReportBlock, ...] = ()
-        if self._remote_ssrc is not None and self._seqs is not None:
-            dlsr = int((now - self._lsr_at) * 65536) if self._lsr else 0
-            jitter = int(self._jb.jitter_ms * 8)
-            block = self._seqs.report_block(self._remote_ssrc, jitter, self._lsr, dlsr)
-            self._fraction_lost = block.fraction_lost / 256.0
-            blocks = (block,)
-        packets: list[rtcp.RtcpPacket] = []
-        if self._c["sent_since_report"]:
-            elapsed = (now - (self._t0 or now)) * 8000
-            packets.append(rtcp.SenderReport(
-                ssrc=self.ssrc, ntp=rtcp.ntp_from_seconds(now + self._ntp_offset),
-                rtp_timestamp=(self._ts0 + int(elapsed)) & 0xFFFFFFFF,
-                packet_count=self._c["sent"], octet_count=self._c["octets"], reports=blocks))
-        else:
-            packets.append(rtcp.ReceiverReport(ssrc=self.ssrc, reports=blocks))
-        self._c["sent_since_report"] = 0
-        packets.append(rtcp.SourceDescription(ssrc=self.ssrc, cname=self.cname))
-        if bye is not None:
-            packets.append(rtcp.Bye(ssrcs=(self.ssrc,), reason=bye))
-        addr = (self._latched[0] if self._latched else neg.remote_address, neg.remote_rtcp_port)
-        self._out.append(MediaDatagram(data=rtcp.build(packets), addr=addr, rtcp=True))
-        self._c["rtcp_sent"] += 1
 
     # ------------------------------------------------------------ outputs
 

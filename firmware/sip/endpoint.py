@@ -35,6 +35,7 @@ from firmware.sip.build import (
     uri_destination,
 )
 from firmware.sip.dialog import Dialog, DialogId
+from firmware.sip.endpoint_commands import SessionCommandsMixin
 from firmware.sip.endpoint_config import EndpointConfig, EndpointError, EndpointStats
 from firmware.sip.endpoint_receive import ReceiveMixin
 from firmware.sip.errors import SipParseError
@@ -54,7 +55,7 @@ from firmware.sip.message import (
 )
 from firmware.sip.outside_dialog import OutsideDialog
 from firmware.sip.registration import Registration
-from firmware.sip.session import InviteSession, SessionError, SessionState
+from firmware.sip.session import InviteSession, SessionError
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 from firmware.sip.transaction_layer import TableFull, TransactionLayer
@@ -69,10 +70,11 @@ __all__ = ["Endpoint", "EndpointConfig", "EndpointStats", "EndpointError"]  # co
 log = logging.getLogger(__name__)
 
 
-class Endpoint(ReceiveMixin):
+class Endpoint(ReceiveMixin, SessionCommandsMixin):
     """One SIP user agent (UAC + UAS + registrations), sans-IO.
 
-    Input verbs: ``receive_datagram``, ``handle_timer`` and the commands.
+    Input verbs: ``receive_datagram``, ``handle_timer`` and the commands (the
+    per-call ones live in ``endpoint_commands.py``).
     Output verbs: ``datagrams_to_send``, ``next_event``, ``get_timer``.
     Every verb takes ``now`` (seconds, the shell's monotonic clock).
     ``rng`` seeds branches, tags, Call-IDs and the glare wait (tests pass a
@@ -290,21 +292,6 @@ class Endpoint(ReceiveMixin):
             self._live[session.id] = session
             self._reap_queue.pop(session.id, None)
 
-    def _session(self, sid: str) -> InviteSession:
-        s = self.sessions.get(sid)
-        if s is None:
-            raise EndpointError(f"unknown session {sid!r}")
-        self._touch(s)
-        return s
-
-    def _run(self, now: float, fn: Callable[..., None], *args: Any) -> None:
-        try:
-            fn(*args)
-        except SessionError as exc:
-            raise EndpointError(str(exc)) from exc
-        finally:
-            self._reap(now)
-
     def _local_aor(self, from_: str | None) -> NameAddr:
         if from_:
             try:
@@ -398,58 +385,6 @@ class Endpoint(ReceiveMixin):
             raise
         return sid
 
-    def cancel(self, session: str, *, now: float) -> None:
-        """CANCEL our pending INVITE (sent as soon as a provisional response arrived, §9.1)."""
-        self._run(now, self._session(session).cancel, now)
-
-    def ringing(self, session: str, *, now: float, sdp: bytes | None = None) -> None:
-        """Send 180 Ringing (or 183 Session Progress when ``sdp`` is given, early media)."""
-        self._run(now, self._session(session).ringing, now, sdp)
-
-    def answer(self, session: str, sdp: bytes | None, *, now: float) -> None:
-        """Send 200 OK to the pending INVITE or re-INVITE of ``session``; retransmitted until ACK."""
-        self._run(now, self._session(session).answer, sdp, now)
-
-    def reject(
-        self, session: str, status: int = 486, *, now: float, reason: str | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
-    ) -> None:
-        """Answer the pending INVITE or re-INVITE of ``session`` with a final non-2xx."""
-        self._run(now, self._session(session).reject, status, now, reason, headers)
-
-    def bye(self, session: str, *, now: float,
-            headers: tuple[tuple[str, str], ...] = ()) -> None:
-        """End an established call with BYE (``headers`` e.g. Also / Requested-By)."""
-        self._run(now, self._session(session).bye, now, headers)
-
-    def dialog_info(self, session: str) -> tuple[str, str, str | None]:
-        """(Call-ID, local tag, remote tag or None) of a session, e.g. for Replaces (RFC 3891)."""
-        return self._session(session).dialog_info()
-
-    def hangup(self, session: str, *, now: float) -> None:
-        """Whatever ends this session now: CANCEL, 603 reject, or BYE."""
-        self._run(now, self._session(session).hangup, now)
-
-    def reinvite(self, session: str, sdp: bytes | None, *, now: float) -> None:
-        """Send a re-INVITE (hold/resume/codec change); answer arrives as ``ReInviteAnswered``."""
-        self._run(now, self._session(session).reinvite, sdp, now)
-
-    def send_in_dialog(
-        self, session: str, method: str, *, now: float, body: bytes = b"",
-        content_type: str | None = None, headers: tuple[tuple[str, str], ...] = (),
-    ) -> str:
-        """Send REFER / NOTIFY / INFO / MESSAGE / OPTIONS in the call's dialog; returns a request id.
-
-        The final response arrives as ``RequestAnswered``.
-        """
-        s = self._session(session)
-        if method in ("INVITE", "ACK", "CANCEL", "BYE"):
-            raise EndpointError(f"use the dedicated command for {method}")
-        if s.dialog is None or s.ended:
-            raise EndpointError(f"session {session!r} has no dialog")
-        return s.requests.send(method, now, body=body, content_type=content_type,
-                               headers=headers)
-
     def send_request(
         self, method: str, target: str, *, now: float, body: bytes = b"",
         content_type: str | None = None, headers: tuple[tuple[str, str], ...] = (),
@@ -490,7 +425,3 @@ class Endpoint(ReceiveMixin):
                 except SessionError as exc:
                     log.info("shutdown: %s", exc)
         self.unregister(now=now)
-
-    def session_state(self, session: str) -> SessionState:
-        """The state of a session (for diagnostics and tests)."""
-        return self._session(session).state

@@ -17,7 +17,12 @@ from firmware.sip.message import NameAddr, Request, Response, Via
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
-__all__ = ["SessionError", "SessionState", "SessionHost", "sorted_contacts"]
+__all__ = ["MAX_RING_TIME", "SessionError", "SessionState", "SessionHost", "sorted_contacts"]
+
+#: Longest a call rings unanswered, either way (seconds): an incoming one is
+#: then answered 480 (or sooner, by the INVITE's Expires, §20.19); an outgoing
+#: one is cancelled (no Timer B once it rings, §17.1.1.2).
+MAX_RING_TIME = 300.0
 
 
 class SessionError(Exception):

@@ -6,6 +6,11 @@ the dialog with the right CSeq and route set, reports their final response,
 and passes incoming ones up with a request id to answer. An incoming request
 the layer above leaves unanswered gets a 500 after
 ``request_answer_timeout`` so the peer's transaction does not hang.
+
+The session is a collaborator behind ``DialogOwner``, the few things this
+needs from it (its dialog, its transport, a digest retry, and "the dialog
+is gone"), so this module neither reads the session's internals nor
+decides how a call ends.
 """
 
 from __future__ import annotations
@@ -13,17 +18,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from firmware.sip.build import make_response
-from firmware.sip.events import CallEnded, InDialogRequest, RequestAnswered
+from firmware.sip.dialog import Dialog
+from firmware.sip.events import InDialogRequest, RequestAnswered
 from firmware.sip.message import Request, Response
+from firmware.sip.session_base import SessionHost
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
-if TYPE_CHECKING:
-    from firmware.sip.session import InviteSession, SessionHost
-
-__all__ = ["DialogRequests", "PendingIncoming", "ANSWER_TIMEOUT", "respond_pending"]
+__all__ = [
+    "DialogOwner", "DialogRequests", "PendingIncoming", "ANSWER_TIMEOUT", "respond_pending",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +37,26 @@ log = logging.getLogger(__name__)
 ANSWER_TIMEOUT = 16.0
 #: Bound on unanswered incoming requests per dialog.
 MAX_PENDING = 16
+
+
+class DialogOwner(Protocol):
+    """What ``DialogRequests`` needs from the session whose dialog it serves."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def transport(self) -> str: ...
+    @property
+    def dialog(self) -> Dialog | None: ...
+
+    def challenge_retry(self, tx: ClientTransaction, resp: Response, now: float,
+                        on_response: Any, on_timeout: Any) -> ClientTransaction | None:
+        """A new transaction answering a 401/407 with credentials, or None."""
+        ...
+
+    def dialog_gone(self, now: float, reason: str) -> None:
+        """The peer no longer knows the dialog (481, §12.2.1.2): end the call."""
+        ...
 
 
 @dataclass
@@ -64,10 +90,10 @@ def respond_pending(host: Any, incoming: dict[str, PendingIncoming], rid: str, s
 class DialogRequests:
     """Incoming and outgoing non-INVITE requests of one session's dialog."""
 
-    def __init__(self, host: SessionHost, session: InviteSession,
+    def __init__(self, host: SessionHost, owner: DialogOwner,
                  answer_timeout: float = ANSWER_TIMEOUT) -> None:
         self.host = host
-        self.session = session
+        self.owner = owner
         self.answer_timeout = answer_timeout
         self.incoming: dict[str, PendingIncoming] = {}
         self.outgoing: dict[ClientTransaction, tuple[str, str]] = {}
@@ -83,7 +109,7 @@ class DialogRequests:
             ctype = request.content_type
         except ValueError:
             ctype = None
-        self.host.emit(InDialogRequest(session=self.session.id, request_id=rid,
+        self.host.emit(InDialogRequest(session=self.owner.id, request_id=rid,
                                        method=request.method, body=request.body,
                                        content_type=ctype, request=request))
 
@@ -93,7 +119,7 @@ class DialogRequests:
         """Answer a pending incoming request; False when ``rid`` is not ours."""
 
         def tag() -> str | None:
-            dialog = self.session.dialog
+            dialog = self.owner.dialog
             return dialog.local_tag if dialog is not None else None
 
         return respond_pending(self.host, self.incoming, rid, status, now, tag, reason=reason,
@@ -102,10 +128,10 @@ class DialogRequests:
     # -- outgoing -------------------------------------------------------
     def send(self, method: str, now: float, *, body: bytes = b"", content_type: str | None = None,
              headers: tuple[tuple[str, str], ...] = ()) -> str:
-        dialog = self.session.dialog
+        dialog = self.owner.dialog
         if dialog is None:
             raise ValueError("no dialog")
-        transport = self.session.transport
+        transport = self.owner.transport
         req = dialog.create_request(
             method, via=self.host.via(transport), contact=self.host.contact(transport),
             headers=tuple(self.host.common_headers()) + headers, body=body,
@@ -123,23 +149,22 @@ class DialogRequests:
         entry = self.outgoing.pop(tx, None)
         if entry is None:
             return
-        retry = self.session.challenge_retry(tx, resp, now, self._on_response, self._on_timeout)
+        retry = self.owner.challenge_retry(tx, resp, now, self._on_response, self._on_timeout)
         if retry is not None:
             self.outgoing[retry] = entry
             return
         rid, method = entry
-        self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
+        self.host.emit(RequestAnswered(request_id=rid, session=self.owner.id, method=method,
                                        status=status, reason=resp.reason, response=resp))
-        if status == 481 and not self.session.ended:
-            self.session.mark_ended(now)
-            self.host.emit(CallEnded(session=self.session.id, by="remote", reason=f"{method} 481"))
+        if status == 481:
+            self.owner.dialog_gone(now, f"{method} 481")
 
     def _on_timeout(self, tx: ClientTransaction, now: float) -> None:
         entry = self.outgoing.pop(tx, None)
         if entry is None:
             return
         rid, method = entry
-        self.host.emit(RequestAnswered(request_id=rid, session=self.session.id, method=method,
+        self.host.emit(RequestAnswered(request_id=rid, session=self.owner.id, method=method,
                                        status=408, reason="Request Timeout"))
 
     def terminate_pending(self, now: float) -> None:

@@ -16,15 +16,18 @@ from firmware.sip.auth import DigestClient
 from firmware.sip.dialog import Dialog
 from firmware.sip.events import Address, CallAnswered, CallFailed, CallProgress
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
-from firmware.sip.session_base import SessionError, SessionHost, SessionState, sorted_contacts
+from firmware.sip.session_base import (
+    MAX_RING_TIME,
+    SessionError,
+    SessionHost,
+    SessionState,
+    sorted_contacts,
+)
 from firmware.sip.transaction import ClientTransaction
 
 __all__ = ["UacMixin"]
 
 log = logging.getLogger(__name__)
-
-#: Longest our call rings before the core cancels it (no Timer B once it rings, §17.1.1.2).
-MAX_RING_TIME = 300.0
 
 
 class UacMixin:
