@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from typing import Any
+
+import pytest
 
 from firmware.app.pump import CorePump
 from hal.clock import VirtualClock

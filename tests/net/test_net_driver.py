@@ -10,10 +10,10 @@ real Endpoint is driven by tests/interop against SIPp and Kamailio.
 
 from __future__ import annotations
 
-import pytest
-
 import asyncio
 from dataclasses import dataclass
+
+import pytest
 
 from firmware.demo.driver import SipDriver, WireRecord
 from firmware.net.transport import open_sip_transport
