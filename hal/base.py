@@ -47,7 +47,7 @@ class Screen:
     ``status`` is the top bar (line, registration, clock); ``lines`` the main
     area; ``softkeys`` the labels on the bottom row (up to 4, like the 7960);
     ``icons`` small indicators ('registered', 'hold', 'waiting', 'dnd', 'cfwd',
-    'muted').
+    'muted', 'conference').
     """
 
     status: str = ""
@@ -202,6 +202,13 @@ class Audio(abc.ABC):
     def poll_descriptors(self) -> list[tuple[int, int]]:
         """(fd, poll event mask) pairs that become ready once per period; [] when none."""
         return []
+
+    def set_rate(self, rate: int) -> bool:
+        """Run at ``rate`` Hz (8000, or 16000 for a wideband call) with the same period
+        time; True when the device now runs at ``rate``. A device that cannot switch
+        answers False and keeps its rate (the engine then converts). A device with a
+        clock may hand out new ``poll_descriptors()`` after a switch."""
+        return rate == self.format.rate
 
 
 @dataclass(kw_only=True)

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from firmware.media.codecs import codec_preference
+from firmware.media.framecodec import supported_codecs
 from firmware.phone.settings import LineSettings, PhoneSettings
 from firmware.sip.auth import Credentials
 from firmware.sip.endpoint import EndpointConfig
@@ -84,9 +86,8 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         cfwd_noanswer_timeout=noanswer,
         ring_timeout=float(getattr(cfg, "ring_timeout", 180) or 180),
         reject_no_codec_as_400=bool(getattr(cfg, "reject_488_as_400", False)),
-        preferred_codecs=("PCMA", "PCMU")
-        if getattr(cfg, "preferred_codec", "g711ulaw") == "g711alaw"
-        else ("PCMU", "PCMA"),
+        preferred_codecs=_codecs(cfg),
+        conference_join=bool(getattr(cfg, "cnf_join_enable", True)),
         media_address=media_address,
         start_media_port=int(getattr(cfg, "start_media_port", 16384)),
         end_media_port=int(getattr(cfg, "end_media_port", 32766)),
@@ -94,6 +95,14 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         pound_sends=bool(getattr(cfg, "dial_pound_sends", True)),
         phone_label=str(getattr(cfg, "phone_label", "") or ""),
     )
+
+
+def _codecs(cfg: Any) -> tuple[str, ...]:
+    """SDP names in preference order: ``codec_order`` with ``preferred_codec`` first,
+    limited to what this build can encode (G.722 needs its library)."""
+    order = tuple(getattr(cfg, "codec_order", ("g711ulaw", "g711alaw", "g722")) or ())
+    preferred = getattr(cfg, "preferred_codec", "g711ulaw")
+    return tuple(c.name for c in codec_preference(order, preferred, supported_codecs()))
 
 
 def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp") -> EndpointConfig:

@@ -70,6 +70,7 @@ class AppControl:
                     id=str(v.id), line=int(getattr(v, "line", 1)), direction=v.direction,
                     state=str(v.state), remote=v.remote, call_id=getattr(v, "call_id", "") or "",
                     reason=getattr(v, "reason", None), media=self._media(str(v.id)),
+                    conference=bool(getattr(v, "conference", False)),
                 )
             )
         return out
@@ -89,7 +90,15 @@ class AppControl:
         return render_png(self.app.screen, scale=scale)
 
     def mock_audio(self) -> MockAudioReport:
-        return self.app.mock_audio_report()
+        """What reached the mock earpiece, analysed at the rate it plays at (16 kHz in a
+        G.722 call): 409 when the phone has another sound card."""
+        audio = self.app.hal.audio
+        if audio is None or not hasattr(audio, "dominant_hz"):
+            raise ControlError(409, "the mock audio device is not in use")
+        return MockAudioReport(
+            tx_frames=int(getattr(audio, "tx_frames", 0)), rx_frames=int(getattr(audio, "rx_frames", 0)),
+            rx_dominant_hz=audio.dominant_hz(), rx_level_dbfs=float(audio.level_dbfs()),
+        )
 
     def history(self) -> list[HistoryEntry]:
         out = []

@@ -26,7 +26,6 @@ from typing import Any, Protocol
 
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.pump import CorePump
-from firmware.control.model import ControlError, MockAudioReport
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
 from hal.clock import Clock
@@ -101,6 +100,10 @@ class App:
         self._reg_ids: dict[str, int] = {}
         self._media: dict[str, _CallMedia] = {}
         self._ended_media_errors = 0  # internal errors of RTP pumps already closed
+        #: calls mixed together by this phone (a 3-way conference), by call id
+        self.conference: frozenset[str] = frozenset()
+        #: Called when the sound card reopened at another rate (new poll fds to wait on).
+        self.on_audio_reopened: Callable[[], None] | None = None
         self.engine = self._make_engine()
         self.sip = CorePump(endpoint, clock, send=self._send_outgoing, on_event=self._on_sip_event,
                             name=f"{name}.sip")
@@ -285,6 +288,8 @@ class App:
             media = self._media.get(action.call)
             if media is not None:
                 media.pump.input(media.stream.send_dtmf, action.digit)
+        elif kind == "Conference":
+            self.set_conference(action.calls)
         elif kind == "WantCallStats":
             self._phone_input("stats", action.call, self.call_stats(action.call))
         elif kind == "HistoryChanged":
@@ -305,6 +310,7 @@ class App:
         self.engine.play_tone(spec)
 
     def _start_media(self, call: str, local: Any, negotiated: Any) -> None:
+        from firmware.media.framecodec import audio_rate
         from firmware.media.stream import EARLY_S, MediaStream
 
         if call in self._media:
@@ -312,7 +318,9 @@ class App:
             return
         port = int(local.rtp_port)
         ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
-        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch)
+        rate = audio_rate(negotiated.send_codec.name)
+        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
+                             pcm_rate=rate, period=rate // 50)
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
@@ -387,7 +395,23 @@ class App:
         if self.engine is None:
             return
         live = [m for m in self._media.values() if m.stream.sending]
-        self.engine.attach(live[-1].stream if live else None)
+        mixed = [m.stream for c, m in self._media.items() if c in self.conference and m.stream.sending]
+        fds = self._audio_fds()
+        if len(mixed) >= 2:  # this phone is the bridge of a conference (mixer.py)
+            self.engine.attach_legs(mixed)
+        else:
+            self.engine.attach(live[-1].stream if live else None)
+        if self.on_audio_reopened is not None and self._audio_fds() != fds:
+            self.on_audio_reopened()  # the device switched rate and has new poll fds
+
+    def _audio_fds(self) -> list[tuple[int, int]]:
+        audio = self.hal.audio
+        return list(audio.poll_descriptors()) if self.audio_has_clock and audio is not None else []
+
+    def set_conference(self, calls: tuple[str, ...]) -> None:
+        """The calls this phone mixes together (call control's ``Conference`` action)."""
+        self.conference = frozenset(calls)
+        self._attach_engine()
 
     # ------------------------------------------------------------ what tests and the API read
 
@@ -414,16 +438,6 @@ class App:
             loss_pct=round(100.0 * st.packets_lost / expected, 2) if expected else 0.0,
             jitter_ms=float(st.jitter_ms), rtt_ms=st.rtt_ms,
         )
-
-    def mock_audio_report(self) -> MockAudioReport:
-        audio = self.hal.audio
-        if audio is None or not hasattr(audio, "dominant_hz"):
-            raise ControlError(409, "the mock audio device is not in use")
-        return MockAudioReport(
-            tx_frames=int(getattr(audio, "tx_frames", 0)), rx_frames=int(getattr(audio, "rx_frames", 0)),
-            rx_dominant_hz=audio.dominant_hz(), rx_level_dbfs=float(audio.level_dbfs()),
-        )
-
 
 #: What the app calls on call control for each kind of input.
 _PHONE_VERBS = {

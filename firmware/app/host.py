@@ -121,9 +121,8 @@ class PhoneHost:
         if self.app.audio_has_clock and audio is not None:
             loop = asyncio.get_running_loop()
             try:
-                for fd, _mask in audio.poll_descriptors():
-                    loop.add_reader(fd, self.app.audio_ready)
-                    self._audio_fds.append(fd)
+                self._watch_audio(loop)
+                self.app.on_audio_reopened = lambda: self._watch_audio(loop)
             except (OSError, ValueError) as exc:
                 # Some ALSA plugins (null, file) hand out descriptors epoll refuses:
                 # then the loop clock paces the periods, as for a device without clock.
@@ -132,6 +131,16 @@ class PhoneHost:
                     loop.remove_reader(fd)
                 self._audio_fds.clear()
                 self._pace(loop, loop.time(), audio.format.period_seconds)
+
+    def _watch_audio(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wait on the sound card's poll fds (again after it reopened at a call's rate)."""
+        assert self.app is not None and self.app.hal.audio is not None
+        for fd in self._audio_fds:
+            loop.remove_reader(fd)
+        self._audio_fds.clear()
+        for fd, _mask in self.app.hal.audio.poll_descriptors():
+            loop.add_reader(fd, self.app.audio_ready)
+            self._audio_fds.append(fd)
 
     def _pace(self, loop: asyncio.AbstractEventLoop, t0: float, period: float, k: int = 1) -> None:
         """Call ``audio_ready`` at t0 + k*period (absolute deadlines: no drift)."""

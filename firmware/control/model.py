@@ -51,6 +51,8 @@ class CallInfo:
     #: additive to the spec's CALL: codec, packets_sent/received, loss_pct, jitter_ms,
     #: rtt_ms (null until an RTCP report gave it); None while the call has no media
     media: dict[str, Any] | None = None
+    #: additive: this phone mixes the call with another (a 3-way conference, Confrn)
+    conference: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class CallInfo:
             "call_id": self.call_id,
             "reason": self.reason,
             "media": self.media,
+            "conference": self.conference,
         }
 
 

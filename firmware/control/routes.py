@@ -88,8 +88,8 @@ def _screen(phone: PhoneControl, _body: dict[str, Any]) -> Response:
 
 def _set_audio(phone: PhoneControl, body: dict[str, Any]) -> Response:
     hz = _field(body, "tone_hz", float)
-    if not math.isfinite(hz) or not 0 <= hz <= 3900:
-        raise HttpError(400, "tone_hz must be 0 (silence) or a frequency up to 3900 Hz", close=False)
+    if not math.isfinite(hz) or not 0 <= hz <= 7000:
+        raise HttpError(400, "tone_hz must be 0 (silence) or a frequency up to 7000 Hz (above 3.4 kHz only a wideband call carries it)", close=False)
     phone.set_mock_tone(float(hz))
     return Response.json(200, phone.mock_audio().to_json())
 

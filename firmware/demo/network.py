@@ -54,6 +54,9 @@ class DemoConfig:
     end_media_port: int = 20100
     timer_t1: int = 500
     timer_t2: int = 4000
+    preferred_codec: str = "g711ulaw"
+    codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
+    cnf_join_enable: bool = True
 
 
 MEDIA_SPAN = 40

@@ -100,3 +100,19 @@ def offer_order(preferred: str | None, available: tuple[Codec, ...] = (PCMU, PCM
     if first is None or first.key not in {c.key for c in available}:
         return available
     return (first, *[c for c in available if c.key != first.key])
+
+
+def codec_preference(order: tuple[str, ...], preferred: str | None,
+                     available: tuple[Codec, ...] = (PCMU, PCMA)) -> tuple[Codec, ...]:
+    """The codecs to offer and accept, best first: ``order`` (config names such as
+    ``codec_order: g722,g711ulaw``) with ``preferred`` (``preferred_codec``) moved to the
+    front, keeping only what this build can run (``available``). Never empty: with
+    nothing usable left it falls back to ``available``.
+    """
+    keys = {c.key for c in available}
+    chosen: list[Codec] = []
+    for name in ((preferred,) if preferred else ()) + tuple(order):
+        c = codec_by_name(name)
+        if c is not None and c.key in keys and c not in chosen:
+            chosen.append(c)
+    return tuple(chosen) or available

@@ -8,6 +8,12 @@ with any local tone) to the earpiece. Both hand-offs are bounded (the stream
 keeps at most three packets of capture; the jitter buffer drops frames when
 it runs deep), so drift between the two clocks never grows the delay.
 
+Rate: the device runs at the call's rate (16 kHz for G.722, else 8 kHz)
+when it can switch (``Audio.set_rate``); with a conference it runs at the
+highest leg's rate and ``mixer.Mixer`` converts the others. A leg whose
+rate the device could not follow is converted the same way, so audio is
+never played at the wrong speed.
+
 Pacing: a device with its own clock (``audio.has_clock``) calls ``on_period``
 from the shell when its poll descriptors are ready; a device without one
 (mock, ALSA null/file) is paced here on absolute deadlines t0 + k*period
@@ -21,6 +27,7 @@ import math
 
 import numpy as np
 
+from firmware.media.mixer import Mixer
 from firmware.media.stream import EARLY_S, MediaStream
 from firmware.media.tones import ToneGenerator, ToneSpec
 from hal.base import Audio
@@ -32,8 +39,12 @@ class MediaEngine:
     def __init__(self, audio: Audio) -> None:
         self.audio = audio
         self.stream: MediaStream | None = None
+        #: every stream the earpiece and microphone serve now (two in a conference)
+        self.legs: tuple[MediaStream, ...] = ()
+        self._mixer = Mixer(audio.format.rate, audio.format.period_frames)
         self.muted = False
         self._tone: ToneGenerator | None = None
+        self._tone_spec: ToneSpec | None = None
         self._t0: float | None = None
         self._k = 0
         self.periods = 0
@@ -71,11 +82,42 @@ class MediaEngine:
 
     def attach(self, stream: MediaStream | None) -> None:
         """The call's stream (None when the call ends)."""
-        self.stream = stream
+        self.attach_legs((stream,) if stream is not None else ())
+
+    def attach_legs(self, streams: tuple[MediaStream, ...] | list[MediaStream]) -> None:
+        """The streams to serve: one call, or a conference's legs (mixed here)."""
+        self.legs = tuple(streams)
+        self.stream = self.legs[-1] if self.legs else None
+        if self.legs:
+            self._follow_rate(max(s.pcm_rate for s in self.legs))
+        self._mixer.set_legs({id(s): s.pcm_rate for s in self.legs})
+
+    def _follow_rate(self, rate: int) -> None:
+        """Ask the device for ``rate``; the mixer runs at whatever the device runs at."""
+        fmt = self.audio.format
+        if rate != fmt.rate:
+            set_rate = getattr(self.audio, "set_rate", None)
+            try:
+                if set_rate is not None and set_rate(rate):
+                    log.info("audio: device now at %d Hz", rate)
+            except OSError as exc:
+                self.device_error = str(exc)
+                log.error("audio device cannot run at %d Hz: %s", rate, exc)
+            fmt = self.audio.format
+        if fmt.rate != self._mixer.rate or fmt.period_frames != self._mixer.period:
+            self._mixer = Mixer(fmt.rate, fmt.period_frames)
+            if self._tone_spec is not None and self._tone is not None:
+                self.play_tone(self._tone_spec)
+
+    @property
+    def rate(self) -> int:
+        """The rate the microphone and earpiece run at now."""
+        return self.audio.format.rate
 
     def play_tone(self, spec: ToneSpec | None) -> None:
         """Start a local tone to the earpiece (None stops it)."""
         fmt = self.audio.format
+        self._tone_spec = spec
         self._tone = ToneGenerator(spec, rate=fmt.rate, period=fmt.period_frames) if spec else None
 
     @property
@@ -113,9 +155,11 @@ class MediaEngine:
         if pcm is None:
             self.capture_missed += 1
             pcm = bytes(fmt.period_bytes)
-        if self.stream is not None:
-            self.stream.push_capture(bytes(fmt.period_bytes) if self.muted else pcm)
-            out = self.stream.pull_playout(now)
+        if self.legs:
+            mic = bytes(fmt.period_bytes) if self.muted else pcm
+            out, sends = self._mixer.mix(mic, {id(s): s.pull_playout(now) for s in self.legs})
+            for s in self.legs:
+                s.push_capture(sends[id(s)])
         else:
             out = bytes(fmt.period_bytes)
         if self._tone is not None:

@@ -97,3 +97,9 @@ def make_codec(name: str, pcm_rate: int = 8000) -> FrameCodec:
 def supported_codecs() -> tuple[Codec, ...]:
     """What this build can encode and decode, in the default preference order."""
     return (PCMU, PCMA, G722) if _g722_class() is not None else (PCMU, PCMA)
+
+
+def audio_rate(codec: str) -> int:
+    """The rate a call's audio runs at from microphone to earpiece: 16 kHz for a wideband
+    codec (G.722, whose RTP clock still says 8000), else 8 kHz."""
+    return 16000 if codec.upper() == "G722" else 8000

@@ -48,6 +48,14 @@ class StopMedia(Action):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Conference(Action):
+    """Mix ``calls`` together with the microphone (a 3-way conference this phone
+    bridges); an empty tuple ends the mixing."""
+
+    calls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SendDtmf(Action):
     """A keypad digit pressed in a call: RFC 4733 event on the stream."""
 

@@ -80,6 +80,9 @@ class PhoneBase:
     def transfer_origin(self, call: Call) -> Call | None:
         raise NotImplementedError
 
+    def confrn(self, now: float) -> None:
+        raise NotImplementedError
+
     def cancel_transfer_of(self, consultation: Call) -> None:
         raise NotImplementedError
 

@@ -129,6 +129,8 @@ class CallView:
     reason: str | None
     connected_at: float | None
     waiting: bool = False
+    #: mixed by this phone with another call (a 3-way conference, ``conference.py``)
+    conference: bool = False
 
 
 @dataclass(kw_only=True, eq=False)
@@ -220,4 +222,5 @@ class Call:
             remote=self.remote, remote_display=self.remote_display, call_id=self.call_id,
             reason=self.reason if self.state is CallState.ENDED else None,
             connected_at=self.connected_at, waiting=waiting,
+            conference=bool(self.extra.get("conference")) and self.state is not CallState.ENDED,
         )

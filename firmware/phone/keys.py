@@ -20,6 +20,7 @@ from firmware.phone.softkeys import (
     ANSWER,
     BACKSPACE,
     CFWDALL,
+    CONFRN,
     DECLINE,
     DIAL,
     DND,
@@ -209,6 +210,8 @@ class KeyOps(CallOps):
             self.new_call_key(now)
         elif label == TRANSFER:
             self.transfer(now)
+        elif label == CONFRN:
+            self.confrn(now)  # conference.py
         elif label == CFWDALL:
             self.toggle_cfwd(now)
         elif label == DND:

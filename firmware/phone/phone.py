@@ -46,6 +46,7 @@ from firmware.phone.call import (
 )
 from firmware.phone.callinfo import CallStats, InfoState, info_rows
 from firmware.phone.callops import PhoneError
+from firmware.phone.conference import ConferenceOps
 from firmware.phone.history import CallHistory
 from firmware.phone.keys import KeyOps
 from firmware.phone.line import Line
@@ -66,7 +67,7 @@ REMINDER_RING: RingCadence = ((0.5, 9.5),)
 _S = CallState
 
 
-class Phone(KeyOps, SipEvents):
+class Phone(KeyOps, ConferenceOps, SipEvents):
     """Call control for one handset (all its lines), driven by HAL and SIP events.
 
     Args:
@@ -350,6 +351,7 @@ class Phone(KeyOps, SipEvents):
             focused=focused.view(waiting=self._is_waiting(focused)) if focused else None,
             other=other.view(waiting=self._is_waiting(other)) if other else None,
             transferring=self.transfer_pending(focused),
+            conferencing=self.conference_origin(focused) is not None,
             dnd=self.dnd, cfwd_to=self.cfwd_to,
             last_dialed=(e.remote if (e := self.history.last_placed()) else None),
             missed=self.history.unseen_missed, notice=self.notice,

@@ -89,6 +89,10 @@ def render(view: PhoneView) -> Screen:
     elif view.info:
         lines.append(_clip(caller_id(call)))
         lines.extend(_clip(r) for r in view.info)
+    elif call.conference and other is not None and other.conference:
+        icons.add("conference")
+        lines.extend(_conference_rows(call, other, view.now))
+        other = None  # both parties are on the conference rows
     else:
         lines.extend(_call_rows(call, view))
         if view.dtmf:
@@ -115,6 +119,15 @@ def wall_clock(epoch: float) -> str:
     """``HH:MM`` of an epoch time already shifted to local time (the status bar clock)."""
     minutes = int(epoch // 60) % (24 * 60)
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _conference_rows(call: CallView, other: CallView, now: float) -> list[str]:
+    """Conference, its duration (from the first party's answer) and both parties."""
+    started = [c.connected_at for c in (call, other) if c.connected_at is not None]
+    first = other if other.connected_at == min(started, default=None) else call
+    timer = call_timer(first, now)
+    return [_clip(f"Conference {timer}".rstrip()),
+            _clip(f"1 {caller_id(first)}"), _clip(f"2 {caller_id(call if first is other else other)}")]
 
 
 def _call_rows(call: CallView, view: PhoneView) -> list[str]:

@@ -68,6 +68,9 @@ class PhoneSettings:
     pound_sends: bool = True
     reject_no_codec_as_400: bool = False
     preferred_codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    #: the 7960's ``cnf_join_enable``: hanging up a conference transfers the two others
+    #: to each other (REFER with Replaces) instead of ending both calls
+    conference_join: bool = True
     media_address: str = "127.0.0.1"
     start_media_port: int = 16384
     end_media_port: int = 16482

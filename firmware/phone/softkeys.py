@@ -12,7 +12,8 @@ Rows (at most 4 keys, the 7960's panel width):
   while a transfer waits for its target)
 - calling / proceeding / ringback: EndCall
 - incoming: Answer, Decline  (a call waiting on top of a live call: Answer, Decline, EndCall)
-- connected: Hold, Transfer, EndCall, NewCall (with a second call: Hold, Transfer, EndCall, Swap)
+- connected: Hold, Transfer, EndCall, Confrn (with a second call: Hold, Transfer, EndCall, Swap;
+  when that is a Confrn consultation: Hold, Confrn, EndCall, Swap; in a conference: EndCall)
 - holding: Resume, NewCall, EndCall (with a second call: Resume, Transfer, EndCall, Swap)
 - held: Hold, EndCall
 - ended: NewCall, Redial
@@ -25,10 +26,10 @@ from firmware.phone.view import PhoneView
 
 ANSWER, DECLINE, ENDCALL, HOLD, RESUME = "Answer", "Decline", "EndCall", "Hold", "Resume"
 TRANSFER, NEWCALL, SWAP, CFWDALL, DND = "Transfer", "NewCall", "Swap", "CFwdAll", "DND"
-REDIAL, DIAL, BACKSPACE = "Redial", "Dial", "<<"
+REDIAL, DIAL, BACKSPACE, CONFRN = "Redial", "Dial", "<<", "Confrn"
 
 ALL_SOFTKEYS = frozenset({ANSWER, DECLINE, ENDCALL, HOLD, RESUME, TRANSFER, NEWCALL, SWAP,
-                          CFWDALL, DND, REDIAL, DIAL, BACKSPACE})
+                          CFWDALL, DND, REDIAL, DIAL, BACKSPACE, CONFRN})
 
 _S = CallState
 
@@ -54,7 +55,11 @@ def softkeys(view: PhoneView) -> tuple[str, ...]:
         return (ANSWER, DECLINE)
     second = other is not None and other.state is not _S.ENDED
     if state is _S.CONNECTED:
-        return (HOLD, TRANSFER, ENDCALL, SWAP if second else NEWCALL)
+        if call.conference:
+            return (ENDCALL,)
+        if second:
+            return (HOLD, CONFRN if view.conferencing else TRANSFER, ENDCALL, SWAP)
+        return (HOLD, TRANSFER, ENDCALL, CONFRN)
     if state is _S.HOLDING:
         return (RESUME, TRANSFER, ENDCALL, SWAP) if second else (RESUME, NEWCALL, ENDCALL)
     if state is _S.HELD:

@@ -29,6 +29,8 @@ class PhoneView:
     focused: CallView | None = None
     other: CallView | None = None
     transferring: bool = False
+    #: the focused call is a Confrn consultation: Confrn again joins it with the held call
+    conferencing: bool = False
     dnd: bool = False
     cfwd_to: str | None = None
     last_dialed: str | None = None

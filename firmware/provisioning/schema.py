@@ -117,6 +117,7 @@ class PhoneConfig:
     start_media_port: int = 16384
     end_media_port: int = 32766
     preferred_codec: str = "g711ulaw"
+    codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     dtmf_avt_payload: int = 101
     dtmf_outofband: str = "avt"
     nat_enable: bool = False
@@ -128,6 +129,7 @@ class PhoneConfig:
     call_waiting: bool = True
     dnd_control: int = 0
     messages_uri: str = ""
+    cnf_join_enable: bool = True
     phone_label: str = ""
     time_zone: str = "UTC"
     rfc_2543_hold: bool = True

@@ -97,6 +97,26 @@ def choice(*options: str, aliases: dict[str, str] | None = None) -> ValueType:
     return ValueType(accepted=accepted, parse=parse)
 
 
+def choice_list(*options: str, max_items: int = 8) -> ValueType:
+    """A comma-separated list of ``choice`` words, each at most once, order kept (e.g. a
+    codec order ``g722,g711ulaw``); case-insensitive; empty gives ()."""
+    accepted = f"a comma-separated list of {', '.join(options)} (each at most once)"
+    table = {o.lower(): o for o in options}
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = [t.strip().lower() for t in text.split(",") if t.strip()]
+        if len(items) > max_items:
+            raise ValueRefused(accepted, f"more than {max_items} items")
+        bad = [t for t in items if t not in table]
+        if bad:
+            raise ValueRefused(accepted, f"{bad[0]!r} is not allowed")
+        if len(set(items)) != len(items):
+            raise ValueRefused(accepted, "an item is listed twice")
+        return tuple(table[t] for t in items)
+
+    return ValueType(accepted=accepted, parse=parse)
+
+
 def int_choice(*options: int) -> ValueType:
     accepted = "one of " + ", ".join(str(o) for o in options)
 

@@ -4,7 +4,9 @@ Why: headless machines have no sound card (see the toolchain notes), yet the
 voice path must be checked by ear: the mock microphone plays a tone (or any
 samples), and the earpiece side records what reached it so a test or the
 control API (``GET /api/mock/audio``) can ask for its dominant frequency and
-level. The device has no clock of its own (``has_clock`` is False): the
+level. It runs at the call's rate (``set_rate``: 16 kHz for G.722), so
+tones up to 7 kHz are made and analysed at the stream's own rate. The
+device has no clock of its own (``has_clock`` is False): the
 media engine paces it on the loop clock, like ALSA's null/file plugins.
 """
 
@@ -75,17 +77,37 @@ class MockAudio(Audio):
         if self.clock is not None:
             self.last_write_at = float(self.clock.time())
 
+    def set_rate(self, rate: int) -> bool:
+        """Switch the microphone and earpiece to ``rate`` (the call's: 16 kHz for G.722).
+
+        The tone keeps playing, generated at the new rate (a 6 kHz tone made at
+        8 kHz would alias to 2 kHz); what the earpiece recorded at the old rate is
+        dropped, since it would be analysed at the wrong rate."""
+        if rate not in (8000, 16000):
+            return False
+        if rate != self.format.rate:
+            self.format = AudioFormat(rate=rate, period_frames=int(round(rate * self.format.period_seconds)))
+            self._played.clear()
+            self._phase_n = 0
+            if self._tone_hz > 0:
+                self.set_tone(self._tone_hz, 20 * float(np.log10(self._level / 32767.0)))
+        return True
+
     # ------------------------------------------------------------ test hooks
 
     def set_tone(self, hz: float, level_dbfs: float = -6.0) -> None:
-        """What the microphone hears from now on (0 = silence; fractional Hz are rounded)."""
+        """What the microphone hears from now on (0 = silence; fractional Hz are rounded),
+        generated at the device's current rate (and again at a new one, ``set_rate``)."""
         self._tone_hz = float(max(0, round(hz)))
         self._level = 10 ** (level_dbfs / 20.0) * 32767.0
         # one second plus a period, precomputed: an integer-Hz tone repeats every second,
         # so slicing it keeps the phase continuous at no per-period cost
         rate, n = self.format.rate, self.format.period_frames
         t = np.arange(rate + n) / rate
-        self._tone_table = (self._level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
+        # a sound card's anti-alias filter: what the rate cannot carry is not captured
+        # (a 6 kHz tone gives silence at 8 kHz, not a 2 kHz alias)
+        level = self._level if self._tone_hz < rate / 2 else 0.0
+        self._tone_table = (level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
 
     @property
     def tone_hz(self) -> float:
@@ -109,6 +131,23 @@ class MockAudio(Audio):
             return None
         spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size)))
         return float(np.argmax(spec) * self.format.rate / x.size)
+
+    def tone_levels(self, freqs: list[float] | tuple[float, ...], seconds: float = 0.5) -> dict[float, float]:
+        """Level (dBFS of a sine) at each of ``freqs`` at the earpiece, +-2 % around each:
+        a conference's earpiece carries two parties at once, which one dominant
+        frequency cannot tell."""
+        x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
+        if x.size < 64:
+            return {f: -120.0 for f in freqs}
+        win = np.hanning(x.size)
+        spec = np.abs(np.fft.rfft((x - x.mean()) * win)) * 2 / win.sum()
+        hz = np.fft.rfftfreq(x.size, 1 / self.format.rate)
+        out = {}
+        for f in freqs:
+            band = spec[(hz >= 0.98 * f) & (hz <= 1.02 * f)]
+            amp = float(band.max()) if band.size else 0.0
+            out[f] = -120.0 if amp <= 0 else max(-120.0, 20 * float(np.log10(amp / 32767)))
+        return out
 
     def level_dbfs(self, seconds: float = 0.5) -> float:
         x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)

@@ -70,6 +70,24 @@ class AlsaAudio(Audio):
         # share of the playout delay, PRIME_PERIODS x 20 ms.
         self._play.write(bytes(self.format.period_bytes * PRIME_PERIODS))
 
+    def set_rate(self, rate: int) -> bool:
+        """Reopen the PCMs at the call's rate (16 kHz for G.722), same 20 ms periods.
+
+        A card that refuses the rate runs at a multiple behind the resampler, as at
+        open; one that cannot do it at all raises OSError (the call goes on
+        without audio, as with a missing card). The poll descriptors change: the
+        shell waits on the new ones (``App.on_audio_reopened``)."""
+        if rate not in (8000, 16000):
+            return False
+        if rate == self.format.rate:
+            return True
+        was_open = self.is_open
+        self.close()
+        self.format = AudioFormat(rate=rate, period_frames=int(round(rate * self.format.period_seconds)))
+        if was_open:
+            self.open()
+        return True
+
     def read_period(self) -> bytes | None:
         if self._cap is None:
             return None

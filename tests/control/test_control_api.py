@@ -107,7 +107,8 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
     assert phone.softkeys == ["dnd"]  # case-insensitive: lowered before the phone sees it
     assert phone.dialled == ["sip:bob@127.0.0.1:5064"]
     call = json.loads(answers[-1][2])["calls"][0]
-    assert set(call) == {"id", "line", "direction", "state", "remote", "call_id", "reason", "media"}
+    assert set(call) == {"id", "line", "direction", "state", "remote", "call_id", "reason", "media",
+                         "conference"}
     assert call["state"] == "calling"
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from firmware.phone.call import CallState, CallView
 from firmware.phone.screens import call_timer, caller_id, render, uri_user
 from firmware.phone.softkeys import label_for_key, normalise, softkeys
@@ -31,7 +33,7 @@ def test_idle_row_is_the_7960s() -> None:
 def test_rows_per_state() -> None:
     assert softkeys(_view(_cv(S.INCOMING))) == ("Answer", "Decline")
     assert softkeys(_view(_cv(S.RINGBACK))) == ("EndCall",)
-    assert softkeys(_view(_cv(S.CONNECTED))) == ("Hold", "Transfer", "EndCall", "NewCall")
+    assert softkeys(_view(_cv(S.CONNECTED))) == ("Hold", "Transfer", "EndCall", "Confrn")
     assert softkeys(_view(_cv(S.HOLDING))) == ("Resume", "NewCall", "EndCall")
     assert softkeys(_view(_cv(S.HELD))) == ("Hold", "EndCall")
     assert softkeys(_view(_cv(S.DIALING, remote=""))) == ("Redial", "EndCall")
@@ -49,6 +51,14 @@ def test_two_calls_offer_swap() -> None:
     assert row == ("Hold", "Transfer", "EndCall", "Swap")
 
 
+def test_conference_rows() -> None:
+    """Confrn's consultation offers Confrn where Transfer was; a conference only EndCall."""
+    row = softkeys(_view(_cv(S.CONNECTED), _cv(S.HOLDING, cid="c2"), conferencing=True))
+    assert row == ("Hold", "Confrn", "EndCall", "Swap")
+    conf = replace(_cv(S.CONNECTED), conference=True)
+    assert softkeys(_view(conf, replace(_cv(S.CONNECTED, cid="c2"), conference=True))) == ("EndCall",)
+
+
 def test_every_row_fits_the_panel() -> None:
     for state in CallState:
         for other in (None, _cv(S.HOLDING, cid="c2"), _cv(S.INCOMING, cid="c2")):
@@ -62,7 +72,8 @@ def test_api_names_and_hardware_keys() -> None:
     assert normalise("launch-missiles") is None
     view = _view(_cv(S.CONNECTED))
     assert label_for_key(view, "softkey1") == "Hold"
-    assert label_for_key(view, "softkey4") == "NewCall"
+    assert label_for_key(view, "softkey4") == "Confrn"
+    assert normalise("confrn") == "Confrn"
     assert label_for_key(view, "softkey9") is None
     assert label_for_key(view, "softkeyX") is None
 
