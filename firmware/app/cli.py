@@ -98,11 +98,14 @@ def _notify(state: str) -> None:
 def _control_config(args: argparse.Namespace, config: Any) -> ControlConfig | None:
     if args.control:
         host, port = parse_hostport(args.control)
-        return ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None)
-    if getattr(config, "control_bind", None):
+    elif getattr(config, "control_bind", None):
         host, port = config.control_bind
-        return ControlConfig(host=host, port=port, token=config.control_token or None)
-    return None
+    else:
+        return None
+    names = tuple(n for n in str(getattr(config, "control_hosts", "") or "").replace(",", " ").split())
+    return ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None,
+                         names=names, cert_file=getattr(config, "control_cert_file", "") or None,
+                         key_file=getattr(config, "control_key_file", "") or None)
 
 
 def run_main(args: argparse.Namespace) -> int:

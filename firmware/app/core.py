@@ -19,7 +19,6 @@ requests become the same inputs a person gives the handset.
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -317,9 +316,12 @@ class App:
             self._update_media(call, negotiated)
             return
         port = int(local.rtp_port)
-        ssrc = zlib.crc32(f"{self.name}/{call}/{self.clock.time()}".encode())
+        # RFC 3550 §5.1/§8: SSRC, first sequence number and timestamp random, from the
+        # endpoint's id source (the OS CSPRNG; a seeded generator in tests)
+        ids = self.endpoint.ids
         rate = audio_rate(negotiated.send_codec.name)
-        stream = MediaStream(ssrc=ssrc, cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
+        stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),
+                             cname=f"{self.name}@{local.address}", latch=self.rtp_latch,
                              pcm_rate=rate, period=rate // 50)
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",

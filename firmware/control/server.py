@@ -4,8 +4,13 @@ Why these rules: the API can lift the handset and dial, so it is a remote
 control for a telephone. It binds to loopback unless told otherwise; bound
 anywhere else it refuses to start without a token, and then every request
 must carry ``Authorization: Bearer <token>`` (compared in constant time).
-Connections, header bytes, body bytes and idle time are all bounded, so a
-slow or hostile client costs a fixed amount of memory and nothing else.
+Host, Origin and the POST content type are checked (``guard``) so a web page
+in a browser on the same machine cannot drive it. Connections, header bytes,
+body bytes and idle time are all bounded, so a slow or hostile client costs a
+fixed amount of memory and nothing else; when every slot is taken, the oldest
+connection that is only waiting (idle or dribbling a head, unauthenticated
+ones first) is closed for the newcomer, so a handful of stalled sockets
+cannot lock the owner out. With ``cert_file``/``key_file`` it speaks HTTPS.
 """
 
 from __future__ import annotations
@@ -14,8 +19,10 @@ import asyncio
 import hmac
 import ipaddress
 import logging
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 
+from firmware.control.guard import Site, check_content_type, check_host, check_origin
 from firmware.control.http import (
     MAX_HEAD_BYTES,
     HttpError,
@@ -59,16 +66,45 @@ def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, in
 class ControlConfig:
     host: str = "127.0.0.1"
     port: int = 0
-    token: str | None = None
+    token: str | None = field(default=None, repr=False)
     require_token: bool | None = None  # None: required exactly when bound off loopback
     max_connections: int = 16
     idle_timeout: float = 30.0
+    #: A connection that has not yet completed a request must send its head within this.
+    head_timeout: float = 10.0
+    #: Extra host names the API may be reached by (the Host/Origin check; ``control_hosts``).
+    names: tuple[str, ...] = ()
+    #: PEM certificate chain and key: HTTPS instead of HTTP (``control_cert_file``/``_key_file``).
+    cert_file: str | None = None
+    key_file: str | None = None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.cert_file else "http"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server TLS context (TLS 1.2+), or None for plain HTTP; raises OSError/SSLError."""
+        if not self.cert_file:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.cert_file, self.key_file or None)
+        return ctx
 
     @property
     def token_required(self) -> bool:
         if self.require_token is not None:
             return self.require_token
         return not is_loopback(self.host)
+
+
+@dataclass(slots=True)
+class _Conn:
+    """One connection's standing: when it opened, whether it waits, whether it was served."""
+
+    opened: float
+    waiting: bool = True
+    trusted: bool = False  # has passed Host/Origin/token once: keeps its slot longer
 
 
 class ControlServer:
@@ -79,10 +115,16 @@ class ControlServer:
         self.config = config or ControlConfig()
         if self.config.token_required and not self.config.token:
             raise ValueError("the control API needs a token when it listens off loopback")
+        self._ssl = self.config.ssl_context()
         self._server: asyncio.base_events.Server | None = None
-        self._active: set[asyncio.Task[None]] = set()
+        self._active: dict[asyncio.Task[None], _Conn] = {}
+        self._site: Site | None = None
         self.requests_served = 0
         self.rejected_connections = 0
+        #: Waiting connections closed to make room for a newcomer (see the module doc).
+        self.evicted_connections = 0
+        #: Requests refused by the Host/Origin/content-type rules.
+        self.refused_requests = 0
         #: requests answered 500 (a bug of ours, logged; the test harness fails on it)
         self.internal_errors = 0
 
@@ -94,10 +136,13 @@ class ControlServer:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._on_connection, self.config.host, self.config.port, limit=MAX_HEAD_BYTES
+            self._on_connection, self.config.host, self.config.port, limit=MAX_HEAD_BYTES,
+            ssl=self._ssl,
         )
-        log.info("control API on %s:%d (token %s)", self.config.host, self.port,
-                 "required" if self.config.token_required else "not required")
+        self._site = Site(scheme=self.config.scheme, bind_host=self.config.host, port=self.port,
+                          names=frozenset(n.lower() for n in self.config.names))
+        log.info("control API on %s://%s:%d (token %s)", self.config.scheme, self.config.host,
+                 self.port, "required" if self.config.token_required else "not required")
 
     async def close(self) -> None:
         if self._server is not None:
@@ -119,18 +164,30 @@ class ControlServer:
             return False
         return hmac.compare_digest(given.strip().encode(), self.config.token.encode())
 
+    def _evict_one(self) -> bool:
+        """Close the oldest waiting connection, unauthenticated ones first; False if none waits."""
+        waiting = [(c.trusted, c.opened, t) for t, c in self._active.items() if c.waiting]
+        if not waiting:
+            return False
+        _trusted, _opened, task = min(waiting, key=lambda w: (w[0], w[1]))
+        del self._active[task]
+        task.cancel()
+        self.evicted_connections += 1
+        return True
+
     async def _on_connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
-        if len(self._active) >= self.config.max_connections:
+        if len(self._active) >= self.config.max_connections and not self._evict_one():
             self.rejected_connections += 1
             writer.write(Response.error(503, "too many control connections").serialize(keep_alive=False))
             await self._close_writer(writer)
             return
         assert task is not None
-        self._active.add(task)
+        conn = _Conn(opened=asyncio.get_running_loop().time())
+        self._active[task] = conn
         try:
-            await self._serve(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+            await self._serve(reader, writer, conn)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         except asyncio.CancelledError:
             # close() ends idle connections this way. Return instead of re-raising:
@@ -138,12 +195,35 @@ class ControlServer:
             # handler task and logs a spurious "Exception in callback".
             pass
         finally:
-            self._active.discard(task)
+            self._active.pop(task, None)
             await self._close_writer(writer)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        timeout = self.config.idle_timeout
+    def _refusal(self, head: RequestHead) -> Response | None:
+        """The answer to a request the guard or the token rule refuses, or None."""
+        assert self._site is not None
+        try:
+            check_host(head, self._site)
+            check_origin(head, self._site)
+        except HttpError as exc:
+            self.refused_requests += 1
+            return Response.error(exc.status, exc.message)
+        if not self._authorized(head):
+            return Response.error(
+                401, "a Bearer token is required", headers=(("WWW-Authenticate", "Bearer"),)
+            )
+        try:
+            check_content_type(head)
+        except HttpError as exc:
+            self.refused_requests += 1
+            return Response.error(exc.status, exc.message)
+        return None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                     conn: _Conn) -> None:
         while True:
+            # until it has been served once, a connection gets the short head bound
+            timeout = self.config.idle_timeout if conn.trusted else self.config.head_timeout
+            conn.waiting = True
             try:
                 raw = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
             except asyncio.LimitOverrunError:
@@ -153,6 +233,7 @@ class ControlServer:
                 return
             except TimeoutError:
                 return
+            conn.waiting = False
             try:
                 head = parse_head(raw)
                 length = head.content_length()
@@ -165,14 +246,15 @@ class ControlServer:
                 await self._send(writer, Response.error(408, "request body not received in time"), False)
                 return
             keep = head.keep_alive
-            if not self._authorized(head):
-                response = Response.error(
-                    401, "a Bearer token is required", headers=(("WWW-Authenticate", "Bearer"),)
-                )
-            else:
+            refusal = self._refusal(head)
+            if refusal is None:
+                conn.trusted = True
                 response = dispatch(self.phone, head, body)
                 if response.status >= 500:
                     self.internal_errors += 1
+            else:
+                response = refusal
+                keep = keep and refusal.status == 415
             self.requests_served += 1
             await self._send(writer, response, keep)
             if not keep:

@@ -39,6 +39,7 @@ def _k(t: v.ValueType, default: Any, **kw: Any) -> KeySpec:
 
 
 _PORT = v.integer(1, 65535)
+_PATH = v.string(256, pattern=r"[\x21-\x7e]+", what="a file path")
 _USER = v.string(64, pattern=r"[A-Za-z0-9_.!~*'()&=+$,;?/%#-]+", what="a SIP user part")
 
 KEYS: dict[str, KeySpec] = {
@@ -95,6 +96,20 @@ KEYS: dict[str, KeySpec] = {
     # --- ours: control API ----------------------------------------------------
     "control_bind": _k(v.HOST_PORT, None),
     "control_token": _k(v.string(256, pattern=r"[\x21-\x7e]+", what="a token"), "", secret=True),
+    # names besides the bound address the API answers to (Host/Origin check)
+    "control_hosts": _k(v.string(512, pattern=r"[A-Za-z0-9.,:\[\] -]*", what="host names"), ""),
+    "control_cert_file": _k(_PATH, ""),  # HTTPS when set
+    "control_key_file": _k(_PATH, ""),
+    # --- ours: security (docs/security.md) --------------------------------------
+    "tls_ca_file": _k(_PATH, ""),  # empty: the system CA store
+    "tls_verify": _k(v.BOOL, True),
+    "tls_cert_file": _k(_PATH, ""),  # optional client certificate (PEM chain)
+    "tls_key_file": _k(_PATH, ""),
+    "srtp_mode": _k(v.choice("off", "optional", "mandatory"), "optional"),
+    # SDES keys travel in the SDP: offered/answered over TLS signalling only, unless 1
+    "srtp_over_plain": _k(v.BOOL, False),
+    # out-of-dialog requests from other sources than the proxies, while a proxy is set
+    "trust_proxy_only": _k(v.choice("403", "drop", "off"), "403"),
     # --- ours: handset hardware (HalConfig -> hal.settings.HalSettings.from_cnf) ---
     # Default None / (): unset, so HalSettings' reference wiring applies.
     "pin_factory": _k(v.choice("auto", "rpigpio", "lgpio", "mock"), None, group="hal"),
@@ -136,6 +151,7 @@ LINE_KEYS: dict[str, KeySpec] = {
 PROXY_KEYS: dict[str, KeySpec] = {
     "address": _k(v.HOST, ""),
     "port": _k(_PORT, 5060),
+    "transport": _k(v.choice("udp", "tcp", "tls"), "udp"),
 }
 
 #: Cisco 7940/7960 keys that load silently but change nothing here.

@@ -45,6 +45,7 @@ class Proxy:
 
     address: str
     port: int = 5060
+    transport: str = "udp"  # proxy{n}_transport: udp, tcp or tls
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +151,16 @@ class PhoneConfig:
     resync_interval: int = 0
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
+    control_hosts: str = ""
+    control_cert_file: str = ""
+    control_key_file: str = ""
+    tls_ca_file: str = ""
+    tls_verify: bool = True
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    srtp_mode: str = "optional"
+    srtp_over_plain: bool = False
+    trust_proxy_only: str = "403"
     hal: HalConfig = field(default_factory=HalConfig)
     #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
     hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
@@ -254,7 +265,10 @@ def _assemble(
     for n in range(1, MAX_LINES + 1):
         addr = values.get(f"proxy{n}_address", "")
         if addr and addr.upper() != "USECALLMANAGER":
-            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", 5060))
+            transport = values.get(f"proxy{n}_transport", "udp")
+            default_port = 5061 if transport == "tls" else 5060
+            proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", default_port),
+                               transport=transport)
     lines: list[LineConfig] = []
     for n in range(1, MAX_LINES + 1):
         name = values.get(f"line{n}_name", "")

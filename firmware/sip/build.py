@@ -3,13 +3,14 @@
 Why a module: the transaction layer, dialogs, sessions and registrations
 all build responses the same way and all need fresh branches, tags and
 Call-IDs. Randomness comes from an injected ``random.Random`` so a test can
-seed it; in production it is seeded from ``secrets``.
+seed it; in production it is ``random.SystemRandom`` (the OS CSPRNG), since a
+guessable Call-ID, tag or branch lets an off-path attacker forge a BYE or a
+CANCEL into a call (RFC 3261 §26.1.4: they must be cryptographically random).
 """
 
 from __future__ import annotations
 
 import random
-import secrets
 from collections.abc import Iterable
 
 from firmware.sip.events import Address
@@ -50,10 +51,13 @@ REASONS: dict[int, str] = {
 
 
 class IdSource:
-    """Fresh branches, tags and Call-IDs from one ``random.Random``."""
+    """Fresh branches, tags, Call-IDs (and media SSRC/sequence/timestamp) from one generator.
+
+    Default: the OS CSPRNG. Tests inject a seeded ``random.Random``.
+    """
 
     def __init__(self, rng: random.Random | None = None) -> None:
-        self.rng = rng or random.Random(secrets.randbits(64))
+        self.rng: random.Random = rng if rng is not None else random.SystemRandom()
 
     def _hex(self, bits: int) -> str:
         return f"{self.rng.getrandbits(bits):0{bits // 4}x}"
@@ -66,6 +70,10 @@ class IdSource:
 
     def call_id(self, host: str) -> str:
         return f"{self._hex(96)}@{host}"
+
+    def bits(self, bits: int) -> int:
+        """A random integer of ``bits`` bits (RTP SSRC, initial sequence and timestamp)."""
+        return self.rng.getrandbits(bits)
 
     def cseq(self) -> int:
         """An initial local CSeq (< 2**31, §8.1.1.5)."""

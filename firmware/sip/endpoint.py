@@ -77,8 +77,9 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
     per-call ones live in ``endpoint_commands.py``).
     Output verbs: ``datagrams_to_send``, ``next_event``, ``get_timer``.
     Every verb takes ``now`` (seconds, the shell's monotonic clock).
-    ``rng`` seeds branches, tags, Call-IDs and the glare wait (tests pass a
-    seeded ``random.Random``).
+    ``rng`` draws branches, tags, Call-IDs, the glare wait and the app's RTP
+    SSRC/sequence/timestamp: the OS CSPRNG by default, a seeded
+    ``random.Random`` in tests.
     """
 
     def __init__(self, config: EndpointConfig, *, rng: random.Random | None = None) -> None:

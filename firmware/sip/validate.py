@@ -20,6 +20,7 @@ whether a received response is too broken to hand to a transaction.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,8 +111,29 @@ def _reject(req: Request, status: int, reason: str | None = None, headers=()) ->
 _NEEDED = ("call_id", "cseq", "from_", "to", "max_forwards", "contacts", "record_routes", "content_type")
 
 
+#: A quoted-pair (RFC 3261 §25.1) may escape any octet up to 0x7F, NUL included.
+_QUOTED_PAIR = re.compile(r"\\[\x00-\x7f]")
+#: What ``surrogateescape`` turns an octet that is not valid UTF-8 into.
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+def check_header_octets(headers: Iterable[tuple[str, str]]) -> None:
+    """Raise SipParseError (400) for a raw NUL or invalid UTF-8 in a header value.
+
+    Why: RFC 3261's grammar allows NUL only as a quoted-pair and header text
+    only as UTF-8 (TEXT-UTF8char); a value that is neither cannot be shown on
+    the screen or logged safely, so the request is refused rather than guessed.
+    """
+    for name, value in headers:
+        if _UNDECODABLE.search(value):
+            raise SipParseError(f"invalid UTF-8 in {name}")
+        if "\x00" in value and "\x00" in _QUOTED_PAIR.sub("", value):
+            raise SipParseError(f"NUL octet in {name}")
+
+
 def _force_parse(req: Request) -> None:
     """Parse every header a UA core relies on; raises SipParseError."""
+    check_header_octets(req.headers)
     if not req.vias:
         raise SipParseError("missing Via")
     branch = req.vias[0].branch

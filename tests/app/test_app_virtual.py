@@ -131,3 +131,17 @@ def test_rtp_latch_setting_reaches_only_that_phones_streams(clock: VirtualClock,
     streams_b = wire.apps[("127.0.0.1", 5062)].media_streams
     assert streams_a and all(s.latch for s in streams_a.values())
     assert streams_b and not any(s.latch for s in streams_b.values())
+
+
+def test_rtp_ssrc_sequence_and_timestamp_start_random(clock: VirtualClock, wire: Wire) -> None:
+    """RFC 3550 §5.1: the app draws SSRC, seq0 and ts0 from the endpoint's id source."""
+    a = wire.phone("A", "5550001", 5061)
+    b = wire.phone("B", "5550002", 5062)
+    a.dial("sip:5550002@127.0.0.1:5062")
+    clock.advance(0.1)
+    b.set_hook(True)
+    clock.advance(0.1)
+    streams = [m.stream for ctl in (a, b) for m in ctl.app._media.values()]
+    assert len(streams) == 2
+    assert streams[0].ssrc != streams[1].ssrc
+    assert all(s._ts0 != 0 for s in streams)  # the old code started every stream at 0

@@ -74,7 +74,8 @@ def _status(port: int) -> dict[str, Any]:
 
 def _post(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
     req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
-                                 data=json.dumps(body).encode())
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=2) as resp:
         return json.loads(resp.read())
 

@@ -26,7 +26,8 @@ async def _post(port: int, path: str, body: dict[str, Any]) -> tuple[int, bytes]
     """One HTTP/1.1 POST to the control API on loopback: (status, body)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     data = json.dumps(body).encode()
-    writer.write(f"POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+                 f"Content-Type: application/json\r\n"
                  f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
     raw = await reader.read()
     writer.close()

@@ -136,7 +136,8 @@ def test_sigterm_ends_the_call_in_progress(tmp_path: Path) -> None:
             await until(lambda: [c["state"] for c in _status(control_port)["calls"]] == ["incoming"],
                         "B to ring")
             req = urllib.request.Request(f"http://127.0.0.1:{control_port}/api/hook",
-                                         data=b'{"state": "off"}', method="POST")
+                                         data=b'{"state": "off"}', method="POST",
+                                         headers={"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=2).read()
             await until(lambda: a.states() == ["connected"], "connected")
             proc.send_signal(signal.SIGTERM)
@@ -172,7 +173,8 @@ def test_run_on_the_pi_hal_headless(tmp_path: Path) -> None:
         wait_until(lambda: proc.poll() is not None or _reachable(control_port), 20, "the API")
         assert proc.poll() is None, (tmp_path / "phone.log").read_text()
         req = urllib.request.Request(f"http://127.0.0.1:{control_port}/api/dial",
-                                     data=b'{"target": "sip:5550009@127.0.0.1:9"}', method="POST")
+                                     data=b'{"target": "sip:5550009@127.0.0.1:9"}', method="POST",
+                                         headers={"Content-Type": "application/json"})
         calls = json.loads(urllib.request.urlopen(req, timeout=2).read())["calls"]
         assert [c["state"] for c in calls] == ["calling"]
     finally:

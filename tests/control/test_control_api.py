@@ -42,7 +42,10 @@ async def _request(
     try:
         if raw is None:
             data = b"" if body is None else json.dumps(body).encode()
-            hdrs = {"Host": "x", "Connection": "close", **(headers or {})}
+            hdrs = {"Host": f"127.0.0.1:{port}", "Connection": "close"}
+            if method == "POST":
+                hdrs["Content-Type"] = "application/json"
+            hdrs.update(headers or {})
             if body is not None:
                 hdrs["Content-Length"] = str(len(data))
             raw = (
@@ -152,7 +155,8 @@ def test_protocol_errors_are_json_4xx() -> None:
         got["unknown"] = (await _request(port, "GET", "/api/nope"))[0]
         got["method"] = (await _request(port, "DELETE", "/api/status"))[0]
         got["notjson"] = (await _request(port, "POST", "/api/keys",
-                                         raw=b"POST /api/keys HTTP/1.1\r\nContent-Length: 3\r\n\r\n{x}"))[0]
+                                         raw=b"POST /api/keys HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                             b"Content-Type: application/json\r\nContent-Length: 3\r\n\r\n{x}"))[0]
         got["array"] = (await _request(port, "POST", "/api/keys", ["1"]))[0]
         got["nobody"] = (await _request(port, "POST", "/api/keys"))[0]
         got["chunked"] = (await _request(port, "POST", "/api/keys",
@@ -217,7 +221,7 @@ def test_keep_alive_serves_several_requests_on_one_connection() -> None:
     async def scenario(port: int) -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         for _ in range(3):
-            writer.write(b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write(f"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
             status, headers, _ = await _read_response(reader)
             got.append(status)
             assert headers["connection"] == "keep-alive"
@@ -256,20 +260,22 @@ def test_off_loopback_without_token_refuses_to_start() -> None:
     ControlServer(FakePhone(), ControlConfig(host="0.0.0.0", token="t"))
 
 
-def test_connection_limit_answers_503() -> None:
+def test_connection_limit_makes_room_by_closing_the_idle_connection() -> None:
+    """Full house: the idle keep-alive connection is closed for the newcomer, not the newcomer."""
     cfg = ControlConfig(max_connections=1)
-    got: list[int] = []
+    got: list[Any] = []
 
     async def scenario(port: int) -> None:
         r1, w1 = await asyncio.open_connection("127.0.0.1", port)
-        w1.write(b"GET /api/status HTTP/1.1\r\n\r\n")  # keep-alive: holds the slot
-        await _read_response(r1)
+        w1.write(f"GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        await _read_response(r1)  # keep-alive: holds the slot, idle
         got.append((await _request(port, "GET", "/api/status"))[0])
+        got.append(await r1.read())  # closed for the newcomer: EOF
         w1.close()
 
     server = _serve(FakePhone(), scenario, cfg)
-    assert got == [503]
-    assert server.rejected_connections == 1
+    assert got == [200, b""]
+    assert server.evicted_connections == 1 and server.rejected_connections == 0
 
 
 @pytest.mark.parametrize(

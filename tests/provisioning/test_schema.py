@@ -214,4 +214,4 @@ def test_secrets_never_appear_in_repr_or_errors(caplog: pytest.LogCaptureFixture
 
 def test_indexed_key_tables_cover_the_7960_line_and_proxy_fields() -> None:
     assert set(LINE_KEYS) == {"name", "shortname", "displayname", "authname", "password"}
-    assert set(PROXY_KEYS) == {"address", "port"}
+    assert set(PROXY_KEYS) == {"address", "port", "transport"}  # transport: ours (SIP over TLS)
