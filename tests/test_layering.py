@@ -24,6 +24,25 @@ def test_core_reads_no_clock_and_does_no_io(package: str) -> None:
     assert offenders == []
 
 
+BARE_OPEN = re.compile(r"(?<![.\w])open\(")
+
+
+@pytest.mark.parametrize("package", ["firmware/sip", "firmware/media", "firmware/phone"])
+def test_core_opens_no_file(package: str) -> None:
+    """Files (the call history, caches) are the shell's: a core never calls ``open()``.
+
+    The import-linter contract keeps ``os``/``pathlib``/``io`` out; this
+    catches the builtin, which needs no import.
+    """
+    offenders = [
+        f"{path.relative_to(ROOT)}:{n}"
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if BARE_OPEN.search(line.split("#")[0])
+    ]
+    assert offenders == []
+
+
 PRINT = re.compile(r"^\s*print\(", re.MULTILINE)
 
 

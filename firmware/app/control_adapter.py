@@ -1,4 +1,4 @@
-"""The control API's view of a running ``App`` (implements ``firmware.control.PhoneControl``).
+"""The control API's view of a running ``App`` (implements ``firmware.surface.PhoneControl``).
 
 Why inputs become HAL events: a request to lift the handset or press "5"
 must do exactly what the person's hand does, so the API synthesises the same
@@ -18,7 +18,8 @@ from typing import Any
 
 from firmware.app import health
 from firmware.app.core import App
-from firmware.control.model import (
+from firmware.phone.callops import PhoneError
+from firmware.surface import (
     CallInfo,
     ControlError,
     HistoryEntry,
@@ -26,7 +27,6 @@ from firmware.control.model import (
     MockAudioReport,
     PhoneStatus,
 )
-from firmware.phone.callops import PhoneError
 from hal.base import HookEvent
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,10 @@ Data flow (one input at a time, everything flushed before returning)::
     key, hook ----------------------> Phone --commands--> Endpoint --> send_sip
     RTP -------> MediaStream <--> MediaEngine <--> hal.audio
 
-The app also implements ``firmware.control.PhoneControl``: the control API's
-requests become the same inputs a person gives the handset.
+The app exposes ``firmware.surface.PhoneControl`` (``control_adapter.AppControl``):
+the control API's requests become the same inputs a person gives the
+handset. The app never imports the control API itself; only the process
+that serves it (``host``, ``runloop``, ``cli``) does.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ class App:
         self.rtp_latch = rtp_latch
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
-        self.history_file = history_file  # JsonHistoryFile-like: save(history)
+        self.history_file = history_file  # app.history_file.JsonHistoryFile-like: save(history)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None

@@ -79,7 +79,7 @@ class PhoneHost:
         settings = phone_settings(config, media_address=sip_host)
         history_file = None
         if state_dir is not None:
-            from firmware.phone.history import JsonHistoryFile
+            from firmware.app.history_file import JsonHistoryFile
 
             history_file = JsonHistoryFile(state_dir)
         phone = build_phone(config, settings, endpoint, clock, history_file)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from firmware.control.model import (
+from firmware.control.server import ControlConfig, ControlServer, is_loopback, parse_hostport
+from firmware.surface import (
     CallInfo,
     ControlError,
     HistoryEntry,
@@ -11,7 +12,6 @@ from firmware.control.model import (
     PhoneControl,
     PhoneStatus,
 )
-from firmware.control.server import ControlConfig, ControlServer, is_loopback, parse_hostport
 
 __all__ = [
     "CallInfo",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from firmware.control.http import HttpError, RequestHead, Response, parse_json_body
-from firmware.control.model import ControlError, PhoneControl
+from firmware.surface import ControlError, PhoneControl
 
 log = logging.getLogger(__name__)
 

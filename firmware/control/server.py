@@ -30,8 +30,8 @@ from firmware.control.http import (
     Response,
     parse_head,
 )
-from firmware.control.model import PhoneControl
 from firmware.control.routes import dispatch
+from firmware.surface import PhoneControl
 
 log = logging.getLogger(__name__)
 

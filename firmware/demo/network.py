@@ -20,10 +20,10 @@ from typing import Any
 
 from firmware.app.control_adapter import AppControl
 from firmware.app.host import PhoneHost
-from firmware.control.model import CallInfo, PhoneStatus
 from firmware.demo.health import ErrorWatch, InternalErrors, host_errors, verdict
 from firmware.demo.ladder import MessageLog
 from firmware.provisioning.schema import LineConfig, Proxy
+from firmware.surface import CallInfo, PhoneStatus
 from hal.clock import LoopClock
 
 log = logging.getLogger(__name__)

@@ -92,7 +92,7 @@ class ShowScreen(Action):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HistoryChanged(Action):
-    """The call history changed: the app persists it (``JsonHistoryFile.save``)."""
+    """The call history changed: the app persists it (``app.history_file.JsonHistoryFile``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,30 +1,24 @@
 """Call history: placed, received and missed calls, kept across restarts.
 
-Why split model and storage: ``CallHistory`` is pure (tests feed it values);
-``JsonHistoryFile`` is the one tiny adapter that touches the disk, in the
-state directory the app gives it. Writes go to a temporary file then
-``os.replace`` so a power cut never leaves half a JSON file. A corrupt or
-foreign file is ignored (logged), never fatal: history is a convenience.
+Why values only: call control is sans-IO, so ``CallHistory`` is pure (tests
+feed it values) and converts to and from JSON-able data; the shell stores it
+(``firmware.app.history_file.JsonHistoryFile``, written atomically) when
+call control says ``HistoryChanged``. Stored entries are validated on load:
+a foreign one is skipped, never fatal.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 log = logging.getLogger(__name__)
 
 Kind = Literal["placed", "received", "missed"]
 KINDS: tuple[Kind, ...] = ("placed", "received", "missed")
-FILE_NAME = "history.json"
 _FORMAT = 1
-#: Bound on what a file may make us load (entries per kind, bytes).
-MAX_FILE_BYTES = 1 << 20
 _MAX_TEXT = 200
 
 
@@ -123,29 +117,3 @@ class CallHistory:
                     except ValueError as exc:
                         log.warning("history: skipped a stored entry (%s)", exc)
         return cls(size=size, entries=entries)
-
-
-class JsonHistoryFile:
-    """Load and save a ``CallHistory`` as ``<state_dir>/history.json``."""
-
-    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
-        self.path = Path(state_dir) / FILE_NAME
-
-    def load(self, size: int = 50) -> CallHistory:
-        try:
-            if self.path.stat().st_size > MAX_FILE_BYTES:
-                log.warning("history: %s is too large, starting empty", self.path)
-                return CallHistory(size)
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return CallHistory(size)
-        except (OSError, ValueError) as exc:
-            log.warning("history: cannot read %s (%s), starting empty", self.path, exc)
-            return CallHistory(size)
-        return CallHistory.from_json(raw, size)
-
-    def save(self, history: CallHistory) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(history.to_json(), indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)

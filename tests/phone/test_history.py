@@ -1,13 +1,10 @@
-"""Call history model and its JSON file."""
+"""Call history model (values only; the file is the shell's: tests/app/test_history_file.py)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from firmware.phone.history import CallHistory, HistoryEntry, JsonHistoryFile
+from firmware.phone.history import CallHistory, HistoryEntry
 
 
 def _e(kind: str, at: float, remote: str = "sip:1@h") -> HistoryEntry:
@@ -31,29 +28,6 @@ def test_merged_view_and_missed_counter() -> None:
     assert h.unseen_missed == 1
     h.mark_seen()
     assert h.unseen_missed == 0
-
-
-def test_survives_a_restart(tmp_path: Path) -> None:
-    store = JsonHistoryFile(tmp_path / "state")
-    h = CallHistory()
-    h.add(HistoryEntry(kind="missed", remote="sip:5550003@h", display="Carol", at=5.0, line=2))
-    h.add(_e("placed", 6.0))
-    store.save(h)
-    again = store.load()
-    assert again.entries() == h.entries()
-
-
-def test_corrupt_or_hostile_file_starts_empty(tmp_path: Path) -> None:
-    store = JsonHistoryFile(tmp_path)
-    store.path.write_text("{not json")
-    assert store.load().entries() == []
-    store.path.write_text(json.dumps({"format": 1, "placed": [
-        {"kind": "placed", "remote": "sip:ok@h", "display": None, "at": 1},
-        {"kind": "placed", "remote": 5, "display": None, "at": 1},
-        {"kind": "nope", "remote": "x", "at": 1},
-        "garbage",
-    ], "missed": "not a list"}))
-    assert [e.remote for e in store.load().entries()] == ["sip:ok@h"]
 
 
 def test_size_must_be_positive() -> None:

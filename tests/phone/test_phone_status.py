@@ -25,7 +25,7 @@ def test_registration_state_reaches_the_screen() -> None:
 
 
 def test_history_survives_a_restart(tmp_path: Any) -> None:
-    from firmware.phone.history import JsonHistoryFile
+    from firmware.app.history_file import JsonHistoryFile
     from firmware.phone.phone import Phone
 
     store = JsonHistoryFile(tmp_path)

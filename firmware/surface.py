@@ -1,11 +1,14 @@
-"""What the control API sees of a phone (../shared/spec/control-api.md).
+"""What the assembled phone exposes to its edges: one small protocol and its values.
 
-Why: the HTTP server must not know how call control, the HAL or the media
-engine are built. It talks to one small synchronous interface,
-``PhoneControl``, which ``firmware.app`` implements over the real pieces and
-tests implement with a fake. Every method runs on the event-loop thread and
-returns quickly; a refusal is a ``ControlError`` carrying the HTTP status and a
-plain sentence for the user, never an arbitrary exception.
+Why here, below both: the edges that drive a phone from outside (the HTTP
+control API, ../shared/spec/control-api.md; the demo's loopback handsets)
+must not know how call control, the HAL or the media engine are built, and
+the assembly (``firmware.app``) must not depend on any one edge's model. So
+the app exposes this interface, ``PhoneControl`` (implemented by
+``firmware.app.control_adapter.AppControl``; tests implement it with a fake),
+and ``firmware.control`` serves it. Every method runs on the event-loop
+thread and returns quickly; a refusal is a ``ControlError`` carrying a 4xx
+status and a plain sentence for the user, never an arbitrary exception.
 """
 
 from __future__ import annotations
