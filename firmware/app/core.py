@@ -390,10 +390,6 @@ class App:
             self._media_io.close(media.port)
         self._attach_engine()
 
-    def media_errors(self) -> int:
-        """Internal errors the RTP pumps caught, closed ones included (``firmware.app.health``)."""
-        return self._ended_media_errors + sum(m.pump.errors for m in self._media.values())
-
     def _attach_engine(self) -> None:
         """The earpiece and microphone follow the call that sends (a held call does not)."""
         if self.engine is None:
