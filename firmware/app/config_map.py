@@ -135,6 +135,10 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         # The 7960 answers an INVITE with 100 Trying at once (seed Figure B-1
         # step 2); no SIPDefault key sets this, so it is the phone's default.
         trying_delay=0.0,
+        # only the proxy may ring the phone (docs/security.md); no proxy: direct calls ring
+        trust_proxy_only=(str(getattr(cfg, "trust_proxy_only", "403"))
+                          if any(_proxy_of(cfg, ln) for ln in lines) or outbound else "off"),
+        local_users=tuple(ln.name for ln in lines),
     )
 
 

@@ -57,6 +57,9 @@ class DemoConfig:
     preferred_codec: str = "g711ulaw"
     codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     cnf_join_enable: bool = True
+    trust_proxy_only: str = "403"
+    srtp_mode: str = "optional"
+    srtp_over_plain: bool = False
 
 
 MEDIA_SPAN = 40

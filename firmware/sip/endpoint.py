@@ -59,6 +59,7 @@ from firmware.sip.session import InviteSession, SessionError
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 from firmware.sip.transaction_layer import TableFull, TransactionLayer
+from firmware.sip.trust import SourceTrust
 from firmware.sip.uri import split_hostport
 from firmware.sip.validate import (
     UaPolicy,
@@ -102,6 +103,11 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         self._reap_queue: dict[str, float] = {}
         self.registrations: dict[str, Registration] = {}
         self._ood = OutsideDialog(self, config.request_answer_timeout)
+        self.trust = SourceTrust(action=config.trust_proxy_only,
+                                 users=frozenset(config.local_users or (config.user,)))
+        for host in (config.domain, config.outbound_proxy[0] if config.outbound_proxy else None):
+            if host:
+                self.trust.add(host)
         self._seq = 0
 
     # ================================================= host services
@@ -195,6 +201,8 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
             if isinstance(msg, Request):
                 self._on_request(msg, source, transport, now)
             else:
+                if msg.cseq.method == "REGISTER":
+                    self.trust.add(source[0])  # the registrar's name, resolved
                 self._on_response(msg, now)
         except SipParseError as exc:
             log.info("dropping message from %s: %s", source, exc.reason)

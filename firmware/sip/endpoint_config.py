@@ -64,6 +64,12 @@ class EndpointConfig:
     #: TU has said nothing by then); ``0.0`` sends it at once, as the Cisco 7960
     #: does in the seed's flows (Figure B-1 step 2, B-12, B-13).
     trying_delay: float | None = None
+    #: Only the proxy may ring the phone (``firmware.sip.trust``): "403", "drop" or
+    #: "off". The app sets it from ``trust_proxy_only`` when a line has a proxy.
+    trust_proxy_only: str = "off"
+    #: Our lines' SIP users: while ``trust_proxy_only`` is on, another user in the
+    #: Request-URI of a new request gets 404.
+    local_users: tuple[str, ...] = ()
 
     def effective_timers(self) -> TimerConfig:
         """``timers`` with ``trying_delay`` applied (the transaction layer reads only timers)."""

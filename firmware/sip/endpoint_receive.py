@@ -23,6 +23,7 @@ from firmware.sip.outside_dialog import OutsideDialog
 from firmware.sip.session import InviteSession
 from firmware.sip.transaction import ServerTransaction
 from firmware.sip.transaction_layer import Match, TransactionLayer
+from firmware.sip.trust import SourceTrust
 from firmware.sip.validate import UaPolicy, check_request, check_response, response_for
 
 __all__ = ["ReceiveMixin"]
@@ -42,6 +43,7 @@ class ReceiveMixin:
     _dialogs: dict[Any, InviteSession]
     _by_call_id: dict[str, InviteSession]
     _ood: OutsideDialog
+    trust: SourceTrust
 
     if TYPE_CHECKING:  # provided by Endpoint
         def _next(self, prefix: str) -> str: ...
@@ -93,6 +95,8 @@ class ReceiveMixin:
             else:
                 self.stats.dropped_unparseable += 1
             return
+        if not self._admit(req, source, transport):
+            return
         match, tx = self.layer.receive_request(req, source, transport, now,
                                                on_timeout=self._on_server_timeout)
         if match is Match.RETRANSMISSION or match is Match.ACK_NON_2XX:
@@ -112,6 +116,28 @@ class ReceiveMixin:
             self.send_direct(resp, response_destination(req.top_via, source, transport), transport)
             return
         self._dispatch(req, tx, transport, now, source)
+
+    def _admit(self, req: Request, source: Address, transport: str) -> bool:
+        """``firmware.sip.trust``: a new request from a foreign source is refused statelessly."""
+        if not self.trust.active:
+            return True
+        to_tag = req.to.tag
+        if to_tag is not None and (req.call_id, to_tag, req.from_.tag or "") in self._dialogs:
+            return True  # inside one of our dialogs
+        if req.method == "CANCEL" and self.layer.find_cancel_target(req) is not None:
+            return True  # cancels a request we already admitted
+        verdict = self.trust.verdict(source[0], req.uri.user)
+        if verdict is None:
+            return True
+        if verdict == 0 or req.method == "ACK":
+            self._count("untrusted_dropped")
+            return False
+        self._count("untrusted_refused" if verdict == 403 else "unknown_user_404")
+        log.info("%s from %s refused %d: %s", req.method, source, verdict,
+                 "not the proxy" if verdict == 403 else f"no line {req.uri.user!r}")
+        resp = make_response(req, verdict, to_tag=self.new_tag())
+        self.send_direct(resp, response_destination(req.top_via, source, transport), transport)
+        return False
 
     def _reply(self, tx: ServerTransaction, req: Request, status: int, now: float,
                reason: str | None = None, headers: list[tuple[str, str]] | None = None) -> None:
