@@ -47,7 +47,7 @@ class Screen:
     ``status`` is the top bar (line, registration, clock); ``lines`` the main
     area; ``softkeys`` the labels on the bottom row (up to 4, like the 7960);
     ``icons`` small indicators ('registered', 'hold', 'waiting', 'dnd', 'cfwd',
-    'muted', 'conference').
+    'muted', 'conference', 'hd').
     """
 
     status: str = ""

@@ -201,7 +201,7 @@ _MAIN_ART = {
 
 # Status-bar icons, 5 rows like SMALL. 'registered' is signal bars, 'unregistered'
 # a cross, 'hold' pause bars, 'waiting' a bell, 'dnd' a barred circle, 'cfwd' an
-# arrow, 'muted' a speaker with a cross, 'conference' three heads.
+# arrow, 'muted' a speaker with a cross, 'conference' three heads, 'hd' the letters HD (a wideband call).
 _ICON_ART = {
     "registered": "....# ...## ..### .#### #####",
     "unregistered": "#...# .#.#. ..#.. .#.#. #...#",
@@ -211,6 +211,7 @@ _ICON_ART = {
     "cfwd": "..#.. ...#. ##### ...#. ..#..",
     "muted": "..#.... .##.#.# ####.#. .##.#.# ..#....",
     "conference": "..#.. ..... #.#.# ..... #.#.#",
+    "hd": "#.#.##. #.#.#.# ###.#.# #.#.#.# #.#.##.",
 }
 
 SMALL = Font(_glyphs(_SMALL_ART, 5), height=5, upper_only=True)

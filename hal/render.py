@@ -32,7 +32,7 @@ __all__ = ["INDICATORS", "main_line_capacity", "render", "render_png"]
 log = logging.getLogger(__name__)
 
 #: Status icons in the order they are drawn, right to left from the clock.
-INDICATORS = ("muted", "dnd", "cfwd", "waiting", "hold", "conference")
+INDICATORS = ("muted", "dnd", "cfwd", "waiting", "hold", "conference", "hd")
 LINE_PITCH = 9
 MAIN_TOP = 9
 SOFTKEY_SLOTS = 4

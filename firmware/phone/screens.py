@@ -91,6 +91,8 @@ def render(view: PhoneView) -> Screen:
         lines.extend(_clip(r) for r in view.info)
     elif call.conference and other is not None and other.conference:
         icons.add("conference")
+        if other.hd:
+            icons.add("hd")
         lines.extend(_conference_rows(call, other, view.now))
         other = None  # both parties are on the conference rows
     else:
@@ -99,6 +101,8 @@ def render(view: PhoneView) -> Screen:
             lines.append(_clip(f"DTMF: {view.dtmf}"))
         if call.state in (_S.HOLDING,):
             icons.add("hold")
+    if call is not None and call.hd and call.state is not _S.ENDED:
+        icons.add("hd")  # a wideband (G.722) call, as desk phones show it
     if other is not None and other.state is not _S.ENDED:
         if other.state is _S.INCOMING:
             icons.add("waiting")
