@@ -14,13 +14,14 @@ from typing import Any
 
 
 def internal_errors(app: Any) -> dict[str, int]:
-    """Non-zero internal-error counters of an ``App``, by where they were caught (the RTP
-    pumps' of ended calls too: ``App._stop_media`` adds them to ``_ended_media_errors``)."""
+    """Non-zero internal-error counters of an ``App``, by where they were caught. The RTP
+    pumps are those of the calls still up (an ended call's pump is gone with its count;
+    the traceback it logged is what ``firmware.demo.health.ErrorWatch`` catches)."""
     counts = {
         "SIP pump": app.sip.errors,
         "call-control pump": app.phone_pump.errors,
         "audio pump": app.engine_pump.errors if app.engine_pump is not None else 0,
-        "RTP pumps": app._ended_media_errors + sum(m.pump.errors for m in app._media.values()),
+        "RTP pumps": sum(m.pump.errors for m in app._media.values()),
         "SIP endpoint internal_errors": int(app.endpoint.stats.extra.get("internal_errors", 0)),
         "call control": int(getattr(app.phone, "errors", 0)),
     }
