@@ -118,6 +118,9 @@ def test_settings_change_levels_and_dnd_services_says_none() -> None:
     h.phone.dnd = False
     h.incoming()  # a ringing call takes the screen from a menu
     assert h.phone.menu is None
+    with pytest.raises(PhoneError) as ringing:
+        h.phone.press_button("directories", h.now)
+    assert ringing.value.status == 409 and h.phone.menu is None
 
 
 def test_volume_rocker_acts_on_the_mode_in_use_and_clamps() -> None:
