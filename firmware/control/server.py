@@ -16,6 +16,7 @@ cannot lock the owner out. With ``cert_file``/``key_file`` it speaks HTTPS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -200,8 +201,11 @@ class ControlServer:
             # handler task and logs a spurious "Exception in callback".
             pass
         finally:
+            # Still listed while the close runs (a TLS close waits for the peer), so that
+            # close() cancels and awaits it; a cancel here only cuts the close short.
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._close_writer(writer)
             self._active.pop(task, None)
-            await self._close_writer(writer)
 
     def _refusal(self, head: RequestHead, *, token: bool = True) -> Response | None:
         """The answer to a request the guard or (``token``) the token rule refuses, or None."""
