@@ -84,6 +84,7 @@ def test_local_directory_lists_and_names_callers() -> None:
     h.phone.press_softkey("next", h.now)
     h.phone.press_softkey("dial", h.now)
     assert h.sent("invite")[-1][2]["target"].startswith("sip:5550007@")
+    assert h.phone.calls()[-1].remote_display == "Zed"  # the name of the number we called
 
 
 def test_directory_formats_and_refusals() -> None:
