@@ -55,11 +55,11 @@ def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, in
         port_s = rest.removeprefix(":")
     elif value.count(":") == 1:
         host, port_s = value.split(":")
-    elif value.isdigit():
+    elif value.isdecimal():
         host, port_s = default_host, value
     else:
         raise ValueError(f"expected HOST:PORT, got {value!r}")
-    if not port_s.isdigit() or not 0 <= int(port_s) <= 65535:
+    if not port_s.isdecimal() or not 0 <= int(port_s) <= 65535:
         raise ValueError(f"bad port in {value!r}")
     return host or default_host, int(port_s)
 
