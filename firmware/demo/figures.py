@@ -121,7 +121,8 @@ async def fig_b5(net: Network) -> FigureRun:
     await _connect(run, a, b)
     await run.hear("connected", b, TONE["A"])
     b.api.press_softkey("hold")
-    await until(lambda: a.states() == ["held"], "A held")
+    # both ends: A is "held" on the re-INVITE, B "holding" only once A's 200 is in
+    await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
     b.api.press_softkey("newcall")
     b.api.dial(c.uri())
     await until(_state(c, "incoming"), "C ringing")
@@ -193,7 +194,8 @@ async def fig_b8(net: Network) -> FigureRun:
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
     await _connect(run, a, b)
     b.api.press_softkey("hold")
-    await until(lambda: a.states() == ["held"], "A held")
+    # both ends: A is "held" on the re-INVITE, B "holding" only once A's 200 is in
+    await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
     b.api.press_softkey("newcall")
     b.api.dial(c.uri())
     await until(_state(c, "incoming"), "C ringing")
