@@ -166,7 +166,8 @@ async def fig_b6(net: Network) -> FigureRun:
     await until(_no_live(a), "A idle")
     await until(lambda: "holding" in b.states(), "B left with C on hold")
     b.api.press_softkey("resume")
-    await until(lambda: c.states() == ["connected"], "B with C")
+    # B too (it ACKs C's 200 before it shows connected): C's BYE must not overtake that ACK
+    await until(_talking(b, c), "B with C")
     run.snap("with-c", b)
     c.api.press_softkey("endcall")
     await until(_no_live(b), "B idle")
