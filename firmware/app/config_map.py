@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from firmware.app.netplan import failover_wanted
 from firmware.media.codecs import codec_preference
 from firmware.media.framecodec import supported_codecs
 from firmware.phone.settings import LineSettings, PhoneSettings
@@ -94,7 +95,22 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         interdigit_timeout=float(getattr(cfg, "interdigit_timeout", 10) or 10),
         pound_sends=bool(getattr(cfg, "dial_pound_sends", True)),
         phone_label=str(getattr(cfg, "phone_label", "") or ""),
+        messages_uri=str(getattr(cfg, "messages_uri", "") or ""),
+        stutter_msg_waiting=bool(int(getattr(cfg, "stutter_msg_waiting", 0) or 0)),
+        mwi_subscribe=bool(int(getattr(cfg, "mwi_subscribe", 0) or 0)),
+        mwi_uri=str(getattr(cfg, "mwi_uri", "") or ""),
+        mwi_expires=int(getattr(cfg, "mwi_expires", 3600) or 3600),
+        auto_answer=bool(int(getattr(cfg, "auto_answer", 0) or 0)),
+        proxy_hosts=_proxy_hosts(cfg),
     )
+
+
+def _proxy_hosts(cfg: Any) -> frozenset[str]:
+    """Every proxy's and the outbound proxy's host: where MWI NOTIFYs and intercom may come from."""
+    hosts = {proxy[0].lower() for line in cfg.lines if (proxy := _proxy_of(cfg, line))}
+    if getattr(cfg, "outbound_proxy", ""):
+        hosts.add(str(cfg.outbound_proxy).lower())
+    return frozenset(hosts)
 
 
 def _codecs(cfg: Any) -> tuple[str, ...]:
@@ -135,6 +151,9 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         # The 7960 answers an INVITE with 100 Trying at once (seed Figure B-1
         # step 2); no SIPDefault key sets this, so it is the phone's default.
         trying_delay=0.0,
+        # a proxy name may stand for several servers, and proxy_backup is one more:
+        # a REGISTER that times out or gets 503 goes to the next one at once
+        failover_retries=2 if failover_wanted(cfg) else 0,
         # only the proxy may ring the phone (docs/security.md); no proxy: direct calls ring
         trust_proxy_only=(str(getattr(cfg, "trust_proxy_only", "403"))
                           if any(_proxy_of(cfg, ln) for ln in lines) or outbound else "off"),

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
+from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
+from firmware.app.media_ports import CallMedia, MediaIO
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
@@ -36,29 +37,6 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 SendSip = Callable[[bytes, Address, str], None]
 WireTap = Callable[[str, bytes, Address, str, float], None]
-
-
-class MediaIO(Protocol):
-    """RTP/RTCP sockets, owned by the shell. ``open`` binds port and port+1 on the media address.
-
-    ``deliver(data, source, rtcp, arrived=None)``. A shell that also has
-    ``drain(port) -> int`` is opened with ``poll=True`` when the app has an audio
-    engine: it then does not watch the RTP socket, and the app drains it at the
-    start of every audio period (one loop wake-up per period, not two).
-    """
-
-    def open(self, port: int, deliver: Callable[..., None]) -> bool: ...
-
-    def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None: ...
-
-    def close(self, port: int) -> None: ...
-
-
-@dataclass
-class _CallMedia:
-    port: int
-    stream: Any
-    pump: CorePump
 
 
 class App:
@@ -75,7 +53,7 @@ class App:
         media_io: MediaIO | None = None,
         registrations: list[Any] | None = None,
         on_wire: WireTap | None = None,
-        history_file: Any = None,
+        history_file: Any = None, prefs_file: Any = None,
         name: str = "phone",
         rtp_latch: bool = False,
     ) -> None:
@@ -91,6 +69,7 @@ class App:
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
         self.history_file = history_file  # app.history_file.JsonHistoryFile-like: save(history)
+        self.prefs_file = prefs_file  # app.prefs_file.JsonPrefsFile-like: save(prefs)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
@@ -99,7 +78,7 @@ class App:
         #: Called after every registration outcome (the shell wakes its READY wait).
         self.on_registration: Callable[[], None] | None = None
         self._reg_ids: dict[str, int] = {}
-        self._media: dict[str, _CallMedia] = {}
+        self._media: dict[str, CallMedia] = {}
         #: calls mixed together by this phone (a 3-way conference), by call id
         self.conference: frozenset[str] = frozenset()
         #: Called when the sound card reopened at another rate (new poll fds to wait on).
@@ -278,6 +257,7 @@ class App:
         elif kind == "StopTone":
             if self.engine is not None:
                 self.engine.play_tone(None)
+                self._engine_changed()
         elif kind == "StartMedia":
             self._start_media(action.call, action.local, action.negotiated)
         elif kind == "UpdateMedia":
@@ -295,6 +275,8 @@ class App:
         elif kind == "HistoryChanged":
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
+        elif kind in ("SetAudio", "PrefsChanged"):
+            apply_panel(action, self)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
 
@@ -308,6 +290,7 @@ class App:
             log.warning("%s: no tone named %s", self.name, tone)
             return
         self.engine.play_tone(spec)
+        self._engine_changed()
 
     def _start_media(self, call: str, local: Any, negotiated: Any) -> None:
         from firmware.media.framecodec import audio_rate
@@ -335,7 +318,7 @@ class App:
                   else self._media_io.open(port, deliver)) if self._media_io is not None else True
         if not opened:
             log.error("%s: cannot open RTP port %d; the call has no audio", self.name, port)
-        self._media[call] = _CallMedia(port=port, stream=stream, pump=pump)
+        self._media[call] = CallMedia(port=port, stream=stream, pump=pump)
         # on the audio engine's period grid: capture and send share one wake-up
         pump.input(stream.update, negotiated, t0=self._grid())
         self._attach_engine()
@@ -399,8 +382,15 @@ class App:
             self.engine.attach_legs(mixed)
         else:
             self.engine.attach(live[-1].stream if live else None)
+        self.engine.keep_running = bool(self._media)
+        self._engine_changed()
         if self.on_audio_reopened is not None and self._audio_fds() != fds:
             self.on_audio_reopened()  # the device switched rate and has new poll fds
+
+    def _engine_changed(self) -> None:
+        """The engine may have gone busy or idle: let its pump re-read the next period."""
+        if self.engine_pump is not None:
+            self.engine_pump.flush()
 
     def _audio_fds(self) -> list[tuple[int, int]]:
         audio = self.hal.audio

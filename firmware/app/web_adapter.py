@@ -84,12 +84,15 @@ class WebAdapter:
                 target = target_uri(target, domain)
             except ValueError as exc:
                 raise ControlError(400, f"forward all: {exc}") from None
-        app.phone_pump.input(app.phone.set_user_settings, dnd, target)
+        for mode in volume or {}:
+            if mode not in ("handset", "speaker", "ringer"):
+                raise ControlError(400, f"no {mode} volume (handset, speaker, ringer)")
+        app.phone_pump.input(app.phone.set_user_settings, dnd, target, volume)
 
     def directory(self) -> list[DirectoryEntry]:
-        entries = getattr(self._app.phone, "directory", None)
+        book = getattr(self._app.phone, "directory", None)  # directory_url, by name
         out = []
-        for item in entries() if callable(entries) else entries or ():
+        for item in getattr(book, "entries", ()) or ():
             name = getattr(item, "name", "") or ""
             number = getattr(item, "number", "") or getattr(item, "telephone", "") or ""
             if number:
@@ -127,7 +130,16 @@ class WebAdapter:
         if values:
             origins = getattr(self.config, "origins", {}) or {}
             rows = []
-            for key in sorted(values):
+            # what the files set first, in file and line order; then the defaults
+            files = list(getattr(self.config, "sources", ()))
+
+            def place(key: str) -> tuple[int, int, int, str]:
+                file, line = origins.get(key, ("", 0))
+                rank = files.index(file) if file in files else len(files)
+                return (key not in origins, rank, line, key)
+
+            order = sorted(values, key=place)
+            for key in order:
                 secret = _is_secret(key)
                 value = describe(values[key])
                 where = origins.get(key)

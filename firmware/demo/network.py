@@ -53,12 +53,28 @@ class DemoConfig:
     end_media_port: int = 20100
     timer_t1: int = 500
     timer_t2: int = 4000
+    # networks (docs/provisioning.md "Networks"): defaults as PhoneConfig's
+    bind_address: str = ""
+    nat_enable: bool = False
+    nat_address: str = ""
+    proxy_backup: str = ""
+    proxy_backup_port: int = 5060
+    keepalive_interval: int = 30
+    proxy_retry_interval: int = 60
     preferred_codec: str = "g711ulaw"
     codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     cnf_join_enable: bool = True
     trust_proxy_only: str = "403"
     srtp_mode: str = "optional"
     srtp_over_plain: bool = False
+    messages_uri: str = ""
+    stutter_msg_waiting: bool = False
+    auto_answer: bool = False
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
+    #: the local directory (``provisioning.directory.Directory``), as provisioning loads it
+    directory: Any = None
 
 
 MEDIA_SPAN = 40
@@ -167,7 +183,7 @@ class Network:
         return {h.address for h in self.handsets.values()}
 
     async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
-                  host: str = HOST, control: Any = None) -> Handset:
+                  host: str = HOST, control: Any = None, state_dir: Any = None) -> Handset:
         """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
         in a test network namespace, where a peer like baresip puts that address in its SDP);
         ``control``: a ``ControlConfig`` to serve its control API and web page."""
@@ -178,7 +194,7 @@ class Network:
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
         host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
                                      on_wire=self.tap(name), name=name, autostart=False,
-                                     control=control)
+                                     control=control, state_dir=state_dir)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)

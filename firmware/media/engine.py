@@ -43,6 +43,8 @@ class MediaEngine:
         self.legs: tuple[MediaStream, ...] = ()
         self._mixer = Mixer(audio.format.rate, audio.format.period_frames)
         self.muted = False
+        #: earpiece/speaker volume as a sample factor (1.0: as received), tones included
+        self.gain = 1.0
         self._tone: ToneGenerator | None = None
         self._tone_spec: ToneSpec | None = None
         self._t0: float | None = None
@@ -50,6 +52,9 @@ class MediaEngine:
         self.periods = 0
         self.capture_missed = 0
         self.device_error: str | None = None
+        #: Run periods although nothing is attached (the app sets it while a call has
+        #: media, e.g. on hold, so polled RTP sockets keep being read).
+        self.keep_running = False
 
     @property
     def period_s(self) -> float:
@@ -124,10 +129,19 @@ class MediaEngine:
     def tone_playing(self) -> bool:
         return self._tone is not None
 
+    @property
+    def busy(self) -> bool:
+        """Something to capture or play: a call's stream, a tone, or media kept running.
+
+        An idle phone runs no audio periods at all (no 50 wake-ups a second on a
+        desk where nobody is calling); a new call or tone rejoins the same grid.
+        """
+        return bool(self.legs) or self._tone is not None or self.keep_running
+
     # ------------------------------------------------------------ pacing
 
     def get_timer(self) -> float | None:
-        if self._t0 is None or (self.audio.has_clock and self.device_error is None):
+        if self._t0 is None or not self.busy or (self.audio.has_clock and self.device_error is None):
             return None
         return self._t0 + self._k * self.period_s
 
@@ -166,6 +180,8 @@ class MediaEngine:
             out = _mix(out, self._tone.next_period())
             if self._tone.finished:
                 self._tone = None
+        if self.gain != 1.0:
+            out = _scale(out, self.gain)
         if self.device_error is None and self.audio.is_open:
             try:
                 self.audio.write_period(out)
@@ -173,6 +189,11 @@ class MediaEngine:
                 self.device_error = str(exc)
                 log.error("audio playback failed: %s", exc)
         self.periods += 1
+
+
+def _scale(pcm: bytes, gain: float) -> bytes:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * gain
+    return np.clip(x, -32768, 32767).astype("<i2").tobytes()
 
 
 def _mix(a: bytes, b: bytes) -> bytes:

@@ -87,6 +87,7 @@ class StreamConnection(asyncio.Protocol):
             return
         pool = self.pool
         self.last_active = pool.loop().time()
+        pings = getattr(self.framer, "pings", 0)
         try:
             messages = self.framer.feed(data)
         except Exception:  # noqa: BLE001 - a framer bug must not kill the loop
@@ -104,6 +105,9 @@ class StreamConnection(asyncio.Protocol):
             pool.deliver(message, self.peer, "tcp")
         if self.framer.error is not None:
             self._framing_failed(self.framer.error)
+        elif self.accepted and getattr(self.framer, "pings", 0) > pings:
+            self.write(b"\r\n")  # RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong
+            pool.stats.pongs_sent += 1
 
     def _framing_failed(self, error: SipParseError) -> None:
         """§18.3 / RFC 4475 §3.1.2.3: answer the request if it can be routed back, then close."""
@@ -184,6 +188,9 @@ class ConnectionPool:
         self._pending: dict[Address, list[_Pending]] = {}
         self._connecting: dict[Address, asyncio.Task[None]] = {}
         self._closed = False
+        #: Called with a destination whose connect failed and the messages queued for
+        #: it (§18.1.1 switches excepted); True when it took them (to send elsewhere).
+        self.on_connect_failed: Callable[[Address, list[bytes]], bool] | None = None
 
     def accept(self) -> StreamConnection:
         """Protocol factory for the listening server."""
@@ -192,6 +199,16 @@ class ConnectionPool:
     @property
     def open_connections(self) -> int:
         return len(self._all)
+
+    def connections(self) -> list[StreamConnection]:
+        """Every open connection (for keep-alives, ``firmware.net.keepalive``)."""
+        return [c for c in self._all if not c.closed]
+
+    def drop_all(self) -> None:
+        """Close every connection (our address changed: they are dead anyway)."""
+        for conn in list(self._all):
+            conn.abort()
+            self.forget(conn)
 
     # -- idle sweep and shutdown ---------------------------------------------
     def start_sweeping(self) -> None:
@@ -301,6 +318,16 @@ class ConnectionPool:
             self._connecting.pop(dest, None)
 
     def _fail_pending(self, dest: Address) -> None:
+        if self.on_connect_failed is not None:
+            items = self._pending.get(dest, [])
+            try:
+                taken = self.on_connect_failed(
+                    dest, [i.data for i in items if i.fallback_udp is None])
+            except Exception:  # noqa: BLE001
+                log.exception("connect-failed handler failed for %s", dest)
+                taken = False
+            if taken:
+                self._pending[dest] = [i for i in items if i.fallback_udp is not None]
         for item in self._pending.pop(dest, []):
             if item.fallback_udp is not None:
                 self.stats.fell_back_to_udp += 1

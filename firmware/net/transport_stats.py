@@ -40,3 +40,6 @@ class TransportStats:
     dropped_no_route: int = 0
     dropped_queue_full: int = 0
     dropped_unresolved: int = 0
+    icmp_unreachable: int = 0
+    pings_sent: int = 0
+    pongs_sent: int = 0

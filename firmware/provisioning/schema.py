@@ -45,6 +45,9 @@ class Proxy:
 
     address: str
     port: int = 5060
+    #: False when the file named no ``proxy{n}_port``: a host name is then
+    #: looked up by NAPTR/SRV first (RFC 3263 §4.2), an IP address gets 5060.
+    port_given: bool = True
     transport: str = "udp"  # proxy{n}_transport: udp, tcp or tls
 
 
@@ -124,12 +127,20 @@ class PhoneConfig:
     nat_enable: bool = False
     nat_address: str = ""
     rtp_latch: bool = False  # RFC 4961 latching (also on with nat_enable)
+    proxy_backup: str = ""
+    proxy_backup_port: int = 5060
+    bind_address: str = ""
+    keepalive_interval: int = 30
+    proxy_retry_interval: int = 60
     user_info: str = "phone"
     remote_party_id: bool = False
     cfwd_url: str = ""
     call_waiting: bool = True
     dnd_control: int = 0
     messages_uri: str = ""
+    stutter_msg_waiting: bool = False
+    auto_answer: bool = False
+    directory_url: str = ""
     cnf_join_enable: bool = True
     phone_label: str = ""
     time_zone: str = "UTC"
@@ -149,6 +160,9 @@ class PhoneConfig:
     interdigit_timeout: int = 10
     dial_pound_sends: bool = True
     resync_interval: int = 0
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
     web_user_password: str = field(default="", repr=False)
@@ -167,6 +181,8 @@ class PhoneConfig:
     #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
     hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
     dialplan: DialPlan | None = None
+    #: the local directory named by ``directory_url`` (``provisioning.directory``), if fetched
+    directory: Any = None
     #: Every resolved key -> value (secrets included, hence repr=False); used by diff.
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: Names of the files this config came from, in the order read.
@@ -272,7 +288,7 @@ def _assemble(
             transport = values.get(f"proxy{n}_transport", "udp")
             default_port = 5061 if transport == "tls" else 5060
             proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", default_port),
-                               transport=transport)
+                               transport=transport, port_given=f"proxy{n}_port" in values)
     lines: list[LineConfig] = []
     for n in range(1, MAX_LINES + 1):
         name = values.get(f"line{n}_name", "")
