@@ -9,7 +9,8 @@ into ``--out``:
 * ``<figure>-<phone>-<moment>.png``: the LCD at interesting moments;
 * ``index.md``: per figure, whether the recording matches the seed's steps
   and what each earpiece heard (dominant frequency) while connected / held;
-  ``index.html`` shows the ladders and screens in a browser.
+  ``index.html`` shows the ladders and screens in a browser;
+* ``screens/``: the LCD in every state the firmware has (``demo/screens.py``).
 
 Exit status 0 when the demo ran (the summary says which figures match the
 seed); 1 only if no figure could run at all.
@@ -24,7 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from firmware.demo import rfc5359
+from firmware.demo import rfc5359, screens
 from firmware.demo.figures import (
     FIGURE_KEYS,
     FIGURES,
@@ -164,6 +165,9 @@ def demo_main(args: argparse.Namespace) -> int:
     sys.stdout.write(text)
     for o in outcomes:
         sys.stdout.write(f"\n{(out / (o.figure + '.txt')).read_text()}")
+    if not getattr(args, "figure", None):  # the LCD in every state, the desk keys' screens too
+        shots = screens.write(out / "screens")
+        sys.stdout.write(f"\n{len(shots)} LCD screens (every state) in {out}/screens/\n")
     matched = sum(o.ok for o in outcomes)
     sys.stdout.write(f"\n{matched} of {len(outcomes)} figures match their step tables "
                      "(the seed's, RFC 5359's); "
