@@ -36,11 +36,16 @@ class WebAdapter:
     def __init__(self, host: PhoneHost, config: Any, trace: SipTrace,
                  control: Any = None) -> None:
         self.host = host
-        self.config = config
+        self._started_with = config
         self.trace = trace
         self.control = control
         self.started = time.time()
         self.log = log_ring()
+
+    @property
+    def config(self) -> Any:
+        """The configuration in force: a live resync replaces the host's."""
+        return getattr(self.host, "_config", None) or self._started_with
 
     @property
     def _app(self) -> Any:
