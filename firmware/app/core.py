@@ -214,6 +214,10 @@ class App:
             self._on_wire("in", data, source, transport, self.clock.time())
         self.sip.input(self.endpoint.receive_datagram, data, source, transport)
 
+    def transport_failed(self, dest: Address, transport: str, reason: str) -> None:
+        """The shell could not reach ``dest`` (e.g. a TLS certificate refused): tell the core."""
+        self.sip.input(self.endpoint.transport_failed, dest, transport, reason)
+
     def _send_outgoing(self, out: Any) -> None:
         if self._on_wire is not None:
             self._on_wire("out", out.data, out.dest, out.transport, self.clock.time())

@@ -17,6 +17,7 @@ from firmware.app.config_map import endpoint_config, phone_settings, registratio
 from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
 from firmware.app.media_io import UdpMediaIO
+from firmware.app.secure import attach_tls
 from firmware.control.server import ControlConfig, ControlServer
 from firmware.net.transport import SipTransport
 from firmware.sip.endpoint import Endpoint
@@ -92,6 +93,7 @@ class PhoneHost:
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
+        attach_tls(self.transport, config, self.app)
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)
         if autostart:

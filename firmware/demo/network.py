@@ -57,6 +57,10 @@ class DemoConfig:
     codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     cnf_join_enable: bool = True
     trust_proxy_only: str = "403"
+    tls_ca_file: str = ""
+    tls_verify: bool = True
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     srtp_mode: str = "optional"
     srtp_over_plain: bool = False
 
@@ -92,13 +96,13 @@ def free_media_base(span: int = MEDIA_SPAN) -> int:
 
 
 def handset_config(number: str, *, media_base: int | None = None, proxy: Address | None = None,
-                   password: str = "", **keys: Any) -> DemoConfig:
+                   password: str = "", proxy_transport: str = "udp", **keys: Any) -> DemoConfig:
     """One line ``number``; media ports ``media_base``..+40 (default: a free block)."""
     if media_base is None:
         media_base = free_media_base()
     line = LineConfig(
         index=1, name=number, displayname=f"User {number[-1]}", password=password,
-        proxy=Proxy(address=proxy[0], port=proxy[1]) if proxy else None,
+        proxy=Proxy(address=proxy[0], port=proxy[1], transport=proxy_transport) if proxy else None,
     )
     return DemoConfig(lines=(line,), start_media_port=media_base,
                       end_media_port=media_base + MEDIA_SPAN,

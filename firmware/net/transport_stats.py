@@ -40,3 +40,4 @@ class TransportStats:
     dropped_no_route: int = 0
     dropped_queue_full: int = 0
     dropped_unresolved: int = 0
+    tls_failures: int = 0  # TLS connects or handshakes that failed (certificate, host name)

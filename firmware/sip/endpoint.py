@@ -322,8 +322,10 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         if self.config.outbound_proxy is not None:
             return self.config.outbound_proxy, self.config.transport
         dest, transport = uri_destination(uri)
-        if uri.transport is None:
+        if uri.transport is None and uri.scheme != "sips":
             transport = self.config.transport
+            if transport == "tls" and uri.port is None:
+                dest = (dest[0], 5061)
         return dest, transport
 
     @staticmethod
@@ -360,6 +362,14 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         self.registrations[rid] = reg
         reg.start(now)
         return rid
+
+    def transport_failed(self, dest: Address, transport: str, reason: str, now: float) -> None:
+        """The shell could not reach ``dest`` (a TLS certificate refused, a connect failed):
+        registrations waiting on it fail now with 503 ``reason`` (§8.1.3.1) instead of
+        timing out, so the screen says why."""
+        for reg in list(self.registrations.values()):
+            if reg.dest == dest and reg.transport == transport.lower():
+                reg.transport_failed(now, reason)
 
     def unregister(self, registration: str | None = None, *, now: float) -> None:
         """Send REGISTER with Expires: 0 for one registration (or all); emits ``Unregistered``."""
