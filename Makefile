@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 export PYGAME_HIDE_SUPPORT_PROMPT := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: demo test deps lint unit bench install clean
+.PHONY: demo test deps lint unit bench install clean screenshots
 
 deps:
 	VENV=$(VENV) bash scripts/install-deps.sh
@@ -18,6 +18,10 @@ demo: deps
 ## make test: install everything the tests need (apt included), then lint and run pytest
 test: deps lint
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+## make screenshots: the web page tests, saving their screenshots to docs/web
+screenshots:
+	PIPHONE_WEB_SHOTS=1 $(PY) -m pytest -q -p no:cacheprovider tests/web
 
 lint:
 	$(VENV)/bin/ruff check firmware hal tests bench

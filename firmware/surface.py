@@ -13,6 +13,7 @@ status and a plain sentence for the user, never an arbitrary exception.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -174,3 +175,78 @@ class PhoneControl(Protocol):
     def mock_audio(self) -> MockAudioReport: ...
 
     def history(self) -> list[HistoryEntry]: ...
+
+
+# ---------------------------------------------------------------- the web page's extra view
+# What the web page (firmware.control.web) needs beyond ``PhoneControl``: settings, the
+# configuration with its sources, the log tail, resync/restart and the SIP trace. The app
+# implements ``WebBackend`` (firmware.app.web_adapter); a phone without one still gets the
+# handset page and the lists.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WirePacket:
+    """One SIP message as seen at ``wall`` (Unix time) from ``src`` to ``dst``."""
+
+    wall: float
+    src: tuple[str, int]
+    dst: tuple[str, int]
+    transport: str  # "udp", "tcp", "tls"...
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigRow:
+    """One configuration key as the admin page shows it (secrets already masked)."""
+
+    key: str
+    value: str
+    source: str  # "SIPDefault.cnf:12", "(default)", ...
+    secret: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DirectoryEntry:
+    name: str
+    number: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserSettings:
+    """What a user owns: DND, forward all, and the volumes (0..15) when the phone has them."""
+
+    dnd: bool
+    forward_all: str
+    volume: dict[str, int] | None = None
+
+
+class WebBackend(Protocol):
+    """The web page's side of a running phone. Raise ``ControlError`` to refuse."""
+
+    def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (on the loop) whenever what the handset shows may have
+        changed; returns the function that stops it."""
+        ...
+
+    def user_settings(self) -> UserSettings: ...
+
+    def set_user_settings(self, *, dnd: bool, forward_all: str,
+                          volume: dict[str, int] | None = None) -> None: ...
+
+    def directory(self) -> list[DirectoryEntry]: ...
+
+    def admin_status(self) -> dict[str, Any]:
+        """Sections of (label, value) rows: registration, network, phone."""
+        ...
+
+    def config_rows(self) -> list[ConfigRow]: ...
+
+    def log_tail(self, lines: int) -> list[str]: ...
+
+    def resync(self) -> str:
+        """Start a configuration check now; a sentence for the page."""
+        ...
+
+    def restart(self) -> str: ...
+
+    def sip_trace(self, since_wall: float) -> list[WirePacket]: ...

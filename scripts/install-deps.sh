@@ -17,6 +17,9 @@ apt_pkgs=(
   tftpd-hpa           # real TFTP server, run as a plain process
   iproute2            # ip netns for baresip on 127.0.0.x
   systemd             # systemd-analyze verify for the unit file
+  chromium            # the web page's tests run in a real browser (Selenium)
+  chromium-driver     # chromedriver for Selenium
+  tshark              # reads the web page's SIP trace download (pcap)
 )
 missing=()
 for p in "${apt_pkgs[@]}"; do

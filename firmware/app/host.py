@@ -17,6 +17,7 @@ from firmware.app.config_map import endpoint_config, phone_settings, registratio
 from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
 from firmware.app.media_io import UdpMediaIO
+from firmware.app.recorders import SipTrace
 from firmware.app.secure import attach_tls
 from firmware.control.server import ControlConfig, ControlServer
 from firmware.net.transport import SipTransport
@@ -52,6 +53,10 @@ class PhoneHost:
         self._audio_fds: list[int] = []
         self._pace_handle: asyncio.TimerHandle | None = None
         self._media_address = "127.0.0.1"
+        #: The SIP messages of the last hours, for the admin page's pcap download.
+        self.trace = SipTrace()
+        #: Set by the run loop: restart the handset (the admin page's Restart button).
+        self.on_restart: Callable[[], None] | None = None
 
     @classmethod
     async def start(
@@ -88,7 +93,8 @@ class PhoneHost:
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,
             send_sip=self.transport.send, media_io=self.media,
-            registrations=registrations(config), on_wire=on_wire, name=name,
+            registrations=registrations(config), name=name,
+            on_wire=self.trace.tap(lambda: local, on_wire),
             history_file=history_file,
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
@@ -99,10 +105,25 @@ class PhoneHost:
         if autostart:
             self.start_app()
         if control is not None:
-            self.control = ControlServer(self.control_api, control)
+            self.control = ControlServer(self.control_api, control,
+                                         front=self._web_front(config, control))
             await self.control.start()
         log.info("%s: SIP on %s:%d", name, *local)
         return self
+
+    def _web_front(self, config: Any, control: ControlConfig) -> Any:
+        """The web page in front of the API: passwords from the configuration, a login
+        required exactly where the token is (off loopback)."""
+        from firmware.app.web_adapter import WebAdapter
+        from firmware.control.web.front import WebFront
+
+        assert self.control_api is not None
+        passwords = {role: str(getattr(config, f"web_{role}_password", "") or "")
+                     for role in ("user", "admin")}
+        return WebFront(self.control_api, WebAdapter(self, config, self.trace, control),
+                        passwords={k: v for k, v in passwords.items() if v},  # type: ignore[misc]
+                        login_required=control.token_required,
+                        secure=control.scheme == "https")
 
     def reconfigure(self, config: Any) -> None:
         """Apply a resync's config to the running phone (``applies_live`` said it may);
@@ -155,6 +176,10 @@ class PhoneHost:
             self._pace(loop, t0, period, k + 1)
 
         self._pace_handle = loop.call_at(t0 + k * period, tick)
+
+    @property
+    def control_port(self) -> int | None:
+        return self.control.port if self.control is not None else None
 
     @property
     def sip_address(self) -> Address:

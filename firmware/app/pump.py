@@ -62,6 +62,8 @@ class CorePump:
         self.name = name
         self.drain = drain
         self.after = after
+        #: Extra observers of each event after ``on_event`` (the web page's push waits on them).
+        self.observers: list[Callable[[Any], None]] = []
         # runs just before the core's own timer fires (e.g. read the sockets whose
         # input that deadline consumes, in the same wake-up)
         self.before_timer = before_timer
@@ -142,6 +144,8 @@ class CorePump:
             if self.on_event is not None:
                 try:
                     self.on_event(ev)
+                    for observe in list(self.observers):
+                        observe(ev)
                 except Exception:
                     self.errors += 1
                     log.exception("%s: event handler failed on %r", self.name, type(ev).__name__)

@@ -58,6 +58,11 @@ class _Reload:
         self.summary = ""
         self.live = True
 
+    def restart(self, config: Any) -> None:
+        """Restart with ``config`` (the admin page's Restart button)."""
+        self.config, self.summary, self.live = config, "restart requested", False
+        self.event.set()
+
     def take(self) -> Any:
         """The config to apply now; clears the pending state."""
         config, self.config = self.config, None
@@ -172,6 +177,7 @@ async def amain(args: argparse.Namespace) -> int:
             except BaseException:
                 hal.close()
                 raise
+            phone.on_restart = lambda c=config: reload.restart(c)
             if resyncer is not None and phone.app is not None:
                 phone.app.on_check_sync = _check_sync_trigger(loop, resyncer, checks)
             if ready is None and phone.app is not None:

@@ -21,6 +21,7 @@ MAX_TARGET_CHARS = 1024
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    303: "See Other",
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
@@ -31,6 +32,7 @@ REASONS = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     421: "Misdirected Request",
+    429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     501: "Not Implemented",
     503: "Service Unavailable",

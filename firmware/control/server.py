@@ -21,6 +21,7 @@ import ipaddress
 import logging
 import ssl
 from dataclasses import dataclass, field
+from typing import Any
 
 from firmware.control.guard import Site, check_content_type, check_host, check_origin
 from firmware.control.http import (
@@ -110,11 +111,15 @@ class _Conn:
 class ControlServer:
     """Serves ``PhoneControl`` over HTTP; ``await start()``, then ``await close()``."""
 
-    def __init__(self, phone: PhoneControl, config: ControlConfig | None = None) -> None:
+    def __init__(self, phone: PhoneControl, config: ControlConfig | None = None,
+                 front: Any = None) -> None:
         self.phone = phone
         self.config = config or ControlConfig()
-        if self.config.token_required and not self.config.token:
-            raise ValueError("the control API needs a token when it listens off loopback")
+        #: ``firmware.control.web.front.WebFront`` (pages, logins) or None: the API alone.
+        self.front = front
+        logins = bool(front is not None and front.sessions.roles_configured)
+        if self.config.token_required and not self.config.token and not logins:
+            raise ValueError("the control API needs a token (or web passwords) off loopback")
         self._ssl = self.config.ssl_context()
         self._server: asyncio.base_events.Server | None = None
         self._active: dict[asyncio.Task[None], _Conn] = {}
@@ -191,8 +196,8 @@ class ControlServer:
             self._active.pop(task, None)
             await self._close_writer(writer)
 
-    def _refusal(self, head: RequestHead) -> Response | None:
-        """The answer to a request the guard or the token rule refuses, or None."""
+    def _refusal(self, head: RequestHead, *, token: bool = True) -> Response | None:
+        """The answer to a request the guard or (``token``) the token rule refuses, or None."""
         assert self._site is not None
         try:
             check_host(head, self._site)
@@ -200,7 +205,7 @@ class ControlServer:
         except HttpError as exc:
             self.refused_requests += 1
             return Response.error(exc.status, exc.message)
-        if not self._authorized(head):
+        if token and not self._authorized(head):
             return Response.error(
                 401, "a Bearer token is required", headers=(("WWW-Authenticate", "Bearer"),)
             )
@@ -239,14 +244,25 @@ class ControlServer:
                 await self._send(writer, Response.error(408, "request body not received in time"), False)
                 return
             keep = head.keep_alive
-            refusal = self._refusal(head)
-            if refusal is None:
-                conn.trusted = True
-                response = dispatch(self.phone, head, body)
-            else:
+            # With the web front, the front decides who may (a login or the token).
+            refusal = self._refusal(head, token=self.front is None)
+            if refusal is not None:
                 response = refusal
                 keep = keep and refusal.status == 415
+            elif self.front is not None:
+                response = await self.front.handle(head, body,
+                                                   api_authorized=self._authorized(head))
+                conn.trusted = response.status < 400
+            else:
+                conn.trusted = True
+                response = dispatch(self.phone, head, body)
             self.requests_served += 1
+            stream = getattr(response, "stream", None)
+            if stream is not None:  # Server-Sent Events: the stream owns the connection
+                writer.write(response.head_bytes())
+                await writer.drain()
+                await stream(reader, writer)
+                return
             await self._send(writer, response, keep)
             if not keep:
                 return

@@ -171,16 +171,18 @@ class Network:
         return {h.address for h in self.handsets.values()}
 
     async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
-                  host: str = HOST) -> Handset:
+                  host: str = HOST, control: Any = None) -> Handset:
         """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
-        in a test network namespace, where a peer like baresip puts that address in its SDP)."""
+        in a test network namespace, where a peer like baresip puts that address in its SDP);
+        ``control``: a ``ControlConfig`` to serve its control API and web page."""
         loop = asyncio.get_running_loop()
         if hal is None:
             from hal.mock import MockHal
 
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
         host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
-                                     on_wire=self.tap(name), name=name, autostart=False)
+                                     on_wire=self.tap(name), name=name, autostart=False,
+                                     control=control)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)

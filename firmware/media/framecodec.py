@@ -6,7 +6,8 @@ is ours (``g711.py``). G.722 comes from the maintained ``G722`` package
 natively at 16 kHz when the audio device runs at 16 kHz (true wideband), or
 in its 8 kHz linear mode on an 8 kHz device (interworks, narrowband audio);
 either way the RTP clock is 8000 Hz (RFC 3551 §4.5.2), 160 octets per 20 ms.
-On a 16 kHz device G.711 is resampled 2:1 (``resample.py``). Without the
+On a 16 kHz device G.711 is resampled 2:1 (``hal.resample``, the phone's one
+resampler). Without the
 package G.722 is simply not offered.
 """
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from firmware.media.codecs import G722, PCMA, PCMU, Codec
 from firmware.media.g711 import G711Codec
-from firmware.media.resample import Downsampler, Upsampler
+from hal.resample import Downsampler, Upsampler
 
 log = logging.getLogger(__name__)
 

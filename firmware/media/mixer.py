@@ -8,7 +8,7 @@ same rule for N legs: the earpiece gets the sum of the legs, leg *i* gets
 the microphone plus every leg but *i* (``total - leg_i``, one sum per period
 instead of N). Mixing happens at one rate, the device's: 16 kHz when any
 leg is wideband (G.722), so a G.711 leg is converted 2:1 on its way in and
-out (``resample.py``) while a G.722 leg keeps its 7 kHz band.
+out (``hal.resample``) while a G.722 leg keeps its 7 kHz band.
 
 Each leg's converters keep their filter history from period to period, so a
 leg must keep its key for the life of the call (the app uses the call id).
@@ -20,7 +20,7 @@ from collections.abc import Hashable, Mapping
 
 import numpy as np
 
-from firmware.media.resample import Downsampler, Upsampler
+from hal.resample import Downsampler, Upsampler
 
 RATES = (8000, 16000)
 

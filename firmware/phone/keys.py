@@ -265,3 +265,8 @@ class KeyOps(CallOps):
             call = self.new_call("out", self.line(), now)
             call.extra["purpose"] = "cfwd"
 
+
+    def set_user_settings(self, dnd: bool, cfwd_to: str | None, now: float) -> None:
+        """DND and forward-all as the user sets them away from the panel (the web page)."""
+        self.dnd, self.cfwd_to = dnd, cfwd_to
+        self._refresh(now)  # type: ignore[attr-defined]

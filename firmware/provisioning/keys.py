@@ -96,6 +96,9 @@ KEYS: dict[str, KeySpec] = {
     # --- ours: control API ----------------------------------------------------
     "control_bind": _k(v.HOST_PORT, None),
     "control_token": _k(v.string(256, pattern=r"[\x21-\x7e]+", what="a token"), "", secret=True),
+    # --- ours: web page logins (plain, or pbkdf2_sha256$... as hash_password writes) ---
+    "web_user_password": _k(v.string(256), "", secret=True),
+    "web_admin_password": _k(v.string(256), "", secret=True),
     # names besides the bound address the API answers to (Host/Origin check)
     "control_hosts": _k(v.string(512, pattern=r"[A-Za-z0-9.,:\[\] -]*", what="host names"), ""),
     "control_cert_file": _k(_PATH, ""),  # HTTPS when set

@@ -151,6 +151,8 @@ class PhoneConfig:
     resync_interval: int = 0
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
+    web_user_password: str = field(default="", repr=False)
+    web_admin_password: str = field(default="", repr=False)
     control_hosts: str = ""
     control_cert_file: str = ""
     control_key_file: str = ""
@@ -169,6 +171,8 @@ class PhoneConfig:
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: Names of the files this config came from, in the order read.
     sources: tuple[str, ...] = ()
+    #: key -> (file, line) that set it (keys left at their default are absent).
+    origins: Mapping[str, tuple[str, int]] = field(default_factory=dict, compare=False, repr=False)
     #: Human-readable warnings (unknown keys...), never containing secret values.
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -301,5 +305,6 @@ def _assemble(
     return PhoneConfig(
         lines=tuple(lines), proxies=proxies, hal=hal, hal_settings=hal_settings,
         dialplan=dialplan, values=resolved, sources=sources, warnings=warnings,
+        origins=dict(origin),
         **phone_fields,
     )

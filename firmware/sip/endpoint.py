@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from firmware.sip.admission import SourceAdmission
 from firmware.sip.auth import DigestClient
 from firmware.sip.build import (
     IdSource,
@@ -108,6 +109,8 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         for host in (config.domain, config.outbound_proxy[0] if config.outbound_proxy else None):
             if host:
                 self.trust.add(host)
+        # The proxy relays for many callers: never rate-limited as one source.
+        self.admission = SourceAdmission(config.admission, exempt=self.trust.hosts)
         self._seq = 0
 
     # ================================================= host services
@@ -280,19 +283,24 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         for sid, s in list(self._live.items()):
             if s.finished:
                 del self._live[sid]
-                self._reap_queue[sid] = now + self.timers.timer_b
+                if s.lingers:
+                    self._reap_queue[sid] = now + self.timers.timer_b
+                else:
+                    self._forget(self.sessions.pop(sid))
         while self._reap_queue:
             sid, when = next(iter(self._reap_queue.items()))
             if when > now:
                 break
             del self._reap_queue[sid]
-            s = self.sessions.pop(sid)
-            s.release()
-            if self._by_call_id.get(s.call_id) is s:
-                del self._by_call_id[s.call_id]
+            self._forget(self.sessions.pop(sid))
         for rid, r in list(self.registrations.items()):
             if r.finished:
                 del self.registrations[rid]
+
+    def _forget(self, s: InviteSession) -> None:
+        s.release()
+        if self._by_call_id.get(s.call_id) is s:
+            del self._by_call_id[s.call_id]
 
     # ================================================= commands
     def _touch(self, session: InviteSession) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from firmware.sip.admission import AdmissionConfig
 from firmware.sip.auth import Credentials
 from firmware.sip.events import Address
 from firmware.sip.timers import DEFAULT_TIMERS, TimerConfig
@@ -64,6 +65,8 @@ class EndpointConfig:
     #: TU has said nothing by then); ``0.0`` sends it at once, as the Cisco 7960
     #: does in the seed's flows (Figure B-1 step 2, B-12, B-13).
     trying_delay: float | None = None
+    #: Per-source limits on new server transactions (flood and scanner protection).
+    admission: AdmissionConfig = AdmissionConfig()
     #: Only the proxy may ring the phone (``firmware.sip.trust``): "403", "drop" or
     #: "off". The app sets it from ``trust_proxy_only`` when a line has a proxy.
     trust_proxy_only: str = "off"

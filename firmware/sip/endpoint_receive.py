@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from firmware.sip.admission import SourceAdmission
 from firmware.sip.build import make_response, response_destination
 from firmware.sip.endpoint_config import EndpointConfig, EndpointStats
 from firmware.sip.errors import SipParseError
@@ -43,6 +44,7 @@ class ReceiveMixin:
     _dialogs: dict[Any, InviteSession]
     _by_call_id: dict[str, InviteSession]
     _ood: OutsideDialog
+    admission: SourceAdmission
     trust: SourceTrust
 
     if TYPE_CHECKING:  # provided by Endpoint
@@ -97,8 +99,16 @@ class ReceiveMixin:
             return
         if not self._admit(req, source, transport):
             return
-        match, tx = self.layer.receive_request(req, source, transport, now,
-                                               on_timeout=self._on_server_timeout)
+        match, tx = self.layer.receive_request(
+            req, source, transport, now, on_timeout=self._on_server_timeout,
+            admit=lambda r: r.to.tag is not None or self.admission.admit(source[0], now))
+        if match is Match.REFUSED:
+            self._count("rate_limited")
+            if self.admission.config.answer_503:
+                resp = make_response(req, 503, headers=[
+                    ("Retry-After", str(self.admission.config.retry_after))], to_tag=self.new_tag())
+                self.send_direct(resp, response_destination(req.top_via, source, transport), transport)
+            return
         if match is Match.RETRANSMISSION or match is Match.ACK_NON_2XX:
             self.stats.retransmissions_absorbed += 1
             return

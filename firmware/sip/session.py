@@ -94,6 +94,10 @@ class InviteSession(UacMixin, ReinviteMixin):
         self._in_reinvite: tuple[Request, ServerTransaction] | None = None
         self.requests = DialogRequests(host, self)
         self.ended = False
+        #: Keep the finished session for Timer B (late 2xx to re-ACK, a late BYE to
+        #: answer)? Not for an incoming call refused before any 2xx: its transaction
+        #: alone answers retransmissions and takes the ACK.
+        self.lingers = True
         self._bye_after_ack = False
         self._ring_deadline: float | None = None
         self._bye_headers: tuple[tuple[str, str], ...] = ()
@@ -323,6 +327,8 @@ class InviteSession(UacMixin, ReinviteMixin):
             self.host.emit(CallEnded(session=self.id, by="remote", reason=reason))
 
     def _terminate(self, now: float) -> None:
+        if self.role == "uas" and self.state is SessionState.INCOMING:
+            self.lingers = False
         # An INVITE we never answered gets 487, or its transaction would wait for ever.
         tx, req = self._server_tx, self._server_request
         if tx is not None and req is not None and not tx.final_sent and not tx.terminated:

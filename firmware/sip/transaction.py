@@ -251,6 +251,9 @@ class ServerTransaction(_Timed):
         self._on_timeout = on_timeout
         self._build_trying = build_trying
         self.request = request
+        #: (From tag, Call-ID, CSeq) of a tag-less request, for §8.2.2.2 merge detection;
+        #: kept apart from ``request`` so the request can be shed once answered.
+        self.merge_key: tuple[Any, ...] | None = None
         #: The To tag of the responses we sent (RFC 2543 ACK matching, §17.2.3).
         self.to_tag: str | None = None
         self.state = TxState.PROCEEDING if invite else TxState.TRYING
@@ -310,6 +313,7 @@ class ServerTransaction(_Timed):
                     self.deadlines["L"] = now + 64 * self.timers.t1
                 elif status >= 300:
                     self.state = TxState.COMPLETED
+                    self._shed()
                     if not self.reliable:
                         self.deadlines["G"] = now + self.timers.timer_g(0)
                     self.deadlines["H"] = now + self.timers.timer_h
@@ -325,9 +329,19 @@ class ServerTransaction(_Timed):
                 self.state = TxState.PROCEEDING
             else:
                 self.state = TxState.COMPLETED
+                self._shed()
                 self.deadlines["J"] = now + self.timers.timer_j(self.reliable)
         else:
             log.debug("server tx %s in %s drops response %d", self.key, st, status)
+
+    def _shed(self) -> None:
+        """Answered with a final non-2xx: from now on the transaction only replays
+        ``last_response`` to retransmissions (and takes the ACK), for up to Timer H/J.
+        Drop what only the TU needed (the parsed request, its owner) so a flood of
+        refused requests costs a few hundred bytes each for those 32 s, not kilobytes."""
+        self.request = None
+        self.owner = None
+        self._build_trying = None
 
     def _record(self, status: int, data: bytes) -> None:
         self.last_status = status

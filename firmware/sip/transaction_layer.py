@@ -39,6 +39,7 @@ class Match(enum.Enum):
     ACK_NON_2XX = "ack"  # ACK for a non-2xx final: absorbed by its INVITE transaction
     ACK_2XX = "ack2xx"  # ACK matching no transaction: for the UA core (dialog)
     FULL = "full"  # table full: the caller answers 503 statelessly
+    REFUSED = "refused"  # the admission callback refused a new transaction (rate limit)
 
 
 def build_non_2xx_ack(request: Request, response: Response) -> Request:
@@ -152,8 +153,13 @@ class TransactionLayer:
     def receive_request(
         self, request: Request, source: Address, transport: str, now: float,
         *, on_timeout: Callable[[ServerTransaction, float], None] | None = None,
+        admit: Callable[[Request], bool] | None = None,
     ) -> tuple[Match, ServerTransaction | None]:
-        """Match ``request`` to a server transaction, or create one (§17.2.3)."""
+        """Match ``request`` to a server transaction, or create one (§17.2.3).
+
+        ``admit(request)`` is asked only when a new transaction would be created
+        (never for retransmissions or ACKs); False refuses it before any state exists.
+        """
         key = _server_key(request)
         tx = self.servers.get(key)
         if request.method == "ACK":
@@ -169,6 +175,8 @@ class TransactionLayer:
         if tx is not None and not tx.terminated:
             tx.receive_retransmission(now)
             return Match.RETRANSMISSION, tx
+        if admit is not None and not admit(request):
+            return Match.REFUSED, None
         if len(self) >= self.max_transactions and not self._evict_absorbing():
             return Match.FULL, None
         invite = request.method == "INVITE"
@@ -186,7 +194,8 @@ class TransactionLayer:
         self.servers[key] = tx
         self._schedule(tx)
         if request.to.tag is None:
-            self._merge_index.setdefault(self._merge_key(request), key)
+            tx.merge_key = self._merge_key(request)
+            self._merge_index.setdefault(tx.merge_key, key)
         return Match.NEW, tx
 
     def _evict_absorbing(self) -> bool:
@@ -274,14 +283,9 @@ class TransactionLayer:
         if self.servers.get(tx.key) is not tx:
             return
         del self.servers[tx.key]
-        req = tx.request
-        if req is not None:
-            try:
-                mk = self._merge_key(req)
-            except ValueError:
-                return
-            if self._merge_index.get(mk) == tx.key:
-                del self._merge_index[mk]
+        mk = tx.merge_key
+        if mk is not None and self._merge_index.get(mk) == tx.key:
+            del self._merge_index[mk]
 
     def get_timer(self) -> float | None:
         heap = self._heap

@@ -9,15 +9,9 @@ first, checks the rate the device actually granted (``PCM.info()["rate"]``),
 and falls back to the integer multiples 16000 and 48000 Hz, wrapping the
 device in ``ResampledPcm`` so that the caller (``hal.pi.audio.AlsaAudio``)
 still reads and writes periods of the same size and meaning at the voice
-rate. Only integer ratios are used (x2, x3, x6), so the converter is a plain
-FIR with no drift of its own.
-
-Filter: windowed-sinc low-pass (Blackman), cutoff 0.45 x the voice rate,
-48 taps per phase. At 8 kHz: within 1 dB up to 3.4 kHz (the telephone band)
-and at least 54 dB down from 4 kHz (the 8 kHz Nyquist frequency) up, so
-nothing aliases. State (filter history, decimation phase) is carried across
-periods, so a stream converted period by period is sample-identical to the
-same stream converted at once.
+rate. Only integer ratios are used (x2, x3, x6), so the converter
+(``hal.resample.IntegerResampler``, the phone's one resampler) is a plain FIR
+with no drift of its own.
 """
 
 from __future__ import annotations
@@ -28,71 +22,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FALLBACK_RATES", "IntegerResampler", "ResampledPcm", "open_voice_pcm"]
+from hal.resample import VOICE_RATE, IntegerResampler
+
+__all__ = ["FALLBACK_RATES", "ResampledPcm", "open_voice_pcm"]
 
 log = logging.getLogger(__name__)
 
-VOICE_RATE = 8000
 FALLBACK_RATES: tuple[int, ...] = (16000, 48000)
-CUTOFF = 0.45  # of the voice (low) rate: 3.6 kHz at 8 kHz
-TAPS_PER_PHASE = 48
-
-
-def _lowpass(factor: int) -> np.ndarray:
-    """FIR taps at the high rate with unit DC gain, ``TAPS_PER_PHASE * factor`` long."""
-    n = TAPS_PER_PHASE * factor
-    t = np.arange(n) - (n - 1) / 2.0
-    fc = CUTOFF / factor  # in cycles per high-rate sample
-    h = 2 * fc * np.sinc(2 * fc * t) * np.blackman(n)
-    return h / h.sum()
-
-
-class IntegerResampler:
-    """Stateful int16 mono converter between ``low_rate`` and ``high_rate`` (an integer multiple).
-
-    ``up(x)``: low -> high rate (len(x) * factor samples out).
-    ``down(x)``: high -> low rate (about len(x) / factor samples out, phase carried).
-    One object per direction: each keeps its own filter history.
-    """
-
-    def __init__(self, high_rate: int, low_rate: int = VOICE_RATE) -> None:
-        if high_rate % low_rate or high_rate <= low_rate:
-            raise ValueError(f"{high_rate} Hz is not an integer multiple of {low_rate} Hz")
-        self.factor = high_rate // low_rate
-        self.taps = _lowpass(self.factor)
-        self._hist = np.zeros(len(self.taps) - 1)  # down(): past high-rate input
-        # up(): polyphase, so the zeros of the stuffed signal are never multiplied
-        self._phases = [self.taps[k :: self.factor] for k in range(self.factor)]
-        self._up_hist = np.zeros(TAPS_PER_PHASE - 1)  # past low-rate input
-        self._phase = 0  # down(): offset of the next kept sample in the next block
-
-
-    @staticmethod
-    def _to_int16(y: np.ndarray) -> np.ndarray:
-        return np.clip(np.rint(y), -32768, 32767).astype("<i2")
-
-    def up(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == 0:  # (np.convolve would swap a short buffer with the taps)
-            return np.zeros(0, dtype="<i2")
-        # y[q*L + k] = L * sum_i x[q - i] * h[i*L + k]: zero-stuffing then filtering,
-        # computed one phase k at a time
-        buf = np.concatenate((self._up_hist, x.astype(np.float64) * self.factor))
-        self._up_hist = buf[len(buf) - (TAPS_PER_PHASE - 1):]
-        out = np.empty(len(x) * self.factor)
-        for k, phase in enumerate(self._phases):
-            out[k :: self.factor] = np.convolve(buf, phase, mode="valid")
-        return self._to_int16(out)
-
-    def down(self, x: np.ndarray) -> np.ndarray:
-        if len(x) == 0:
-            return np.zeros(0, dtype="<i2")
-        ntaps = len(self.taps)
-        buf = np.concatenate((self._hist, x.astype(np.float64)))
-        self._hist = buf[len(buf) - (ntaps - 1):]
-        y = np.convolve(buf, self.taps, mode="valid")  # one output per input sample
-        kept = y[self._phase :: self.factor]
-        self._phase = (self._phase - len(y)) % self.factor
-        return self._to_int16(kept)
 
 
 class ResampledPcm:

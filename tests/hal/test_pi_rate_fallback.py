@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hal.pi.rate_fallback import IntegerResampler, ResampledPcm, open_voice_pcm
+from hal.pi.rate_fallback import ResampledPcm, open_voice_pcm
+from hal.resample import IntegerResampler
 
 pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from firmware.sip.admission import AdmissionConfig
 from firmware.sip.endpoint import Endpoint, EndpointConfig
 from firmware.sip.events import IncomingCall, OutOfDialogRequest
 from firmware.sip.message import parse_message
@@ -177,7 +178,8 @@ def test_missing_call_id_gets_400_with_reason() -> None:
 
 
 def test_transaction_table_is_bounded() -> None:
-    e = Endpoint(EndpointConfig(local_address=LOCAL, max_transactions=8))
+    e = Endpoint(EndpointConfig(local_address=LOCAL, max_transactions=8,
+                                admission=AdmissionConfig(burst=100)))
     for i in range(20):  # answered at once: finished transactions make room for new ones
         e.receive_datagram(invite(f"z9hG4bK{i}", method="OPTIONS", cseq="1 OPTIONS",
                                   call_id=f"c{i}"), PEER, "udp", 0.0)
