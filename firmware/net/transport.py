@@ -129,6 +129,7 @@ class SipTransport:
             self._udp = udp  # type: ignore[assignment]
             self.port = udp.get_extra_info("sockname")[1]
         if self.enable_tcp:
+            _claim_tcp_port(self.host, self.port)
             self._server = await self.loop.create_server(
                 self.streams.accept, self.host, self.port, reuse_address=True,
                 reuse_port=True,  # outgoing TLS connections share the port (firmware.net.tls)
@@ -219,6 +220,16 @@ class SipTransport:
         if not self._names.resolve(dest[0], then):
             self.stats.dropped_queue_full += 1
             log.warning("too many messages waiting for %s to resolve; dropped one", dest[0])
+
+
+def _claim_tcp_port(host: str, port: int) -> None:
+    """Raise OSError if any socket holds TCP ``port``: the listener sets SO_REUSEPORT
+    (for TLS connection reuse), which alone would let it share another socket's port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: TIME_WAIT leftovers do not count, another listener does
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host or "0.0.0.0", port))
 
 
 async def open_sip_transport(

@@ -104,11 +104,7 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         self._reap_queue: dict[str, float] = {}
         self.registrations: dict[str, Registration] = {}
         self._ood = OutsideDialog(self, config.request_answer_timeout)
-        self.trust = SourceTrust(action=config.trust_proxy_only,
-                                 users=frozenset(config.local_users or (config.user,)))
-        for host in (config.domain, config.outbound_proxy[0] if config.outbound_proxy else None):
-            if host:
-                self.trust.add(host)
+        self.trust = SourceTrust.for_config(config)
         # The proxy relays for many callers: never rate-limited as one source.
         self.admission = SourceAdmission(config.admission, exempt=self.trust.hosts)
         self._seq = 0
@@ -370,14 +366,6 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
         self.registrations[rid] = reg
         reg.start(now)
         return rid
-
-    def transport_failed(self, dest: Address, transport: str, reason: str, now: float) -> None:
-        """The shell could not reach ``dest`` (a TLS certificate refused, a connect failed):
-        registrations waiting on it fail now with 503 ``reason`` (§8.1.3.1) instead of
-        timing out, so the screen says why."""
-        for reg in list(self.registrations.values()):
-            if reg.dest == dest and reg.transport == transport.lower():
-                reg.transport_failed(now, reason)
 
     def unregister(self, registration: str | None = None, *, now: float) -> None:
         """Send REGISTER with Expires: 0 for one registration (or all); emits ``Unregistered``."""
