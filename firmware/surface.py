@@ -92,6 +92,14 @@ class PhoneStatus:
     calls: tuple[CallInfo, ...] = ()
     display: tuple[str, ...] = ()
     softkeys: tuple[str, ...] = ()
+    #: additive (issue 14): microphone off, speakerphone on, the three volume levels
+    #: 0..15, and message waiting (RFC 3842; new/old None when the server did not count)
+    muted: bool = False
+    speaker: bool = False
+    volume: dict[str, int] = field(
+        default_factory=lambda: {"handset": 8, "speaker": 8, "ringer": 8})
+    mwi: dict[str, Any] = field(
+        default_factory=lambda: {"waiting": False, "new": None, "old": None})
 
     @property
     def registered(self) -> bool:
@@ -107,6 +115,10 @@ class PhoneStatus:
             "calls": [call.to_json() for call in self.calls],
             "display": list(self.display),
             "softkeys": list(self.softkeys),
+            "muted": self.muted,
+            "speaker": self.speaker,
+            "volume": dict(self.volume),
+            "mwi": dict(self.mwi),
         }
 
 
@@ -165,6 +177,8 @@ class PhoneControl(Protocol):
     def press_keys(self, keys: str) -> None: ...
 
     def press_softkey(self, name: str) -> None: ...
+
+    def press_button(self, name: str) -> None: ...
 
     def dial(self, target: str) -> None: ...
 

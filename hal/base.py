@@ -17,11 +17,24 @@ from typing import Literal
 
 KEYPAD_KEYS = frozenset("0123456789*#")
 
+#: The Cisco 7960's fixed keys besides keypad, softkeys and line keys (``line1``..``line6``):
+#: what ``POST /api/button`` presses and what a Pi GPIO contact may be wired as
+#: (``feature_pins``). ``volup``/``voldown`` are the volume rocker, ``info`` the i key.
+FIXED_KEYS: tuple[str, ...] = (
+    "mute", "speaker", "headset", "volup", "voldown", "messages", "directories",
+    "settings", "services", "info",
+)
+#: Line keys a 7960 has (a line key beyond the configured lines is refused, not unknown).
+MAX_LINE_KEYS = 6
+#: Navigation of the list screens (the 7960's rocker and select key), for Pi wiring.
+NAV_KEYS: tuple[str, ...] = ("nav_up", "nav_down", "select")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class KeyEvent:
     """A key went down or up. ``key`` is '0'-'9', '*', '#', 'softkey1'..'softkey4',
-    'line1'.., or a feature key name ('hold', 'transfer', 'redial', 'speaker', ...)."""
+    'line1'.., a fixed key of ``FIXED_KEYS`` ('mute', 'volup', 'speaker', ...), a
+    navigation key of ``NAV_KEYS`` or a feature key ('hold', 'transfer', 'redial')."""
 
     key: str
     down: bool
@@ -47,7 +60,8 @@ class Screen:
     ``status`` is the top bar (line, registration, clock); ``lines`` the main
     area; ``softkeys`` the labels on the bottom row (up to 4, like the 7960);
     ``icons`` small indicators ('registered', 'hold', 'waiting', 'dnd', 'cfwd',
-    'muted', 'conference').
+    'muted', 'speaker', 'mwi', 'conference', 'hd'); ``badge`` a short text drawn after
+    the icons (the number of new voice messages next to the envelope).
     """
 
     status: str = ""
@@ -55,6 +69,7 @@ class Screen:
     softkeys: tuple[str, ...] = ()
     icons: frozenset[str] = field(default_factory=frozenset)
     inverted_line: int | None = None
+    badge: str = ""
     clock: str = ""
     """Time of day, right-aligned in the status bar (formatted by the firmware: HAL reads no wall clock)."""
 
@@ -142,6 +157,13 @@ class Display(abc.ABC):
 
 
 class Ringer(abc.ABC):
+    #: Ring volume 0..15 (0: silent, the ringer still "rings" for call control).
+    volume: int = 8
+
+    def set_volume(self, level: int) -> None:
+        """Ring volume 0..15; a backend that can only switch its sounder applies 0 as off."""
+        self.volume = max(0, min(15, int(level)))
+
     @abc.abstractmethod
     def ring(self, cadence: RingCadence | None = None) -> None:
         """Start ringing with ``cadence`` until ``stop()``.

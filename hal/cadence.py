@@ -88,7 +88,11 @@ class CadenceRinger(Ringer):
 
     def __init__(self, clock: Clock, default: RingCadence) -> None:
         self._default = default
-        self._player = CadencePlayer(clock, self._output)
+        self._player = CadencePlayer(clock, self._sound)
+
+    def _sound(self, on: bool) -> None:
+        # ring volume 0 keeps the cadence (call control still "rings") but never sounds
+        self._output(on and self.volume > 0)
 
     @abc.abstractmethod
     def _output(self, on: bool) -> None: ...

@@ -201,7 +201,9 @@ _MAIN_ART = {
 
 # Status-bar icons, 5 rows like SMALL. 'registered' is signal bars, 'unregistered'
 # a cross, 'hold' pause bars, 'waiting' a bell, 'dnd' a barred circle, 'cfwd' an
-# arrow, 'muted' a speaker with a cross, 'conference' three heads.
+# arrow, 'muted' a speaker with a cross, 'conference' three heads, 'hd' the letters HD
+# (a wideband call), 'speaker' a speaker with sound waves (speakerphone or headset in
+# use), 'mwi' an envelope (voice messages waiting).
 _ICON_ART = {
     "registered": "....# ...## ..### .#### #####",
     "unregistered": "#...# .#.#. ..#.. .#.#. #...#",
@@ -211,6 +213,9 @@ _ICON_ART = {
     "cfwd": "..#.. ...#. ##### ...#. ..#..",
     "muted": "..#.... .##.#.# ####.#. .##.#.# ..#....",
     "conference": "..#.. ..... #.#.# ..... #.#.#",
+    "speaker": "..#..#. .##...# ###.#.# .##...# ..#..#.",
+    "mwi": "####### ##...## #.#.#.# #..#..# #######",
+    "hd": "#.#.##. #.#.#.# ###.#.# #.#.#.# #.#.##.",
 }
 
 SMALL = Font(_glyphs(_SMALL_ART, 5), height=5, upper_only=True)

@@ -32,7 +32,7 @@ __all__ = ["INDICATORS", "main_line_capacity", "render", "render_png"]
 log = logging.getLogger(__name__)
 
 #: Status icons in the order they are drawn, right to left from the clock.
-INDICATORS = ("muted", "dnd", "cfwd", "waiting", "hold", "conference")
+INDICATORS = ("muted", "speaker", "mwi", "dnd", "cfwd", "waiting", "hold", "conference", "hd")
 LINE_PITCH = 9
 MAIN_TOP = 9
 SOFTKEY_SLOTS = 4
@@ -92,6 +92,11 @@ def _status_bar(c: _Canvas, screen: Screen) -> None:
         right -= 3
     for name in INDICATORS:
         if name in screen.icons:
+            if name == "mwi" and screen.badge:  # the count of new messages after the envelope
+                badge = SMALL.fit(_clean(screen.badge).replace("\t", " "), 16)
+                right -= SMALL.text_width(badge)
+                c.glyphs(SMALL, badge, right, 1)
+                right -= 1
             right -= ICONS[name].width
             c.icon(name, right, 1)
             right -= 2

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from hal.base import KEYPAD_KEYS, RING_NORMAL, RING_WAITING_BEEP, RingCadence
+from hal.base import FIXED_KEYS, KEYPAD_KEYS, NAV_KEYS, RING_NORMAL, RING_WAITING_BEEP, RingCadence
 
 __all__ = [
     "FEATURE_KEYS",
@@ -29,13 +29,7 @@ __all__ = [
 ]
 
 #: Hard keys of a 7960-like handset besides the keypad, softkeys and line keys.
-FEATURE_KEYS = frozenset(
-    {
-        "hold", "transfer", "redial", "speaker", "headset", "mute", "messages",
-        "services", "directories", "settings", "help", "volume_up", "volume_down",
-        "nav_up", "nav_down", "select",
-    }
-)
+FEATURE_KEYS = frozenset({*FIXED_KEYS, *NAV_KEYS, "hold", "transfer", "redial", "help"})
 
 KEYPAD_4X3: tuple[tuple[str, ...], ...] = (
     ("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("*", "0", "#"),

@@ -24,7 +24,8 @@ class Baresip(PeerProcess):
     after baresip decoded and re-encoded it.  It binds TCP
     on port+1 as well, so ports are taken two apart.  Stop it before the
     registrar: a registered baresip waits to un-REGISTER, and a second SIGTERM
-    makes it give up.
+    makes it give up. ``codecs`` is the account's ``audio_codecs`` (``"G722"`` loads
+    baresip's g722 module: HD voice at 16 kHz).
     """
 
     def __init__(
@@ -40,6 +41,7 @@ class Baresip(PeerProcess):
         port: int | None = None,
         extra_args: Sequence[str] = (),
         echo: bool = False,
+        codecs: str = "PCMU",
     ) -> None:
         binary = require("baresip")
         self.netns = netns
@@ -52,7 +54,7 @@ class Baresip(PeerProcess):
         tone = conf / "tone.wav"
         _write_tone(tone, seconds=30)
         domain = registrar or f"{HOST}:{self.port}"
-        params = [f"regint={regint}", "audio_codecs=PCMU"]
+        params = [f"regint={regint}", f"audio_codecs={codecs}"]
         if auto_answer:
             params.append("answermode=auto")
         if password:
@@ -79,6 +81,7 @@ class Baresip(PeerProcess):
                     "statmode_default\toff",
                     "module_path\t/usr/lib/baresip/modules",
                     "module\tg711.so",
+                    *(["module\tg722.so"] if "G722" in codecs.upper() else []),
                     "module\taufile.so",
                     "module\taubridge.so",
                     "module_tmp\taccount.so",

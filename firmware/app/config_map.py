@@ -102,7 +102,22 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         interdigit_timeout=float(getattr(cfg, "interdigit_timeout", 10) or 10),
         pound_sends=bool(getattr(cfg, "dial_pound_sends", True)),
         phone_label=str(getattr(cfg, "phone_label", "") or ""),
+        messages_uri=str(getattr(cfg, "messages_uri", "") or ""),
+        stutter_msg_waiting=bool(int(getattr(cfg, "stutter_msg_waiting", 0) or 0)),
+        mwi_subscribe=bool(int(getattr(cfg, "mwi_subscribe", 0) or 0)),
+        mwi_uri=str(getattr(cfg, "mwi_uri", "") or ""),
+        mwi_expires=int(getattr(cfg, "mwi_expires", 3600) or 3600),
+        auto_answer=bool(int(getattr(cfg, "auto_answer", 0) or 0)),
+        proxy_hosts=_proxy_hosts(cfg),
     )
+
+
+def _proxy_hosts(cfg: Any) -> frozenset[str]:
+    """Every proxy's and the outbound proxy's host: where MWI NOTIFYs and intercom may come from."""
+    hosts = {proxy[0].lower() for line in cfg.lines if (proxy := _proxy_of(cfg, line))}
+    if getattr(cfg, "outbound_proxy", ""):
+        hosts.add(str(cfg.outbound_proxy).lower())
+    return frozenset(hosts)
 
 
 def _codecs(cfg: Any) -> tuple[str, ...]:

@@ -50,7 +50,22 @@ class AppControl:
             calls=tuple(self._calls()),
             display=tuple(app.screen.text_rows()),
             softkeys=tuple(app.screen.softkeys),
+            **self._panel(),
         )
+
+    def _panel(self) -> dict[str, Any]:
+        """Mute, speaker, volume levels and message waiting from call control."""
+        phone = self.app.phone
+        volumes, mwi = getattr(phone, "volumes", None), getattr(phone, "mwi", None)
+        out: dict[str, Any] = {
+            "muted": bool(getattr(phone, "muted", False)),
+            "speaker": getattr(phone, "route", "") == "speaker",
+        }
+        if volumes is not None:
+            out["volume"] = volumes.to_json()
+        if mwi is not None:
+            out["mwi"] = mwi.to_json()
+        return out
 
     def _calls(self) -> list[CallInfo]:
         out = []
@@ -139,6 +154,10 @@ class AppControl:
 
     def press_softkey(self, name: str) -> None:
         self._phone("press_softkey", name)
+
+    def press_button(self, name: str) -> None:
+        """A fixed key of the 7960 (``POST /api/button``), as the person's finger presses it."""
+        self._phone("press_button", name)
 
     def dial(self, target: str) -> None:
         self._phone("dial", target)

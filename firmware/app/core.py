@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
@@ -75,7 +76,7 @@ class App:
         media_io: MediaIO | None = None,
         registrations: list[Any] | None = None,
         on_wire: WireTap | None = None,
-        history_file: Any = None,
+        history_file: Any = None, prefs_file: Any = None,
         name: str = "phone",
         rtp_latch: bool = False,
     ) -> None:
@@ -91,6 +92,7 @@ class App:
         self._registrations = list(registrations or [])
         self._on_wire = on_wire
         self.history_file = history_file  # app.history_file.JsonHistoryFile-like: save(history)
+        self.prefs_file = prefs_file  # app.prefs_file.JsonPrefsFile-like: save(prefs)
         self.screen = Screen()
         self.registered: dict[int, bool] = {}
         #: Per line, the last REGISTER outcome ("registered" or "403 Forbidden"); None
@@ -299,6 +301,8 @@ class App:
         elif kind == "HistoryChanged":
             if self.history_file is not None:
                 self.history_file.save(self.phone.history)
+        elif kind in ("SetAudio", "PrefsChanged"):
+            apply_panel(action, self)
         else:
             log.warning("%s: unknown action %s", self.name, kind)
 

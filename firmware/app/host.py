@@ -32,13 +32,16 @@ SHUTDOWN_GRACE = 2.0
 
 
 def build_phone(config: Any, settings: Any, endpoint: Endpoint, clock: Any,
-                history_file: Any = None) -> Any:
-    """Call control for ``settings``, commanding ``endpoint``, with the dial plan and history."""
+                history_file: Any = None, prefs_file: Any = None) -> Any:
+    """Call control for ``settings``, commanding ``endpoint``, with the dial plan, history,
+    remembered volumes and local directory."""
     from firmware.phone.phone import Phone
 
     history = history_file.load(settings.history_size) if history_file is not None else None
+    prefs = prefs_file.load() if prefs_file is not None else None
     return Phone(settings, endpoint, dial_plan=getattr(config, "dialplan", None), history=history,
-                 wall_offset=time.time() - clock.time())
+                 wall_offset=time.time() - clock.time(), prefs=prefs,
+                 directory=getattr(config, "directory", None))
 
 
 class PhoneHost:
@@ -83,19 +86,21 @@ class PhoneHost:
         endpoint = Endpoint(endpoint_config(config, local_address=local))
         self._media_address = sip_host
         settings = phone_settings(config, media_address=sip_host)
-        history_file = None
+        history_file = prefs_file = None
         if state_dir is not None:
             from firmware.app.history_file import JsonHistoryFile
+            from firmware.app.prefs_file import JsonPrefsFile
 
             history_file = JsonHistoryFile(state_dir)
-        phone = build_phone(config, settings, endpoint, clock, history_file)
+            prefs_file = JsonPrefsFile(state_dir)
+        phone = build_phone(config, settings, endpoint, clock, history_file, prefs_file)
         self.media = UdpMediaIO(loop, sip_host)
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,
             send_sip=self.transport.send, media_io=self.media,
             registrations=registrations(config), name=name,
             on_wire=self.trace.tap(lambda: local, on_wire),
-            history_file=history_file,
+            history_file=history_file, prefs_file=prefs_file,
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip

@@ -72,6 +72,9 @@ class CorePump:
         self.defer = defer
         self.errors = 0
         self.timer_fired = 0
+        #: how many times a timer was armed on the clock (a deadline that did not move
+        #: keeps its timer: this does not grow)
+        self.arms = 0
         self._handle: Cancellable | None = None
         self._armed_at: float | None = None
         self._flushing = False
@@ -172,7 +175,13 @@ class CorePump:
             self._handle = None
         self._armed_at = when
         if when is not None:
+            self.arms += 1
             self._handle = self.clock.call_at(when, self._fire)
+
+    @property
+    def deadline(self) -> float | None:
+        """The deadline armed on the clock now (None when no timer is armed)."""
+        return self._armed_at if self._handle is not None else None
 
     def _fire(self) -> None:
         self._handle = None

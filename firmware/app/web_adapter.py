@@ -127,7 +127,16 @@ class WebAdapter:
         if values:
             origins = getattr(self.config, "origins", {}) or {}
             rows = []
-            for key in sorted(values):
+            # what the files set first, in file and line order; then the defaults
+            files = list(getattr(self.config, "sources", ()))
+
+            def place(key: str) -> tuple[int, int, int, str]:
+                file, line = origins.get(key, ("", 0))
+                rank = files.index(file) if file in files else len(files)
+                return (key not in origins, rank, line, key)
+
+            order = sorted(values, key=place)
+            for key in order:
                 secret = _is_secret(key)
                 value = describe(values[key])
                 where = origins.get(key)

@@ -72,6 +72,19 @@ def _softkey(phone: PhoneControl, body: dict[str, Any]) -> Response:
     return Response.json(200, phone.status().to_json())
 
 
+#: ``POST /api/button`` names: the 7960's fixed keys and its six line keys.
+BUTTONS = frozenset({"mute", "speaker", "headset", "volup", "voldown", "messages", "directories",
+                     "settings", "services", "info", *(f"line{n}" for n in range(1, 7))})
+
+
+def _button(phone: PhoneControl, body: dict[str, Any]) -> Response:
+    name = _field(body, "name", str)
+    if name not in BUTTONS:
+        raise HttpError(400, f"unknown button; one of {', '.join(sorted(BUTTONS))}", close=False)
+    phone.press_button(name)
+    return Response.json(200, phone.status().to_json())
+
+
 def _dial(phone: PhoneControl, body: dict[str, Any]) -> Response:
     target = _field(body, "target", str)
     if len(target) > MAX_TARGET or not _TARGET_RE.match(target):
@@ -107,6 +120,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/api/hook": {"POST": _hook},
     "/api/keys": {"POST": _keys},
     "/api/softkey": {"POST": _softkey},
+    "/api/button": {"POST": _button},
     "/api/dial": {"POST": _dial},
     "/api/screen.png": {"GET": _screen},
     "/api/mock/audio": {"GET": _get_audio, "POST": _set_audio},

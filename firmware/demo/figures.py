@@ -118,6 +118,8 @@ class FigureRun:
     figure: str
     screens: dict[str, bytes] = field(default_factory=dict)
     media: list[tuple[str, str, float | None]] = field(default_factory=list)
+    #: what each ``media`` check expected (Hz, None = silence), for the tests
+    expected: list[float | None] = field(default_factory=list)
 
     def snap(self, label: str, handset: Handset) -> None:
         self.screens[f"{handset.name}-{label}"] = handset.screen_png(scale=3)
@@ -130,6 +132,7 @@ class FigureRun:
 
         hz = await heard(handset, expect, timeout)
         self.media.append((what, handset.name, hz))
+        self.expected.append(expect)
         return hz
 
 

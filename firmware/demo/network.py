@@ -63,6 +63,14 @@ class DemoConfig:
     tls_key_file: str = ""
     srtp_mode: str = "optional"
     srtp_over_plain: bool = False
+    messages_uri: str = ""
+    stutter_msg_waiting: bool = False
+    auto_answer: bool = False
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
+    #: the local directory (``provisioning.directory.Directory``), as provisioning loads it
+    directory: Any = None
 
 
 MEDIA_SPAN = 40
@@ -171,7 +179,7 @@ class Network:
         return {h.address for h in self.handsets.values()}
 
     async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
-                  host: str = HOST, control: Any = None) -> Handset:
+                  host: str = HOST, control: Any = None, state_dir: Any = None) -> Handset:
         """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
         in a test network namespace, where a peer like baresip puts that address in its SDP);
         ``control``: a ``ControlConfig`` to serve its control API and web page."""
@@ -182,7 +190,7 @@ class Network:
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
         host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
                                      on_wire=self.tap(name), name=name, autostart=False,
-                                     control=control)
+                                     control=control, state_dir=state_dir)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)

@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware.demo import rfc5359
 from firmware.demo.figures import (
     FIGURE_KEYS,
     FIGURES,
@@ -75,9 +76,23 @@ async def run_figure(figure: str, timeout: float = 40.0) -> FigureOutcome:
     return FigureOutcome(figure=figure, log=net.log, run=run, error=error, mismatch=mismatch)
 
 
+async def run_example(example: str) -> FigureOutcome:
+    """Run one RFC 5359 service example (``rfc5359.py``) or the HD call; never raises."""
+    net, run, error = await rfc5359.run_example(example)
+    mismatch = compare(rfc5359.recorded(example, net), rfc5359.STEPS[example],
+                       legwise=example in rfc5359.LEGWISE)
+    return FigureOutcome(figure=example, log=net.log, run=run, error=error, mismatch=mismatch)
+
+
+def _title(figure: str) -> str:
+    if figure in rfc5359.TITLES:
+        return rfc5359.TITLES[figure]
+    return f"Figure {figure} {TITLES.get(figure, '')}".strip()
+
+
 def write_outputs(out: Path, outcome: FigureOutcome) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    title = f"Figure {outcome.figure} {TITLES.get(outcome.figure, '')}".strip()
+    title = _title(outcome.figure)
     order = ["A", "B", "C"]
     (out / f"{outcome.figure}.txt").write_text(render_text(outcome.log.messages, order, title))
     (out / f"{outcome.figure}.svg").write_text(render_svg(outcome.log.messages, order, title))
@@ -87,12 +102,12 @@ def write_outputs(out: Path, outcome: FigureOutcome) -> None:
 
 
 def summary(outcomes: list[FigureOutcome]) -> str:
-    rows = ["# piphone demo: Appendix B figures on simulated handsets", "",
+    rows = ["# piphone demo: Appendix B figures and RFC 5359 examples on simulated handsets", "",
             "| figure | messages | matches seed steps | earpiece (Hz) | note |", "|---|---|---|---|---|"]
     for o in outcomes:
         heard = ", ".join(f"{w} {who}: {hz:.0f}" if hz else f"{w} {who}: silence"
                           for w, who, hz in (o.run.media if o.run else []))
-        note = o.error or o.mismatch or ""
+        note = o.error or o.mismatch or rfc5359.DIFFERS.get(o.figure, "")
         rows.append(f"| {o.figure} | {len(o.log.messages)} | {'yes' if o.mismatch is None else 'no'} "
                     f"| {heard} | {note} |")
     return "\n".join(rows) + "\n"
@@ -105,10 +120,12 @@ def html_page(outcomes: list[FigureOutcome]) -> str:
     parts = ["<!doctype html><meta charset=utf-8><title>piphone demo</title>",
              "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
              "img.lcd{image-rendering:pixelated;margin:4px;border:1px solid #999}</style>",
-             "<h1>piphone: Appendix B figures on simulated handsets</h1>"]
+             "<h1>piphone: Appendix B figures and RFC 5359 examples on simulated handsets</h1>"]
     for o in outcomes:
         verdict = "matches the seed's steps" if o.ok else escape(o.error or o.mismatch or "")
-        parts.append(f"<h2>Figure {o.figure} {escape(TITLES.get(o.figure, ''))}</h2>"
+        if o.ok and o.figure in rfc5359.DIFFERS:
+            verdict += " (" + escape(rfc5359.DIFFERS[o.figure]) + ")"
+        parts.append(f"<h2>{escape(_title(o.figure))}</h2>"
                      f"<p>{verdict} &middot; <a href='{o.figure}.txt'>text ladder</a></p>"
                      f"<img src='{o.figure}.svg' alt='ladder of {o.figure}'><div>")
         for label in sorted(o.run.screens) if o.run else []:
@@ -121,7 +138,7 @@ def html_page(outcomes: list[FigureOutcome]) -> str:
 async def _amain(out: Path, figures: list[str]) -> list[FigureOutcome]:
     outcomes = []
     for fig in figures:
-        outcome = await run_figure(fig)
+        outcome = await (run_example(fig) if fig in rfc5359.EXAMPLES else run_figure(fig))
         write_outputs(out, outcome)
         outcomes.append(outcome)
         log.info("%s: %s", fig, "ok" if outcome.ok else (outcome.error or outcome.mismatch))
@@ -134,10 +151,11 @@ def demo_main(args: argparse.Namespace) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger(__name__).setLevel(logging.INFO)
     out = Path(args.out)
-    figures = list(FIGURES) if not getattr(args, "figure", None) else [args.figure.upper()]
-    unknown = [f for f in figures if f not in FIGURES]
+    every = [*FIGURES, *rfc5359.EXAMPLES]
+    figures = every if not getattr(args, "figure", None) else [args.figure.upper()]
+    unknown = [f for f in figures if f not in every]
     if unknown:
-        log.error("no such figure %s; the demo has %s", unknown[0], ", ".join(FIGURES))
+        log.error("no such figure %s; the demo has %s", unknown[0], ", ".join(every))
         return 2
     outcomes = asyncio.run(_amain(out, figures))
     text = summary(outcomes)
@@ -147,6 +165,7 @@ def demo_main(args: argparse.Namespace) -> int:
     for o in outcomes:
         sys.stdout.write(f"\n{(out / (o.figure + '.txt')).read_text()}")
     matched = sum(o.ok for o in outcomes)
-    sys.stdout.write(f"\n{matched} of {len(outcomes)} figures match the seed's step tables; "
+    sys.stdout.write(f"\n{matched} of {len(outcomes)} figures match their step tables "
+                     "(the seed's, RFC 5359's); "
                      f"outputs in {out}/\n")
     return 0 if any(o.run is not None for o in outcomes) else 1

@@ -106,13 +106,12 @@ def codec_preference(order: tuple[str, ...], preferred: str | None,
                      available: tuple[Codec, ...] = (PCMU, PCMA)) -> tuple[Codec, ...]:
     """The codecs to offer and accept, best first: ``order`` (config names such as
     ``codec_order: g722,g711ulaw``) with ``preferred`` (``preferred_codec``) moved to the
-    front, keeping only what this build can run (``available``). Never empty: with
-    nothing usable left it falls back to ``available``.
+    front when ``order`` has it, keeping only what this build can run (``available``).
+    Never empty: with nothing usable left it falls back to ``available``.
     """
     keys = {c.key for c in available}
-    chosen: list[Codec] = []
-    for name in ((preferred,) if preferred else ()) + tuple(order):
-        c = codec_by_name(name)
-        if c is not None and c.key in keys and c not in chosen:
-            chosen.append(c)
-    return tuple(chosen) or available
+    listed = [c for name in order if (c := codec_by_name(name)) is not None and c.key in keys]
+    first = codec_by_name(preferred) if preferred else None
+    chosen: list[Codec] = [first] if first is not None and first in listed else []
+    chosen += [c for c in listed if c not in chosen]
+    return tuple(dict.fromkeys(chosen)) or available

@@ -43,6 +43,8 @@ class MediaEngine:
         self.legs: tuple[MediaStream, ...] = ()
         self._mixer = Mixer(audio.format.rate, audio.format.period_frames)
         self.muted = False
+        #: earpiece/speaker volume as a sample factor (1.0: as received), tones included
+        self.gain = 1.0
         self._tone: ToneGenerator | None = None
         self._tone_spec: ToneSpec | None = None
         self._t0: float | None = None
@@ -166,6 +168,8 @@ class MediaEngine:
             out = _mix(out, self._tone.next_period())
             if self._tone.finished:
                 self._tone = None
+        if self.gain != 1.0:
+            out = _scale(out, self.gain)
         if self.device_error is None and self.audio.is_open:
             try:
                 self.audio.write_period(out)
@@ -173,6 +177,11 @@ class MediaEngine:
                 self.device_error = str(exc)
                 log.error("audio playback failed: %s", exc)
         self.periods += 1
+
+
+def _scale(pcm: bytes, gain: float) -> bytes:
+    x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * gain
+    return np.clip(x, -32768, 32767).astype("<i2").tobytes()
 
 
 def _mix(a: bytes, b: bytes) -> bytes:

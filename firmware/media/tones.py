@@ -40,6 +40,11 @@ TONES_NA: dict[str, ToneSpec] = {
     "reorder": ToneSpec(freqs=(480.0, 620.0), cadence=((0.25, 0.25),)),
     "call_waiting": ToneSpec(freqs=(440.0,), cadence=((0.3, 9.7),)),
     "confirm": ToneSpec(freqs=(350.0, 440.0), cadence=((0.1, 0.1),) * 3, once=True),
+    # dial tone that stutters first: voice messages are waiting (GR-506 "message waiting
+    # indicator" dial tone: ten 0.1 s bursts, then steady)
+    "stutter": ToneSpec(freqs=(350.0, 440.0), cadence=((0.1, 0.1),) * 10 + ((3600.0, 0.0),)),
+    # the warning before an auto-answered (intercom) call is heard: two short beeps
+    "intercom": ToneSpec(freqs=(480.0,), cadence=((0.15, 0.1), (0.15, 0.2)), once=True),
 }
 TONES_ITU: dict[str, ToneSpec] = {
     "dial": ToneSpec(freqs=(425.0,)),

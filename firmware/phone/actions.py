@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from hal.base import RING_NORMAL, RingCadence, Screen
 
-Tone = Literal["dial", "ringback", "busy", "reorder", "waiting"]
+Tone = Literal["dial", "ringback", "busy", "reorder", "waiting", "stutter", "intercom"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,3 +100,19 @@ class WantCallStats(Action):
     """The call-info screen of ``call`` is up: the app answers with ``Phone.set_call_stats``."""
 
     call: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetAudio(Action):
+    """The audio path as the user set it: microphone ``muted``, earpiece/speaker ``gain``
+    (linear factor, ``audio_controls.gain``), ``route`` in use and the ``ringer`` level 0..15."""
+
+    muted: bool
+    gain: float
+    route: Literal["handset", "speaker", "headset", "idle"]
+    ringer: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefsChanged(Action):
+    """A remembered setting (volume levels) changed: the app saves ``Phone.prefs()``."""

@@ -33,7 +33,9 @@ class PhoneBase:
     dnd: bool
     cfwd_to: str | None
     handset_up: bool
+    #: off hook without the handset: on the speaker, or on the headset when ``headset``
     speaker: bool
+    headset: bool
     current_line: int
     notice: str | None
     errors: int

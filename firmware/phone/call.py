@@ -131,6 +131,8 @@ class CallView:
     waiting: bool = False
     #: mixed by this phone with another call (a 3-way conference, ``conference.py``)
     conference: bool = False
+    #: the call sends a wideband codec (G.722): HD voice, shown on the LCD
+    hd: bool = False
 
 
 @dataclass(kw_only=True, eq=False)
@@ -223,4 +225,12 @@ class Call:
             reason=self.reason if self.state is CallState.ENDED else None,
             connected_at=self.connected_at, waiting=waiting,
             conference=bool(self.extra.get("conference")) and self.state is not CallState.ENDED,
+            hd=_sends_wideband(self.media),
         )
+
+
+def _sends_wideband(media: Any) -> bool:
+    """True when the call's negotiated send codec is G.722 (16 kHz audio)."""
+    neg = getattr(media, "negotiated", None)
+    codec = getattr(getattr(neg, "send_codec", None), "name", "")
+    return str(codec).upper() == "G722"

@@ -116,7 +116,7 @@ class CallOps(PhoneBase):
         if call.session is not None:
             self._by_session.pop(call.session, None)
         if not any(ln.calls for ln in self.lines) and not self.handset_up:
-            self.speaker = False
+            self.speaker = self.headset = False
 
     # ------------------------------------------------------------------ placing calls
     def place_call(self, target: str, now: float, *, headers: tuple[tuple[str, str], ...] = (),

@@ -64,7 +64,7 @@ class KeyOps(CallOps):
             self.new_call("out", line, now)
 
     def go_on_hook(self, now: float) -> None:
-        self.speaker = False
+        self.speaker = self.headset = False
         line = self.line()
         focused = line.focused
         if focused is not None and not focused.ended and focused.state is not _S.HOLDING \
@@ -95,15 +95,6 @@ class KeyOps(CallOps):
             if not self.active:
                 self.speaker = True
             self.new_call("out", line, now)
-
-    def toggle_speaker(self, now: float) -> None:
-        if self.speaker or self.handset_up:
-            if not self.handset_up:
-                self.go_on_hook(now)
-            self.speaker = False
-        else:
-            self.speaker = True
-            self.go_off_hook(now)
 
     def incoming_call(self) -> Call | None:
         line = self.line()
@@ -199,7 +190,7 @@ class KeyOps(CallOps):
                 raise PhoneError(409, "no call to end")
             self.hangup(call, now)
             if not self.handset_up and all(c.state is _S.HOLDING for c in self.line().live):
-                self.speaker = False
+                self.speaker = self.headset = False
         elif label == HOLD:
             self.hold(self._need(call), now)
         elif label == RESUME:

@@ -37,37 +37,32 @@ from firmware.phone.actions import (
     Tone,
     WantCallStats,
 )
-from firmware.phone.call import (
-    ESTABLISHED,
-    LIVE_OUTGOING,
-    Call,
-    CallState,
-    CallView,
-)
+from firmware.phone.audio_controls import UserPrefs
+from firmware.phone.call import Call, CallState, CallView
 from firmware.phone.callinfo import CallStats, InfoState, info_rows
 from firmware.phone.callops import PhoneError
 from firmware.phone.conference import ConferenceOps
 from firmware.phone.history import CallHistory
-from firmware.phone.keys import KeyOps
 from firmware.phone.line import Line
+from firmware.phone.menus import MenuOps
+from firmware.phone.outputs import REMINDER_RING, Outputs
 from firmware.phone.ports import PortPool
 from firmware.phone.screens import render, wall_clock
 from firmware.phone.settings import PhoneSettings
 from firmware.phone.sipevents import SipEvents
+from firmware.phone.sipextras import SipExtras
 from firmware.phone.softkeys import label_for_key, normalise, softkeys
 from firmware.phone.view import PhoneView
-from hal.base import KEYPAD_KEYS, RING_NORMAL, HookEvent, KeyEvent, RingCadence, Screen
+from hal.base import KEYPAD_KEYS, HookEvent, KeyEvent, RingCadence, Screen
 
 __all__ = ["Phone", "PhoneError", "REMINDER_RING"]
 
 log = logging.getLogger(__name__)
 
-#: A short ring every 10 s while a held call waits and the handset is down (B-6 "notification").
-REMINDER_RING: RingCadence = ((0.5, 9.5),)
 _S = CallState
 
 
-class Phone(KeyOps, ConferenceOps, SipEvents):
+class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
     """Call control for one handset (all its lines), driven by HAL and SIP events.
 
     Args:
@@ -78,6 +73,8 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         history: call history to append to (the app loads it from its state dir).
         wall_offset: add to ``now`` to get epoch seconds, for history timestamps.
         id_seed: first number for local call ids and SDP session ids (tests pin it).
+        prefs: the volume levels remembered in the state directory (``audio_controls``).
+        directory: the local directory (``provisioning.directory.Directory``) or None.
     """
 
     def __init__(
@@ -89,6 +86,8 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         history: CallHistory | None = None,
         wall_offset: float = 0.0,
         id_seed: int = 1,
+        prefs: UserPrefs | None = None,
+        directory: Any = None,
     ) -> None:
         self.settings = settings
         self.endpoint = endpoint
@@ -116,6 +115,9 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         self._stats: dict[str, CallStats] = {}
         #: call-state bugs caught at the loop boundary (logged; tests assert it stays 0)
         self.errors = 0
+        self.init_panel(prefs)
+        self.init_menus(directory)
+        self.init_mwi()
 
     def reconfigure(self, settings: PhoneSettings, dial_plan: Any, now: float) -> None:
         """Apply a resync's new settings and dial plan while idle (label, timers, ports...).
@@ -190,6 +192,7 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         if self._tick is not None:
             deadlines.append(self._tick)
         deadlines += self._info.deadlines()
+        deadlines += self.feature_deadlines()
         return min(deadlines) if deadlines else None
 
     def handle_timer(self, now: float) -> None:
@@ -210,32 +213,11 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
             if (until := self._linger_until(call)) is not None and until <= now:
                 self.forget(call)
         self.fire_dial_timers(now)
+        self.fire_feature_timers(now)
         self._info.expire(now)
         shown = self.call_by_id(self._info.call) if self._info.call is not None else None
         if shown is not None and not shown.ended:  # the info screen follows the figures
             self.emit(WantCallStats(call=shown.id))
-
-    def _linger_until(self, call: Call) -> float | None:
-        """When an ended call leaves the screen; None while it stays.
-
-        A call that ended busy or failed keeps its busy/reorder tone and reason
-        while the handset is up (the user hangs up to clear it); any other
-        ended call lingers ``ended_linger`` seconds with its reason.
-        """
-        if call.ended_at is None:
-            return None
-        if self.active and self.line(call.line).focused is call and self._tone_for_end(call):
-            return None
-        return call.ended_at + self.settings.ended_linger
-
-    @staticmethod
-    def _tone_for_end(call: Call) -> Tone | None:
-        if call.reason == "busy":
-            return "busy"
-        if call.reason and (call.reason.startswith("rejected")
-                            or call.reason in ("no-answer", "invalid number")):
-            return "reorder"
-        return None
 
     # ------------------------------------------------------------------ user verbs
     def hook(self, off_hook: bool, now: float) -> None:
@@ -244,28 +226,28 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
         if off_hook == self.handset_up:
             return
         self.handset_up = off_hook
+        self.close_menu()
         if off_hook:
             self.go_off_hook(now)
-        else:
+            self.take_handset()  # a speaker or headset call moves to the handset
+        elif not self.speaker:  # put down after the call moved to the speaker: it goes on
             self.go_on_hook(now)
         self._refresh(now)
 
     def press_key(self, key: str, now: float) -> None:
         """A key went down: keypad digit, ``softkeyN`` or a feature key by label."""
         self.notice = None  # a transient message goes with the next thing the user does
-        if key in KEYPAD_KEYS:
+        if key in KEYPAD_KEYS and self.menu is not None:
+            self.menu_digit(key, now)
+        elif key in KEYPAD_KEYS:
             self.digit(key, now)
         elif key.startswith("softkey"):
             label = label_for_key(self.view(now), key)
             if label is None:
                 raise PhoneError(409, f"{key} has no function now")
             self.softkey(label, now)
-        elif key == "speaker":
-            self.toggle_speaker(now)
-        elif key == "info":
-            self.toggle_info(now)
-        elif key.startswith("line") and key[4:].isdigit():
-            self.line_key(int(key[4:]), now)
+        elif self.is_panel_key(key):
+            self.panel_key(key, now)
         elif (label := normalise(key)) is not None:
             self.softkey(label, now)
         else:
@@ -363,6 +345,8 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
                   and self._info.call == focused.id else ()),
             dtmf=(self._info.dtmf
                   if focused is not None and self._info.dtmf_call == focused.id else ""),
+            muted=self.muted, route=self.route, mwi=self.mwi.waiting, mwi_new=self.mwi.new,
+            menu=self.menu_view(now),
         )
 
     def _local_epoch(self, now: float) -> float:
@@ -385,6 +369,9 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
     # ------------------------------------------------------------------ outputs
     def _refresh(self, now: float) -> None:
         """Bring tone, ringer and screen in line with the calls; emit only changes."""
+        self._tone_now = now
+        self.refresh_menu()
+        self.refresh_audio()
         tone = self._desired_tone()
         if tone != self._tone:
             self._tone = tone
@@ -410,35 +397,3 @@ class Phone(KeyOps, ConferenceOps, SipEvents):
             if minute <= now:
                 minute += 60.0
             self._tick = minute if self._tick is None else min(self._tick, minute)
-
-    def _desired_tone(self) -> Tone | None:
-        line = self.line()
-        live = [c for ln in self.lines for c in ln.live]
-        talking = [c for c in live if c.state is not _S.INCOMING]
-        if any(c.state is _S.INCOMING for c in live) and any(
-                c.state in ESTABLISHED or c.state in LIVE_OUTGOING for c in talking) and self.active:
-            return "waiting"
-        if not self.active:
-            return None
-        focused = line.focused
-        if focused is None:
-            return None if any(c.state is _S.HOLDING for c in live) else "dial"
-        if focused.state is _S.DIALING:  # dial tone, and secondary dial tone at a ','
-            return "dial" if focused.remote in ("", focused.extra.get("secondary_at")) else None
-        if focused.state is _S.RINGBACK and not focused.media_started:
-            return "ringback"
-        if focused.state is _S.ENDED:
-            return self._tone_for_end(focused)
-        return None
-
-    def _desired_ring(self) -> RingCadence | None:
-        live = [c for ln in self.lines for c in ln.live]
-        incoming = [c for c in live if c.state is _S.INCOMING]
-        talking = [c for c in live if c.state in ESTABLISHED or c.state in LIVE_OUTGOING
-                   or c.state is _S.DIALING]
-        audible = [c for c in talking if c.state is not _S.HOLDING]
-        if incoming and not (self.active and audible):
-            return RING_NORMAL
-        if not self.active and any(c.state is _S.HOLDING for c in live) and not audible:
-            return REMINDER_RING
-        return None

@@ -72,6 +72,18 @@ def render(view: PhoneView) -> Screen:
         icons.add("dnd")
     if view.cfwd_to:
         icons.add("cfwd")
+    if view.muted:
+        icons.add("muted")
+    if view.route in ("speaker", "headset"):
+        icons.add("speaker")
+    if view.mwi:
+        icons.add("mwi")
+    badge = str(view.mwi_new) if view.mwi and view.mwi_new else ""
+    if view.menu is not None:
+        menu = view.menu
+        return Screen(status=_clip(menu.title), lines=tuple(_clip(r) for r in menu.rows),
+                      softkeys=menu.softkeys, icons=frozenset(icons), badge=badge,
+                      inverted_line=menu.selected, clock=view.clock)
     # The 7960 shows phone_label on its top line; the line's number then moves to a row.
     status = f"{view.label or view.line_name}{'' if view.registered else ' (unreg)'}"
     lines: list[str] = []
@@ -91,11 +103,16 @@ def render(view: PhoneView) -> Screen:
             lines.append("Do not disturb")
         if view.missed:
             lines.append(f"{view.missed} missed call{'s' if view.missed != 1 else ''}")
+        if view.mwi:
+            lines.append(_clip(f"{view.mwi_new} new voice msg{'s' if view.mwi_new != 1 else ''}"
+                               if view.mwi_new else "Voice messages"))
     elif view.info:
         lines.append(_clip(caller_id(call)))
         lines.extend(_clip(r) for r in view.info)
     elif call.conference and other is not None and other.conference:
         icons.add("conference")
+        if other.hd:
+            icons.add("hd")
         lines.extend(_conference_rows(call, other, view.now))
         other = None  # both parties are on the conference rows
     else:
@@ -104,6 +121,8 @@ def render(view: PhoneView) -> Screen:
             lines.append(_clip(f"DTMF: {view.dtmf}"))
         if call.state in (_S.HOLDING,):
             icons.add("hold")
+    if call is not None and call.hd and call.state is not _S.ENDED:
+        icons.add("hd")  # a wideband (G.722) call, as desk phones show it
     if other is not None and other.state is not _S.ENDED:
         if other.state is _S.INCOMING:
             icons.add("waiting")
@@ -117,7 +136,7 @@ def render(view: PhoneView) -> Screen:
         lines.append(_clip(view.notice))
     return Screen(status=_clip(status), lines=tuple(lines), softkeys=softkeys(view),
                   icons=frozenset(icons), inverted_line=0 if call is not None else None,
-                  clock=view.clock)
+                  clock=view.clock, badge=badge)
 
 
 def wall_clock(epoch: float) -> str:

@@ -80,6 +80,19 @@ class PhoneSettings:
     history_size: int = 50
     #: the 7960's ``phone_label``: shown in the idle screen's status bar instead of the line
     phone_label: str = ""
+    #: voicemail: what the Messages key dials (7960 ``messages_uri``)
+    messages_uri: str = ""
+    #: stutter dial tone while voice messages wait (7960 ``stutter_msg_waiting``)
+    stutter_msg_waiting: bool = False
+    #: SUBSCRIBE to message-summary (``mwi_subscribe``) at ``mwi_uri`` (default: line 1's AOR)
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
+    #: intercom: auto-answer an INVITE from the proxy that asks for it (``auto_answer``)
+    auto_answer: bool = False
+    #: the proxy/registrar addresses: unsolicited NOTIFYs and auto-answer are taken only
+    #: from these
+    proxy_hosts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.lines:

@@ -17,6 +17,7 @@ Rows (at most 4 keys, the 7960's panel width):
 - holding: Resume, NewCall, EndCall (with a second call: Resume, Transfer, EndCall, Swap)
 - held: Hold, EndCall
 - ended: NewCall, Redial
+- a list screen (Directories, Settings, Services): its own row (``menus.py``)
 """
 
 from __future__ import annotations
@@ -27,15 +28,20 @@ from firmware.phone.view import PhoneView
 ANSWER, DECLINE, ENDCALL, HOLD, RESUME = "Answer", "Decline", "EndCall", "Hold", "Resume"
 TRANSFER, NEWCALL, SWAP, CFWDALL, DND = "Transfer", "NewCall", "Swap", "CFwdAll", "DND"
 REDIAL, DIAL, BACKSPACE, CONFRN = "Redial", "Dial", "<<", "Confrn"
+#: the list screens' keys (``menus.py``)
+SELECT, NEXT, PREV, EXIT, LOWER, RAISE = "Select", "Next", "Prev", "Exit", "Lower", "Raise"
 
 ALL_SOFTKEYS = frozenset({ANSWER, DECLINE, ENDCALL, HOLD, RESUME, TRANSFER, NEWCALL, SWAP,
-                          CFWDALL, DND, REDIAL, DIAL, BACKSPACE, CONFRN})
+                          CFWDALL, DND, REDIAL, DIAL, BACKSPACE, CONFRN,
+                          SELECT, NEXT, PREV, EXIT, LOWER, RAISE})
 
 _S = CallState
 
 
 def softkeys(view: PhoneView) -> tuple[str, ...]:
     """The labels of the bottom row, left to right."""
+    if view.menu is not None:
+        return view.menu.softkeys
     call, other = view.focused, view.other
     if other is not None and other.state is _S.INCOMING and (
             call is None or call.state is not _S.INCOMING):

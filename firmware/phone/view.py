@@ -13,6 +13,17 @@ from firmware.phone.call import CallView
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MenuView:
+    """A list screen (Directories, a call list, Settings, Services): ``title`` in the status
+    bar, ``rows`` in the main area, ``selected`` the inverted row (None: nothing to pick)."""
+
+    title: str
+    rows: tuple[str, ...]
+    selected: int | None
+    softkeys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PhoneView:
     """Everything the display shows.
 
@@ -45,3 +56,12 @@ class PhoneView:
     info: tuple[str, ...] = ()
     #: digits the focused call's peer just sent (RFC 4733), shown for a moment
     dtmf: str = ""
+    #: microphone off (the mute key)
+    muted: bool = False
+    #: the audio path in use: handset, speaker, headset or idle
+    route: str = "idle"
+    #: voice messages waiting (RFC 3842) and how many are new (None: the server did not say)
+    mwi: bool = False
+    mwi_new: int | None = None
+    #: the Directories / Settings / Services screen while it is up
+    menu: MenuView | None = None

@@ -29,6 +29,7 @@ from firmware.provisioning.loader import (
     cfg_dir,
     config_from_files,
     dialplan_file,
+    directory_file,
     last_value,
     mac_file,
     normalize_mac,
@@ -134,9 +135,14 @@ def _steps(mac: str) -> _Steps:
     plan = (yield prefix + plan_name) if plan_name else None
     if plan_name and plan is None:
         log.warning("dial plan %s not found; dialling without a dial plan", prefix + plan_name)
+    dir_name = directory_file(lexed)
+    directory = (yield prefix + dir_name) if dir_name else None
+    if dir_name and directory is None:
+        log.warning("directory %s not found; the local directory is empty", prefix + dir_name)
     config = config_from_files(default, per_mac, plan, mac_name=mac_name,
-                               dialplan_name=plan_name or "dialplan.xml")
-    files = {DEFAULT_FILE: default, mac_name: per_mac, plan_name: plan}
+                               dialplan_name=plan_name or "dialplan.xml",
+                               directory=directory, directory_name=dir_name)
+    files = {DEFAULT_FILE: default, mac_name: per_mac, plan_name: plan, dir_name: directory}
     return {k: v for k, v in files.items() if v is not None and k}, config
 
 
@@ -177,11 +183,21 @@ def _from_cache(cache: ConfigCache, mac: str) -> PhoneConfig | None:
     files = cache.load()
     if files is None:
         return None
-    plan_name = next((n for n in files if n.endswith(".xml")), "dialplan.xml")
+    lexed = []
+    for name in (DEFAULT_FILE, mac_file(mac)):
+        if files.get(name) is not None:
+            try:
+                lexed.append(parse_cnf(files[name], filename=name))
+            except ConfigError:
+                pass  # config_from_files below reports it
+    plan_name = dialplan_file(lexed) or "dialplan.xml"
+    dir_name = directory_file(lexed)
     try:
         return config_from_files(files.get(DEFAULT_FILE), files.get(mac_file(mac)),
                                  files.get(plan_name), mac_name=mac_file(mac),
-                                 dialplan_name=plan_name)
+                                 dialplan_name=plan_name,
+                                 directory=files.get(dir_name) if dir_name else None,
+                                 directory_name=dir_name)
     except (ConfigError, DialPlanError) as exc:
         log.error("cached configuration no longer loads: %s", exc)
         return None

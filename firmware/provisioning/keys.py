@@ -72,6 +72,9 @@ KEYS: dict[str, KeySpec] = {
     "call_waiting": _k(v.BOOL, True),
     "dnd_control": _k(v.integer(0, 2), 0),
     "messages_uri": _k(v.SIP_URI, ""),
+    "stutter_msg_waiting": _k(v.BOOL, False),
+    "auto_answer": _k(v.BOOL, False),
+    "directory_url": _k(v.string(128, pattern=r"[A-Za-z0-9_./-]+", what="a file name"), ""),
     "cnf_join_enable": _k(v.BOOL, True),
     "phone_label": _k(v.string(32), ""),
     "time_zone": _k(v.string(64, pattern=r"[A-Za-z0-9_+/:-]+", what="a zone name"), "UTC"),
@@ -93,6 +96,9 @@ KEYS: dict[str, KeySpec] = {
     "interdigit_timeout": _k(v.integer(1, 60, unit="s"), 10),
     "dial_pound_sends": _k(v.BOOL, True),
     "resync_interval": _k(v.integer(0, 7 * 86400, unit="s (0 = off)"), 0),
+    "mwi_subscribe": _k(v.BOOL, False),
+    "mwi_uri": _k(v.SIP_URI, ""),
+    "mwi_expires": _k(v.integer(60, 86400, unit="s"), 3600),
     # --- ours: control API ----------------------------------------------------
     "control_bind": _k(v.HOST_PORT, None),
     "control_token": _k(v.string(256, pattern=r"[\x21-\x7e]+", what="a token"), "", secret=True),
@@ -165,14 +171,14 @@ IGNORED_KEYS = frozenset({
     "dst_start_day_of_week", "dst_start_week_of_month", "dst_start_time", "dst_stop_month",
     "dst_stop_day", "dst_stop_day_of_week", "dst_stop_week_of_month", "dst_stop_time",
     "dst_auto_adjust", "time_format_24hr", "date_format", "telnet_level", "logo_url",
-    "services_url", "directory_url", "language", "dtmf_db_level", "dtmf_inband",
+    "services_url", "language", "dtmf_db_level", "dtmf_inband",
     "enable_vad", "network_media_type", "autocomplete", "call_hold_ringback",
-    "stutter_msg_waiting", "callerid_blocking", "anonymous_call_block",
+    "callerid_blocking", "anonymous_call_block",
     "semi_attended_transfer", "phone_password", "tos_media",
     "tos_sip", "voip_control_tos", "network_port2_type", "http_proxy", "speed_line1",
     "speed_line2", "speed_line3", "speed_line4", "speed_line5", "speed_line6",
     "speed_label1", "speed_label2", "speed_label3", "speed_label4", "speed_label5",
-    "speed_label6", "auto_answer",
+    "speed_label6",
 })
 
 #: Secret Cisco keys in IGNORED_KEYS whose values must never be logged either.

@@ -10,13 +10,18 @@ refuses the whole set (``ConfigError`` / ``DialPlanError``).
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import re
 
 from firmware.provisioning.cnf import CnfFile, ConfigError, parse_cnf
 from firmware.provisioning.dialplan import DialPlan, parse_dialplan
+from firmware.provisioning.directory import DirectoryError, parse_directory
 from firmware.provisioning.keys import KEYS
 from firmware.provisioning.schema import PhoneConfig, build_config
 from firmware.provisioning.values import ValueRefused
+
+log = logging.getLogger(__name__)
 
 DEFAULT_FILE = "SIPDefault.cnf"
 
@@ -64,11 +69,19 @@ def dialplan_file(files: list[CnfFile]) -> str:
     return f"{name}.xml" if name else ""
 
 
+def directory_file(files: list[CnfFile]) -> str:
+    """The local directory's file name (``directory_url``), "" when none is configured."""
+    return last_value(files, "directory_url") or ""
+
+
 def config_from_files(
     default: bytes | None, per_mac: bytes | None, dialplan: bytes | None, *,
     mac_name: str, dialplan_name: str = "dialplan.xml",
+    directory: bytes | None = None, directory_name: str = "",
 ) -> PhoneConfig:
-    """Lex, validate and merge a fetched set. Raises on the first bad file."""
+    """Lex, validate and merge a fetched set. Raises on the first bad file, except the
+    directory: a bad one is logged (naming the file and the entry) and left out, since
+    a phone without its phonebook still makes calls."""
     if default is None and per_mac is None:
         raise ConfigError(file=mac_name, line=None, key=None,
                           reason=f"neither {DEFAULT_FILE} nor {mac_name} is available")
@@ -80,4 +93,12 @@ def config_from_files(
     plan: DialPlan | None = None
     if dialplan is not None:
         plan = parse_dialplan(dialplan, filename=dialplan_name)
-    return build_config(files, dialplan=plan)
+    config = build_config(files, dialplan=plan)
+    if directory is not None:
+        try:
+            parsed = parse_directory(directory, filename=directory_name or "directory")
+        except DirectoryError as exc:
+            log.warning("directory refused: %s", exc)
+            return dataclasses.replace(config, warnings=(*config.warnings, str(exc)))
+        return dataclasses.replace(config, directory=parsed)
+    return config

@@ -130,6 +130,9 @@ class PhoneConfig:
     call_waiting: bool = True
     dnd_control: int = 0
     messages_uri: str = ""
+    stutter_msg_waiting: bool = False
+    auto_answer: bool = False
+    directory_url: str = ""
     cnf_join_enable: bool = True
     phone_label: str = ""
     time_zone: str = "UTC"
@@ -149,6 +152,9 @@ class PhoneConfig:
     interdigit_timeout: int = 10
     dial_pound_sends: bool = True
     resync_interval: int = 0
+    mwi_subscribe: bool = False
+    mwi_uri: str = ""
+    mwi_expires: int = 3600
     control_bind: tuple[str, int] | None = None
     control_token: str = field(default="", repr=False)
     web_user_password: str = field(default="", repr=False)
@@ -167,6 +173,8 @@ class PhoneConfig:
     #: ``hal`` resolved against the HAL's defaults and validated (wiring checks).
     hal_settings: HalSettings = field(default_factory=HalSettings, repr=False)
     dialplan: DialPlan | None = None
+    #: the local directory named by ``directory_url`` (``provisioning.directory``), if fetched
+    directory: Any = None
     #: Every resolved key -> value (secrets included, hence repr=False); used by diff.
     values: Mapping[str, Any] = field(default_factory=dict, repr=False)
     #: Names of the files this config came from, in the order read.

@@ -403,14 +403,17 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
     def send_request(
         self, method: str, target: str, *, now: float, body: bytes = b"",
         content_type: str | None = None, headers: tuple[tuple[str, str], ...] = (),
+        dialog: tuple[str, str, str | None] | None = None,
     ) -> str:
-        """Send an out-of-dialog non-INVITE request (OPTIONS, MESSAGE ...); returns a request id."""
+        """Send an out-of-dialog non-INVITE request (OPTIONS, MESSAGE, SUBSCRIBE ...); returns
+        a request id. ``dialog`` (Call-ID, our tag, their tag) refreshes a subscription."""
         if method in ("INVITE", "ACK", "CANCEL", "BYE", "REGISTER"):
             raise EndpointError(f"use the dedicated command for {method}")
         uri = self._parse_target(target)
         dest, transport = self._route(uri)
         return self._ood.send(method, uri, self._local_aor(None), dest, transport, now,
-                              body=body, content_type=content_type, headers=headers)
+                              body=body, content_type=content_type, headers=headers,
+                              dialog=dialog)
 
     def respond(
         self, request_id: str, status: int, *, now: float, reason: str | None = None,

@@ -45,9 +45,8 @@ class EndpointConfig:
     credentials: tuple[Credentials, ...] = ()
     timers: TimerConfig = DEFAULT_TIMERS
     user_agent: str = "piphone/0.1"
-    allow: tuple[str, ...] = (
-        "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE",
-    )
+    #: one list for the Allow header and for what the validator takes (405 otherwise)
+    allow: tuple[str, ...] = DEFAULT_POLICY.allow
     accept: tuple[str, ...] = DEFAULT_POLICY.accept
     supported: tuple[str, ...] = DEFAULT_POLICY.supported
     #: REGISTER failure back-off: min(base * 2**n, max) seconds.

@@ -134,6 +134,9 @@ class ReceiveMixin:
         to_tag = req.to.tag
         if to_tag is not None and (req.call_id, to_tag, req.from_.tag or "") in self._dialogs:
             return True  # inside one of our dialogs
+        if to_tag is not None and req.method == "NOTIFY" and self._ood.owns_subscription(
+                req.call_id, to_tag):
+            return True  # for a SUBSCRIBE we sent (its server knows the dialog)
         if req.method == "CANCEL" and self.layer.find_cancel_target(req) is not None:
             return True  # cancels a request we already admitted
         verdict = self.trust.verdict(source[0], req.uri.user)
@@ -174,7 +177,11 @@ class ReceiveMixin:
             if session is None and method == "INVITE" and self.config.recreate_dialogs:
                 # §12.2.2 lets a UAS accept a tagged INVITE for a dialog it lost (a reboot):
                 # it becomes a new call keeping that To tag (RFC 4475 §3.1.1.1 rings).
-                self._new_call(req, tx, transport, now)
+                self._new_call(req, tx, transport, now, source)
+                return
+            if session is None and method == "NOTIFY" and self._ood.owns_subscription(
+                    req.call_id, to_tag):
+                self._ood.on_request(req, tx, now, source)  # RFC 6665: our SUBSCRIBE's dialog
                 return
             if session is None:
                 self.stats.answered_481 += 1
@@ -189,7 +196,7 @@ class ReceiveMixin:
             self._reply(tx, req, 482, now)
             return
         if method == "INVITE":
-            self._new_call(req, tx, transport, now)
+            self._new_call(req, tx, transport, now, source)
         elif method == "OPTIONS":
             self._reply(tx, req, 200, now, headers=[
                 *self.common_headers(),
@@ -203,7 +210,8 @@ class ReceiveMixin:
         else:
             self._ood.on_request(req, tx, now, source)
 
-    def _new_call(self, req: Request, tx: ServerTransaction, transport: str, now: float) -> None:
+    def _new_call(self, req: Request, tx: ServerTransaction, transport: str, now: float,
+                  source: Address | None = None) -> None:
         live = sum(1 for s in self._live.values() if not s.ended)
         if live >= self.config.max_sessions:
             self._reply(tx, req, 486, now)
@@ -218,7 +226,8 @@ class ReceiveMixin:
         frm = req.from_
         self.emit(IncomingCall(session=sid, call_id=req.call_id, from_uri=str(frm.uri),
                                from_display=frm.display_name, to_uri=str(req.to.uri),
-                               request_uri=str(req.uri), sdp=req.body or None, request=req))
+                               request_uri=str(req.uri), sdp=req.body or None, request=req,
+                               source=source))
 
     def _on_server_timeout(self, tx: ServerTransaction, now: float) -> None:
         log.info("server transaction %s timed out without ACK", tx.key)

@@ -66,6 +66,8 @@ class IncomingCall(Event):
     request_uri: str
     sdp: bytes | None
     request: Any = field(default=None, compare=False, repr=False)
+    #: the address the INVITE came from (not its Via): auto-answer trusts only the proxy
+    source: Address | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -34,18 +34,32 @@ class OutsideDialog:
         self.answer_timeout = answer_timeout
         self.incoming: dict[str, PendingIncoming] = {}
         self.outgoing: dict[ClientTransaction, tuple[str, str, DigestClient, int]] = {}
+        #: (Call-ID, our tag) of the SUBSCRIBEs we sent: their NOTIFYs come tagged
+        self.subscriptions: set[tuple[str, str]] = set()
+
+    def owns_subscription(self, call_id: str, to_tag: str) -> bool:
+        return (call_id, to_tag) in self.subscriptions
 
     # -- outgoing -------------------------------------------------------
     def send(self, method: str, uri: SipUri, from_: NameAddr, dest: Address, transport: str,
              now: float, *, body: bytes = b"", content_type: str | None = None,
-             headers: tuple[tuple[str, str], ...] = ()) -> str:
+             headers: tuple[tuple[str, str], ...] = (),
+             dialog: tuple[str, str, str | None] | None = None) -> str:
+        """``dialog`` (Call-ID, our tag, their tag) sends inside a dialog a SUBSCRIBE
+        made (a refresh, RFC 6665 §4.1.2.1); otherwise a new Call-ID and tag."""
         host = self.host
         h = Headers()
         h.add("Via", str(host.via(transport)))
         h.add("Max-Forwards", "70")
-        h.add("From", str(from_.with_tag(host.new_tag())))
-        h.add("To", str(NameAddr(uri=uri)))
-        h.add("Call-ID", host.ids.call_id(host.config.local_address[0]))
+        call_id, tag, their_tag = dialog or (
+            host.ids.call_id(host.config.local_address[0]), host.new_tag(), None)
+        h.add("From", str(from_.with_tag(tag)))
+        h.add("To", str(NameAddr(uri=uri).with_tag(their_tag) if their_tag else NameAddr(uri=uri)))
+        h.add("Call-ID", call_id)
+        if method == "SUBSCRIBE":
+            if len(self.subscriptions) >= MAX_PENDING_INCOMING:
+                self.subscriptions.pop()
+            self.subscriptions.add((call_id, tag))
         h.add("CSeq", f"{host.new_cseq()} {method}")
         if method in ("SUBSCRIBE", "REFER", "NOTIFY"):
             h.add("Contact", str(host.contact(transport)))

@@ -73,7 +73,8 @@ class UaPolicy:
     )
     #: Body types understood (415 otherwise, §8.2.3); sipfrag for REFER's NOTIFY.
     accept: tuple[str, ...] = (
-        "application/sdp", "message/sipfrag", "application/dtmf-relay", "text/plain",
+        "application/sdp", "message/sipfrag", "application/dtmf-relay", "application/dtmf",
+        "application/simple-message-summary", "text/plain",
     )
     #: Option tags understood in Require (420 otherwise, §8.2.2.3).
     supported: tuple[str, ...] = ("replaces",)

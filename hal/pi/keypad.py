@@ -18,7 +18,12 @@ Per key, on the loop clock:
   ambiguous and changes nothing.
 
 Softkeys, line keys and feature keys are single GPIO contacts (pulled up,
-closing to ground), debounced with ``hal.debounce.Debouncer``.
+closing to ground), debounced with ``hal.debounce.Debouncer``. A feature
+contact is named by ``feature_pins`` after the 7960's fixed keys
+(``hal.base.FIXED_KEYS``: mute, speaker, headset, volup, voldown, messages,
+directories, settings, services, info) or the rocker (``NAV_KEYS``), and
+emits a ``KeyEvent`` with that name, which call control acts on exactly
+like ``POST /api/button`` (docs/wiring.md has the table).
 """
 
 from __future__ import annotations

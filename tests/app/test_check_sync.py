@@ -83,7 +83,7 @@ def test_check_sync_without_a_resyncer_is_a_bad_event(clock: VirtualClock) -> No
 
 def test_other_out_of_dialog_notify_still_reaches_call_control(clock: VirtualClock) -> None:
     rig = Rig(clock, can_resync=True)
-    rig.app.receive_sip(notify("message-summary"), PROXY)
+    rig.app.receive_sip(notify("presence"), PROXY)  # a package the phone does not take
     assert rig.sent == [("SIP/2.0 489 Bad Event", PROXY)]  # the phone's answer, unchanged
     assert rig.resyncs == 0
 

@@ -61,3 +61,44 @@ def test_6khz_tone_blocked_over_g711() -> None:
     assert got["a_rate"] == got["b_rate"] == 8000
     assert got["b_hears"] is None  # nothing of 6 kHz passes, nor an alias of it
     assert got["a_hears"] is not None and abs(got["a_hears"] - 1000.0) < 50.0
+
+
+def test_rfc4733_digits_alongside_g722() -> None:
+    """telephone-event keeps its 8 kHz clock next to G.722 (RFC 3551 §4.5.2): digits arrive."""
+    got: dict[str, Any] = {}
+
+    async def main() -> None:
+        net = Network()
+        try:
+            a = await net.add("A", handset_config("5550001", codec_order=("g722",)))
+            b = await net.add("B", handset_config("5550002", preferred_codec="g722"))
+            await _call(a, b)
+            got["codec"] = b.calls()[0].media["codec"]
+            a.api.press_keys("7")
+            await until(lambda: "DTMF: 7" in b.status().display, "B shows the digit")
+            got["display"] = b.status().display
+        finally:
+            await net.close()
+
+    asyncio.run(main())
+    assert got["codec"] == "G722"
+    assert "DTMF: 7" in got["display"]
+
+
+def test_codec_order_limits_what_is_offered_and_accepted() -> None:
+    """A phone whose codec_order is G.722 only refuses a G.711-only caller (488)."""
+    got: dict[str, Any] = {}
+
+    async def main() -> None:
+        net = Network()
+        try:
+            a = await net.add("A", handset_config("5550001", codec_order=("g722",)))
+            b = await net.add("B", handset_config("5550002", codec_order=("g711ulaw",)))
+            b.api.dial(a.uri())
+            await until(lambda: b.states() == ["ended"], "the call refused")
+            got["reason"] = b.calls()[0].reason
+        finally:
+            await net.close()
+
+    asyncio.run(main())
+    assert got["reason"] is not None and "488" in got["reason"]

@@ -30,6 +30,7 @@ class FakePhone:
     tone_hz: float = 0.0
     calls: list[CallInfo] = field(default_factory=list)
     explode: bool = False
+    buttons: list[str] = field(default_factory=list)
 
     def status(self) -> PhoneStatus:
         if self.explode:
@@ -62,6 +63,11 @@ class FakePhone:
         self.calls.append(
             CallInfo(id="c1", line=1, direction="out", state="calling", remote=target, call_id="x@y")
         )
+
+    def press_button(self, name: str) -> None:
+        if name == "mute" and not self.calls:
+            raise ControlError(409, "no call to mute")
+        self.buttons.append(name)
 
     def screen_png(self) -> bytes:
         return b"\x89PNG\r\n\x1a\nfake"

@@ -89,8 +89,12 @@ def test_status_shape_matches_the_spec() -> None:
     assert got["status"] == 200
     assert got["ctype"] == "application/json"
     body = got["body"]
-    assert set(body) == {"hook", "ringer", "registered", "lines", "calls", "display", "softkeys"}
+    assert set(body) == {"hook", "ringer", "registered", "lines", "calls", "display", "softkeys",
+                         "muted", "speaker", "volume", "mwi"}
     assert body["hook"] == "on" and body["registered"] is True
+    assert body["muted"] is False and body["speaker"] is False
+    assert body["volume"] == {"handset": 8, "speaker": 8, "ringer": 8}
+    assert body["mwi"] == {"waiting": False, "new": None, "old": None}
     assert body["lines"] == [{"line": 1, "name": "5550001", "registered": True}]
 
 
@@ -103,9 +107,12 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
         answers.append(await _request(port, "POST", "/api/keys", {"keys": "5550002#"}))
         answers.append(await _request(port, "POST", "/api/softkey", {"name": "DND"}))
         answers.append(await _request(port, "POST", "/api/dial", {"target": "sip:bob@127.0.0.1:5064"}))
+        answers.append(await _request(port, "POST", "/api/button", {"name": "volup"}))
 
     _serve(phone, scenario)
-    assert [a[0] for a in answers] == [200, 200, 200, 200]
+    assert [a[0] for a in answers] == [200, 200, 200, 200, 200]
+    assert phone.buttons == ["volup"]
+    answers.pop()
     assert phone.keys == "5550002#"
     assert phone.softkeys == ["dnd"]  # case-insensitive: lowered before the phone sees it
     assert phone.dialled == ["sip:bob@127.0.0.1:5064"]
@@ -128,6 +135,10 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
         ("/api/softkey", {"name": "<script>"}, 400, "short word"),
         ("/api/dial", {"target": "http://x"}, 400, "sip:"),
         ("/api/dial", {"target": "sip:" + "a" * 300}, 400, "sip:"),
+        ("/api/button", {"name": "frobnicate"}, 400, "unknown button"),
+        ("/api/button", {"name": "line7"}, 400, "unknown button"),
+        ("/api/button", {"name": 3}, 400, "str"),
+        ("/api/button", {"name": "mute"}, 409, "no call"),
         ("/api/mock/audio", {"tone_hz": -5}, 400, "tone_hz"),
         ("/api/mock/audio", {"tone_hz": True}, 400, "float"),
         ("/api/mock/audio", {"tone_hz": "1000"}, 400, "float"),

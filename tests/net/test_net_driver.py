@@ -69,19 +69,19 @@ async def test_timer_is_armed_once_at_the_core_deadline_and_fired_with_loop_time
         deadline = loop.time() + 0.05
         core.deadline = deadline
         driver.flush()
-        handle = driver._timer
+        arms = driver.pump.arms
         assert driver.timer_deadline == deadline
-        driver.flush()  # same deadline: the same handle stays armed
-        assert driver._timer is handle
+        driver.flush()  # same deadline: the same timer stays armed
+        assert driver.pump.arms == arms
         core.deadline = deadline + 0.01  # moved: re-armed
         driver.flush()
-        assert driver._timer is not handle and driver.timer_deadline == deadline + 0.01
+        assert driver.pump.arms == arms + 1 and driver.timer_deadline == deadline + 0.01
         event = await driver.wait_event(timeout=5)
         assert event[0] == "fired" and event[1] >= deadline + 0.01
         assert driver.timer_fires == 1 and driver.timer_deadline is None
         core.deadline = None
         driver.flush()
-        assert driver._timer is None
+        assert driver.timer_deadline is None
     finally:
         await driver.close()
 

@@ -98,7 +98,16 @@ class FakeEndpoint:
     def respond(self, request_id: str, status: int, *, now: float, reason: str | None = None,
                 body: bytes = b"", content_type: str | None = None,
                 headers: tuple[tuple[str, str], ...] = ()) -> None:
-        self.sent.append(("respond", request_id, {"status": status, "reason": reason}))
+        self.sent.append(("respond", request_id, {"status": status, "reason": reason,
+                                                  "body": body, "content_type": content_type}))
+
+    def send_request(self, method: str, target: str, *, now: float, body: bytes = b"",
+                     content_type: str | None = None, headers: tuple[tuple[str, str], ...] = (),
+                     dialog: tuple[str, str, str | None] | None = None) -> str:
+        rid = self._id("r")
+        self.sent.append((method.lower(), target, {"rid": rid, "headers": dict(headers),
+                                                   "dialog": dialog}))
+        return rid
 
     def take(self) -> list[tuple[str, str, dict[str, Any]]]:
         out, self.sent = self.sent, []

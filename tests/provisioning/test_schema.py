@@ -57,6 +57,9 @@ def test_every_scalar_key_is_a_field_of_its_dataclass() -> None:
         ("call_waiting: off", "call_waiting", False),
         ("nat_enable: FALSE", "nat_enable", False),
         ("preferred_codec: G711ALAW", "preferred_codec", "g711alaw"),  # choice
+        ("preferred_codec: g722", "preferred_codec", "g722"),
+        ("codec_order: G722, g711ulaw", "codec_order", ("g722", "g711ulaw")),  # choice list
+        ("cnf_join_enable: 0", "cnf_join_enable", False),
         ("dnd_response: 486", "dnd_response", 486),             # int choice
         ("phone_label: \"Lobby 2\"", "phone_label", "Lobby 2"),  # text
         ("outbound_proxy: sip.example.net", "outbound_proxy", "sip.example.net"),  # host
@@ -115,6 +118,8 @@ def test_hal_settings_keep_the_reference_wiring_for_unset_keys() -> None:
         ("proxy_register: maybe", "proxy_register", "0 or 1"),
         ("preferred_codec: opus", "preferred_codec", "one of g711ulaw, g711alaw"),
         ("dnd_response: 404", "dnd_response", "one of 480, 486"),
+        ("codec_order: g722,opus", "codec_order", "comma-separated list of g711ulaw"),
+        ("codec_order: g722,G722", "codec_order", "each at most once"),
         ("phone_label: " + "x" * 40, "phone_label", "at most 32 characters"),
         ("outbound_proxy: bad_host!", "outbound_proxy", "a host name or IP address"),
         ("cfwd_url: mailto:x@y", "cfwd_url", "a sip:/sips: URI"),

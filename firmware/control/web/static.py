@@ -25,7 +25,7 @@ async function post(path, body) {
     try { data = await r.json(); } catch (e) { data = null; }
   } catch (e) { say('The phone did not answer: ' + e, true); return {ok: false, data: null}; }
   if (!r.ok) say((data && data.error) || (r.status + ' ' + r.statusText), true);
-  if (r.status === 401) location.href = '/login';
+  if (r.status === 401 && path !== '/login') location.href = '/login';
   return {ok: r.ok, data: data};
 }
 document.addEventListener('click', (ev) => {
