@@ -216,10 +216,6 @@ class App:
             self._on_wire("in", data, source, transport, self.clock.time())
         self.sip.input(self.endpoint.receive_datagram, data, source, transport)
 
-    def transport_failed(self, dest: Address, transport: str, reason: str) -> None:
-        """The shell could not reach ``dest`` (e.g. a TLS certificate refused): tell the core."""
-        self.sip.input(self.endpoint.transport_failed, dest, transport, reason)
-
     def _send_outgoing(self, out: Any) -> None:
         if self._on_wire is not None:
             self._on_wire("out", out.data, out.dest, out.transport, self.clock.time())
@@ -325,8 +321,7 @@ class App:
             self._update_media(call, negotiated)
             return
         port = int(local.rtp_port)
-        # RFC 3550 §5.1/§8: SSRC, first sequence number and timestamp random, from the
-        # endpoint's id source (the OS CSPRNG; a seeded generator in tests)
+        # RFC 3550 §5.1: random SSRC, seq0, ts0 from the endpoint's CSPRNG (seeded in tests)
         ids = self.endpoint.ids
         rate = audio_rate(negotiated.send_codec.name)
         stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),

@@ -39,5 +39,6 @@ def attach_tls(transport: Any, config: Any, app: Any) -> None:
         log.error("SIP over TLS unavailable: %s %r cannot be used: %s", key,
                   getattr(settings, key.removeprefix("tls_")), exc)
         transport.streams.tls_context = None
-    transport.streams.on_tls_failure = (
-        lambda dest, sentence: app.transport_failed(dest, "tls", sentence))
+    # the line's REGISTER fails now with "503 <sentence>" (the screen shows it)
+    transport.streams.on_tls_failure = lambda dest, sentence: app.sip.input(
+        app.endpoint.transport_failed, dest, "tls", sentence)
