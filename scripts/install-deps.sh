@@ -17,6 +17,8 @@ apt_pkgs=(
   tftpd-hpa           # real TFTP server, run as a plain process
   iproute2            # ip netns for baresip on 127.0.0.x
   systemd             # systemd-analyze verify for the unit file
+  dnsmasq-base        # real DNS server (NAPTR/SRV/A) for the RFC 3263 tests
+  linphone-cli        # linphonec: third independent softphone of the interop matrix
   chromium            # the web page's tests run in a real browser (Selenium)
   chromium-driver     # chromedriver for Selenium
   tshark              # reads the web page's SIP trace download (pcap)

@@ -7,9 +7,11 @@ the proxy a phone meets in the field, configured from
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from peers_ports import HOST, free_port, sip_options_answered
 from peers_proc import PeerProcess, require, wait_until
@@ -40,9 +42,12 @@ class Kamailio(PeerProcess):
         nonce_expire: int = 300,
         algorithm: str = "MD5",
         debug: int = 2,
+        host: str = HOST,
+        netns: Any = None,
     ) -> None:
         binary = require("kamailio")
-        self.host = HOST
+        self.host = host
+        self.netns = netns  # a peers_netns.Netns-like (exec_argv, entered) to run inside
         self.port = port or free_port()
         self.users = dict(users or {})
         workdir = Path(workdir) / f"kamailio-{self.port}"
@@ -53,7 +58,7 @@ class Kamailio(PeerProcess):
                 port=self.port, users=self.users, trusted=trusted,
                 ring_timeout_ms=int(ring_timeout * 1000), min_expires=min_expires,
                 max_expires=max_expires, default_expires=default_expires,
-                nonce_expire=nonce_expire, algorithm=algorithm, debug=debug,
+                nonce_expire=nonce_expire, algorithm=algorithm, debug=debug, host=host,
             )
         )  # fmt: skip
         argv = [
@@ -61,6 +66,8 @@ class Kamailio(PeerProcess):
             "-Y", str(workdir), "-P", str(workdir / "kamailio.pid"),
             "-w", str(workdir), "-m", "32", "-M", "4",
         ]  # fmt: skip
+        if netns is not None:
+            argv = netns.exec_argv(argv)
         super().__init__(argv, cwd=workdir, log_name="kamailio.log", grace=5.0)
 
     @property
@@ -73,11 +80,13 @@ class Kamailio(PeerProcess):
 
     def start(self) -> Kamailio:
         super().start()
+        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
         try:
-            wait_until(
-                lambda: not self.running() or sip_options_answered(self.port),
-                15, "kamailio to answer OPTIONS",
-            )  # fmt: skip
+            with inside:
+                wait_until(
+                    lambda: not self.running() or sip_options_answered(self.port, self.host),
+                    15, "kamailio to answer OPTIONS",
+                )  # fmt: skip
             if not self.running():
                 raise AssertionError(f"kamailio exited:\n{self.log_text()[-3000:]}")
         except BaseException:

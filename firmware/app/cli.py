@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,25 +67,6 @@ def _state_dir(hal_name: str, explicit: str | None = None) -> Any:
     except OSError:
         return None
     return path if os.access(path, os.W_OK) else None
-
-
-def _local_ip_towards(config: Any) -> str:
-    """The address other hosts reach us at: the source the kernel picks towards the proxy.
-
-    A UDP ``connect`` sends nothing; it only asks the routing table.
-    """
-    target = "192.0.2.1"  # TEST-NET-1: any routable address does when no proxy is set
-    for line in getattr(config, "lines", ()):
-        proxy = getattr(line, "proxy", None)
-        if proxy is not None and getattr(proxy, "address", ""):
-            target = proxy.address
-            break
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        try:
-            s.connect((target, 5060))
-            return str(s.getsockname()[0])
-        except OSError:
-            return "127.0.0.1"
 
 
 def _notify(state: str) -> None:

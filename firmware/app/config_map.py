@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from firmware.app.netplan import failover_wanted
 from firmware.media.codecs import codec_preference
 from firmware.media.framecodec import supported_codecs
 from firmware.phone.settings import LineSettings, PhoneSettings
@@ -164,6 +165,9 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str | None =
         # The 7960 answers an INVITE with 100 Trying at once (seed Figure B-1
         # step 2); no SIPDefault key sets this, so it is the phone's default.
         trying_delay=0.0,
+        # a proxy name may stand for several servers, and proxy_backup is one more:
+        # a REGISTER that times out or gets 503 goes to the next one at once
+        failover_retries=2 if failover_wanted(cfg) else 0,
         # only the proxy may ring the phone (docs/security.md); no proxy: direct calls ring
         trust_proxy_only=(str(getattr(cfg, "trust_proxy_only", "403"))
                           if any(_proxy_of(cfg, ln) for ln in lines) or outbound else "off"),

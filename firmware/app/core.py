@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
+from firmware.app.media_ports import CallMedia, MediaIO
 from firmware.app.pump import CorePump
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
@@ -37,29 +37,6 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 SendSip = Callable[[bytes, Address, str], None]
 WireTap = Callable[[str, bytes, Address, str, float], None]
-
-
-class MediaIO(Protocol):
-    """RTP/RTCP sockets, owned by the shell. ``open`` binds port and port+1 on the media address.
-
-    ``deliver(data, source, rtcp, arrived=None)``. A shell that also has
-    ``drain(port) -> int`` is opened with ``poll=True`` when the app has an audio
-    engine: it then does not watch the RTP socket, and the app drains it at the
-    start of every audio period (one loop wake-up per period, not two).
-    """
-
-    def open(self, port: int, deliver: Callable[..., None]) -> bool: ...
-
-    def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None: ...
-
-    def close(self, port: int) -> None: ...
-
-
-@dataclass
-class _CallMedia:
-    port: int
-    stream: Any
-    pump: CorePump
 
 
 class App:
@@ -101,7 +78,7 @@ class App:
         #: Called after every registration outcome (the shell wakes its READY wait).
         self.on_registration: Callable[[], None] | None = None
         self._reg_ids: dict[str, int] = {}
-        self._media: dict[str, _CallMedia] = {}
+        self._media: dict[str, CallMedia] = {}
         #: calls mixed together by this phone (a 3-way conference), by call id
         self.conference: frozenset[str] = frozenset()
         #: Called when the sound card reopened at another rate (new poll fds to wait on).
@@ -120,6 +97,8 @@ class App:
         self.stopping = False
         #: Called on an accepted NOTIFY check-sync (the shell starts a resync); None: 489.
         self.on_check_sync: Callable[[], None] | None = None
+        #: Called with the endpoint's ``TargetFailed`` (the shell's router moves on).
+        self.on_target_failed: Callable[[Any], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -233,6 +212,8 @@ class App:
                 self.reg_outcome[line] = f"{ev.status} {ev.reason}"
             if self.on_registration is not None:
                 self.on_registration()
+        if kind == "TargetFailed":  # for the shell's router (firmware.net.router) only
+            return self.on_target_failed(ev) if self.on_target_failed is not None else None
         if kind == "OutOfDialogRequest" and is_check_sync(ev):
             self._check_sync(ev)
             return
@@ -280,6 +261,7 @@ class App:
         elif kind == "StopTone":
             if self.engine is not None:
                 self.engine.play_tone(None)
+                self._engine_changed()
         elif kind == "StartMedia":
             self._start_media(action.call, action.local, action.negotiated)
         elif kind == "UpdateMedia":
@@ -312,6 +294,7 @@ class App:
             log.warning("%s: no tone named %s", self.name, tone)
             return
         self.engine.play_tone(spec)
+        self._engine_changed()
 
     def _start_media(self, call: str, local: Any, negotiated: Any) -> None:
         from firmware.media.framecodec import audio_rate
@@ -338,7 +321,7 @@ class App:
                   else self._media_io.open(port, deliver)) if self._media_io is not None else True
         if not opened:
             log.error("%s: cannot open RTP port %d; the call has no audio", self.name, port)
-        self._media[call] = _CallMedia(port=port, stream=stream, pump=pump)
+        self._media[call] = CallMedia(port=port, stream=stream, pump=pump)
         # on the audio engine's period grid: capture and send share one wake-up
         pump.input(stream.update, negotiated, t0=self._grid())
         self._attach_engine()
@@ -402,8 +385,15 @@ class App:
             self.engine.attach_legs(mixed)
         else:
             self.engine.attach(live[-1].stream if live else None)
+        self.engine.keep_running = bool(self._media)
+        self._engine_changed()
         if self.on_audio_reopened is not None and self._audio_fds() != fds:
             self.on_audio_reopened()  # the device switched rate and has new poll fds
+
+    def _engine_changed(self) -> None:
+        """The engine may have gone busy or idle: let its pump re-read the next period."""
+        if self.engine_pump is not None:
+            self.engine_pump.flush()
 
     def _audio_fds(self) -> list[tuple[int, int]]:
         audio = self.hal.audio

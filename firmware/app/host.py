@@ -17,9 +17,15 @@ from firmware.app.config_map import endpoint_config, phone_settings, registratio
 from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
 from firmware.app.media_io import UdpMediaIO
+from firmware.app.netplan import advertised_host, bind_host, route_specs
+from firmware.app.netwatch import NetWatch
 from firmware.app.recorders import SipTrace
 from firmware.app.secure import attach_tls
 from firmware.control.server import ControlConfig, ControlServer
+from firmware.net.addresses import family_of, is_wildcard
+from firmware.net.keepalive import StreamKeepAlive
+from firmware.net.resolve import TargetResolver
+from firmware.net.router import Router
 from firmware.net.transport import SipTransport
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal
@@ -29,6 +35,8 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 SHUTDOWN_GRACE = 2.0
+#: How long start-up waits for DNS to name the proxy before announcing a guess.
+START_DNS_WAIT = 5.0
 
 
 def build_phone(config: Any, settings: Any, endpoint: Endpoint, clock: Any,
@@ -50,6 +58,10 @@ class PhoneHost:
     def __init__(self) -> None:
         self.app: App | None = None
         self.transport: SipTransport | None = None
+        self.router: Router | None = None
+        self.netwatch: NetWatch | None = None
+        self.keepalive: StreamKeepAlive | None = None
+        self._config: Any = None
         self.media: UdpMediaIO | None = None
         self.control: ControlServer | None = None
         self.control_api: AppControl | None = None
@@ -67,25 +79,54 @@ class PhoneHost:
         config: Any,
         hal: Hal,
         *,
-        sip_host: str = "127.0.0.1",
+        sip_host: str | None = None,
         sip_port: int | None = None,
         control: ControlConfig | None = None,
         on_wire: Callable[..., None] | None = None,
         name: str = "phone",
         autostart: bool = True,
         state_dir: Any = None,
+        resolver: TargetResolver | None = None,
+        check_interval: float = 2.0,
     ) -> PhoneHost:
-        """Bind, build and (unless ``autostart`` is False: call ``app.start()`` yourself) start."""
+        """Bind, build and (unless ``autostart`` is False: call ``app.start()`` yourself) start.
+
+        ``sip_host`` is the address SIP and RTP listen on (default: the config's
+        ``bind_address``, else every interface); what messages carry is decided
+        by ``firmware.app.netplan`` (``nat_address``, the bound address, or the
+        one routing towards the proxy) and followed by ``NetWatch``.
+        """
         self = cls()
+        self._config = config
         loop = asyncio.get_running_loop()
         clock = LoopClock(loop)
+        bind = bind_host(config, sip_host)
         port = getattr(config, "voip_control_port", 5060) if sip_port is None else sip_port
-        self.transport = SipTransport(sip_host, port)
+        self.transport = SipTransport(bind, port)
         await self.transport.start()
-        local = self.transport.local_address
+        port = self.transport.local_address[1]
+        self.router = Router(self.transport, resolver or TargetResolver(family=family_of(bind)),
+                             retry_interval=float(getattr(config, "proxy_retry_interval", 60)))
+        routes = route_specs(config)
+        for key, spec in routes.items():
+            self.router.add(key, spec)
+        self.transport.on_unreachable = self.router.unreachable
+        self.keepalive = StreamKeepAlive(self.transport.streams,
+                                         float(getattr(config, "keepalive_interval", 30) or 0))
+        self.transport.streams.on_connect_failed = self.router.connect_failed
+        route_key = next(iter(routes), None)
+        known: set[str] = set()  # every server the proxy routes name (trusted like the proxy)
+        self.router.on_targets = lambda targets: known.update(t.host for t in targets)
+        toward = await self._first_target(route_key)
+        announced = (advertised_host(config, bind, toward)
+                     or (bind if not is_wildcard(bind) else "127.0.0.1"))
+        local = (announced, port)
         endpoint = Endpoint(endpoint_config(config, local_address=local))
-        self._media_address = sip_host
-        settings = phone_settings(config, media_address=sip_host)
+        for host in known:
+            endpoint.trust.add(host)
+        self.router.on_targets = lambda targets: [endpoint.trust.add(t.host) for t in targets]
+        self._media_address = announced
+        settings = phone_settings(config, media_address=announced)
         history_file = prefs_file = None
         if state_dir is not None:
             from firmware.app.history_file import JsonHistoryFile
@@ -94,17 +135,25 @@ class PhoneHost:
             history_file = JsonHistoryFile(state_dir)
             prefs_file = JsonPrefsFile(state_dir)
         phone = build_phone(config, settings, endpoint, clock, history_file, prefs_file)
-        self.media = UdpMediaIO(loop, sip_host)
+        self.media = UdpMediaIO(loop, bind)
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,
-            send_sip=self.transport.send, media_io=self.media,
+            send_sip=self.router.send, media_io=self.media,
             registrations=registrations(config), name=name,
-            on_wire=self.trace.tap(lambda: local, on_wire),
+            on_wire=self.trace.tap(lambda: self.sip_address if self.app else local, on_wire),
             history_file=history_file, prefs_file=prefs_file,
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
         attach_tls(self.transport, config, self.app)
+        app = self.app
+        self.app.on_target_failed = lambda ev: self.router.target_failed(  # type: ignore[union-attr]
+            ev.dest, f"answered {ev.status}" if ev.status != 408 else "timed out")
+        self.router.on_failback = lambda _key: app.sip.input(endpoint.reregister)
+        self.netwatch = NetWatch(
+            self.app, self.router, config, bind=bind, port=port, route_key=route_key,
+            registrars=[r.registrar for r in registrations(config)],
+            on_address=self._address_changed, check_interval=check_interval)
         names = {ln.index: ln.name for ln in config.lines}
         self.control_api = AppControl(self.app, names)
         if autostart:
@@ -113,9 +162,29 @@ class PhoneHost:
             self.control = ControlServer(self.control_api, control,
                                          front=self._web_front(config, control))
             await self.control.start()
-        log.info("%s: SIP on %s:%d", name, *local)
+        log.info("%s: SIP on %s:%d, announced as %s:%d", name, bind, port, *local)
         return self
 
+    async def _first_target(self, key: Address | None) -> str | None:
+        """The IP of the proxy's first server (bounded wait for DNS), to pick our address."""
+        if key is None or self.router is None:
+            return None
+        try:
+            targets = await asyncio.wait_for(self.router.targets(key), START_DNS_WAIT)
+        except (TimeoutError, OSError):
+            return None
+        return targets[0].host if targets else None
+
+    def _address_changed(self, address: str) -> None:
+        """New calls offer media at ``address``; stream connections from the old one are dead."""
+        self._media_address = address
+        if self.transport is not None:
+            self.transport.drop_connections()
+        if self.app is not None and self._config is not None:
+            try:
+                self.reconfigure(self._config)
+            except Exception:  # noqa: BLE001 - e.g. a call in progress: the next idle check
+                log.info("media address stays until the calls end")
     def _web_front(self, config: Any, control: ControlConfig) -> Any:
         """The web page in front of the API: passwords from the configuration, a login
         required exactly where the token is (off loopback)."""
@@ -134,6 +203,7 @@ class PhoneHost:
         """Apply a resync's config to the running phone (``applies_live`` said it may);
         raises ``PhoneError`` (409) when the phone cannot take it now."""
         assert self.app is not None
+        self._config = config
         settings = phone_settings(config, media_address=self._media_address)
         try:
             self.app.phone.reconfigure(settings, getattr(config, "dialplan", None),
@@ -145,6 +215,10 @@ class PhoneHost:
         """Start the app; a sound card with its own clock paces the audio by its poll fds."""
         assert self.app is not None
         self.app.start()
+        if self.netwatch is not None:
+            self.netwatch.start()
+        if self.keepalive is not None:
+            self.keepalive.start()
         audio = self.app.hal.audio
         if self.app.audio_has_clock and audio is not None:
             loop = asyncio.get_running_loop()
@@ -188,8 +262,10 @@ class PhoneHost:
 
     @property
     def sip_address(self) -> Address:
-        assert self.transport is not None
-        return self.transport.local_address
+        """The address other hosts reach this phone at (what Contact says)."""
+        assert self.app is not None
+        host, port = self.app.endpoint.config.local_address
+        return (str(host), int(port))
 
     async def stop(self, grace: float = SHUTDOWN_GRACE) -> None:
         """Un-REGISTER and hang up, give the answers ``grace`` seconds, then release everything."""
@@ -198,6 +274,12 @@ class PhoneHost:
             await _settle(self.app, grace)
         if self.control is not None:
             await self.control.close()
+        if self.netwatch is not None:
+            self.netwatch.close()
+        if self.keepalive is not None:
+            self.keepalive.close()
+        if self.router is not None:
+            self.router.close()
         loop = asyncio.get_running_loop()
         for fd in self._audio_fds:
             loop.remove_reader(fd)

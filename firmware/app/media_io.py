@@ -24,7 +24,7 @@ Deliver = Callable[..., None]
 
 
 class UdpMediaIO:
-    """RTP/RTCP socket pairs on ``host`` for ``App`` (``firmware.app.MediaIO``).
+    """RTP/RTCP socket pairs on ``host`` for ``App`` (``firmware.app.media_ports.MediaIO``).
 
     RTCP (a packet every few seconds) is read on readability. RTP is too, unless
     opened with ``poll``: then nothing watches the socket and the app ``drain``s it

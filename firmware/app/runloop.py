@@ -21,7 +21,6 @@ from typing import Any
 
 from firmware.app.cli import (
     _control_config,
-    _local_ip_towards,
     _notify,
     _state_dir,
     fetch_config,
@@ -169,9 +168,9 @@ async def amain(args: argparse.Namespace) -> int:
             except Exception as exc:  # no GPIO library, no display on the bus...: say so, exit 1
                 log.error("cannot start the %s hardware: %s", args.hal, exc)
                 return 1
-            host_ip = "127.0.0.1" if args.hal == "mock" else _local_ip_towards(config)
             try:
-                phone = await PhoneHost.start(config, hal, sip_host=host_ip, control=control,
+                # the mock HAL swaps the hardware only: same addresses as on a Pi
+                phone = await PhoneHost.start(config, hal, control=control,
                                               name="phone",
                                               state_dir=_state_dir(args.hal, getattr(args, "state_dir", None)))
             except BaseException:

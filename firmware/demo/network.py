@@ -53,6 +53,14 @@ class DemoConfig:
     end_media_port: int = 20100
     timer_t1: int = 500
     timer_t2: int = 4000
+    # networks (docs/provisioning.md "Networks"): defaults as PhoneConfig's
+    bind_address: str = ""
+    nat_enable: bool = False
+    nat_address: str = ""
+    proxy_backup: str = ""
+    proxy_backup_port: int = 5060
+    keepalive_interval: int = 30
+    proxy_retry_interval: int = 60
     preferred_codec: str = "g711ulaw"
     codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     cnf_join_enable: bool = True

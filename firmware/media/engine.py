@@ -52,6 +52,9 @@ class MediaEngine:
         self.periods = 0
         self.capture_missed = 0
         self.device_error: str | None = None
+        #: Run periods although nothing is attached (the app sets it while a call has
+        #: media, e.g. on hold, so polled RTP sockets keep being read).
+        self.keep_running = False
 
     @property
     def period_s(self) -> float:
@@ -126,10 +129,19 @@ class MediaEngine:
     def tone_playing(self) -> bool:
         return self._tone is not None
 
+    @property
+    def busy(self) -> bool:
+        """Something to capture or play: a call's stream, a tone, or media kept running.
+
+        An idle phone runs no audio periods at all (no 50 wake-ups a second on a
+        desk where nobody is calling); a new call or tone rejoins the same grid.
+        """
+        return bool(self.legs) or self._tone is not None or self.keep_running
+
     # ------------------------------------------------------------ pacing
 
     def get_timer(self) -> float | None:
-        if self._t0 is None or (self.audio.has_clock and self.device_error is None):
+        if self._t0 is None or not self.busy or (self.audio.has_clock and self.device_error is None):
             return None
         return self._t0 + self._k * self.period_s
 

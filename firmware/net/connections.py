@@ -90,6 +90,7 @@ class StreamConnection(asyncio.Protocol):
             return
         pool = self.pool
         self.last_active = pool.loop().time()
+        pings = getattr(self.framer, "pings", 0)
         try:
             messages = self.framer.feed(data)
         except Exception:  # noqa: BLE001 - a framer bug must not kill the loop
@@ -107,6 +108,9 @@ class StreamConnection(asyncio.Protocol):
             pool.deliver(message, self.peer, self.kind)
         if self.framer.error is not None:
             self._framing_failed(self.framer.error)
+        elif self.accepted and getattr(self.framer, "pings", 0) > pings:
+            self.write(b"\r\n")  # RFC 5626 §4.4.1: a CRLFCRLF ping gets a CRLF pong
+            pool.stats.pongs_sent += 1
 
     def _framing_failed(self, error: SipParseError) -> None:
         """§18.3 / RFC 4475 §3.1.2.3: answer the request if it can be routed back, then close."""
@@ -197,6 +201,9 @@ class ConnectionPool:
         self.tls_context: ssl.SSLContext | None = None
         self.tls_local: Address | None = None
         self.on_tls_failure: Callable[[Address, str], None] | None = None
+        #: Called with a destination whose connect failed and the messages queued for
+        #: it (§18.1.1 switches excepted); True when it took them (to send elsewhere).
+        self.on_connect_failed: Callable[[Address, list[bytes]], bool] | None = None
 
     def accept(self) -> StreamConnection:
         """Protocol factory for the listening server."""
@@ -205,6 +212,16 @@ class ConnectionPool:
     @property
     def open_connections(self) -> int:
         return len(self._all)
+
+    def connections(self) -> list[StreamConnection]:
+        """Every open connection (for keep-alives, ``firmware.net.keepalive``)."""
+        return [c for c in self._all if not c.closed]
+
+    def drop_all(self) -> None:
+        """Close every connection (our address changed: they are dead anyway)."""
+        for conn in list(self._all):
+            conn.abort()
+            self.forget(conn)
 
     # -- idle sweep and shutdown ---------------------------------------------
     def start_sweeping(self) -> None:
@@ -360,6 +377,16 @@ class ConnectionPool:
                 log.exception("TLS failure handler failed for %s", dest)
 
     def _fail_pending(self, dest: Address) -> None:
+        if self.on_connect_failed is not None:
+            items = self._pending.get(dest, [])
+            try:
+                taken = self.on_connect_failed(
+                    dest, [i.data for i in items if i.fallback_udp is None])
+            except Exception:  # noqa: BLE001
+                log.exception("connect-failed handler failed for %s", dest)
+                taken = False
+            if taken:
+                self._pending[dest] = [i for i in items if i.fallback_udp is not None]
         for item in self._pending.pop(dest, []):
             if item.fallback_udp is not None:
                 self.stats.fell_back_to_udp += 1

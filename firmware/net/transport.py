@@ -24,8 +24,11 @@ import logging
 import socket
 from collections.abc import Callable
 
+from firmware.net.addresses import family_of
 from firmware.net.connections import ConnectionPool, Framer, StreamLimits, default_framer
-from firmware.net.resolve import NameCache, is_ip_literal
+from firmware.net.icmp import read_refused, udp_socket
+from firmware.net.namecache import NameCache
+from firmware.net.resolve import is_ip_literal
 from firmware.net.transport_stats import Address, Receiver, TransportStats
 from firmware.net.wire import MTU_SWITCH_THRESHOLD, is_request, set_top_via_transport
 
@@ -44,9 +47,14 @@ class _Udp(asyncio.DatagramProtocol):
 
     def error_received(self, exc: Exception) -> None:
         # sendto() failures (asyncio reports them here, not to the caller), and
-        # ICMP errors on platforms that report them for unconnected sockets.
+        # ICMP errors: with IP_RECVERR (firmware.net.icmp) the error queue names
+        # the destination that refused.
         self.owner.stats.udp_socket_errors += 1
-        log.info("UDP error reported by the kernel: %s", exc)
+        sock = self.owner._udp_sock
+        refused = read_refused(sock) if sock is not None else []
+        log.info("UDP error reported by the kernel: %s %s", exc, refused or "")
+        for dest in refused:
+            self.owner._unreachable(dest)
 
 
 class SipTransport:
@@ -75,6 +83,9 @@ class SipTransport:
         self.host = host
         self.port = port
         self.on_receive = on_receive
+        #: Called with a destination the kernel refused (ICMP error; TCP: the pool's
+        #: ``on_connect_failed``), e.g. ``firmware.net.router.Router.unreachable``.
+        self.on_unreachable: Callable[[Address], object] | None = None
         self.enable_udp = udp
         self.enable_tcp = tcp
         self.max_message = max_message
@@ -87,6 +98,7 @@ class SipTransport:
             send_udp=self._send_udp, framer_factory=framer_factory,
         )
         self._udp: asyncio.DatagramTransport | None = None
+        self._udp_sock: socket.socket | None = None
         self._server: asyncio.base_events.Server | None = None
         self._names: NameCache | None = None
 
@@ -123,24 +135,30 @@ class SipTransport:
     async def _bind(self) -> None:
         self.port_was_chosen = self.port == 0
         if self.enable_udp:
+            # our own socket: ICMP errors queued with their destination (icmp.py)
+            host = self.host or "0.0.0.0"
+            self._udp_sock = udp_socket(host, self.port, family_of(host))
             udp, _ = await self.loop.create_datagram_endpoint(
-                lambda: _Udp(self), local_addr=(self.host, self.port)
+                lambda: _Udp(self), sock=self._udp_sock
             )
             self._udp = udp  # type: ignore[assignment]
             self.port = udp.get_extra_info("sockname")[1]
         if self.enable_tcp:
             _claim_tcp_port(self.host, self.port)
             self._server = await self.loop.create_server(
-                self.streams.accept, self.host, self.port, reuse_address=True,
+                self.streams.accept, self.host or "0.0.0.0", self.port, reuse_address=True,
                 reuse_port=True,  # outgoing TLS connections share the port (firmware.net.tls)
             )
             self.port = self._server.sockets[0].getsockname()[1]
-            self.streams.tls_local = (self.host, self.port)
+            self.streams.tls_local = (self.host or "0.0.0.0", self.port)
 
     async def _unbind(self) -> None:
         if self._udp is not None:
             self._udp.close()
             self._udp = None
+        elif self._udp_sock is not None:
+            self._udp_sock.close()
+        self._udp_sock = None
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -155,6 +173,18 @@ class SipTransport:
         if self._names is not None:
             self._names.close()
         await asyncio.sleep(0)
+
+    def drop_connections(self) -> None:
+        """Close every stream connection (the local address changed)."""
+        self.streams.drop_all()
+
+    def _unreachable(self, dest: Address) -> None:
+        self.stats.icmp_unreachable += 1
+        if self.on_unreachable is not None:
+            try:
+                self.on_unreachable(dest)
+            except Exception:  # noqa: BLE001
+                log.exception("unreachable handler failed for %s", dest)
 
     # -- receiving ----------------------------------------------------------
     def _deliver(self, data: bytes, source: Address, transport: str) -> None:

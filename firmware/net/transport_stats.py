@@ -41,3 +41,6 @@ class TransportStats:
     dropped_queue_full: int = 0
     dropped_unresolved: int = 0
     tls_failures: int = 0  # TLS connects or handshakes that failed (certificate, host name)
+    icmp_unreachable: int = 0
+    pings_sent: int = 0
+    pongs_sent: int = 0

@@ -15,7 +15,8 @@ from firmware.provisioning.schema import PhoneConfig
 #: Keys whose change means the registrations must be redone.
 REGISTRATION_KEYS = frozenset({
     "outbound_proxy", "outbound_proxy_port", "proxy_register", "timer_register_expires",
-    "voip_control_port", "nat_enable", "nat_address",
+    "voip_control_port", "nat_enable", "nat_address", "proxy_backup", "proxy_backup_port",
+    "bind_address", "keepalive_interval", "proxy_retry_interval",
 })
 
 

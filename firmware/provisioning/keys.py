@@ -65,6 +65,12 @@ KEYS: dict[str, KeySpec] = {
     "nat_address": _k(v.HOST, ""),
     # not a 7960 key: symmetric RTP latching without the rest of nat_enable
     "rtp_latch": _k(v.BOOL, False),
+    "proxy_backup": _k(v.HOST, ""),
+    "proxy_backup_port": _k(_PORT, 5060),
+    # --- ours: networks (docs/provisioning.md "Networks") ---------------------
+    "bind_address": _k(v.HOST, ""),
+    "keepalive_interval": _k(v.integer(0, 3600, unit="s (0 = off)"), 30),
+    "proxy_retry_interval": _k(v.integer(1, 3600, unit="s"), 60),
     "user_info": _k(v.choice("phone", "ip", "none"), "phone"),
     "remote_party_id": _k(v.BOOL, False),
     # --- features -------------------------------------------------------------
@@ -165,7 +171,7 @@ PROXY_KEYS: dict[str, KeySpec] = {
 
 #: Cisco 7940/7960 keys that load silently but change nothing here.
 IGNORED_KEYS = frozenset({
-    "proxy_backup", "proxy_backup_port", "proxy_emergency", "proxy_emergency_port",
+    "proxy_emergency", "proxy_emergency_port",
     "outbound_proxy_support", "timer_register_delta", "nat_received_processing",
     "sntp_server", "sntp_mode", "dst_offset", "dst_start_month", "dst_start_day",
     "dst_start_day_of_week", "dst_start_week_of_month", "dst_start_time", "dst_stop_month",

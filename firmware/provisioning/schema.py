@@ -45,6 +45,9 @@ class Proxy:
 
     address: str
     port: int = 5060
+    #: False when the file named no ``proxy{n}_port``: a host name is then
+    #: looked up by NAPTR/SRV first (RFC 3263 §4.2), an IP address gets 5060.
+    port_given: bool = True
     transport: str = "udp"  # proxy{n}_transport: udp, tcp or tls
 
 
@@ -124,6 +127,11 @@ class PhoneConfig:
     nat_enable: bool = False
     nat_address: str = ""
     rtp_latch: bool = False  # RFC 4961 latching (also on with nat_enable)
+    proxy_backup: str = ""
+    proxy_backup_port: int = 5060
+    bind_address: str = ""
+    keepalive_interval: int = 30
+    proxy_retry_interval: int = 60
     user_info: str = "phone"
     remote_party_id: bool = False
     cfwd_url: str = ""
@@ -280,7 +288,7 @@ def _assemble(
             transport = values.get(f"proxy{n}_transport", "udp")
             default_port = 5061 if transport == "tls" else 5060
             proxies[n] = Proxy(address=addr, port=values.get(f"proxy{n}_port", default_port),
-                               transport=transport)
+                               transport=transport, port_given=f"proxy{n}_port" in values)
     lines: list[LineConfig] = []
     for n in range(1, MAX_LINES + 1):
         name = values.get(f"line{n}_name", "")

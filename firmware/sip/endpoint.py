@@ -38,6 +38,7 @@ from firmware.sip.build import (
 from firmware.sip.dialog import Dialog, DialogId
 from firmware.sip.endpoint_commands import SessionCommandsMixin
 from firmware.sip.endpoint_config import EndpointConfig, EndpointError, EndpointStats
+from firmware.sip.endpoint_net import NetworkMixin
 from firmware.sip.endpoint_receive import ReceiveMixin
 from firmware.sip.errors import SipParseError
 from firmware.sip.events import (
@@ -72,7 +73,7 @@ __all__ = ["Endpoint", "EndpointConfig", "EndpointStats", "EndpointError"]  # co
 log = logging.getLogger(__name__)
 
 
-class Endpoint(ReceiveMixin, SessionCommandsMixin):
+class Endpoint(ReceiveMixin, SessionCommandsMixin, NetworkMixin):
     """One SIP user agent (UAC + UAS + registrations), sans-IO.
 
     Input verbs: ``receive_datagram``, ``handle_timer`` and the commands (the
@@ -151,6 +152,7 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin):
     def start_client(self, request: Request, dest: Address, transport: str, now: float,
                      on_response: Callable[[ClientTransaction, int, Any, float], None],
                      on_timeout: Callable[[ClientTransaction, float], None]) -> ClientTransaction:
+        on_response, on_timeout = self._watch_target(dest, transport, on_response, on_timeout)
         try:
             return self.layer.send_request(request, dest, transport, now,
                                            on_response=on_response, on_timeout=on_timeout)

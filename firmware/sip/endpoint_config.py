@@ -52,6 +52,11 @@ class EndpointConfig:
     #: REGISTER failure back-off: min(base * 2**n, max) seconds.
     register_retry_base: float = 30.0
     register_retry_max: float = 1800.0
+    #: The proxy may stand for several servers (a name, or a backup proxy): a
+    #: REGISTER that times out or gets 503 is retried at once (the shell then
+    #: sends it to the next server), up to this many times in a row, before
+    #: the back-off above applies.  0: no such retry (one server).
+    failover_retries: int = 0
     max_transactions: int = 1024
     max_sessions: int = 64
     max_events: int = 4096

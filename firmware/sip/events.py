@@ -34,6 +34,7 @@ __all__ = [
     "Registered",
     "RegistrationFailed",
     "Unregistered",
+    "TargetFailed",
 ]
 
 #: A transport address: (host, port). ``host`` is an IP literal or a name the shell resolves.
@@ -220,3 +221,16 @@ class Unregistered(Event):
 
     registration: str
     aor: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetFailed(Event):
+    """A request sent to ``dest`` timed out or drew a 503 (RFC 3263 §4.3, RFC 3261 §16.7).
+
+    For the shell, which knows which server ``dest`` stands for right now
+    (``firmware.net.router``) and moves to the next one; call control ignores it.
+    """
+
+    dest: Address
+    transport: str
+    status: int

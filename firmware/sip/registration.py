@@ -78,7 +78,10 @@ class Registration:
         self._tx: ClientTransaction | None = None
         self._next_at: float | None = None
         self._unregister_wanted = False
+        self._resend_wanted = False
         self._sent_expires = expires
+        self._quick_retries = 0
+        self.failover_retries = int(getattr(host.config, "failover_retries", 0) or 0)
 
     @property
     def aor_text(self) -> str:
@@ -135,6 +138,7 @@ class Registration:
                 self._done()
                 return
             self.failures = 0
+            self._quick_retries = 0
             self.granted = self._granted(resp)
             self.state = RegState.REGISTERED
             self._next_at = now + refresh_delay(self.granted)
@@ -142,6 +146,8 @@ class Registration:
                                       expires=self.granted))
             if self._unregister_wanted:
                 self.unregister(now)
+            elif self._resend_wanted:
+                self.refresh_now(now)
             return
         if status == 423 and not unregistering:
             try:
@@ -200,6 +206,14 @@ class Registration:
         delay = backoff_delay(self.failures, self.retry_base, self.retry_max)
         if retry_after is not None and retry_after > delay:
             delay = min(retry_after, self.retry_max)
+        if status in (408, 503) and self._quick_retries < self.failover_retries:
+            # RFC 3263 §4.3: the next server, now. The retry fires on the next
+            # timer turn, after the shell has seen TargetFailed and moved on.
+            self._quick_retries += 1
+            delay = 0.0
+        elif self._resend_wanted:  # the address changed meanwhile: try from the new one now
+            self._resend_wanted = False
+            delay = 0.0
         self.state = RegState.WAITING_RETRY
         self._next_at = now + delay
         log.info("REGISTER %s failed: %d %s; retry in %.0fs", self.aor_text, status, reason, delay)
@@ -210,6 +224,17 @@ class Registration:
         self.state = RegState.DONE
         self._next_at = None
         self.host.emit(Unregistered(registration=self.id, aor=self.aor_text))
+
+    def refresh_now(self, now: float) -> None:
+        """REGISTER again now (new address, or the proxy moved); after the one in flight."""
+        self._resend_wanted = False
+        if self.state in (RegState.DONE, RegState.UNREGISTERING) or self._unregister_wanted:
+            return
+        if self._tx is not None:
+            self._resend_wanted = True
+            return
+        self._quick_retries = 0
+        self._send(now, self.expires)
 
     def unregister(self, now: float) -> None:
         """REGISTER with Expires: 0 (§10.2.2); waits for an in-flight REGISTER first."""

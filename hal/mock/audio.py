@@ -120,9 +120,23 @@ class MockAudio(Audio):
     def recorded(self, seconds: float | None = None) -> bytes:
         """What reached the earpiece, the last ``seconds`` of it (all kept when None)."""
         frames = list(self._played)
+        frames += self._silence_since_last_write(len(frames))
         if seconds is not None:
             frames = frames[-max(1, int(round(seconds / self.format.period_seconds))):]
         return b"".join(frames)
+
+    def _silence_since_last_write(self, have: int) -> list[bytes]:
+        """An earpiece nobody writes to is silent: the periods since the last write
+        (less two, for a loop that is merely late) count as silence, so an idle phone,
+        which runs no audio periods, does not keep "hearing" its last call."""
+        if self.clock is None or self.last_write_at is None:
+            return []
+        period = self.format.period_seconds
+        idle = int((float(self.clock.time()) - self.last_write_at) / period) - 2
+        if idle <= 0:
+            return []
+        keep = self._played.maxlen or have
+        return [bytes(self.format.period_bytes)] * min(idle, keep)
 
     def dominant_hz(self, seconds: float = 0.5) -> float | None:
         """Strongest frequency at the earpiece over the last ``seconds`` (None: silence)."""

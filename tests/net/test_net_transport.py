@@ -103,14 +103,24 @@ async def test_udp_delivers_with_source_address() -> None:
 async def test_udp_to_a_closed_port_is_counted_not_raised() -> None:
     a, a_in, b, _ = await pair()
     await b.close()  # nobody listens there any more
+    refused: list[tuple[str, int]] = []
+    a.on_unreachable = refused.append
     try:
         for _ in range(3):
             a.send(request(), b.local_address, "udp")
             await asyncio.sleep(0.02)
         assert a.stats.udp_sent == 3
+        # IP_RECVERR: each ICMP port unreachable is read with the address that refused
+        for _ in range(100):
+            if a.stats.icmp_unreachable == 3:
+                break
+            await asyncio.sleep(0.01)
+        assert a.stats.icmp_unreachable == 3
+        assert set(refused) == {b.local_address}
+        before = a.stats.send_errors + a.stats.udp_socket_errors
         a.send(request(), ("127.0.0.1", 0), "udp")  # invalid port: error counted
         await asyncio.sleep(0.01)
-        assert a.stats.send_errors + a.stats.udp_socket_errors == 1
+        assert a.stats.send_errors + a.stats.udp_socket_errors == before + 1
     finally:
         await a.close()
 

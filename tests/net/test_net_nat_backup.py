@@ -1,0 +1,146 @@
+"""NAT headers, keep-alives, and the backup proxy (7960 ``proxy_backup``) with Kamailio.
+
+Why: behind a NAT the phone must announce the public address (``nat_address``)
+in Via, Contact and SDP and keep its bindings open; a phone whose proxy
+dies must register with the backup and come back when the proxy returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from pathlib import Path
+
+import pytest
+from peers import Kamailio, free_port
+
+from firmware.demo.network import Network, handset_config, until
+from firmware.net.keepalive import PING, StreamKeepAlive
+from firmware.net.transport import open_sip_transport
+
+REQUEST = (b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKk\r\n"
+           b"Content-Length: 0\r\n\r\n")
+PUBLIC = "203.0.113.7"  # TEST-NET-3: only ever written in headers, never sent to
+
+
+def test_nat_address_in_via_contact_sdp_and_udp_keepalive() -> None:
+    """With ``nat_enable`` the REGISTER's Via and Contact, and an INVITE's SDP, name
+    ``nat_address``; an OPTIONS keep-alive reaches the registrar every interval."""
+
+    async def main() -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        got: list[bytes] = []
+        registrar = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        registrar.bind(("127.0.0.1", 0))
+        registrar.setblocking(False)
+        loop.add_reader(registrar.fileno(), lambda: got.append(registrar.recv(65535)))
+        net = Network()
+        try:
+            a = await net.add("A", handset_config(
+                "5550001", proxy=registrar.getsockname(), nat_enable=True, nat_address=PUBLIC,
+                keepalive_interval=1))
+            await until(lambda: any(d.startswith(b"OPTIONS ") for d in got), "a keep-alive",
+                        timeout=5)
+            a.api.dial(f"sip:5550009@{registrar.getsockname()[0]}:{registrar.getsockname()[1]}")
+            await until(lambda: any(d.startswith(b"INVITE ") for d in got), "the INVITE")
+        finally:
+            loop.remove_reader(registrar.fileno())
+            registrar.close()
+            await net.close()
+        return got
+
+    got = asyncio.run(main())
+    register = next(d for d in got if d.startswith(b"REGISTER "))
+    invite = next(d for d in got if d.startswith(b"INVITE "))
+    via = re.search(rb"^Via: SIP/2.0/UDP ([^;\r\n]+);", register, re.M)
+    contact = re.search(rb"^Contact: <sip:5550001@([^;>]+)", register, re.M)
+    assert via and via.group(1).startswith(PUBLIC.encode() + b":"), register
+    assert contact and contact.group(1).startswith(PUBLIC.encode() + b":"), register
+    assert b";rport" in register  # RFC 3581: the proxy answers where the NAT mapped us
+    assert f"c=IN IP4 {PUBLIC}".encode() in invite
+    assert b"o=" in invite and b"127.0.0.1" not in invite.split(b"\r\n\r\n", 1)[1]
+
+
+async def test_crlf_keepalive_on_a_tcp_connection() -> None:
+    """RFC 5626 §4.4.1: a CRLFCRLF ping on the TCP connection the phone opened, and a
+    CRLF pong from its listening side to a ping it receives."""
+    seen = bytearray()
+    arrived = asyncio.Event()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            chunk = await reader.read(4096)
+            if not chunk:
+                break
+            seen.extend(chunk)
+            if len(seen) > len(REQUEST) and seen.endswith(PING):  # the request ends in CRLFCRLF too
+                arrived.set()
+        writer.close()
+
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
+    peer = server.sockets[0].getsockname()[:2]
+    transport = await open_sip_transport("127.0.0.1", 0)
+    keepalive = StreamKeepAlive(transport.streams, 0.2)
+    try:
+        transport.send(REQUEST, peer, "tcp")
+        keepalive.start()
+        await asyncio.wait_for(arrived.wait(), 10)
+        assert bytes(seen).startswith(REQUEST) and bytes(seen).endswith(PING)
+        assert transport.stats.pings_sent >= 1
+        # our listening side answers a ping with a pong
+        reader, writer = await asyncio.open_connection(*transport.local_address)
+        writer.write(PING)
+        pong = await asyncio.wait_for(reader.readexactly(2), 10)
+        assert pong == b"\r\n" and transport.stats.pongs_sent == 1
+        writer.close()
+    finally:
+        keepalive.close()
+        await transport.close()
+        server.close()
+
+
+def test_proxy_backup_fail_over_and_back(tmp_path: Path) -> None:
+    """The proxy stops (ICMP port unreachable): the REGISTER goes to ``proxy_backup`` at
+    once and registers there; the proxy comes back: after ``proxy_retry_interval`` the
+    phone registers with it again."""
+    users = {"5550001": "pw5550001"}
+    primary_port = free_port()
+
+    async def main() -> tuple[str, str, str]:
+        net = Network()
+        primary = Kamailio(tmp_path / "p1", users=users, port=primary_port, min_expires=4)
+        primary.start()
+        try:
+            with Kamailio(tmp_path / "b", users=users, min_expires=4) as backup:
+                a = await net.add("A", handset_config(
+                    "5550001", proxy=primary.address, password=users["5550001"],
+                    proxy_backup=backup.host, proxy_backup_port=backup.port,
+                    proxy_retry_interval=3, timer_register_expires=4))
+                await until(lambda: a.status().registered, "registered", timeout=10)
+                assert _registers(primary.log_text()) >= 1 and _registers(backup.log_text()) == 0
+                primary.stop()  # its port now answers with ICMP port unreachable
+                await until(lambda: _registers(backup.log_text()) >= 1, "REGISTER at the backup",
+                            timeout=15)
+                await until(lambda: a.status().registered, "registered at the backup")
+                first_log = primary.log_text()
+                primary = Kamailio(tmp_path / "p2", users=users, port=primary_port, min_expires=4)
+                primary.start()
+                await until(lambda: _registers(primary.log_text()) >= 1,
+                            "REGISTER at the returned proxy", timeout=15)
+                await until(lambda: a.status().registered, "registered again")
+                return first_log, backup.log_text(), primary.log_text()
+        finally:
+            await net.close()
+            primary.stop()
+
+    first, backup_log, back = asyncio.run(main())
+    assert _registers(first) >= 1 and _registers(backup_log) >= 1 and _registers(back) >= 1
+
+
+def _registers(log: str) -> int:
+    """Authenticated REGISTERs a Kamailio log shows saved (challenges are not counted)."""
+    return len(re.findall(r"REGISTER sip:5550001@\S+ from \S+ proto=", log))
+
+
+pytestmark = pytest.mark.interop
