@@ -280,7 +280,7 @@ class ConnectionPool:
 
     # -- sending --------------------------------------------------------------
     def send(self, data: bytes, dest: Address, *, fallback_udp: bytes | None,
-             tls: bool = False) -> None:
+             tls: bool = False, server_name: str | None = None) -> None:
         """Write on the connection to ``dest`` (or the request's), else connect and queue."""
         kind = "tls" if tls else "tcp"
         conn = self._conns.get(dest)
@@ -301,14 +301,16 @@ class ConnectionPool:
             return
         queue.append(_Pending(data, fallback_udp))
         if dest not in self._connecting:
-            self._connecting[dest] = self.loop().create_task(self._connect(dest, tls))
+            self._connecting[dest] = self.loop().create_task(
+                self._connect(dest, tls, server_name))
 
-    async def _connect(self, dest: Address, tls: bool = False) -> None:
+    async def _connect(self, dest: Address, tls: bool = False,
+                       server_name: str | None = None) -> None:
         loop = self.loop()
         try:
             try:
                 if tls:
-                    conn = await self._connect_tls(dest)
+                    conn = await self._connect_tls(dest, server_name)
                     if conn is None:
                         return
                 else:
@@ -339,15 +341,17 @@ class ConnectionPool:
         finally:
             self._connecting.pop(dest, None)
 
-    async def _connect_tls(self, dest: Address) -> StreamConnection | None:
-        """A verified TLS connection to ``dest``, or None (logged, reported, queue failed)."""
+    async def _connect_tls(self, dest: Address,
+                           server_name: str | None) -> StreamConnection | None:
+        """A TLS connection to ``dest`` whose certificate names ``server_name`` (default:
+        ``dest``'s host), or None (logged, reported, queue failed)."""
         if self.tls_context is None:
             self._tls_failed(dest, "TLS: not configured", None)
             return None
         try:
             _, conn = await asyncio.wait_for(open_tls_connection(
                 self.loop(), lambda: StreamConnection(self, kind="tls"), dest,
-                self.tls_context, self.tls_local), timeout=15.0)
+                self.tls_context, self.tls_local, server_name=server_name), timeout=15.0)
         except (OSError, TimeoutError, ssl.SSLError) as exc:
             self._tls_failed(dest, describe_failure(exc), exc)
             return None

@@ -43,7 +43,8 @@ MAX_WAITING = 32
 
 
 class Sender(Protocol):
-    def send(self, data: bytes, dest: Address, transport: str = "udp") -> None: ...
+    def send(self, data: bytes, dest: Address, transport: str = "udp", *,
+             server_name: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +180,7 @@ class Router:
             self.dropped += 1
             log.warning("proxy %s: no address to send to (DNS gave none)", dest[0])
             return
-        self.transport.send(data, target.address, transport)
+        self._send(data, target, transport, route)
 
     def _resolve(self, route: Route) -> None:
         if route.resolving:
@@ -203,6 +204,14 @@ class Router:
             if target is None:
                 self.dropped += 1  # DNS gave nothing
                 continue
+            self._send(data, target, transport, route)
+
+    def _send(self, data: bytes, target: Target, transport: str, route: Route) -> None:
+        if transport.lower() == "tls":
+            # RFC 5922 §4: the certificate must name the proxy's domain as configured,
+            # not the address its DNS records gave
+            self.transport.send(data, target.address, transport, server_name=route.key[0])
+        else:
             self.transport.send(data, target.address, transport)
 
     # -- failures -------------------------------------------------------------

@@ -83,8 +83,11 @@ async def open_tls_connection(
     dest: tuple[str, int],
     context: ssl.SSLContext,
     local: tuple[str, int] | None,
+    *,
+    server_name: str | None = None,
 ) -> tuple[asyncio.BaseTransport, asyncio.Protocol]:
-    """Connect to ``dest`` over TLS, checking the certificate against ``dest``'s host.
+    """Connect to ``dest`` over TLS, checking the certificate against ``server_name``
+    (the proxy's configured name; default ``dest``'s host).
 
     Connection reuse (RFC 3261 §18, RFC 5923's idea without the Via alias):
     with ``local`` the socket is bound to our SIP address and port
@@ -108,7 +111,8 @@ async def open_tls_connection(
             sock.bind(local)
         await loop.sock_connect(sock, address)
         return await loop.create_connection(factory, sock=sock, ssl=context,
-                                            server_hostname=host, ssl_handshake_timeout=10.0)
+                                            server_hostname=(server_name or host).strip("[]"),
+                                            ssl_handshake_timeout=10.0)
     except BaseException:
         sock.close()
         raise

@@ -199,14 +199,20 @@ class SipTransport:
             )
 
     # -- sending ------------------------------------------------------------
-    def send(self, data: bytes, dest: Address, transport: str = "udp") -> None:
-        """Queue ``data`` for ``dest`` over ``transport`` ("udp"/"tcp"/"tls"); never raises."""
+    def send(self, data: bytes, dest: Address, transport: str = "udp", *,
+             server_name: str | None = None) -> None:
+        """Queue ``data`` for ``dest`` over ``transport`` ("udp"/"tcp"/"tls"); never raises.
+
+        ``server_name``: for TLS, the name the certificate must carry (the proxy's
+        configured domain when ``dest`` is the address DNS gave); default ``dest``'s host.
+        """
         try:
             kind = transport.lower()
             if kind == "tcp" and self.enable_tcp:
                 self.streams.send(data, dest, fallback_udp=None)
             elif kind == "tls" and self.enable_tcp:
-                self.streams.send(data, dest, fallback_udp=None, tls=True)
+                self.streams.send(data, dest, fallback_udp=None, tls=True,
+                                  server_name=server_name)
             elif kind == "udp" and self.enable_udp:
                 if self.enable_tcp and len(data) > MTU_SWITCH_THRESHOLD and is_request(data):
                     self.stats.switched_to_tcp += 1
