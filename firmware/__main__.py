@@ -38,8 +38,16 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_main(args)
     if args.command == "demo":
-        from firmware.demo.runner import demo_main
-
+        try:
+            from firmware.demo.runner import demo_main
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("firmware.demo"):
+                raise
+            # A handset install leaves the tooling out (pyproject: packages.find exclude).
+            print("piphone demo: the demo and test tooling (firmware.demo) is not installed "
+                  "here; a handset carries only the phone. Run the demo from a source "
+                  "checkout: make demo", file=sys.stderr)
+            return 2
         return demo_main(args)
     return 2
 

@@ -45,7 +45,10 @@ for g in "${GROUPS_WANTED[@]}"; do
   fi
 done
 
-# Code: a private venv, the package with its Pi extras.
+# Code: a private venv, the package with its Pi extras. A regular (not
+# editable) install builds a wheel, which leaves out firmware.demo (the demo
+# and test tooling; pyproject.toml packages.find exclude): a handset runs
+# only the phone. `piphone demo` there says so.
 run install -d -m 0755 "$PREFIX"
 if [ ! -x "$PREFIX/venv/bin/python" ]; then
   run "$PYTHON" -m venv "$PREFIX/venv"
