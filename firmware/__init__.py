@@ -1,10 +1,12 @@
 """piphone: SIP desk-phone firmware for a Raspberry Pi handset.
 
-Layers, imported downward only (checked by import-linter in CI):
-``firmware.sip`` (sans-IO SIP core) and ``firmware.media`` (sans-IO RTP and
-codecs) at the bottom; ``firmware.phone`` (call control) above them and
-``hal.base``; the shell (``firmware.net``, ``firmware.control``,
-``firmware.app``, ``__main__``) wires asyncio, sockets and the HAL.
+Layers, imported downward only (import-linter contracts in pyproject.toml):
+sans-IO cores ``firmware.sip`` and ``firmware.media``, ``firmware.provisioning``
+and ``firmware.phone`` (call control); ``firmware.surface``, what the assembled
+phone exposes; the asyncio edges ``firmware.net`` and ``firmware.control``;
+the assembly and process ``firmware.app`` (and ``__main__``); the demo and
+test tooling ``firmware.demo``, which the product never imports. ``hal`` sits
+apart, below all. Map: docs/architecture.md.
 """
 
 __version__ = "0.1.0"

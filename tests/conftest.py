@@ -22,5 +22,8 @@ def clock() -> VirtualClock:
     return VirtualClock()
 
 
+# Every test fails when the code under test logged an internal error (tests/health_plugin.py).
+from health_plugin import no_internal_errors  # noqa: E402, F401
+
 # Real-peer fixtures (sipp, kamailio, tftpd, netns) from tests/peers.py.
 from peers import kamailio, kamailio_users, netns, sipp, tftpd  # noqa: E402, F401

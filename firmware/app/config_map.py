@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware.app.netplan import failover_wanted
-from firmware.media.codecs import codec_preference
-from firmware.media.framecodec import supported_codecs
+from firmware.media.codecs import codec_preference, supported_codecs
 from firmware.phone.settings import LineSettings, PhoneSettings
 from firmware.sip.auth import Credentials
 from firmware.sip.endpoint import EndpointConfig

@@ -6,6 +6,9 @@ must do exactly what the person's hand does, so the API synthesises the same
 pressed by its label in the softkey row the display shows right now (a key
 that is not shown cannot be pressed: 409, as on the real panel). Call
 control's own refusals (``PhoneError`` with a status) become the same 4xx.
+Only those: an input that raised anything else, or that the phone survived by
+catching and counting a bug of ours (``firmware.app.health``), raises here, so
+the HTTP layer answers 500 and logs it instead of a 409 that hides the bug.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from firmware.app import health
 from firmware.app.core import App
+from firmware.phone.callops import PhoneError
 from firmware.surface import (
     CallInfo,
     ControlError,
@@ -25,6 +30,11 @@ from firmware.surface import (
 from hal.base import HookEvent
 
 log = logging.getLogger(__name__)
+
+
+class PhoneBug(RuntimeError):
+    """An input made the phone catch one of its own bugs (logged where it was caught)."""
+
 
 class AppControl:
     """``PhoneControl`` over an ``App``; ``line_names`` label the lines in ``status``."""
@@ -129,25 +139,35 @@ class AppControl:
     def _phone(self, verb: str, *args: Any) -> Any:
         """Run a call-control verb; its refusals (``PhoneError``: status + message) become 4xx."""
         fn = getattr(self.app.phone, verb)
+        before = health.total(self.app)
         try:
             result = fn(*args, self._now())
         except Exception as exc:
-            status = getattr(exc, "status", None)
-            if isinstance(status, int) and 400 <= status < 500:
-                raise ControlError(status, str(getattr(exc, "message", exc))) from None
+            if isinstance(exc, PhoneError) and 400 <= exc.status < 500:
+                raise ControlError(exc.status, exc.message) from None
             raise
         finally:
             self.app.phone_pump.flush()
+        self._no_new_bug(before, verb)
         return result
 
+    def _no_new_bug(self, before: int, what: str) -> None:
+        """Raise ``PhoneBug`` if handling this input made the phone catch a bug of ours."""
+        caught = health.total(self.app) - before
+        if caught > 0:
+            raise PhoneBug(f"{what} hit {caught} internal error(s) in the phone: "
+                           f"{health.internal_errors(self.app)}")
+
     def set_hook(self, off_hook: bool) -> None:
+        before = health.total(self.app)
         hook = self.app.hal.hook
         if hook is not None and hasattr(hook, "lift"):
             # The mock hookswitch emits the HookEvent itself and keeps its state in step.
             if off_hook != hook.off_hook:
                 hook.lift() if off_hook else hook.replace()
-            return
-        self.app.on_input(HookEvent(off_hook=off_hook, at=self._now()))
+        else:
+            self.app.on_input(HookEvent(off_hook=off_hook, at=self._now()))
+        self._no_new_bug(before, "the hookswitch")
 
     def press_keys(self, keys: str) -> None:
         self._phone("press_keys", keys)

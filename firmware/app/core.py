@@ -97,8 +97,6 @@ class App:
         self.stopping = False
         #: Called on an accepted NOTIFY check-sync (the shell starts a resync); None: 489.
         self.on_check_sync: Callable[[], None] | None = None
-        #: Called with the endpoint's ``TargetFailed`` (the shell's router moves on).
-        self.on_target_failed: Callable[[Any], None] | None = None
 
     # ------------------------------------------------------------ lifecycle
 
@@ -212,8 +210,6 @@ class App:
                 self.reg_outcome[line] = f"{ev.status} {ev.reason}"
             if self.on_registration is not None:
                 self.on_registration()
-        if kind == "TargetFailed":  # for the shell's router (firmware.net.router) only
-            return self.on_target_failed(ev) if self.on_target_failed is not None else None
         if kind == "OutOfDialogRequest" and is_check_sync(ev):
             self._check_sync(ev)
             return

@@ -28,6 +28,7 @@ from firmware.net.resolve import TargetResolver
 from firmware.net.router import Router
 from firmware.net.transport import SipTransport
 from firmware.sip.endpoint import Endpoint
+from firmware.sip.events import TargetFailed
 from hal.base import Hal
 from hal.clock import LoopClock
 
@@ -147,8 +148,7 @@ class PhoneHost:
         self.transport.on_receive = self.app.receive_sip
         attach_tls(self.transport, config, self.app)
         app = self.app
-        self.app.on_target_failed = lambda ev: self.router.target_failed(  # type: ignore[union-attr]
-            ev.dest, f"answered {ev.status}" if ev.status != 408 else "timed out")
+        self._route_target_failures()
         self.router.on_failback = lambda _key: app.sip.input(endpoint.reregister)
         self.netwatch = NetWatch(
             self.app, self.router, config, bind=bind, port=port, route_key=route_key,
@@ -164,6 +164,21 @@ class PhoneHost:
             await self.control.start()
         log.info("%s: SIP on %s:%d, announced as %s:%d", name, bind, port, *local)
         return self
+
+    def _route_target_failures(self) -> None:
+        """The endpoint's ``TargetFailed`` goes to the router (it picks the next server),
+        never to call control: the SIP pump's event handler is wrapped for it."""
+        assert self.app is not None and self.router is not None
+        router, to_app = self.router, self.app.sip.on_event
+
+        def on_event(ev: Any) -> None:
+            if isinstance(ev, TargetFailed):
+                router.target_failed(ev.dest, "timed out" if ev.status == 408
+                                     else f"answered {ev.status}")
+            elif to_app is not None:
+                to_app(ev)
+
+        self.app.sip.on_event = on_event
 
     async def _first_target(self, key: Address | None) -> str | None:
         """The IP of the proxy's first server (bounded wait for DNS), to pick our address."""

@@ -39,7 +39,7 @@ LIVE_KEYS = frozenset({
     "cfwd_noanswer_url", "cfwd_noanswer_timeout", "ring_timeout", "hold_method", "rfc_2543_hold",
     "transfer_method", "reject_488_as_400", "preferred_codec", "interdigit_timeout",
     "dial_pound_sends", "start_media_port", "end_media_port", "time_zone", "resync_interval",
-    "sync", "image_version", "dial_template", "messages_uri",
+    "sync", "image_version", "dial_template", "messages_uri", "stutter_msg_waiting", "auto_answer",
 })
 
 

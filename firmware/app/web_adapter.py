@@ -36,11 +36,16 @@ class WebAdapter:
     def __init__(self, host: PhoneHost, config: Any, trace: SipTrace,
                  control: Any = None) -> None:
         self.host = host
-        self.config = config
+        self._started_with = config
         self.trace = trace
         self.control = control
         self.started = time.time()
         self.log = log_ring()
+
+    @property
+    def config(self) -> Any:
+        """The configuration in force: a live resync replaces the host's."""
+        return getattr(self.host, "_config", None) or self._started_with
 
     @property
     def _app(self) -> Any:
@@ -84,12 +89,15 @@ class WebAdapter:
                 target = target_uri(target, domain)
             except ValueError as exc:
                 raise ControlError(400, f"forward all: {exc}") from None
-        app.phone_pump.input(app.phone.set_user_settings, dnd, target)
+        for mode in volume or {}:
+            if mode not in ("handset", "speaker", "ringer"):
+                raise ControlError(400, f"no {mode} volume (handset, speaker, ringer)")
+        app.phone_pump.input(app.phone.set_user_settings, dnd, target, volume)
 
     def directory(self) -> list[DirectoryEntry]:
-        entries = getattr(self._app.phone, "directory", None)
+        book = getattr(self._app.phone, "directory", None)  # directory_url, by name
         out = []
-        for item in entries() if callable(entries) else entries or ():
+        for item in getattr(book, "entries", ()) or ():
             name = getattr(item, "name", "") or ""
             number = getattr(item, "number", "") or getattr(item, "telephone", "") or ""
             if number:

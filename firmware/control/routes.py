@@ -129,7 +129,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
 
 
 def dispatch(phone: PhoneControl, head: RequestHead, body: bytes) -> Response:
-    """Answer one request; every failure is a 4xx JSON error, never an exception."""
+    """Answer one request, never raising: a refused request is a 4xx JSON error (the
+    reason in a sentence); only a bug of ours is a 500, logged with its traceback."""
     methods = ROUTES.get(head.path.rstrip("/") or "/")
     if methods is None:
         return Response.error(404, f"no such endpoint: {head.path[:80]}")
@@ -148,6 +149,7 @@ def dispatch(phone: PhoneControl, head: RequestHead, body: bytes) -> Response:
     except ControlError as exc:
         return Response.error(exc.status, exc.message)
     except Exception:
-        # The contract promises 4xx, never 500: log the bug loudly, refuse politely.
+        # A bug of ours, not a "not now": 4xx would tell the client to change its
+        # request and hide the bug from the tests. 500, and the traceback in the log.
         log.exception("control API handler failed on %s %s", head.method, head.path)
-        return Response.error(409, "the phone could not do that right now (internal error logged)")
+        return Response.error(500, "internal error in the phone (logged); not the request's fault")

@@ -20,6 +20,7 @@ from typing import Any
 
 from firmware.app.control_adapter import AppControl
 from firmware.app.host import PhoneHost
+from firmware.demo.health import ErrorWatch, InternalErrors, host_errors, verdict
 from firmware.demo.ladder import MessageLog
 from firmware.provisioning.schema import LineConfig, Proxy
 from firmware.surface import CallInfo, PhoneStatus
@@ -164,11 +165,17 @@ class Handset:
 
 
 class Network:
-    """Handsets on loopback; ``log`` holds every SIP message one of them sent (or a peer sent them)."""
+    """Handsets on loopback; ``log`` holds every SIP message one of them sent (or a peer sent them).
+
+    ``close()`` raises ``InternalErrors`` when a handset counted or logged an
+    internal error while the network lived (``firmware.demo.health``): every
+    test and figure built on it fails on a phone's bug without asking.
+    """
 
     def __init__(self) -> None:
         self.log = MessageLog()
         self.handsets: dict[str, Handset] = {}
+        self.watch = ErrorWatch().start()
 
     def tap(self, name: str) -> Callable[..., None]:
         def on_wire(direction: str, data: bytes, peer: Address, transport: str, at: float) -> None:
@@ -206,12 +213,20 @@ class Network:
         return handset
 
     async def close(self) -> None:
+        """Stop every handset, then raise ``InternalErrors`` if one of them hit a bug of ours."""
+        counted: dict[str, dict[str, int]] = {}
         for h in list(self.handsets.values()):
             try:
                 await h.host.stop(grace=0.5)
             except Exception:
                 log.exception("stopping %s", h.name)
+            counted[h.name] = host_errors(h.host)
         self.handsets.clear()
+        self.watch.stop()
+        report = verdict(counted, self.watch)
+        self.watch.records.clear()
+        if report is not None:
+            raise InternalErrors(report)
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) -> None:

@@ -115,3 +115,14 @@ def codec_preference(order: tuple[str, ...], preferred: str | None,
     chosen: list[Codec] = [first] if first is not None and first in listed else []
     chosen += [c for c in listed if c not in chosen]
     return tuple(dict.fromkeys(chosen)) or available
+
+
+def supported_codecs() -> tuple[Codec, ...]:
+    """What this build can encode and decode, in the default preference order.
+
+    Asked at boot (the offer's codec list), so it looks for the G.722 library
+    without importing it: the library (and numpy) load with the first call.
+    """
+    from importlib.util import find_spec
+
+    return (PCMU, PCMA, G722) if find_spec("G722") is not None else (PCMU, PCMA)

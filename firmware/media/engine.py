@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import TYPE_CHECKING
 
-import numpy as np
+from firmware.media.grid import EARLY_S
 
-from firmware.media.mixer import Mixer
-from firmware.media.stream import EARLY_S, MediaStream
-from firmware.media.tones import ToneGenerator, ToneSpec
+if TYPE_CHECKING:  # numpy and the codecs load with the first call or tone, not at boot
+    from firmware.media.mixer import Mixer
+    from firmware.media.stream import MediaStream
+    from firmware.media.tones import ToneGenerator, ToneSpec
 from hal.base import Audio
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ class MediaEngine:
         self.stream: MediaStream | None = None
         #: every stream the earpiece and microphone serve now (two in a conference)
         self.legs: tuple[MediaStream, ...] = ()
-        self._mixer = Mixer(audio.format.rate, audio.format.period_frames)
+        self._mixer: Mixer | None = None  # made with the first call (it needs numpy)
         self.muted = False
         #: earpiece/speaker volume as a sample factor (1.0: as received), tones included
         self.gain = 1.0
@@ -95,7 +97,8 @@ class MediaEngine:
         self.stream = self.legs[-1] if self.legs else None
         if self.legs:
             self._follow_rate(max(s.pcm_rate for s in self.legs))
-        self._mixer.set_legs({id(s): s.pcm_rate for s in self.legs})
+        if self._mixer is not None:
+            self._mixer.set_legs({id(s): s.pcm_rate for s in self.legs})
 
     def _follow_rate(self, rate: int) -> None:
         """Ask the device for ``rate``; the mixer runs at whatever the device runs at."""
@@ -109,8 +112,9 @@ class MediaEngine:
                 self.device_error = str(exc)
                 log.error("audio device cannot run at %d Hz: %s", rate, exc)
             fmt = self.audio.format
-        if fmt.rate != self._mixer.rate or fmt.period_frames != self._mixer.period:
-            self._mixer = Mixer(fmt.rate, fmt.period_frames)
+        mixer = self._mixer
+        if mixer is None or fmt.rate != mixer.rate or fmt.period_frames != mixer.period:
+            self._mixer = _new_mixer(fmt.rate, fmt.period_frames)
             if self._tone_spec is not None and self._tone is not None:
                 self.play_tone(self._tone_spec)
 
@@ -123,7 +127,12 @@ class MediaEngine:
         """Start a local tone to the earpiece (None stops it)."""
         fmt = self.audio.format
         self._tone_spec = spec
-        self._tone = ToneGenerator(spec, rate=fmt.rate, period=fmt.period_frames) if spec else None
+        if spec is None:
+            self._tone = None
+            return
+        from firmware.media.tones import ToneGenerator
+
+        self._tone = ToneGenerator(spec, rate=fmt.rate, period=fmt.period_frames)
 
     @property
     def tone_playing(self) -> bool:
@@ -169,7 +178,7 @@ class MediaEngine:
         if pcm is None:
             self.capture_missed += 1
             pcm = bytes(fmt.period_bytes)
-        if self.legs:
+        if self.legs and self._mixer is not None:
             mic = bytes(fmt.period_bytes) if self.muted else pcm
             out, sends = self._mixer.mix(mic, {id(s): s.pull_playout(now) for s in self.legs})
             for s in self.legs:
@@ -192,11 +201,21 @@ class MediaEngine:
 
 
 def _scale(pcm: bytes, gain: float) -> bytes:
+    import numpy as np
+
     x = np.frombuffer(pcm, dtype="<i2").astype(np.float32) * gain
     return np.clip(x, -32768, 32767).astype("<i2").tobytes()
 
 
+def _new_mixer(rate: int, period: int) -> Mixer:
+    from firmware.media.mixer import Mixer
+
+    return Mixer(rate, period)
+
+
 def _mix(a: bytes, b: bytes) -> bytes:
+    import numpy as np
+
     x = np.frombuffer(a, dtype="<i2").astype(np.int32)
     y = np.frombuffer(b, dtype="<i2").astype(np.int32)
     n = min(x.size, y.size)

@@ -18,7 +18,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from firmware.media.codecs import G722, PCMA, PCMU, Codec
 from firmware.media.g711 import G711Codec
 from hal.resample import Downsampler, Upsampler
 
@@ -95,9 +94,6 @@ def make_codec(name: str, pcm_rate: int = 8000) -> FrameCodec:
     raise ValueError(f"unsupported codec {name}")
 
 
-def supported_codecs() -> tuple[Codec, ...]:
-    """What this build can encode and decode, in the default preference order."""
-    return (PCMU, PCMA, G722) if _g722_class() is not None else (PCMU, PCMA)
 
 
 def audio_rate(codec: str) -> int:

@@ -28,6 +28,7 @@ from collections import deque
 from firmware.media import rtcp
 from firmware.media.dtmf import DtmfReceiver, DtmfSender
 from firmware.media.framecodec import FrameCodec, make_codec
+from firmware.media.grid import EARLY_S
 from firmware.media.jitter import JitterBuffer
 from firmware.media.rtp import HEADER, MAX_RTP_PACKET, build_rtp, parse_rtp
 from firmware.media.rtpstats import SequenceTracker
@@ -50,10 +51,6 @@ log = logging.getLogger(__name__)
 
 
 MAX_BURST_TICKS = 5  # a loop stall longer than this many periods skips ticks
-# A tick due within this much of ``now`` counts as due: event loops wake on a
-# millisecond grid (epoll), so shells arm half of it early and the packet
-# leaves within +-0.5 ms of its slot instead of 0..1 ms late.
-EARLY_S = 0.001
 MAX_EVENTS = 64
 
 

@@ -1,6 +1,7 @@
-"""The asyncio shell: SIP transports (UDP/TCP, RFC 3261 §18) and the SipDriver.
+"""The asyncio edge for the network: SIP transports (UDP/TCP, RFC 3261 §18), RTP sockets.
 
-``transport.SipTransport`` moves bytes; ``driver.SipDriver`` feeds a sans-IO
-``firmware.sip.endpoint.Endpoint`` from it and arms its one timer.  RTP
-sockets live in ``rtp.py`` (media).
+``transport.SipTransport`` moves SIP bytes (``connections.ConnectionPool``
+holds its TCP connections); ``rtp.py`` the media sockets; ``resolve`` and
+``router`` pick servers (RFC 3263). The assembly (``firmware.app``) pumps the
+sans-IO cores over them; tests and benches use ``firmware.demo.driver``.
 """

@@ -27,11 +27,14 @@ import socket
 import struct
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware.media.engine import MediaEngine
-from firmware.media.ports import PortAllocator
-from firmware.media.stream import EARLY_S, MediaEvent, MediaStream
+from firmware.media.grid import EARLY_S
+
+if TYPE_CHECKING:  # the stream and engine (numpy, codecs) load with the first call
+    from firmware.media.engine import MediaEngine
+    from firmware.media.ports import PortAllocator
+    from firmware.media.stream import MediaEvent, MediaStream
 
 # asyncio wakes 0..1 ms after a deadline (epoll's millisecond timeout is
 # rounded up); arming half of that early centres sends on the 20 ms grid.

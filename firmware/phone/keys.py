@@ -257,7 +257,11 @@ class KeyOps(CallOps):
             call.extra["purpose"] = "cfwd"
 
 
-    def set_user_settings(self, dnd: bool, cfwd_to: str | None, now: float) -> None:
-        """DND and forward-all as the user sets them away from the panel (the web page)."""
+    def set_user_settings(self, dnd: bool, cfwd_to: str | None,
+                          volume: dict[str, int] | None = None, *, now: float) -> None:
+        """DND, forward-all and the volumes as the user sets them away from the panel
+        (the web page's Settings); a volume is 0..15 for handset, speaker or ringer."""
         self.dnd, self.cfwd_to = dnd, cfwd_to
+        for mode, level in (volume or {}).items():
+            self.set_volume(mode, level)  # type: ignore[attr-defined]
         self._refresh(now)  # type: ignore[attr-defined]

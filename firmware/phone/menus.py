@@ -178,12 +178,17 @@ class MenuOps(PanelOps):
                 rows.append(f"{i} {_SETTING_NAMES[name]}\t{value}")
             return rows
         if kind in _LISTS:
-            return [f"{(e.display or uri_user(e.remote))[:14]}\t{self._when(e.at)}"
+            return [f"{self._name(e.display, e.remote)[:14]}\t{self._when(e.at)}"
                     for e in self.history.entries(kind)]  # type: ignore[arg-type]
         if kind == "directory":
             return [f"{e.name[:20 - len(uri_user(e.number))]}\t{uri_user(e.number)}"
                     for e in self.directory.entries]
         return []
+
+    def _name(self, display: str | None, remote: str) -> str:
+        """The caller's display name, else the directory's name for the number, else it."""
+        user = uri_user(remote)
+        return display or self.directory.name_for(user) or user
 
     def _when(self, at: float) -> str:
         """HH:MM for today's calls, MM/DD for older ones (local time, like the status bar)."""

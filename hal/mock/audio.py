@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-import numpy as np
-
 from hal.base import Audio, AudioFormat
 
 
@@ -29,7 +27,7 @@ class MockAudio(Audio):
         self._fail_open = fail_open
         self._tone_hz = 0.0
         self._level = 10 ** (-6.0 / 20.0) * 32767.0
-        self._tone_table = np.zeros(0, dtype="<i2")
+        self._tone_table: Any = None  # numpy array, made by set_tone (numpy loads then)
         self._phase_n = 0
         self._inject = bytearray()
         keep = max(1, int(keep_seconds / self.format.period_seconds))
@@ -83,6 +81,8 @@ class MockAudio(Audio):
         The tone keeps playing, generated at the new rate (a 6 kHz tone made at
         8 kHz would alias to 2 kHz); what the earpiece recorded at the old rate is
         dropped, since it would be analysed at the wrong rate."""
+        import numpy as np
+
         if rate not in (8000, 16000):
             return False
         if rate != self.format.rate:
@@ -98,6 +98,8 @@ class MockAudio(Audio):
     def set_tone(self, hz: float, level_dbfs: float = -6.0) -> None:
         """What the microphone hears from now on (0 = silence; fractional Hz are rounded),
         generated at the device's current rate (and again at a new one, ``set_rate``)."""
+        import numpy as np
+
         self._tone_hz = float(max(0, round(hz)))
         self._level = 10 ** (level_dbfs / 20.0) * 32767.0
         # one second plus a period, precomputed: an integer-Hz tone repeats every second,
@@ -140,6 +142,8 @@ class MockAudio(Audio):
 
     def dominant_hz(self, seconds: float = 0.5) -> float | None:
         """Strongest frequency at the earpiece over the last ``seconds`` (None: silence)."""
+        import numpy as np
+
         x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
         if x.size < 64 or np.sqrt(np.mean(x * x)) < 30.0:  # about -60 dBFS
             return None
@@ -150,6 +154,8 @@ class MockAudio(Audio):
         """Level (dBFS of a sine) at each of ``freqs`` at the earpiece, +-2 % around each:
         a conference's earpiece carries two parties at once, which one dominant
         frequency cannot tell."""
+        import numpy as np
+
         x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
         if x.size < 64:
             return {f: -120.0 for f in freqs}
@@ -164,6 +170,8 @@ class MockAudio(Audio):
         return out
 
     def level_dbfs(self, seconds: float = 0.5) -> float:
+        import numpy as np
+
         x = np.frombuffer(self.recorded(seconds), dtype="<i2").astype(np.float64)
         rms = float(np.sqrt(np.mean(x * x))) if x.size else 0.0
         return -120.0 if rms <= 0 else max(-120.0, 20 * np.log10(rms / (32767 / np.sqrt(2))))

@@ -8,13 +8,14 @@ the ringer's on/off history with exact virtual timestamps.
 from __future__ import annotations
 
 from collections import deque
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from hal.base import RING_NORMAL, Display, RingCadence, Screen
 from hal.cadence import CadenceRinger
 from hal.clock import VirtualClock
-from hal.render import render, render_png
+
+if TYPE_CHECKING:  # Pillow loads with the first picture asked for, not at boot
+    from PIL import Image
 
 __all__ = ["MockDisplay", "MockRinger"]
 
@@ -43,9 +44,13 @@ class MockDisplay(Display):
         return self.current.text_rows()
 
     def image(self) -> Image.Image:
+        from hal.render import render
+
         return render(self.current, self.width, self.height)
 
     def png(self, scale: int = 1) -> bytes:
+        from hal.render import render_png
+
         return render_png(self.current, self.width, self.height, scale)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from firmware.app.pump import CorePump
 from hal.clock import VirtualClock
 
@@ -59,6 +61,7 @@ def test_timer_drives_output_at_exact_virtual_instants() -> None:
     assert clock.next_deadline() is None  # the cancelled timer is gone
 
 
+@pytest.mark.internal_errors_expected  # the core raises on purpose
 def test_failing_input_is_logged_and_counted_not_raised() -> None:
     clock = VirtualClock()
     core = Ticker(1.0)

@@ -53,6 +53,9 @@ def test_buttons_mute_volume_and_speaker_over_http(tmp_path: Path) -> None:
                 got["mute_idle"] = await _post(port, "mute")
                 got["line2"] = await _post(port, "line2")
                 got["ring_up"] = await _post(port, "volup")
+                # the same key from the handset's own keypad (the HAL's KeyEvent "voldown")
+                b.host.app.hal.keypad.press("voldown")
+                got["hal_key"] = await _status(port)
                 # speaker key: off hook on the speaker (dial tone), again: back on hook
                 got["spk_on"] = await _post(port, "speaker")
                 got["spk_icons"] = _icons(b)
@@ -102,11 +105,12 @@ def test_buttons_mute_volume_and_speaker_over_http(tmp_path: Path) -> None:
     assert got["ring_up"][0] == 200
     assert got["ring_up"][1]["volume"] == {"handset": 8, "speaker": 8, "ringer": 9}
     assert any("Ring" in row for row in got["ring_up"][1]["display"])  # the volume bar
+    assert got["hal_key"]["volume"]["ringer"] == 8
     spk = got["spk_on"][1]
     assert spk["speaker"] is True and spk["softkeys"][:2] == ["Redial", "EndCall"]
     assert "speaker" in got["spk_icons"]
     assert got["spk_off"][1]["speaker"] is False and got["spk_off"][1]["softkeys"][0] == "Redial"
-    assert got["ring_down"][1]["volume"]["ringer"] == 8
+    assert got["ring_down"][1]["volume"]["ringer"] == 7
     assert got["answer"][1]["speaker"] is True
     assert got["answer"][1]["calls"][0]["state"] == "connected"
     assert got["a_hears"] is not None and abs(got["a_hears"] - 700) < 35
@@ -123,5 +127,5 @@ def test_buttons_mute_volume_and_speaker_over_http(tmp_path: Path) -> None:
     assert got["handset_down"]["speaker"] is True
     assert got["end"][0] == 200
     assert got["ended"]["speaker"] is False and got["ended"]["muted"] is False
-    assert got["restarted"]["volume"] == {"handset": 8, "speaker": 10, "ringer": 8}
+    assert got["restarted"]["volume"] == {"handset": 8, "speaker": 10, "ringer": 7}
     assert json.loads((tmp_path / "prefs.json").read_text())["volume"]["speaker"] == 10

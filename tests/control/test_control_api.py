@@ -186,16 +186,23 @@ def test_protocol_errors_are_json_4xx() -> None:
     }
 
 
-def test_a_bug_in_the_phone_is_logged_and_answered_409_not_500(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.internal_errors_expected  # the fake phone raises on purpose
+def test_a_bug_in_the_phone_is_a_500_with_its_traceback_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A bug is no "not now": 500 (a 409 would hide it from the client and the tests)."""
     got: list[Any] = []
 
     async def scenario(port: int) -> None:
         got.append(await _request(port, "GET", "/api/status"))
+        got.append(await _request(port, "POST", "/api/softkey", {"name": "hold"}))
 
-    _serve(FakePhone(explode=True), scenario)
-    assert got[0][0] == 409
+    server = _serve(FakePhone(explode=True), scenario)
+    assert server.internal_errors == 1  # counted: the end-to-end harness fails on it
+    assert got[0][0] == 500
     assert "internal error" in json.loads(got[0][2])["error"]
-    assert any("control API handler failed" in r.message for r in caplog.records)
+    failed = [r for r in caplog.records if "control API handler failed" in r.message]
+    assert failed and failed[0].exc_info is not None  # the traceback is in the log
+    assert got[1][0] == 409  # a genuine "not now" is still a 409
 
 
 def test_screen_history_and_mock_audio() -> None:

@@ -197,6 +197,7 @@ def test_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
     assert phone.dialled == ["sip:5550009@127.0.0.1:9"]
 
 
+@pytest.mark.internal_errors_expected  # the fake phone raises so a traceback is logged
 def test_the_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
     token = "tok-never-in-logs-7f3a"
     cfg = ControlConfig(token=token, require_token=True)

@@ -1,16 +1,13 @@
-"""hal.render: the 7960-style layout, the bitmap fonts, and the PNG snapshots in docs/screens."""
+"""hal.render: the 7960-style layout and the bitmap fonts (docs/screens: tests/app/test_screens_doc.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from hal.base import Screen
 from hal.font import ICONS, MAIN, SMALL
@@ -21,32 +18,8 @@ pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 u
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def gallery() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("render_screens", ROOT / "scripts/render_screens.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def px(screen: Screen, height: int = 64) -> np.ndarray:
     return np.asarray(render(screen, 128, height), dtype=np.uint8)
-
-
-def test_docs_screens_are_current_and_cover_every_screen_kind() -> None:
-    mod = gallery()
-    kinds = {"idle_registered", "idle_unregistered", "dialing", "ringback", "incoming", "connected",
-             "on_hold", "held_by_far_end", "call_waiting", "two_calls", "transfer_prompt", "forwarded",
-             "dnd", "call_ended", "history"}
-    assert kinds <= set(mod.SAMPLES)
-    index = (ROOT / "docs/screens/README.md").read_text()
-    for name, (_, screen) in mod.SAMPLES.items():
-        path = ROOT / "docs/screens" / f"{name}.png"
-        assert path.exists(), f"run scripts/render_screens.py: {path.name} missing"
-        shown = Image.open(path).convert("1").resize((128, 64), Image.Resampling.NEAREST)
-        assert shown.tobytes() == render(screen).tobytes(), f"{path.name} is stale: run scripts/render_screens.py"
-        assert f"({name}.png)" in index
-    assert "docs/screens/README.md" in (ROOT / "README.md").read_text()
 
 
 def test_every_printable_ascii_character_has_a_main_glyph() -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from firmware.media.analysis import dominant_frequency, level_dbfs
-from firmware.media.codecs import G722, PCMA, PCMU, offer_order
-from firmware.media.framecodec import make_codec, supported_codecs
+from firmware.media.codecs import G722, PCMA, PCMU, offer_order, supported_codecs
+from firmware.media.framecodec import make_codec
 from firmware.media.sdp import Answer, LocalMedia, build_answer, build_offer, parse_sdp
 from firmware.media.tones import sine
 from hal.clock import VirtualClock

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import pytest
+
 from firmware.demo.driver import SipDriver, WireRecord
 from firmware.net.transport import open_sip_transport
 
@@ -112,6 +114,7 @@ async def test_datagram_in_flush_out_and_wire_log() -> None:
         await peer.close()
 
 
+@pytest.mark.internal_errors_expected  # core and handler raise on purpose
 async def test_core_and_handler_exceptions_are_counted_not_raised() -> None:
     core = ScriptedCore()
     seen: list[object] = []

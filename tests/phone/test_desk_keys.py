@@ -279,3 +279,38 @@ def test_update_with_an_offer_is_answered_and_info_dtmf_is_a_digit() -> None:
     assert dtmf_from_info("application/dtmf-relay", b"Signal=11\r\n") == "#"
     assert dtmf_from_info("application/dtmf", b"*") == "*"
     assert dtmf_from_info("application/dtmf-relay", b"Signal=x") is None
+
+
+def test_headset_key_like_the_speaker_key_with_its_own_route() -> None:
+    h = Harness()
+    h.incoming()
+    h.phone.press_button("headset", h.now)  # answers on the headset
+    h.feed(ev.CallConfirmed(session="in1"))
+    assert h.phone.route == "headset" and h.phone.calls()[0].state == "connected"
+    h.phone.press_button("volup", h.now)
+    assert h.phone.volumes.handset == 9  # the headset shares the handset's level
+    h.phone.press_button("speaker", h.now)  # over to the speaker
+    assert h.phone.route == "speaker"
+    h.phone.press_button("headset", h.now)  # and back to the headset
+    h.phone.hook(True, h.now)  # lifting the handset takes the call over
+    assert h.phone.route == "handset"
+    h.phone.press_button("headset", h.now)
+    h.phone.hook(False, h.now)  # the handset goes down, the call stays on the headset
+    assert h.phone.route == "headset" and h.phone.calls()[0].state == "connected"
+    h.phone.press_button("headset", h.now)  # ends a headset call
+    assert h.sent("bye") and h.phone.route == "idle"
+
+
+def test_ring_volume_zero_rings_silently() -> None:
+    from hal.clock import VirtualClock
+    from hal.mock import MockRinger
+
+    clock = VirtualClock()
+    ringer = MockRinger(clock)
+    ringer.set_volume(0)
+    ringer.ring()
+    clock.advance(3.0)
+    assert ringer.ringing and not any(on for _t, on in ringer.states)
+    ringer.set_volume(5)
+    clock.advance(6.0)
+    assert ringer.volume == 5 and any(on for _t, on in ringer.states)

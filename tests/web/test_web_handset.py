@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import logging
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +24,10 @@ from webharness import PhoneLoop, chromium, need, shot, wait_for
 
 from firmware.control import ControlConfig
 from firmware.demo.network import Network, handset_config
+from firmware.provisioning.directory import Directory, DirectoryEntry
+
+BOOK = Directory(entries=(DirectoryEntry(name="Bob Desk", number="5550002"),
+                          DirectoryEntry(name="Carol Lab", number="5550003")))
 
 
 @dataclasses.dataclass
@@ -60,9 +65,8 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
 
         async def start() -> tuple[Any, Any]:
             b = await net.add("B", handset_config("5550002"), control=ControlConfig(port=0))
-            cfg = dataclasses.replace(
-                handset_config("5550001", proxy=b.address, password="s3cret-A"),
-                proxy_register=False)
+            base = handset_config("5550001", proxy=b.address, password="s3cret-A")
+            cfg = dataclasses.replace(base, proxy_register=False, directory=BOOK)
             a = await net.add("A", cfg, control=ControlConfig(port=0))
             return a, b
 
@@ -126,7 +130,14 @@ def test_dial_by_keypad_ringback_answer_on_the_other_page_hang_up(rig: Rig) -> N
     assert "Connected" in _lcd(a)[0]
     rows = a.find_elements("css selector", "#calls tr")
     assert len(rows) == 1 and "connected" in rows[0].text and "5550002" in rows[0].text
+    _click(a, 'button[data-button="mute"]')  # the fixed keys: POST /api/button
+    wait_for(a, lambda d: "on" in (d.find_element("id", "muted").get_attribute("class") or ""),
+             "the Muted lamp")
+    assert rig.loop.call(lambda: rig.a.status().muted) is True
     shot(a, "handset-connected")
+    _click(a, 'button[data-button="mute"]')
+    wait_for(a, lambda d: "on" not in (d.find_element("id", "muted").get_attribute("class")
+                                       or ""), "the Muted lamp off")
     _click(a, "#hook")  # hang up
     wait_for(a, lambda d: _body_state(d) == "idle", "A's page back to idle")
     b = rig.tab("B")
@@ -163,10 +174,14 @@ def test_settings_set_dnd_and_forward_all(rig: Rig) -> None:
     field = b.find_element("css selector", "input[name=forward_all]")
     field.clear()
     field.send_keys("5550009")
+    ringer = b.find_element("css selector", "input[name=volume_ringer]")
+    ringer.clear()
+    ringer.send_keys("3")
     b.find_element("css selector", "#settings button[type=submit]").click()
     wait_for(b, lambda d: d.find_element("id", "msg").text == "Saved", "Saved")
     dnd, fwd = rig.loop.call(lambda: (rig.b.host.app.phone.dnd, rig.b.host.app.phone.cfwd_to))
     assert dnd is True and fwd is not None and fwd.startswith("sip:5550009@")
+    assert rig.loop.call(lambda: rig.b.status().volume["ringer"]) == 3
     shot(b, "settings")
     b.get(rig.url("B"))
     wait_for(b, lambda d: "Fwd all: 5550009" in _lcd(d)[0], "the LCD to show forwarding")
@@ -211,3 +226,45 @@ def test_admin_page_masks_secrets_and_the_pcap_reads_in_tshark(rig: Rig) -> None
     assert {"INVITE", "ACK", "BYE"} <= set(methods)
     assert ("180", "INVITE") in codes and ("200", "INVITE") in codes and ("200", "BYE") in codes
     assert any(r[1] == b_port and r[3] == "180" for r in rows)  # B's answer, from B's port
+
+
+def test_message_waiting_shows_on_the_page(rig: Rig) -> None:
+    """An unsolicited NOTIFY (RFC 3842) from A's proxy address lights A's page's lamp."""
+    a = rig.tab("A")
+    a.get(rig.url("A"))
+    wait_for(a, lambda d: _body_state(d) in ("idle", "ended"), "A's page")
+    assert "on" not in (a.find_element("id", "mwi").get_attribute("class") or "")
+    body = b"Messages-Waiting: yes\r\nVoice-Message: 2/8 (0/1)\r\n"
+    host, port = rig.a.address
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        me = s.getsockname()[1]
+        s.sendto((
+            f"NOTIFY sip:5550001@{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {host}:{me};branch=z9hG4bK-mwi-web-1\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:voicemail@{host}>;tag=vm1\r\nTo: <sip:5550001@{host}>\r\n"
+            f"Call-ID: mwi-web-1@{host}\r\nCSeq: 1 NOTIFY\r\nEvent: message-summary\r\n"
+            "Subscription-State: active\r\n"
+            "Content-Type: application/simple-message-summary\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body, (host, port))
+        s.settimeout(10)
+        answer = s.recv(4096)
+    assert answer.startswith(b"SIP/2.0 200")
+    lamp = wait_for(a, lambda d: d.find_element("id", "mwi") if "on" in (
+        d.find_element("id", "mwi").get_attribute("class") or "") else None, "the MWI lamp")
+    assert lamp.text == "Messages: 2"
+    shot(a, "handset-message-waiting")
+
+
+def test_directory_lists_the_entries_and_dials_one(rig: Rig) -> None:
+    a = rig.tab("A")
+    a.get(rig.url("A", "/directory"))
+    rows = [r.text for r in a.find_elements("css selector", "#directory tr")]
+    assert rows[0].startswith("Bob Desk 5550002") and rows[1].startswith("Carol Lab 5550003")
+    shot(a, "directory")
+    a.find_element("css selector", '#directory button[data-dial="5550002"]').click()
+    wait_for(a, lambda d: "incoming" in rig.states("B"), "B to ring from the directory's Dial")
+    wait_for(a, lambda d: _body_state(d) == "ringback", "A's handset page in ringback")
+    rig.loop.call(lambda: rig.a.api.press_softkey("endcall"))
+    wait_for(a, lambda d: "incoming" not in rig.states("B"), "B to stop ringing")

@@ -22,6 +22,7 @@ from typing import Any
 
 from peers_netns import Netns
 from peers_proc import PeerProcess
+from peers_tftp import Tftpd
 from webharness import chromium, shot, wait_for
 
 from firmware.control.web.auth import hash_password
@@ -148,6 +149,9 @@ def _browse(d: Any, phone: PeerProcess) -> None:
     d.execute_script("document.getElementById('config').scrollIntoView()")
     shot(d, "admin-config")
 
+    d.find_element("css selector", "button[data-post='/admin/resync']").click()
+    wait_for(d, lambda d: "no provisioning server to resync from" in d.find_element(
+        "id", "msg").text, "the resync refusal (this phone was started with --config)")
     d.find_element("css selector", "button[data-post='/admin/restart']").click()
     d.switch_to.alert.accept()
     wait_for(d, lambda d: "Restarting" in d.find_element("id", "msg").text, "Restarting")
@@ -161,3 +165,43 @@ def _browse(d: Any, phone: PeerProcess) -> None:
 
     wait_for(d, login_again, "the restarted phone's login page")
     assert json.loads(json.dumps(_http("/api/status"))) == 401
+
+
+def test_admin_resync_fetches_the_new_configuration_over_tftp(tmp_path: Path) -> None:
+    """Resync on the admin page: the phone asks tftpd-hpa again and shows the new label."""
+    root = tmp_path / "tftproot"
+    root.mkdir()
+    _configs(root)
+    for f in root.iterdir():
+        f.chmod(0o644)
+    with Netns(addr=ADDR) as ns, ns.entered():
+        tftpd = Tftpd(root, port=6969).start()  # started in the namespace (this thread's)
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        phone = PeerProcess(
+            [sys.executable, "-m", "firmware", "run", "--hal", "mock", "--tftp", "127.0.0.1:6969",
+             "--mac", MAC, "--state-dir", str(tmp_path / "state"), "--control", f"{ADDR}:{PORT}"],
+            cwd=tmp_path, log_name="phone.log", env=env).start()
+        try:
+            assert _serving(), phone.log_text()
+            with chromium() as d:
+                d.get(BASE + "/")
+                _login(d, "admin", "admin-pass")
+                wait_for(d, lambda d: "Web login test" in d.find_element("id", "lcd").get_attribute(
+                    "alt"), "the label from the TFTP files on the LCD")
+                per_mac = root / f"SIP{MAC}.cnf"
+                per_mac.write_text(per_mac.read_text().replace("Web login test", "After resync"))
+                d.get(BASE + "/admin")
+                d.find_element("css selector", "button[data-post='/admin/resync']").click()
+                wait_for(d, lambda d: "Checking the provisioning server" in d.find_element(
+                    "id", "msg").text, "the resync to start")
+                d.get(BASE + "/")
+                wait_for(d, lambda d: "After resync" in d.find_element("id", "lcd").get_attribute(
+                    "alt"), "the new label on the LCD, pushed after the resync")
+                d.get(BASE + "/admin")
+                row = [c.text for c in d.find_elements("css selector", "#config tbody tr")[6]
+                       .find_elements("tag name", "td")]
+                assert row == ["phone_label", "After resync", f"SIP{MAC}.cnf:2"]
+        finally:
+            phone.stop()
+            tftpd.stop()
+    assert "resync: applied to the running phone" in phone.log_text()

@@ -224,3 +224,45 @@ def test_pcap_of_udp_tcp_and_ipv6_reads_in_tshark(tmp_path: Any) -> None:
     assert rows[0][1] == "127.0.0.2" and rows[2][2] == "::1"
     assert rows[0][3] == "1" and rows[1][4] == "1" and rows[2][3] == "1"  # checksums good
     assert rows[0][5] == "1" and rows[1][5] == "1"
+
+
+def test_over_https_the_session_cookie_is_secure(tmp_path: Any) -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    chain, key = tmp_path / "web.pem", tmp_path / "web.key"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
+    cert.private_key_pem.write_to_path(str(key))
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    got: list[bytes] = []
+
+    async def main() -> None:
+        phone = Fake()
+        config = ControlConfig(cert_file=str(chain), key_file=str(key), token="tok",
+                               require_token=True)
+        front = WebFront(phone, None, passwords={"user": "u-pass"},  # type: ignore[arg-type]
+                         login_required=True, secure=config.scheme == "https")
+        server = ControlServer(phone, config, front=front)  # type: ignore[arg-type]
+        await server.start()
+        try:
+            port = server.port
+            body = json.dumps({"user": "user", "password": "u-pass"}).encode()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+            writer.write((f"POST /login HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+                          f"Origin: https://127.0.0.1:{port}\r\nConnection: close\r\n"
+                          "Content-Type: application/json\r\n"
+                          f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+            got.append(await reader.read())
+            writer.close()
+        finally:
+            await server.close()
+
+    asyncio.run(main())
+    head = got[0].split(b"\r\n\r\n", 1)[0].decode()
+    assert head.startswith("HTTP/1.1 200")
+    cookie = next(line for line in head.split("\r\n") if line.lower().startswith("set-cookie"))
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie

@@ -77,6 +77,7 @@ function render(s) {
   $('#calls').replaceChildren(...rows);
   document.body.dataset.state = (s.calls || []).map((c) => c.state).join(' ') || 'idle';
   document.body.dataset.version = s.version;
+  if (!performance.getEntriesByName('lcd-shown').length) performance.mark('lcd-shown');
 }
 if ($('#lcd') && window.EventSource) {
   const es = new EventSource('/events');
@@ -101,16 +102,16 @@ th,td{text-align:left;padding:.25em .5em;border-bottom:1px solid #dde2e6;vertica
 button{font:inherit;padding:.35em .8em;border:1px solid #9aa5ae;border-radius:.35em;background:#fff;cursor:pointer}
 button:active{background:#cfd6dc}form label{display:block;margin:.5em 0}form.inline label{display:inline-block;margin-right:.5em}
 input,select{font:inherit;padding:.25em}.error{color:#a4161a}
-.phone{background:#3a444d;border-radius:1em;padding:1em;display:grid;gap:.8em;max-width:36em}
+.phone{background:#3a444d;border-radius:1em;padding:1em;display:grid;gap:.8em;max-width:46em}
 .top{display:flex;gap:.6em}.lcdbox{background:#9fb3a0;padding:.6em;border-radius:.4em}
 #lcd{display:block;width:384px;height:192px;max-width:100%;image-rendering:pixelated;background:#c8d6c2}
 #softkeys{display:flex;gap:.3em;margin-top:.4em;min-height:2em}#softkeys button{flex:1;padding:.2em}
 .linekeys{display:flex;flex-direction:column;gap:.3em}.line.on{border-color:#2f9e44;box-shadow:inset 4px 0 #2f9e44}
 .lamps{display:flex;gap:.5em;flex-wrap:wrap}.lamp{color:#aab4bc;font-size:.9em;padding:.1em .5em;border-radius:1em;background:#2c353d}
 .lamp.on{color:#fff;background:#c92a2a}#reg.on{background:#2f9e44}
-.pad{display:flex;gap:1em;flex-wrap:wrap}.keypad{display:grid;grid-template-columns:repeat(3,4em);gap:.4em}
+.pad{display:grid;grid-template-columns:auto 1fr;gap:1em;align-items:start}.keypad{display:grid;grid-template-columns:repeat(3,4em);gap:.4em}
 .keypad button{height:3em;font-size:1.2em;display:flex;flex-direction:column;align-items:center;line-height:1}
-.keypad small{font-size:.5em;color:#6b7780}.fixed{display:flex;flex-direction:column;gap:.4em}.fixed div{display:flex;gap:.3em;flex-wrap:wrap}
+.keypad small{font-size:.5em;color:#6b7780}.fixed{display:flex;flex-direction:column;gap:.6em}.fixed div{display:flex;gap:.3em;flex-wrap:wrap}.fixed button{flex:1 1 auto}
 #hook{background:#2f9e44;color:#fff;border:0;padding:.6em}#hook[data-hook=on]{background:#c92a2a}
 .actions{display:flex;gap:.5em;margin:.5em 0}.cols{display:grid;grid-template-columns:repeat(auto-fit,minmax(18em,1fr));gap:1em}
 pre#log{background:#1d2125;color:#dfe6ec;padding:.6em;max-height:24em;overflow:auto;font-size:.8em;white-space:pre-wrap}
