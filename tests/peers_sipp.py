@@ -239,7 +239,8 @@ class Sipp:
     def wait_bound(self, run: SippRun, *, tcp: bool = False) -> None:
         """Wait until a background sipp has bound its SIP port (it then accepts traffic)."""
         port = run.port
-        check = (lambda: tcp_listening(port)) if tcp else (lambda: udp_bound(port))
+        host = self.host
+        check = (lambda: tcp_listening(port, host)) if tcp else (lambda: udp_bound(port, host))
         ctx = self.netns.entered() if self.netns else contextlib.nullcontext()
         with ctx:
             wait_until(lambda: not run.running() or check(), 5, "sipp to bind its port")

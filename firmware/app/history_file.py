@@ -15,7 +15,7 @@ import logging
 import os
 from pathlib import Path
 
-from firmware.app.atomic import write_atomic
+from firmware.durable import write_atomic
 from firmware.phone.history import CallHistory
 
 __all__ = ["FILE_NAME", "MAX_FILE_BYTES", "JsonHistoryFile"]

@@ -17,7 +17,7 @@ from firmware.app.config_map import endpoint_config, phone_settings, registratio
 from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
 from firmware.app.media_io import UdpMediaIO
-from firmware.app.netplan import advertised_host, bind_host, route_specs
+from firmware.app.netplan import advertised_host, bind_host, route_specs, sip_transport
 from firmware.app.netwatch import NetWatch
 from firmware.app.recorders import SipTrace
 from firmware.app.secure import attach_tls
@@ -122,7 +122,8 @@ class PhoneHost:
         announced = (advertised_host(config, bind, toward)
                      or (bind if not is_wildcard(bind) else "127.0.0.1"))
         local = (announced, port)
-        endpoint = Endpoint(endpoint_config(config, local_address=local))
+        endpoint = Endpoint(endpoint_config(config, local_address=local,
+                                            transport=sip_transport(config)))
         for host in known:
             endpoint.trust.add(host)
         self.router.on_targets = lambda targets: [endpoint.trust.add(t.host) for t in targets]

@@ -16,7 +16,7 @@ from firmware.net.addresses import is_wildcard, route_source
 from firmware.net.resolve import is_ip_literal
 from firmware.net.router import RouteSpec
 
-__all__ = ["advertised_host", "bind_host", "failover_wanted", "route_specs"]
+__all__ = ["advertised_host", "bind_host", "failover_wanted", "route_specs", "sip_transport"]
 
 Address = tuple[str, int]
 #: Asked for a source address when no proxy is known (TEST-NET-1: never sent to;
@@ -85,6 +85,12 @@ def route_specs(cfg: Any, transport: str = "udp") -> dict[Address, RouteSpec]:
         host, port = str(cfg.outbound_proxy), int(getattr(cfg, "outbound_proxy_port", 5060))
         routes.setdefault((host, port), RouteSpec(host=host, port=port, transport=transport))
     return routes
+
+
+def sip_transport(cfg: Any) -> str:
+    """The transport to the first line's proxy (``proxy{n}_transport``: udp, tcp, tls)."""
+    proxies = _proxies(cfg)
+    return str(getattr(proxies[0], "transport", "udp") or "udp").lower() if proxies else "udp"
 
 
 def failover_wanted(cfg: Any) -> bool:

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from firmware.app.atomic import write_atomic
+from firmware.durable import write_atomic
 from firmware.phone.audio_controls import UserPrefs
 
 __all__ = ["FILE_NAME", "JsonPrefsFile"]

@@ -88,8 +88,8 @@ def watchdog_interval(default: float | None = None) -> float | None:
     watchdog is meant for this process (``$WATCHDOG_PID`` unset or ours)."""
     usec = os.environ.get("WATCHDOG_USEC", "")
     pid = os.environ.get("WATCHDOG_PID", "")
-    if not usec.isdigit() or int(usec) == 0:
+    if not usec.isdecimal() or int(usec) == 0:
         return default
-    if pid and (not pid.isdigit() or int(pid) != os.getpid()):
+    if pid and (not pid.isdecimal() or int(pid) != os.getpid()):
         return default
     return int(usec) / 2_000_000

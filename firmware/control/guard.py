@@ -59,7 +59,7 @@ def split_host(value: str) -> tuple[str, int | None]:
         raise ValueError(value)
     if port_s is None:
         return host.lower(), None
-    if not port_s.isdigit() or len(port_s) > 5 or int(port_s) > 65535:
+    if not port_s.isdecimal() or len(port_s) > 5 or int(port_s) > 65535:
         raise ValueError(value)
     return host.lower(), int(port_s)
 

@@ -75,7 +75,7 @@ class RequestHead:
         raw = self.headers.get("content-length")
         if raw is None:
             return 0
-        if not raw.isdigit() or len(raw) > 9:
+        if not raw.isdecimal() or len(raw) > 9:
             raise HttpError(400, "Content-Length must be a decimal number")
         n = int(raw)
         if n > MAX_BODY_BYTES:

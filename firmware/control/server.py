@@ -16,6 +16,7 @@ cannot lock the owner out. With ``cert_file``/``key_file`` it speaks HTTPS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import ipaddress
 import logging
@@ -54,11 +55,11 @@ def parse_hostport(value: str, default_host: str = "127.0.0.1") -> tuple[str, in
         port_s = rest.removeprefix(":")
     elif value.count(":") == 1:
         host, port_s = value.split(":")
-    elif value.isdigit():
+    elif value.isdecimal():
         host, port_s = default_host, value
     else:
         raise ValueError(f"expected HOST:PORT, got {value!r}")
-    if not port_s.isdigit() or not 0 <= int(port_s) <= 65535:
+    if not port_s.isdecimal() or not 0 <= int(port_s) <= 65535:
         raise ValueError(f"bad port in {value!r}")
     return host or default_host, int(port_s)
 
@@ -210,10 +211,13 @@ class ControlServer:
             # handler task and logs a spurious "Exception in callback".
             pass
         finally:
-            self._active.pop(task, None)
+            # Still listed while the close runs (a TLS close waits for the peer), so that
+            # close() aborts and awaits it.
             try:
-                await self._close_writer(writer)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._close_writer(writer)
             finally:
+                self._active.pop(task, None)
                 self._tasks.pop(task, None)
 
     def _refusal(self, head: RequestHead, *, token: bool = True) -> Response | None:

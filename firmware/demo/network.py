@@ -62,6 +62,8 @@ class DemoConfig:
     proxy_backup_port: int = 5060
     keepalive_interval: int = 30
     proxy_retry_interval: int = 60
+    outbound_proxy: str = ""
+    outbound_proxy_port: int = 5060
     preferred_codec: str = "g711ulaw"
     codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     cnf_join_enable: bool = True
@@ -113,13 +115,13 @@ def free_media_base(span: int = MEDIA_SPAN) -> int:
 
 
 def handset_config(number: str, *, media_base: int | None = None, proxy: Address | None = None,
-                   password: str = "", proxy_transport: str = "udp", **keys: Any) -> DemoConfig:
+                   password: str = "", transport: str = "udp", **keys: Any) -> DemoConfig:
     """One line ``number``; media ports ``media_base``..+40 (default: a free block)."""
     if media_base is None:
         media_base = free_media_base()
     line = LineConfig(
         index=1, name=number, displayname=f"User {number[-1]}", password=password,
-        proxy=Proxy(address=proxy[0], port=proxy[1], transport=proxy_transport) if proxy else None,
+        proxy=Proxy(address=proxy[0], port=proxy[1], transport=transport) if proxy else None,
     )
     return DemoConfig(lines=(line,), start_media_port=media_base,
                       end_media_port=media_base + MEDIA_SPAN,

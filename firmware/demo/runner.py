@@ -57,8 +57,11 @@ class FigureOutcome:
         return self.error is None and self.mismatch is None
 
 
-async def run_figure(figure: str, timeout: float = 40.0) -> FigureOutcome:
-    """Run one figure on a fresh network of three handsets; never raises."""
+async def run_figure(figure: str, timeout: float = 40.0, host: str | None = None) -> FigureOutcome:
+    """Run one figure on a fresh network of three handsets; never raises.
+
+    ``host``: the address the handsets listen on (default 127.0.0.1; "" for every
+    interface, as a phone started without ``bind_address``)."""
     net = Network()
     run: FigureRun | None = None
     error = None
@@ -66,7 +69,7 @@ async def run_figure(figure: str, timeout: float = 40.0) -> FigureOutcome:
         keys = FIGURE_KEYS.get(figure, {})
         for name in ("A", "B", "C"):
             cfg = handset_config(NUMBERS[name], **keys)  # type: ignore[arg-type]
-            await net.add(name, cfg)
+            await (net.add(name, cfg) if host is None else net.add(name, cfg, host=host))
         run = await asyncio.wait_for(FIGURES[figure](net), timeout)
     except Exception as exc:  # the demo reports, it does not crash
         log.error("figure %s failed: %s", figure, exc)

@@ -268,6 +268,13 @@ def _scenario(bench: Bench) -> None:
     bench.do(b, "press_softkey", "exit")
     _intercom(bench, a, b)
     shot(b, "intercom", "Intercom: auto-answered on the speaker, microphone muted")
+    hd = ("G722", "PCMU", "PCMA")
+    d = bench.add("D", "5550004", "Dana Diaz", preferred_codecs=hd)
+    e = bench.add("E", "5550005", "Eve Evans", preferred_codecs=hd)
+    bench.do(d, "dial", e.uri)
+    bench.hook(e, True)
+    bench.run(12.0)
+    shot(e, "hd_call", "HD voice: a G.722 (wideband) call")
 
 
 def _mwi(bench: Bench, b: Handset) -> None:

@@ -256,7 +256,7 @@ def _parse_m(value: str) -> dict[str, object]:
     if len(parts) < 3:
         raise SdpParseError("m= needs media, port and proto")
     port_s = parts[1].split("/")[0]
-    if not port_s.isdigit() or int(port_s) > 65535:
+    if not port_s.isdecimal() or int(port_s) > 65535:
         raise SdpParseError("m= port must be 0-65535")
     formats = parts[3:]
     if len(formats) > MAX_FORMATS:
@@ -283,7 +283,7 @@ def _int_or_none(val: str | None) -> int | None:
     if val is None:
         return None
     head = val.split()[0] if val.split() else ""
-    return int(head) if head.isdigit() and len(head) < 7 else None
+    return int(head) if head.isdecimal() and len(head) < 7 else None
 
 
 def _build_media(m: dict[str, object]) -> MediaDescription:
@@ -315,7 +315,7 @@ def _build_media(m: dict[str, object]) -> MediaDescription:
     codecs = []
     for f in m["formats"]:  # type: ignore[attr-defined]
         codec = rtpmap.get(f)
-        if codec is None and f.isdigit() and int(f) in STATIC_PAYLOAD_TYPES:
+        if codec is None and f.isdecimal() and int(f) in STATIC_PAYLOAD_TYPES:
             codec = STATIC_PAYLOAD_TYPES[int(f)]
         if codec is None:
             continue
@@ -336,10 +336,10 @@ def _parse_rtpmap(val: str) -> Codec | None:
     """``<pt> <name>/<rate>[/<channels>]``; None (ignored) when malformed."""
     pt_s, _, enc = val.partition(" ")
     bits = enc.strip().split("/")
-    if not pt_s.isdigit() or int(pt_s) > 127 or len(bits) < 2 or not bits[1].isdigit():
+    if not pt_s.isdecimal() or int(pt_s) > 127 or len(bits) < 2 or not bits[1].isdecimal():
         log.debug("ignoring malformed rtpmap %r", val[:60])
         return None
-    channels = int(bits[2]) if len(bits) > 2 and bits[2].isdigit() else 1
+    channels = int(bits[2]) if len(bits) > 2 and bits[2].isdecimal() else 1
     rate = int(bits[1])
     if not bits[0] or rate == 0 or rate > 1_000_000 or not 1 <= channels <= 8:
         return None

@@ -73,6 +73,8 @@ class MenuOps(PanelOps):
         if key == "messages":
             self.call_voicemail(now)
         elif key in ("directories", "settings", "services"):
+            if any(c.state is _S.INCOMING for c in self._all_calls()):
+                raise PhoneError(409, "a call is ringing: answer or decline it first")
             self.menu = None if self.menu is not None and self._root(self.menu.kind) == key \
                 else Menu(kind=key)
         elif self.menu is None:

@@ -12,7 +12,8 @@ call flows stay as they were.
   is a digit from the far end, shown and logged like an RFC 4733 event; an
   empty INFO (a keep-alive) gets 200; another body type gets 415 with Accept.
 - An incoming call takes its name from the local directory when the caller
-  is in it (the user's own name for a number wins over the From display name).
+  is in it (the user's own name for a number wins over the From display name);
+  a call we place shows the directory's name for the number dialled.
 - Intercom (auto-answer): an INVITE from the proxy's address with
   ``Call-Info: <...>;answer-after=0`` or ``Alert-Info: <...>;info=alert-autoanswer``
   is answered at once on the speaker, with a warning beep and the microphone
@@ -97,6 +98,13 @@ class SipExtras(MwiOps):
             return False
         others = [c for c in self._all_calls() if c is not call and not c.ended]
         return not others and not self.active
+
+    def place_call(self, target: str, now: float, **kwargs: Any) -> Any:
+        """A call we place shows the directory's name for the number, like an incoming one."""
+        call = super().place_call(target, now, **kwargs)  # type: ignore[misc]
+        if not call.remote_display:
+            call.remote_display = self.directory.name_for(uri_user(call.remote)) or None
+        return call
 
     # ------------------------------------------------------------------ requests
     def _on_OutOfDialogRequest(self, event: Any, now: float) -> None:

@@ -107,7 +107,7 @@ def parse_server(text: str | Server | None, default_port: int = TFTP_PORT) -> Se
         host, _, port = t.partition(":")
     else:
         host, port = t, ""
-    if not host or (port and (not port.isdigit() or not 0 < int(port) < 65536)):
+    if not host or (port and (not port.isdecimal() or not 0 < int(port) < 65536)):
         raise ValueError(f"bad TFTP server {text!r}; expected HOST[:PORT]")
     return (host, int(port) if port else default_port)
 

@@ -2,7 +2,7 @@
 
 Why one file: the set (SIPDefault.cnf, SIP<MAC>.cnf, the dial plan) must be
 replaced as a whole or not at all, so it is written as a single JSON document
-to a temporary file, fsync'ed and renamed over the old one. Mode 0600 in a
+to a temporary file, fsync'ed and renamed over the old one (``firmware.durable``). Mode 0600 in a
 0700 directory, since it holds SIP passwords; nothing here logs file contents.
 Only sets that parsed completely are ever saved (see ``boot.py``).
 """
@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
+
+from firmware.durable import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +36,7 @@ class ConfigCache:
             "files": {name: data.decode("utf-8") for name, data in files.items()},
         }
         payload = json.dumps(doc, indent=1, sort_keys=True).encode("utf-8")
-        tmp = self.path.with_name(f".{CACHE_NAME}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            os.write(fd, payload)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, self.path)
+        write_atomic(self.path, payload, mode=0o600)
         log.info("cached configuration (%s) in %s", ", ".join(sorted(files)), self.path)
 
     def load(self) -> dict[str, bytes] | None:

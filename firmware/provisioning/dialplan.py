@@ -166,7 +166,7 @@ def _template(attrs: dict[str, str], n: int, filename: str) -> Template:
     except ValueError as exc:
         raise DialPlanError(filename, f"{where}: MATCH={attrs['match']!r}: {exc}") from None
     timeout_text = attrs.get("timeout", "0").strip()
-    if not timeout_text.isdigit() or int(timeout_text) > 300:
+    if not timeout_text.isdecimal() or int(timeout_text) > 300:
         raise DialPlanError(filename, f"{where}: Timeout={timeout_text!r}; accepted: 0..300")
     user = attrs.get("user", "").strip().lower() or None
     if user not in (None, "phone", "ip"):

@@ -213,7 +213,7 @@ class TftpRead:
         opts: dict[str, int] = {}
         for name, val in zip(strings[::2], strings[1::2], strict=True):
             key = name.lower()
-            if key not in self._asked or not val.isdigit() or len(val) > 12:
+            if key not in self._asked or not val.isdecimal() or len(val) > 12:
                 self._abort(addr, ERR_OPTIONS, FailureKind.PROTOCOL,
                             f"option {name!r}={val!r} was not requested or is malformed")
                 return

@@ -122,7 +122,7 @@ def int_choice(*options: int) -> ValueType:
 
     def parse(text: str) -> int:
         t = text.strip()
-        if not t.isdigit() or int(t) not in options:
+        if not t.isdecimal() or int(t) not in options:
             raise ValueRefused(accepted, f"{t!r} is not allowed")
         return int(t)
 
@@ -173,7 +173,7 @@ def _parse_host_port(text: str) -> tuple[str, int] | None:
     if not t:
         return None
     host, sep, port = t.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+    if not sep or not port.isdecimal() or not 0 <= int(port) <= 65535:
         raise ValueRefused(accepted, f"{t!r}")
     if host.startswith("[") and host.endswith("]"):
         host = host[1:-1]
@@ -207,7 +207,7 @@ def _parse_pin(text: str) -> int | None:
     t = text.strip().lower()
     if t in ("", "none", "-1"):
         return None
-    if not t.isdigit() or not 0 <= int(t) <= GPIO_MAX:
+    if not t.isdecimal() or not 0 <= int(t) <= GPIO_MAX:
         raise ValueRefused(f"a BCM GPIO number 0..{GPIO_MAX}, or none", f"{t!r}")
     return int(t)
 
@@ -227,7 +227,7 @@ def pin_list(max_pins: int) -> ValueType:
             raise ValueRefused(accepted, f"{len(parts)} pins")
         pins: list[int] = []
         for p in parts:
-            if not p.isdigit() or not 0 <= int(p) <= GPIO_MAX:
+            if not p.isdecimal() or not 0 <= int(p) <= GPIO_MAX:
                 raise ValueRefused(accepted, f"{p!r}")
             pins.append(int(p))
         if len(set(pins)) != len(pins):
@@ -256,7 +256,7 @@ def named_pins(max_pins: int) -> ValueType:
         for p in parts:
             name, sep, pin = p.partition(":")
             name, pin = name.strip().lower(), pin.strip()
-            if (not sep or not _KEY_NAME_RE.fullmatch(name) or not pin.isdigit()
+            if (not sep or not _KEY_NAME_RE.fullmatch(name) or not pin.isdecimal()
                     or int(pin) > GPIO_MAX):
                 raise ValueRefused(accepted, f"{p!r}")
             out.append((name, int(pin)))

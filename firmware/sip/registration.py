@@ -175,7 +175,7 @@ class Registration:
                     ours.user, ours.host, ours.port
                 ):
                     value = c.param("expires")
-                    if value and value.isdigit():
+                    if value and value.isdecimal():
                         return int(value)
             if resp.expires is not None:
                 return resp.expires

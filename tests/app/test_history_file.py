@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from firmware.app import atomic
-from firmware.app.atomic import temp_path
+from firmware import durable as atomic
 from firmware.app.history_file import JsonHistoryFile
+from firmware.durable import temp_path
 from firmware.phone.history import CallHistory, HistoryEntry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,7 +77,7 @@ def test_a_save_that_fails_midway_leaves_the_old_history(
 # and the rename: what a power cut at that moment leaves on disk.
 _KILLED_MID_SAVE = """
 import os, signal, sys
-from firmware.app import atomic
+from firmware import durable as atomic
 from firmware.app.history_file import JsonHistoryFile
 from firmware.phone.history import CallHistory, HistoryEntry
 

@@ -21,7 +21,7 @@ STATES = {
     "connected_speaker", "connected_muted", "volume", "call_info", "on_hold", "held_by_far_end",
     "call_waiting", "two_calls", "transfer_prompt", "conference", "call_ended", "forwarded",
     "dnd", "mwi", "directories", "placed_calls", "received_calls", "missed_calls",
-    "local_directory", "settings", "services", "intercom",
+    "local_directory", "settings", "services", "intercom", "hd_call",
 }
 
 

@@ -21,8 +21,8 @@ from firmware.demo.runner import run_figure
 pytestmark = pytest.mark.slow
 
 
-def _run(figure: str):
-    outcome = asyncio.run(run_figure(figure, timeout=40.0))
+def _run(figure: str, host: str | None = None):
+    outcome = asyncio.run(run_figure(figure, timeout=40.0, host=host))
     title = f"Figure {figure} {TITLES[figure]}"
     save_ladder(figure, outcome.log, ["A", "B", "C"], title)
     ladder = render_text(outcome.log.messages, ["A", "B", "C"], title)
@@ -51,7 +51,19 @@ HEARD = {
     "B-16",
 ])
 def test_figure_message_sequence(figure: str) -> None:
-    outcome = _run(figure)
+    _check_figure(figure)
+
+
+@pytest.mark.parametrize(("figure", "host"), [("B-5", "127.0.0.43"), ("B-7", "127.0.0.43"),
+                                              ("B-8", "")])
+def test_figure_on_another_address(figure: str, host: str) -> None:
+    """The same figures with every handset on 127.0.0.43, or listening on every
+    interface (announcing the address that routes to the others)."""
+    _check_figure(figure, host)
+
+
+def _check_figure(figure: str, host: str | None = None) -> None:
+    outcome = _run(figure, host)
     assert len(outcome.log.messages) >= len(SEED_STEPS[figure])
     assert outcome.run is not None
     heard = {(what, who): hz for what, who, hz in outcome.run.media}

@@ -84,6 +84,7 @@ def test_local_directory_lists_and_names_callers() -> None:
     h.phone.press_softkey("next", h.now)
     h.phone.press_softkey("dial", h.now)
     assert h.sent("invite")[-1][2]["target"].startswith("sip:5550007@")
+    assert h.phone.calls()[-1].remote_display == "Zed"  # the name of the number we called
 
 
 def test_directory_formats_and_refusals() -> None:
@@ -118,6 +119,9 @@ def test_settings_change_levels_and_dnd_services_says_none() -> None:
     h.phone.dnd = False
     h.incoming()  # a ringing call takes the screen from a menu
     assert h.phone.menu is None
+    with pytest.raises(PhoneError) as ringing:
+        h.phone.press_button("directories", h.now)
+    assert ringing.value.status == 409 and h.phone.menu is None
 
 
 def test_volume_rocker_acts_on_the_mode_in_use_and_clamps() -> None:

@@ -28,7 +28,7 @@ USERS = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
 
 def tls_phone(number: str, kam: KamailioTls, ca_file: Path, **keys: Any) -> Any:
-    return handset_config(number, proxy=kam.tls_address, proxy_transport="tls",
+    return handset_config(number, proxy=kam.tls_address, transport="tls",
                           password=USERS[number], tls_ca_file=str(ca_file), **keys)
 
 

@@ -258,6 +258,7 @@ def test_over_https_the_session_cookie_is_secure(tmp_path: Any) -> None:
                           f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
             got.append(await reader.read())
             writer.close()
+            await writer.wait_closed()
         finally:
             await server.close()
 

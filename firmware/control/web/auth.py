@@ -55,7 +55,7 @@ class PasswordHash:
     def parse(cls, text: str) -> PasswordHash:
         """A stored hash, or a plain password (hashed here, never kept as given)."""
         parts = text.split("$")
-        if len(parts) == 4 and parts[0] == "pbkdf2_sha256" and parts[1].isdigit():
+        if len(parts) == 4 and parts[0] == "pbkdf2_sha256" and parts[1].isdecimal():
             try:
                 return cls(int(parts[1]), base64.b64decode(parts[2], validate=True),
                            base64.b64decode(parts[3], validate=True))

@@ -265,7 +265,7 @@ class WebFront:
         if self.backend is None:
             return Response.error(409, "this phone keeps no SIP trace")
         raw = parse_qs(head.query).get("minutes", ["10"])[0]
-        if not raw.isdigit() or not 1 <= int(raw) <= MAX_TRACE_MINUTES:
+        if not raw.isdecimal() or not 1 <= int(raw) <= MAX_TRACE_MINUTES:
             return Response.error(400, f"minutes must be 1 to {MAX_TRACE_MINUTES}")
         now = time.time()
         packets = self.backend.sip_trace(now - 60 * int(raw))

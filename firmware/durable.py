@@ -7,6 +7,9 @@ may order them so), which leaves an empty or torn file after a cut. So the
 data is written to a temporary file in the same directory (a rename is only
 atomic within one file system), the file is fsync'ed, renamed over the old
 one, and the directory is fsync'ed so the rename itself is durable.
+
+Shared by the shell (call history, user preferences) and provisioning (the
+last good configuration), hence its place at the top of the package.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     tmp = temp_path(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     try:
+        os.fchmod(fd, mode)  # a stale temp file keeps its old mode otherwise (secrets: 0600)
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view):]

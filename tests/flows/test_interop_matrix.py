@@ -1,0 +1,197 @@
+"""The interop matrix (docs/interop.md): our whole phone with independent peers
+through Kamailio, over UDP and TCP.
+
+Everything runs inside a private network namespace (tests/peers.py ``Netns``):
+Kamailio on 127.0.0.2, the peer, and our phone's event loop (the test thread
+is switched into the namespace, so every socket the phone opens lives there).
+Each row registers both sides with Kamailio (digest), calls both ways with
+audio checked by tone, holds and resumes, and sends RFC 4733 DTMF.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+
+import pytest
+from peers import HOST, Baresip, Kamailio, Netns, Sipp
+
+from firmware.demo.network import Handset, Network, handset_config, heard, until
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+USERS = {"5550001": "pw5550001", "alice": "pwalice"}
+OUR_TONE = 1000.0
+BARESIP_TONE = 440.0  # the tone tests/peers_baresip.py writes into baresip's aufile source
+WAIT = 15.0
+
+
+async def _ctrl(port: int, command: str, params: str = "") -> dict:
+    """One command to baresip's ctrl_tcp (JSON in a netstring); its JSON answer."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        payload = json.dumps({"command": command, "params": params, "token": "m1"}).encode()
+        writer.write(b"%d:%s," % (len(payload), payload))
+        await writer.drain()
+        async with asyncio.timeout(5):
+            length = int((await reader.readuntil(b":"))[:-1])
+            answer = await reader.readexactly(length + 1)
+        return json.loads(answer[:-1])
+    finally:
+        writer.close()
+
+
+async def _events(port: int, into: list[dict]) -> None:
+    """Collect the events baresip's ctrl_tcp pushes to a connected client (until cancelled)."""
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        while True:
+            length = int((await reader.readuntil(b":"))[:-1])
+            into.append(json.loads((await reader.readexactly(length + 1))[:-1]))
+    except (asyncio.IncompleteReadError, ValueError, ConnectionError):
+        return
+    finally:
+        writer.close()
+
+
+def _state(h: Handset, *states: str):
+    return lambda: [s for s in h.states() if s != "ended"] == list(states)
+
+
+def _idle(h: Handset):
+    return lambda: all(s == "ended" for s in h.states())
+
+
+async def _talk_hold_dtmf(phone: Handset, peer_tone: float) -> dict[str, object]:
+    """Audio from the peer, hold (silence), resume (audio again), DTMF out; what was seen."""
+    seen: dict[str, object] = {}
+    seen["heard"] = await heard(phone, peer_tone, timeout=WAIT)
+    phone.api.press_softkey("hold")
+    await until(_state(phone, "holding"), "hold accepted", timeout=WAIT)
+    await asyncio.sleep(0.6)  # longer than the earpiece analysis looks back
+    seen["held"] = await heard(phone, None, timeout=WAIT)
+    phone.api.press_softkey("resume")
+    await until(_state(phone, "connected"), "resumed", timeout=WAIT)
+    seen["resumed"] = await heard(phone, peer_tone, timeout=WAIT)
+    phone.api.press_keys("19#")  # RFC 4733 telephone-events in the call
+    await asyncio.sleep(1.0)
+    assert phone.host.app is not None
+    [stream] = list(phone.host.app.media_streams.values())
+    seen["stats"] = stream.stats()
+    return seen
+
+
+async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str) -> list[dict[str, object]]:
+    net = Network()
+    out = []
+    try:
+        phone = await net.add("phone", handset_config(
+            "5550001", proxy=kam.address, password=USERS["5550001"], transport=transport),
+            host=kam.host)
+        phone.api.set_mock_tone(OUR_TONE)
+        await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
+        await until(lambda: "alice" in kam.log_text() and "REGISTER sip:alice" in kam.log_text(),
+                    "baresip registered", timeout=WAIT)
+        # we call baresip (auto answer) through Kamailio
+        events: list[dict] = []
+        watcher = asyncio.create_task(_events(bs.ctrl_port, events))
+        await asyncio.sleep(0.1)
+        phone.api.dial("alice")
+        await until(_state(phone, "connected"), "baresip to answer", timeout=WAIT)
+        out.append(await _talk_hold_dtmf(phone, BARESIP_TONE))
+        watcher.cancel()
+        out[-1]["events"] = events
+        phone.api.press_softkey("endcall")
+        await until(_idle(phone), "idle after our BYE", timeout=WAIT)
+        # baresip calls us through Kamailio
+        answer = await _ctrl(bs.ctrl_port, "dial", f"sip:5550001@{kam.host}:{kam.port}"
+                             + (";transport=tcp" if transport == "tcp" else ""))
+        assert answer.get("ok") is not False, answer
+        await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
+        phone.api.set_hook(True)
+        await until(_state(phone, "connected"), "connected", timeout=WAIT)
+        out.append({"heard": await heard(phone, BARESIP_TONE, timeout=WAIT)})
+        await asyncio.sleep(1.0)  # a second of our audio for baresip's statistics
+        await _ctrl(bs.ctrl_port, "hangup")
+        await until(_idle(phone), "idle after baresip's BYE", timeout=WAIT)
+        phone.api.set_hook(False)
+        await net.close()  # un-REGISTER while Kamailio answers
+    finally:
+        await net.close()
+    return out
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
+    with Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns) as kam:
+        registrar = f"{kam.host}:{kam.port}" + (";transport=tcp" if transport == "tcp" else "")
+        with Baresip(tmp_path, netns, user="alice", registrar=registrar,
+                     password=USERS["alice"], auto_answer=True, regint=60) as bs:
+            with netns.entered():
+                calls = asyncio.run(_baresip_row(bs, kam, transport))
+            log = bs.log_text()
+        kam_log = kam.log_text()
+    ours, theirs = calls
+    assert ours["heard"] == pytest.approx(BARESIP_TONE, rel=0.04), (ours, log[-2000:])
+    assert ours["held"] is None and ours["resumed"] == pytest.approx(BARESIP_TONE, rel=0.04)
+    assert theirs["heard"] == pytest.approx(BARESIP_TONE, rel=0.04), (theirs, log[-2000:])
+    proto = "tcp" if transport == "tcp" else "udp"
+    assert re.search(rf"REGISTER sip:5550001@\S+ from \S+ proto={proto}", kam_log), kam_log[-3000:]
+    # us -> baresip: its end-of-call RTP statistics count what we sent
+    rx = re.findall(r"packets:\s+(\d+)\s+(\d+)", log)
+    assert len(rx) == 2 and all(int(r[1]) > 40 for r in rx), log[-3000:]
+    dtmf = [e.get("param") for e in ours["events"]  # type: ignore[union-attr]
+            if e.get("type") == "CALL_DTMF_START"]
+    assert dtmf[:3] == ["1", "9", "#"], ours["events"]
+
+
+async def _sipp_row(sipp: Sipp, kam: Kamailio, transport: str, tmp_path: Path) -> dict[str, object]:
+    net = Network()
+    seen: dict[str, object] = {}
+    try:
+        # outbound_proxy: the call to SIPp's own address goes through Kamailio too (407 first)
+        phone = await net.add("phone", handset_config(
+            "5550001", proxy=kam.address, password=USERS["5550001"], transport=transport,
+            outbound_proxy=kam.host, outbound_proxy_port=kam.port), host=kam.host)
+        phone.api.set_mock_tone(OUR_TONE)
+        await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
+        t = "t1" if transport == "tcp" else "u1"
+        # we call SIPp's UAS (echoing our RTP) through Kamailio's relay
+        uas = sipp.uas(calls=1, transport=t, extra=("-rtp_echo",), timeout=30)
+        with uas:
+            phone.api.dial(f"sip:service@{kam.host}:{uas.port}"
+                           + (";transport=tcp" if transport == "tcp" else ""))
+            await until(_state(phone, "connected"), "SIPp to answer", timeout=WAIT)
+            seen["echo"] = await heard(phone, OUR_TONE, timeout=WAIT)
+            seen["via_proxy"] = [m.label for m in net.log.messages if m.label.startswith("407")]
+            phone.api.press_softkey("endcall")
+            await until(_idle(phone), "idle", timeout=WAIT)
+        # SIPp calls us through Kamailio
+        run = sipp.start("uac_via_proxy.xml", f"{kam.host}:{kam.port}", service="5550001",
+                         transport=t, timeout=20)
+        with run:
+            await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
+            phone.api.set_hook(True)
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(None, run.wait, 25)
+        seen["uac"] = run.result()
+        await until(_idle(phone), "idle after SIPp's BYE", timeout=WAIT)
+        phone.api.set_hook(False)
+        await net.close()
+    finally:
+        await net.close()
+    return seen
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_matrix_sipp(tmp_path: Path, netns: Netns, transport: str) -> None:
+    with Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns) as kam:
+        sipp = Sipp(tmp_path / "sipp", host=netns.addr, netns=netns)
+        with netns.entered():
+            seen = asyncio.run(_sipp_row(sipp, kam, transport, tmp_path))
+    assert seen["echo"] == pytest.approx(OUR_TONE, rel=0.04), seen
+    assert seen["via_proxy"], seen  # Kamailio challenged the INVITE: it went through it
+    uac = seen["uac"]
+    assert uac.successful == 1, uac.output[-2000:]  # type: ignore[attr-defined]
