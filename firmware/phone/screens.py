@@ -167,6 +167,7 @@ def _call_rows(call: CallView, view: PhoneView) -> list[str]:
         rows.append(_clip(f"{title} {timer}"))
     else:
         rows.append(title)
-    if call.remote_display and call.state is _S.INCOMING:
-        rows.append(_clip(uri_user(call.remote)))
+    if call.remote_display and call.state in (_S.INCOMING, _S.CALLING, _S.PROCEEDING,
+                                              _S.RINGBACK):
+        rows.append(_clip(uri_user(call.remote)))  # the name, and the number it stands for
     return rows

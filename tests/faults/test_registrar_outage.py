@@ -6,11 +6,12 @@ backup at once (the dead proxy's port answers ICMP unreachable) and register
 with the primary again once it returns (after ``proxy_retry_interval``).
 Real Kamailio on both sides.
 
-Known gap (kept as a strict xfail so it fails loudly once fixed): a call
-placed while on the backup names the PRIMARY in its Request-URI
-(``sip:5550002@<primary>``), and a backup that does not serve the primary's
-domain relays it there (408). Deployments give both servers one domain name;
-with bare IP addresses the phone would have to re-target the Request-URI.
+Known gap (a strict xfail, so it fails loudly once fixed): a call placed
+while on the backup ends 408. The INVITE names the primary's domain in its
+Request-URI (``sip:5550002@<primary>``) as a 7960 does; after the backup's 407
+the authenticated INVITE gets the backup's 100 and then 408, the backup
+relaying it on (also with the primary's address as a Kamailio alias of the
+backup). Left for the networks issue: the router's fail-over of INVITEs.
 """
 
 from __future__ import annotations

@@ -195,3 +195,4 @@ def test_matrix_sipp(tmp_path: Path, netns: Netns, transport: str) -> None:
     assert seen["via_proxy"], seen  # Kamailio challenged the INVITE: it went through it
     uac = seen["uac"]
     assert uac.successful == 1, uac.output[-2000:]  # type: ignore[attr-defined]
+
