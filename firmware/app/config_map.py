@@ -167,6 +167,8 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str | None =
         # a proxy name may stand for several servers, and proxy_backup is one more:
         # a REGISTER that times out or gets 503 goes to the next one at once
         failover_retries=2 if failover_wanted(cfg) else 0,
+        learn_public_address=bool(getattr(cfg, "nat_enable", False)
+                                  and not getattr(cfg, "nat_address", "")),
         # only the proxy may ring the phone (docs/security.md); no proxy: direct calls ring
         trust_proxy_only=(str(getattr(cfg, "trust_proxy_only", "403"))
                           if any(_proxy_of(cfg, ln) for ln in lines) or outbound else "off"),

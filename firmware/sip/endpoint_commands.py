@@ -74,9 +74,10 @@ class SessionCommandsMixin:
         self._run(now, self._session(session).reject, status, now, reason, headers)
 
     def bye(self, session: str, *, now: float,
-            headers: tuple[tuple[str, str], ...] = ()) -> None:
-        """End an established call with BYE (``headers`` e.g. Also / Requested-By)."""
-        self._run(now, self._session(session).bye, now, headers)
+            headers: tuple[tuple[str, str], ...] = (), report: bool = False) -> None:
+        """End an established call with BYE (``headers`` e.g. Also / Requested-By); with
+        ``report`` the final answer arrives as ``RequestAnswered`` (request id "<session>:BYE")."""
+        self._run(now, lambda: self._session(session).bye(now, headers, report=report))
 
     def dialog_info(self, session: str) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None) of a session, e.g. for Replaces (RFC 3891)."""

@@ -144,6 +144,8 @@ class Registration:
             self._next_at = now + refresh_delay(self.granted)
             self.host.emit(Registered(registration=self.id, aor=self.aor_text,
                                       expires=self.granted))
+            if self._learned_address(resp, now):
+                return
             if self._unregister_wanted:
                 self.unregister(now)
             elif self._resend_wanted:
@@ -166,6 +168,21 @@ class Registration:
             except ValueError:
                 retry_after = None
         self._failed(now, status, resp.reason, unregistering, retry_after)
+
+    def _learned_address(self, resp: Response, now: float) -> bool:
+        """RFC 3581 §4: the address the registrar saw us at, if we are to use it and it is
+        new (the endpoint then re-registers every line from it)."""
+        if not getattr(self.host.config, "learn_public_address", False):
+            return False
+        try:
+            via = resp.top_via
+        except ValueError:
+            return False
+        host, port = via.received or via.host, via.rport or via.port
+        if not host or not port or (host, port) == tuple(self.host.config.local_address):
+            return False
+        log.info("the registrar sees us at %s:%d (NAT): registering that address", host, port)
+        return bool(self.host.set_local_address((host, port), now=now))
 
     def _granted(self, resp: Response) -> int:
         ours = self.host.contact(self.transport).uri

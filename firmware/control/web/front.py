@@ -71,6 +71,10 @@ class WebFront:
         self.sessions = Sessions(passwords)
         self.login_required = login_required
         self.secure = secure
+        try:  # the first LCD render loads the font (~25 ms): at start, not in a call's push
+            phone.screen_png()
+        except Exception:  # noqa: BLE001 - a phone without a screen yet: the first push pays
+            log.debug("web: no screen to warm up", exc_info=True)
 
     # ------------------------------------------------------------ entry
 
