@@ -286,7 +286,7 @@ async def ex_2_10(net: Network) -> FigureRun:
     await settle(0.3)
     for who, hears in (("B", "C"), ("C", "B")):
         levels = net.handsets[who].audio.tone_levels((TONE[hears],))
-        run.media.append((f"conference, {who} hears {hears}", who,
+        run.media.append((f"conference, hears {hears}", who,
                           TONE[hears] if levels[TONE[hears]] > -30 else None))
         run.expected.append(TONE[hears])
     run.snap("conference", a)

@@ -6,12 +6,10 @@ backup at once (the dead proxy's port answers ICMP unreachable) and register
 with the primary again once it returns (after ``proxy_retry_interval``).
 Real Kamailio on both sides.
 
-Known gap (a strict xfail, so it fails loudly once fixed): a call placed
-while on the backup ends 408. The INVITE names the primary's domain in its
-Request-URI (``sip:5550002@<primary>``) as a 7960 does; after the backup's 407
-the authenticated INVITE gets the backup's 100 and then 408, the backup
-relaying it on (also with the primary's address as a Kamailio alias of the
-backup). Left for the networks issue: the router's fail-over of INVITEs.
+A call placed while on the backup reaches the callee through it: a request
+for the proxy that goes to the backup names the backup in its Request-URI
+(``firmware.net.wire.retarget_request_uri``), as the 7960 does with
+``proxy_backup``; otherwise the backup relays it to the dead primary (408).
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from peers import Kamailio, free_port
 
 from firmware.demo.network import Handset, Network, handset_config, heard, until
@@ -82,8 +79,6 @@ def test_registrar_dies_phones_move_to_the_backup_and_return(tmp_path: Path) -> 
     assert out["back"] is True
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError,
-                   reason="Request-URI names the dead primary; see the module docstring")
 def test_call_through_the_backup_while_the_registrar_is_down(tmp_path: Path) -> None:
     out = asyncio.run(_outage(tmp_path, free_port(), during=True))
     tone = out["tone"]
