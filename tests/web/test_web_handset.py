@@ -150,7 +150,7 @@ def test_lists_show_the_call_and_dial_from_them(rig: Rig) -> None:
     a = rig.tab("A")
     a.get(rig.url("A", "/lists"))
     placed = wait_for(a, lambda d: d.find_element("id", "placed"), "the placed list")
-    assert "5550002" in placed.text
+    assert "5550002" in placed.text and "Bob Desk" in placed.text  # named from the directory
     shot(a, "lists")
     placed.find_element("css selector", "button[data-dial]").click()
     wait_for(a, lambda d: d.current_url.rstrip("/").endswith(str(rig.a.host.control_port)),

@@ -208,7 +208,9 @@ class WebFront:
 
     async def _lists(self, s: Session, _h: RequestHead, _f: dict[str, Any]) -> AnyResponse:
         history = [h.to_json() for h in self.phone.history()]
-        return _html(self._frame("Call lists", pages.lists_page(history), s, "/lists"))
+        book = self.backend.directory() if self.backend is not None else []
+        names = {pages.user_part(d.number): d.name for d in book}
+        return _html(self._frame("Call lists", pages.lists_page(history, names), s, "/lists"))
 
     async def _directory(self, s: Session, _h: RequestHead, _f: dict[str, Any]) -> AnyResponse:
         entries = self.backend.directory() if self.backend is not None else []
