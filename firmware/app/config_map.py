@@ -47,6 +47,14 @@ def _proxy_of(cfg: Any, line: Any) -> tuple[str, int] | None:
     return (str(proxy.address), int(getattr(proxy, "port", 5060)))
 
 
+def proxy_transport(cfg: Any, line: Any) -> str:
+    """``proxy{n}_transport`` of the line's proxy: "udp", "tcp" or "tls"."""
+    proxy = getattr(line, "proxy", None)
+    if proxy is None:
+        proxy = (getattr(cfg, "proxies", {}) or {}).get(getattr(line, "index", 1))
+    return str(getattr(proxy, "transport", "udp") or "udp").lower()
+
+
 def _hostport(addr: tuple[str, int]) -> str:
     host, port = addr
     return f"{host}:{port}" if port != 5060 else host
@@ -120,12 +128,18 @@ def _codecs(cfg: Any) -> tuple[str, ...]:
     return tuple(c.name for c in codec_preference(order, preferred, supported_codecs()))
 
 
-def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp") -> EndpointConfig:
-    """The SIP endpoint: identity of line 1, every line's credentials, T1/T2 from the config."""
+def endpoint_config(cfg: Any, *, local_address: Address, transport: str | None = None
+                    ) -> EndpointConfig:
+    """The SIP endpoint: identity of line 1, every line's credentials, T1/T2 from the config.
+
+    ``transport`` (default: line 1's ``proxy1_transport``) carries calls and the rest.
+    """
     lines = list(cfg.lines)
     if not lines:
         raise ValueError("the configuration has no line (line1_name)")
     first = lines[0]
+    if transport is None:
+        transport = proxy_transport(cfg, first)
     creds = tuple(
         Credentials(username=ln.auth_user, password=ln.password, user=ln.name)
         for ln in lines
@@ -173,9 +187,12 @@ def registrations(cfg: Any) -> list[LineRegistration]:
         if proxy is None:
             continue
         hp = _hostport(proxy)
+        transport = proxy_transport(cfg, line)
+        # RFC 3261 §26.2: the registrar named with transport=tls (port 5061 unless set)
+        registrar = f"sip:{hp};transport={transport}" if transport != "udp" else f"sip:{hp}"
         out.append(
             LineRegistration(
-                line=line.index, aor=f"sip:{line.name}@{hp}", registrar=f"sip:{hp}", expires=expires
+                line=line.index, aor=f"sip:{line.name}@{hp}", registrar=registrar, expires=expires
             )
         )
     return out

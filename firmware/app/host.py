@@ -20,6 +20,7 @@ from firmware.app.media_io import UdpMediaIO
 from firmware.app.netplan import advertised_host, bind_host, route_specs, sip_transport
 from firmware.app.netwatch import NetWatch
 from firmware.app.recorders import SipTrace
+from firmware.app.secure import attach_tls
 from firmware.control.server import ControlConfig, ControlServer
 from firmware.net.addresses import family_of, is_wildcard
 from firmware.net.keepalive import StreamKeepAlive
@@ -146,6 +147,7 @@ class PhoneHost:
             rtp_latch=bool(getattr(config, "nat_enable", False) or getattr(config, "rtp_latch", False)),
         )  # fmt: skip
         self.transport.on_receive = self.app.receive_sip
+        attach_tls(self.transport, config, self.app)
         app = self.app
         self._route_target_failures()
         self.router.on_failback = lambda _key: app.sip.input(endpoint.reregister)

@@ -44,7 +44,8 @@ MAX_WAITING = 32
 
 
 class Sender(Protocol):
-    def send(self, data: bytes, dest: Address, transport: str = "udp") -> None: ...
+    def send(self, data: bytes, dest: Address, transport: str = "udp", *,
+             server_name: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,7 @@ class Router:
             self.dropped += 1
             log.warning("proxy %s: no address to send to (DNS gave none)", dest[0])
             return
-        self.transport.send(self._for(route, target, data), target.address, transport)
+        self._send(data, target, transport, route)
 
     @staticmethod
     def _for(route: Route, target: Target, data: bytes) -> bytes:
@@ -215,6 +216,16 @@ class Router:
             if target is None:
                 self.dropped += 1  # DNS gave nothing
                 continue
+            self._send(data, target, transport, route)
+
+    def _send(self, data: bytes, target: Target, transport: str, route: Route) -> None:
+        if transport.lower() == "tls":
+            # RFC 5922 §4: the certificate must name the proxy's domain as configured,
+            # not the address its DNS records gave
+            backup = route.spec.backup if target in route.backup_targets else None
+            self.transport.send(self._for(route, target, data), target.address, transport,
+                                server_name=backup[0] if backup else route.key[0])
+        else:
             self.transport.send(self._for(route, target, data), target.address, transport)
 
     # -- failures -------------------------------------------------------------

@@ -330,6 +330,7 @@ class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         return PhoneView(
             now=now, line_name=line.settings.display_name or line.settings.number,
             registered=line.registered, off_hook=self.active,
+            reg_problem=None if line.registered else line.registration_reason,
             focused=focused.view(waiting=self._is_waiting(focused)) if focused else None,
             other=other.view(waiting=self._is_waiting(other)) if other else None,
             transferring=self.transfer_pending(focused),

@@ -90,6 +90,11 @@ def render(view: PhoneView) -> Screen:
     call, other = view.focused, view.other
     if call is None:
         lines.append("Ready" if view.registered else "Registering...")
+        if not view.registered and view.reg_problem:
+            # the reason, without its status code, on up to two rows (a refused TLS
+            # certificate must say so on the screen, not just "Registering...")
+            reason = view.reg_problem.split(" ", 1)[-1]
+            lines.extend(textwrap.wrap(reason, _MAX)[:2])
         if view.label:
             lines.append(_clip(f"Line: {view.line_name}"))
         if view.cfwd_to:

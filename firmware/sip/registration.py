@@ -206,6 +206,13 @@ class Registration:
         self._tx = None
         self._failed(now, 408, "Request Timeout", self._sent_expires == 0)
 
+    def transport_failed(self, now: float, reason: str) -> None:
+        """The REGISTER in flight could not be delivered: a 503 with ``reason`` (§8.1.3.1)."""
+        if self._tx is None:
+            return
+        self._tx = None
+        self._failed(now, 503, reason, self._sent_expires == 0)
+
     def _failed(self, now: float, status: int, reason: str, unregistering: bool,
                 retry_after: float | None = None) -> None:
         self._auth_tries = 0
