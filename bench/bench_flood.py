@@ -219,13 +219,23 @@ def _post(port: int, path: str, body: dict[str, object]) -> None:
     urllib.request.urlopen(req, timeout=5).read()
 
 
-def invite_flood(port: int, rate: int, count: int, work: Path) -> None:
+def invite_flood(port: int, rate: int, count: int, work: Path, sources: int = 1) -> None:
+    """SIPp's built-in UAC; with ``sources`` > 1, that many SIPp processes, each from its own
+    loopback address (127.0.0.10, .11, ...), share the rate: a distributed flood that a
+    per-source limit alone cannot stop."""
     sipp = shutil.which("sipp")
     assert sipp is not None, "sipp (apt: sip-tester) is needed"
-    subprocess.run([sipp, "-sn", "uac", "-r", str(rate), "-m", str(count), "-l", str(count),
-                    "-i", HOST, "-p", str(free_port()), "-nostdin", "-timeout", f"{count // rate + 20}s",
-                    "-recv_timeout", "2000", "-max_socket", "64", f"{HOST}:{port}"],
-                   cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    procs = []
+    for i in range(sources):
+        host = HOST if sources == 1 else f"127.0.0.{10 + i}"
+        n = count // sources
+        procs.append(subprocess.Popen(
+            [sipp, "-sn", "uac", "-r", str(max(1, rate // sources)), "-m", str(n), "-l", str(n),
+             "-i", host, "-p", str(free_port()), "-nostdin", "-timeout", f"{count // rate + 20}s",
+             "-recv_timeout", "2000", "-max_socket", "64", f"{HOST}:{port}"],
+            cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for p in procs:
+        p.wait()
 
 
 def garbage_storm(port: int, rate: int, count: int) -> None:
@@ -295,14 +305,16 @@ def main() -> int:
     ap.add_argument("--count", type=int, default=15000)
     ap.add_argument("--storm-rate", type=int, default=2000)
     ap.add_argument("--storm-count", type=int, default=60000)
+    ap.add_argument("--sources", type=int, default=1,
+                    help="INVITE flood from this many loopback addresses at once")
     ap.add_argument("--peers", default="piphone,baresip")
     args = ap.parse_args()
     starts = {"piphone": start_piphone, "baresip": start_baresip}
     peers = [p for p in args.peers.split(",") if p in starts and (p != "baresip" or shutil.which("baresip"))]
     floods: dict[str, Callable[[int, Path], None]] = {}
     if args.mode in ("invite", "both"):
-        floods[f"INVITE flood {args.count} at {args.rate}/s"] = \
-            lambda port, work: invite_flood(port, args.rate, args.count, work)
+        floods[f"INVITE flood {args.count} at {args.rate}/s from {args.sources} source(s)"] = \
+            lambda port, work: invite_flood(port, args.rate, args.count, work, args.sources)
     if args.mode in ("storm", "both"):
         floods[f"garbage storm {args.storm_count} at {args.storm_rate}/s"] = \
             lambda port, _work: garbage_storm(port, args.storm_rate, args.storm_count)

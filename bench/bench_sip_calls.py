@@ -30,6 +30,7 @@ from peers import HOST, Sipp, free_port  # noqa: E402
 from firmware.demo.driver import SipDriver  # noqa: E402
 from firmware.net.transport import open_sip_transport  # noqa: E402
 from firmware.sip import events as ev  # noqa: E402
+from firmware.sip.admission import AdmissionConfig  # noqa: E402
 from firmware.sip.endpoint import Endpoint, EndpointConfig  # noqa: E402
 
 SIPP_T = {"udp": "u1", "tcp": "t1"}
@@ -69,6 +70,7 @@ async def against_us(sipp: Sipp, calls: int, limit: int, transport: str) -> tupl
         EndpointConfig(
             local_address=net.local_address, transport=transport, user="bench",
             max_transactions=4 * calls + 64, max_sessions=calls + 64,
+            admission=AdmissionConfig(rate=1e6, burst=1e6),  # one SIPp source: no flood limit
         )
     )  # fmt: skip
     driver: SipDriver

@@ -19,8 +19,16 @@ person's browser would be.
    also loads the admin page, the call lists and the handset page again and again.
    Target (bench_media_grid.py's): p99 < 2 ms; the ratio to the no-browser phase
    says what the page costs.
+4. Loop-thread CPU of each SSE push and each answer (``thread_time`` around the
+   push's snapshot and ``WebFront.handle``): the time the web holds the loop, the
+   most it can delay an RTP send, unaffected by other processes' load.
 
-usage: python bench/bench_web.py [--seconds 20] [--loads 10]
+A person's browser usually runs on another computer; here it shares the
+phone's CPUs. ``--browser-nice 19`` runs Chromium at the lowest priority,
+closer to a browser elsewhere (the default, 0, is the worst case: the
+browser on the phone itself).
+
+usage: python bench/bench_web.py [--seconds 20] [--loads 10] [--browser-nice 19]
 """
 
 from __future__ import annotations
@@ -51,7 +59,8 @@ def pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
-def browser() -> Any:
+def browser(nice: int = 0) -> Any:
+    """Headless Chromium; ``nice``: its scheduling niceness (and chromedriver's)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -61,7 +70,9 @@ def browser() -> Any:
                 "--window-size=1000,900", "--disable-extensions", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update"):
         opts.add_argument(arg)
-    return webdriver.Chrome(options=opts, service=Service(CHROMEDRIVER))
+    service = Service(CHROMEDRIVER, popen_kw={"preexec_fn": (lambda: os.nice(nice))}
+                      if nice else {})
+    return webdriver.Chrome(options=opts, service=service)
 
 
 def weight(base: str) -> dict[str, int]:
@@ -109,6 +120,35 @@ def lateness(sends: list[tuple[float, int]]) -> list[float]:
     return [(o - base) * 1000 for o in offs]
 
 
+def instrument() -> dict[str, list[float]]:
+    """Loop-thread CPU (``thread_time``, ms) of each SSE push and each page or API answer:
+    what the web takes from the loop, which other processes' load does not inflate."""
+    from firmware.control.web import front, sse
+
+    cpu: dict[str, list[float]] = {"push": []}
+    snap = sse.snapshot
+
+    def timed_snapshot(phone: Any) -> dict[str, Any]:
+        t = time.thread_time()
+        try:
+            return snap(phone)
+        finally:
+            cpu["push"].append((time.thread_time() - t) * 1000)
+
+    sse.snapshot = timed_snapshot  # type: ignore[assignment]
+    handle = front.WebFront.handle
+
+    async def timed_handle(self: Any, head: Any, body: bytes, **kw: Any) -> Any:
+        t = time.thread_time()  # no awaits inside but login's hashing thread
+        try:
+            return await handle(self, head, body, **kw)
+        finally:
+            cpu.setdefault(head.path, []).append((time.thread_time() - t) * 1000)
+
+    front.WebFront.handle = timed_handle  # type: ignore[method-assign]
+    return cpu
+
+
 def serve() -> None:
     """The child process: two handsets in a call; B serves the page. Commands on stdin:
     ``call`` (start the call), ``reset`` (forget the send times), ``report`` (print the
@@ -129,6 +169,7 @@ def serve() -> None:
             send(port, data, dest, rtcp)
 
         media.send = timed  # type: ignore[method-assign]
+        cpu = instrument()
         print(b.host.control_port, flush=True)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
@@ -147,6 +188,8 @@ def serve() -> None:
                     sends.clear()
                 elif line == "report":
                     print(json.dumps(lateness(sends)), flush=True)
+                elif line == "cpu":
+                    print(json.dumps(cpu), flush=True)
                 print("ok", flush=True)
         finally:
             await net.close()
@@ -177,7 +220,7 @@ class Phones:
         self.proc.stdin.write(what + "\n")
         self.proc.stdin.flush()
         out = self._line()
-        if what == "report":
+        if what in ("report", "cpu"):
             self._line()  # ok
         return out
 
@@ -193,6 +236,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20.0)
     ap.add_argument("--loads", type=int, default=10)
+    ap.add_argument("--browser-nice", type=int, default=0,
+                    help="run Chromium at this niceness (19: as if on another computer)")
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
@@ -211,7 +256,7 @@ def main() -> None:
         for k, v in w.items():
             print(f"  {k:30s} {v:7d}")
         print(f"  {'page + script + style':30s} {w['/'] + w['/static/app.js'] + w['/static/app.css']:7d}")
-        driver = browser()
+        driver = browser(args.browser_nice)
         print(f"== time to first render, {args.loads} loads of / (ms from navigation start)")
         for k, vals in first_render(driver, base, args.loads).items():
             if vals:
@@ -250,6 +295,11 @@ def main() -> None:
             print(f"  {name:26s} {len(late):5d} packets  p50 {pct(late, 50):6.3f}  "
                   f"p99 {pct(late, 99):6.3f}  max {max(late):6.2f} ms  "
                   f"p99/no-page {pct(late, 99) / max(floor, 1e-6):4.2f}{extra}")
+        print("== loop-thread CPU per answer (ms, thread_time: other processes' load does not count)")
+        for path, vals in json.loads(phones.cmd("cpu")).items():
+            if vals:
+                print(f"  {path:26s} n={len(vals):4d}  median {statistics.median(vals):6.3f}  "
+                      f"p99 {pct(vals, 99):6.3f}  max {max(vals):6.3f}")
         print(f"load average at the end: {os.getloadavg()[0]:.2f}")
     finally:
         if driver is not None:

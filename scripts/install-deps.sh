@@ -22,6 +22,7 @@ apt_pkgs=(
   chromium            # the web page's tests run in a real browser (Selenium)
   chromium-driver     # chromedriver for Selenium
   tshark              # reads the web page's SIP trace download (pcap)
+  sngrep              # and so does sngrep
 )
 missing=()
 for p in "${apt_pkgs[@]}"; do

@@ -17,16 +17,19 @@ _handed_out: set[int] = set()
 
 
 def _port_is_free(port: int, host: str = HOST) -> bool:
+    """Free on ``host`` and on every interface: a phone listens on 0.0.0.0 by default,
+    which collides with anything bound to that port on any address."""
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            if kind == socket.SOCK_STREAM:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind((host, port))
-        except OSError:
-            return False
-        finally:
-            s.close()
+        for where in (host, "0.0.0.0"):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                if kind == socket.SOCK_STREAM:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind((where, port))
+            except OSError:
+                return False
+            finally:
+                s.close()
     return True
 
 

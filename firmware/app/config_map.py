@@ -68,6 +68,14 @@ def clock_of(cfg: Any) -> LocalTime:
     return local_time(cfg, tz)
 
 
+def proxy_transport(cfg: Any, line: Any) -> str:
+    """``proxy{n}_transport`` of the line's proxy: "udp", "tcp" or "tls"."""
+    proxy = getattr(line, "proxy", None)
+    if proxy is None:
+        proxy = (getattr(cfg, "proxies", {}) or {}).get(getattr(line, "index", 1))
+    return str(getattr(proxy, "transport", "udp") or "udp").lower()
+
+
 def _hostport(addr: tuple[str, int]) -> str:
     host, port = addr
     return f"{host}:{port}" if port != 5060 else host
@@ -155,11 +163,17 @@ def _codecs(cfg: Any) -> tuple[str, ...]:
     return tuple(c.name for c in codec_preference(order, preferred, supported_codecs()))
 
 
-def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp") -> EndpointConfig:
-    """The SIP endpoint: identity of line 1, every line's credentials, T1/T2 from the config."""
+def endpoint_config(cfg: Any, *, local_address: Address, transport: str | None = None
+                    ) -> EndpointConfig:
+    """The SIP endpoint: identity of line 1, every line's credentials, T1/T2 from the config.
+
+    ``transport`` (default: line 1's ``proxy1_transport``) carries calls and the rest.
+    """
     lines = list(cfg.lines)
     first: Any = lines[0] if lines else None
     user = first.name if first is not None else NO_LINE_USER
+    if transport is None:
+        transport = proxy_transport(cfg, first) if first is not None else "udp"
     creds = tuple(
         Credentials(username=ln.auth_user, password=ln.password, user=ln.name)
         for ln in lines
@@ -189,6 +203,8 @@ def endpoint_config(cfg: Any, *, local_address: Address, transport: str = "udp")
         # a proxy name may stand for several servers, and proxy_backup is one more:
         # a REGISTER that times out or gets 503 goes to the next one at once
         failover_retries=2 if failover_wanted(cfg) else 0,
+        learn_public_address=bool(getattr(cfg, "nat_enable", False)
+                                  and not getattr(cfg, "nat_address", "")),
         # only the proxy may ring the phone (docs/security.md); no proxy: direct calls ring
         trust_proxy_only=(str(getattr(cfg, "trust_proxy_only", "403"))
                           if any(_proxy_of(cfg, ln) for ln in lines) or outbound else "off"),
@@ -210,9 +226,12 @@ def registrations(cfg: Any) -> list[LineRegistration]:
         if proxy is None:
             continue
         hp = _hostport(proxy)
+        transport = proxy_transport(cfg, line)
+        # RFC 3261 §26.2: the registrar named with transport=tls (port 5061 unless set)
+        registrar = f"sip:{hp};transport={transport}" if transport != "udp" else f"sip:{hp}"
         out.append(
             LineRegistration(
-                line=line.index, aor=f"sip:{line.name}@{hp}{param}", registrar=f"sip:{hp}",
+                line=line.index, aor=f"sip:{line.name}@{hp}{param}", registrar=registrar,
                 expires=expires,
             )
         )

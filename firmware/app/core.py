@@ -300,8 +300,7 @@ class App:
             self._update_media(call, negotiated)
             return
         port = int(local.rtp_port)
-        # RFC 3550 §5.1/§8: SSRC, first sequence number and timestamp random, from the
-        # endpoint's id source (the OS CSPRNG; a seeded generator in tests)
+        # RFC 3550 §5.1: random SSRC, seq0, ts0 from the endpoint's CSPRNG (seeded in tests)
         ids = self.endpoint.ids
         rate = audio_rate(negotiated.send_codec.name)
         stream = MediaStream(ssrc=ids.bits(32), seq0=ids.bits(16), ts0=ids.bits(32),

@@ -27,6 +27,7 @@ from firmware.app.mediakeys import MediaKeys
 from firmware.app.netplan import advertised_host, bind_host, route_specs, sip_transport
 from firmware.app.netwatch import NetWatch
 from firmware.app.recorders import SipTrace
+from firmware.app.secure import attach_tls
 from firmware.control.server import ControlConfig, ControlServer
 from firmware.net.addresses import family_of, is_wildcard
 from firmware.net.keepalive import StreamKeepAlive
@@ -165,6 +166,7 @@ class PhoneHost:
         )  # fmt: skip
         media_keys.attach(self.app)
         self.transport.on_receive = self.app.receive_sip
+        attach_tls(self.transport, config, self.app)
         app = self.app
         self._route_target_failures()
         self.router.on_failback = lambda _key: app.sip.input(endpoint.reregister)

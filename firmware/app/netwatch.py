@@ -50,6 +50,10 @@ class NetWatch:
         self.check_interval = check_interval
         self.keepalive_interval = float(getattr(cfg, "keepalive_interval", 0) or 0)
         self.offline = False
+        #: The address the routing table gave last (what a change is judged against:
+        #: the endpoint's may be a NAT's public address learned from the registrar).
+        self.route_address: str | None = None
+        self.media_address: str | None = None
         self.changes = 0
         self.keepalives_sent = 0
         self._handles: list[asyncio.TimerHandle] = []
@@ -61,6 +65,7 @@ class NetWatch:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self.route_address = self.media_address = self.address
         if self.check_interval > 0:
             self._every(self.check_interval, self.check)
         nat_udp = (getattr(self.cfg, "nat_enable", False)
@@ -107,18 +112,30 @@ class NetWatch:
             self.offline = True
             return
         came_back, self.offline = self.offline, False
-        if new != self.address:
+        self._follow_endpoint()
+        if new != self.route_address:
+            self.route_address = self.media_address = new
             log.info("local address changed: %s -> %s; re-registering", self.address, new)
             self.changes += 1
             if self.on_address is not None:
                 self.on_address(new)
             self.app.sip.input(self.app.endpoint.set_local_address, (new, self.port))
         elif came_back:
+            self.media_address = self.address
             log.info("network back (address %s); re-registering", new)
             self.changes += 1
             if self.on_address is not None:
-                self.on_address(new)
+                self.on_address(self.address)
             self.app.sip.input(self.app.endpoint.reregister)
+
+    def _follow_endpoint(self) -> None:
+        """New calls offer media where the endpoint now says we are (a learned NAT address)."""
+        if self.media_address is None:
+            self.media_address = self.address
+        elif self.address != self.media_address:
+            self.media_address = self.address
+            if self.on_address is not None:
+                self.on_address(self.address)
 
     def keepalive(self) -> None:
         """An OPTIONS to each registrar (a NAT keeps the UDP binding open while it sees traffic)."""

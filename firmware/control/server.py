@@ -105,8 +105,16 @@ class _Conn:
     """One connection's standing: when it opened, whether it waits, whether it was served."""
 
     opened: float
+    writer: asyncio.StreamWriter | None = None
     waiting: bool = True
     trusted: bool = False  # has passed Host/Origin/token once: keeps its slot longer
+
+    def hang_up(self) -> None:
+        """End the connection by aborting its transport: its task then returns by
+        itself (never ``Task.cancel``: asyncio 3.11's stream callback logs a cancelled
+        handler task as an error)."""
+        if self.writer is not None:
+            self.writer.transport.abort()
 
 
 class ControlServer:
@@ -124,6 +132,8 @@ class ControlServer:
         self._ssl = self.config.ssl_context()
         self._server: asyncio.base_events.Server | None = None
         self._active: dict[asyncio.Task[None], _Conn] = {}
+        #: every handler task until it has closed its connection (close() waits for them)
+        self._tasks: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._site: Site | None = None
         self.requests_served = 0
         self.rejected_connections = 0
@@ -153,10 +163,10 @@ class ControlServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
-        for task in list(self._active):
-            task.cancel()
-        if self._active:
-            await asyncio.gather(*self._active, return_exceptions=True)
+        for writer in list(self._tasks.values()):
+            writer.transport.abort()  # not Task.cancel: see _Conn.hang_up
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
@@ -176,8 +186,7 @@ class ControlServer:
         if not waiting:
             return False
         _trusted, _opened, task = min(waiting, key=lambda w: (w[0], w[1]))
-        del self._active[task]
-        task.cancel()
+        self._active.pop(task).hang_up()
         self.evicted_connections += 1
         return True
 
@@ -189,8 +198,9 @@ class ControlServer:
             await self._close_writer(writer)
             return
         assert task is not None
-        conn = _Conn(opened=asyncio.get_running_loop().time())
+        conn = _Conn(opened=asyncio.get_running_loop().time(), writer=writer)
         self._active[task] = conn
+        self._tasks[task] = writer
         try:
             await self._serve(reader, writer, conn)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
@@ -202,10 +212,13 @@ class ControlServer:
             pass
         finally:
             # Still listed while the close runs (a TLS close waits for the peer), so that
-            # close() cancels and awaits it; a cancel here only cuts the close short.
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._close_writer(writer)
-            self._active.pop(task, None)
+            # close() aborts and awaits it.
+            try:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._close_writer(writer)
+            finally:
+                self._active.pop(task, None)
+                self._tasks.pop(task, None)
 
     def _refusal(self, head: RequestHead, *, token: bool = True) -> Response | None:
         """The answer to a request the guard or (``token``) the token rule refuses, or None."""

@@ -6,109 +6,35 @@ actions on simulated handsets and logging what went on the wire checks that
 our firmware produces the figure's message sequence by itself; nothing here
 sends a SIP message directly.
 
-``SEED_STEPS`` is the step table of each figure (SIP rows only, the PBX/ISDN
-rows dropped), written from the seed file. ``compare`` checks a recorded
-sequence against it. 100 Trying is left out of the comparison on both sides:
-the phone-to-phone step tables do not show it, although our phone sends it at
-once like the 7960 (the gateway flows in tests/flows assert it). Messages after the
-figure's last step (hanging up at the end) are allowed.
+The step tables and the rule that compares a recording with them live in
+``firmware.demo.seed`` and ``firmware.demo.match``: the whole table, in the
+seed's order, with only what each figure names sitting between steps.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from firmware.demo.match import FigureSpec, Step
+from firmware.demo.match import compare as match_figure
 from firmware.demo.network import Handset, Network, heard, settle, until
+from firmware.demo.seed import FIGURES as SEED
+from firmware.demo.seed import TITLES as ALL_TITLES
 
 log = logging.getLogger(__name__)
 
-Step = tuple[str, str, str]
-
-# fmt: off
-SEED_STEPS: dict[str, list[Step]] = {
-    "B-4": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK")],
-    "B-5": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
-            ("B", "C", "INVITE"), ("C", "B", "180 Ringing"), ("C", "B", "200 OK"), ("B", "C", "ACK"),
-            ("B", "C", "BYE"), ("C", "B", "200 OK"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK")],
-    "B-6": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
-            ("C", "B", "INVITE"), ("B", "C", "180 Ringing"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
-            ("B", "C", "200 OK"), ("C", "B", "ACK"),
-            ("B", "C", "INVITE"), ("C", "B", "200 OK"), ("B", "C", "ACK"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
-            ("B", "A", "BYE"), ("A", "B", "200 OK"),
-            ("B", "C", "INVITE"), ("C", "B", "200 OK"), ("B", "C", "ACK")],
-    "B-7": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
-            ("B", "A", "BYE"), ("A", "B", "200 OK"),
-            ("A", "C", "INVITE"), ("C", "A", "180 Ringing"), ("C", "A", "200 OK"), ("A", "C", "ACK")],
-    "B-8": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("B", "A", "200 OK"), ("A", "B", "ACK"),
-            ("B", "A", "INVITE"), ("A", "B", "200 OK"), ("B", "A", "ACK"),
-            ("B", "C", "INVITE"), ("C", "B", "180 Ringing"), ("C", "B", "200 OK"), ("B", "C", "ACK"),
-            ("B", "C", "BYE"), ("C", "B", "200 OK"),
-            ("B", "A", "BYE"), ("A", "B", "200 OK"),
-            ("A", "C", "INVITE"), ("C", "A", "180 Ringing"), ("C", "A", "200 OK"), ("A", "C", "ACK")],
-    "B-15": [("A", "B", "INVITE"), ("B", "A", "486 Busy Here"), ("A", "B", "ACK")],
-    "B-16": [("A", "B", "INVITE"), ("B", "A", "180 Ringing"), ("A", "B", "CANCEL"),
-             ("B", "A", "200 OK")],
-}
-# fmt: on
-
-TITLES = {
-    "B-4": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Simple Call Hold",
-    "B-5": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Hold with Consultation",
-    "B-6": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Waiting",
-    "B-7": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Transfer without Consultation",
-    "B-8": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Call Transfer with Consultation",
-    "B-15": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Called User is Busy",
-    "B-16": "Cisco SIP IP Phone-to-Cisco SIP IP Phone Called User Does Not Answer",
-}
+#: The phone-to-phone figures the demo plays, and their titles.
+DEMO_FIGURES = ("B-4", "B-5", "B-6", "B-7", "B-8", "B-15", "B-16")
+SEED_STEPS: dict[str, list[Step]] = {f: list(SEED[f].steps) for f in DEMO_FIGURES}
+TITLES = {f: ALL_TITLES[f] for f in DEMO_FIGURES}
 
 
-def _clean(seq: list[Step], extras: Iterable[Step] = ()) -> list[Step]:
-    """Drop 100 Trying, the given extras, and exact consecutive repeats (retransmissions)."""
-    skip = set(extras)
-    out: list[Step] = []
-    for m in seq:
-        if m[2].startswith("100 ") or m in skip:
-            continue
-        if not out or out[-1] != m:
-            out.append(m)
-    return out
-
-
-def compare(recorded: list[Step], steps: list[Step], extras: Iterable[Step] = (),
-            legwise: bool = False) -> str | None:
-    """None when ``recorded`` plays ``steps`` in order (see module doc); else the first difference.
-
-    ``extras`` are messages the figure leaves out but a correct run sends too
-    (a proxy's hop-by-hop ACK to a 3xx, a relayed 180): skipped wherever they occur.
-    ``legwise`` compares each pair of parties on its own (the order within every
-    dialog leg is the seed's, legs may interleave differently): for figures
-    where the seed serialises two independent transactions that we run at once.
-    """
-    steps = _clean(steps)
-    seq = _clean(recorded, extras)
-    if legwise:
-        legs = {frozenset((s, d)) for s, d, _label in steps}
-        for leg in sorted(legs, key=sorted):
-            mine = [m for m in seq if frozenset(m[:2]) == leg]
-            theirs = [m for m in steps if frozenset(m[:2]) == leg]
-            diff = compare(mine, theirs)
-            if diff is not None:
-                return f"leg {'-'.join(sorted(leg))}: {diff}"
-        return None
-    for i, want in enumerate(steps):
-        if i >= len(seq):
-            return f"step {i + 1}: expected {want}, but the recording ends after {len(seq)} messages"
-        if seq[i] != want:
-            return f"step {i + 1}: expected {want}, got {seq[i]}"
-    return None
+def compare(recorded: Sequence[Any], figure: str | FigureSpec) -> str | None:
+    """None when ``recorded`` (``LadderMessage``s) plays ``figure`` under ``match``'s rule."""
+    return match_figure(recorded, SEED[figure] if isinstance(figure, str) else figure)
 
 
 @dataclass
@@ -195,7 +121,8 @@ async def fig_b5(net: Network) -> FigureRun:
     await _connect(run, a, b)
     await run.hear("connected", b, TONE["A"])
     b.api.press_softkey("hold")
-    await until(lambda: a.states() == ["held"], "A held")
+    # both ends: A is "held" on the re-INVITE, B "holding" only once A's 200 is in
+    await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
     b.api.press_softkey("newcall")
     b.api.dial(c.uri())
     await until(_state(c, "incoming"), "C ringing")
@@ -239,7 +166,8 @@ async def fig_b6(net: Network) -> FigureRun:
     await until(_no_live(a), "A idle")
     await until(lambda: "holding" in b.states(), "B left with C on hold")
     b.api.press_softkey("resume")
-    await until(lambda: c.states() == ["connected"], "B with C")
+    # B too (it ACKs C's 200 before it shows connected): C's BYE must not overtake that ACK
+    await until(_talking(b, c), "B with C")
     run.snap("with-c", b)
     c.api.press_softkey("endcall")
     await until(_no_live(b), "B idle")
@@ -267,7 +195,8 @@ async def fig_b8(net: Network) -> FigureRun:
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
     await _connect(run, a, b)
     b.api.press_softkey("hold")
-    await until(lambda: a.states() == ["held"], "A held")
+    # both ends: A is "held" on the re-INVITE, B "holding" only once A's 200 is in
+    await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
     b.api.press_softkey("newcall")
     b.api.dial(c.uri())
     await until(_state(c, "incoming"), "C ringing")
@@ -310,10 +239,6 @@ FIGURES: dict[str, Callable[[Network], Awaitable[FigureRun]]] = {
     "B-4": fig_b4, "B-5": fig_b5, "B-6": fig_b6, "B-7": fig_b7, "B-8": fig_b8,
     "B-15": fig_b15, "B-16": fig_b16,
 }
-
-#: Figures compared leg by leg: in B-8 the 7960 waited for C's 200 to its BYE before
-#: sending BYE/Also to A; ours sends both at once (independent dialogs).
-LEGWISE = frozenset({"B-8"})
 
 #: Per-figure config keys (B-7 and B-8 transfer the 7960 way: BYE with Also; B-16 gives up fast).
 FIGURE_KEYS: dict[str, dict[str, object]] = {

@@ -29,8 +29,9 @@ Step = tuple[str, str, str]
 class FigureSpec:
     """One figure: the seed's steps, and what may sit between them (each with its reason).
 
-    ``floats`` maps a step number (1-based, of ``steps``) to the window
-    ``(after, before)`` of step numbers it may sit in instead of its own place.
+    ``floats`` maps a step number (1-based, counting ``steps`` then ``after``) to the
+    window ``(after, before)`` of step numbers it may sit in instead of its own place
+    (``after`` 0: from the start; ``before`` past the last: until the end).
     ``registrations``: REGISTER transactions are no step of any figure (proxy figures).
     """
 
@@ -124,17 +125,18 @@ def compare(recorded: Sequence[Any], spec: FigureSpec) -> str | None:
         nxt = order[pos] if pos < len(order) else None
         open_floats = [i for i, (a, b) in floating.items()
                        if i not in done and (a < 0 or a in done)]
-        if nxt is not None and _same(rec.step, want[nxt]):
-            late = [i for i in open_floats if floating[i][1] == nxt]
-            late += [i for i, (a, b) in floating.items() if i not in done and b == nxt
-                     and i not in late]
+        due = [i for i in open_floats if floating[i][1] == nxt and _same(rec.step, want[i])]
+        if due:  # the same message as the next step, but a floating step owed before it
+            done.add(due[0])
+        elif nxt is not None and _same(rec.step, want[nxt]):
+            late = [i for i, (_a, b) in floating.items() if i not in done and b == nxt]
             if late:
                 return f"{name(late[0])} {want[late[0]]} must come before {name(nxt)} {want[nxt]}"
             done.add(nxt)
             pos += 1
         elif any(_same(rec.step, want[i]) for i in open_floats):
             done.add(next(i for i in open_floats if _same(rec.step, want[i])))
-        elif rec.step in spec.extras or any(_same(rec.step, x) for x in spec.extras):
+        elif any(_same(rec.step, x) for x in spec.extras):
             pass
         else:
             where = (f"{name(nxt)}: expected {want[nxt]}" if nxt is not None

@@ -68,6 +68,10 @@ class DemoConfig:
     codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
     cnf_join_enable: bool = True
     trust_proxy_only: str = "403"
+    tls_ca_file: str = ""
+    tls_verify: bool = True
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     srtp_mode: str = "optional"
     srtp_over_plain: bool = False
     messages_uri: str = ""

@@ -29,8 +29,6 @@ from firmware.demo import rfc5359, screens
 from firmware.demo.figures import (
     FIGURE_KEYS,
     FIGURES,
-    LEGWISE,
-    SEED_STEPS,
     TITLES,
     FigureRun,
     compare,
@@ -81,15 +79,14 @@ async def run_figure(figure: str, timeout: float = 40.0, host: str | None = None
         except InternalErrors as exc:  # a phone hit a bug of ours: the figure does not match
             log.error("figure %s: %s", figure, exc)
             error = f"{error}; {exc}" if error else str(exc)
-    mismatch = compare(net.log.sequence(), SEED_STEPS[figure], legwise=figure in LEGWISE)
+    mismatch = compare(net.log.messages, figure)
     return FigureOutcome(figure=figure, log=net.log, run=run, error=error, mismatch=mismatch)
 
 
 async def run_example(example: str) -> FigureOutcome:
     """Run one RFC 5359 service example (``rfc5359.py``) or the HD call; never raises."""
     net, run, error = await rfc5359.run_example(example)
-    mismatch = compare(rfc5359.recorded(example, net), rfc5359.STEPS[example],
-                       legwise=example in rfc5359.LEGWISE)
+    mismatch = compare(net.log.messages, rfc5359.SPECS[example])
     return FigureOutcome(figure=example, log=net.log, run=run, error=error, mismatch=mismatch)
 
 

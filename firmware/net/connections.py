@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from firmware.net.tls import describe_failure, open_tls_connection
 from firmware.net.transport_stats import Address, TransportStats
 from firmware.net.wire import is_request, top_via_branch
 from firmware.sip.errors import ParseLimits, SipParseError
@@ -66,9 +68,10 @@ def default_framer(max_message: int) -> Framer:
 class StreamConnection(asyncio.Protocol):
     """One TCP connection, accepted or opened by us; framed by Content-Length."""
 
-    def __init__(self, pool: ConnectionPool, *, accepted: bool = False) -> None:
+    def __init__(self, pool: ConnectionPool, *, accepted: bool = False, kind: str = "tcp") -> None:
         self.pool = pool
         self.accepted = accepted
+        self.kind = kind  # "tcp" or "tls" (the transport name messages are delivered with)
         self.transport: asyncio.Transport | None = None
         self.peer: Address | None = None
         self.framer = pool.framer_factory(pool.limits.max_message)
@@ -102,7 +105,7 @@ class StreamConnection(asyncio.Protocol):
                 if branch:
                     pool.remember_branch(branch, self)
             assert self.peer is not None
-            pool.deliver(message, self.peer, "tcp")
+            pool.deliver(message, self.peer, self.kind)
         if self.framer.error is not None:
             self._framing_failed(self.framer.error)
         elif self.accepted and getattr(self.framer, "pings", 0) > pings:
@@ -128,6 +131,10 @@ class StreamConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        if self.kind == "tls" and isinstance(exc, ssl.SSLError) and self.peer is not None:
+            # TLS 1.3: a proxy refusing our (missing) client certificate says so after
+            # the handshake looked complete to us
+            self.pool.tls_lost(self, exc)
         self.pool.forget(self)
 
     def write(self, data: bytes) -> bool:
@@ -188,6 +195,12 @@ class ConnectionPool:
         self._pending: dict[Address, list[_Pending]] = {}
         self._connecting: dict[Address, asyncio.Task[None]] = {}
         self._closed = False
+        #: SIP over TLS (``firmware.net.tls``): the client context, the local address
+        #: outgoing TLS connections are bound to (connection reuse), and who hears of
+        #: a connect or handshake that failed (destination, sentence for the screen).
+        self.tls_context: ssl.SSLContext | None = None
+        self.tls_local: Address | None = None
+        self.on_tls_failure: Callable[[Address, str], None] | None = None
         #: Called with a destination whose connect failed and the messages queued for
         #: it (§18.1.1 switches excepted); True when it took them (to send elsewhere).
         self.on_connect_failed: Callable[[Address, list[bytes]], bool] | None = None
@@ -266,12 +279,16 @@ class ConnectionPool:
             del self._conns[key]
 
     # -- sending --------------------------------------------------------------
-    def send(self, data: bytes, dest: Address, *, fallback_udp: bytes | None) -> None:
+    def send(self, data: bytes, dest: Address, *, fallback_udp: bytes | None,
+             tls: bool = False, server_name: str | None = None) -> None:
         """Write on the connection to ``dest`` (or the request's), else connect and queue."""
+        kind = "tls" if tls else "tcp"
         conn = self._conns.get(dest)
         if conn is None and not is_request(data):
             branch = top_via_branch(data)
             conn = self._branches.get(branch) if branch else None
+        if conn is not None and conn.kind != kind:
+            conn = None  # never send TLS-bound bytes in the clear, nor the reverse
         if conn is not None and conn.write(data):
             self.stats.tcp_sent += 1
             return
@@ -284,16 +301,23 @@ class ConnectionPool:
             return
         queue.append(_Pending(data, fallback_udp))
         if dest not in self._connecting:
-            self._connecting[dest] = self.loop().create_task(self._connect(dest))
+            self._connecting[dest] = self.loop().create_task(
+                self._connect(dest, tls, server_name))
 
-    async def _connect(self, dest: Address) -> None:
+    async def _connect(self, dest: Address, tls: bool = False,
+                       server_name: str | None = None) -> None:
         loop = self.loop()
         try:
             try:
-                _, conn = await asyncio.wait_for(
-                    loop.create_connection(lambda: StreamConnection(self), dest[0], dest[1]),
-                    timeout=5.0,
-                )
+                if tls:
+                    conn = await self._connect_tls(dest, server_name)
+                    if conn is None:
+                        return
+                else:
+                    _, conn = await asyncio.wait_for(
+                        loop.create_connection(lambda: StreamConnection(self), dest[0], dest[1]),
+                        timeout=5.0,
+                    )
             except (OSError, TimeoutError) as exc:
                 self.stats.tcp_connect_failures += 1
                 log.info("TCP connect to %s failed: %s", dest, exc)
@@ -316,6 +340,45 @@ class ConnectionPool:
                     self.stats.send_errors += 1
         finally:
             self._connecting.pop(dest, None)
+
+    async def _connect_tls(self, dest: Address,
+                           server_name: str | None) -> StreamConnection | None:
+        """A TLS connection to ``dest`` whose certificate names ``server_name`` (default:
+        ``dest``'s host), or None (logged, reported, queue failed)."""
+        if self.tls_context is None:
+            self._tls_failed(dest, "TLS: not configured", None)
+            return None
+        try:
+            _, conn = await asyncio.wait_for(open_tls_connection(
+                self.loop(), lambda: StreamConnection(self, kind="tls"), dest,
+                self.tls_context, self.tls_local, server_name=server_name), timeout=15.0)
+        except (OSError, TimeoutError, ssl.SSLError) as exc:
+            self._tls_failed(dest, describe_failure(exc), exc)
+            return None
+        assert isinstance(conn, StreamConnection)
+        log.info("TLS to %s:%d: %s, certificate subject %s", dest[0], dest[1],
+                 conn.transport.get_extra_info("ssl_object").version() if conn.transport else "?",
+                 (conn.transport.get_extra_info("peercert") or {}).get("subject", "unchecked")
+                 if conn.transport else "?")
+        return conn
+
+    def tls_lost(self, conn: StreamConnection, exc: BaseException) -> None:
+        """A TLS connection the peer ended with a TLS alert: report it like a failed connect."""
+        dest = next((d for d, c in self._conns.items() if c is conn), conn.peer)
+        assert dest is not None
+        self._tls_failed(dest, describe_failure(exc), exc)
+
+    def _tls_failed(self, dest: Address, sentence: str, exc: BaseException | None) -> None:
+        self.stats.tcp_connect_failures += 1
+        self.stats.tls_failures += 1
+        log.error("SIP over TLS to %s:%d refused: %s (%s)", dest[0], dest[1], sentence,
+                  getattr(exc, "verify_message", None) or exc or "no TLS settings")
+        self._fail_pending(dest)
+        if self.on_tls_failure is not None:
+            try:
+                self.on_tls_failure(dest, sentence)
+            except Exception:  # noqa: BLE001
+                log.exception("TLS failure handler failed for %s", dest)
 
     def _fail_pending(self, dest: Address) -> None:
         if self.on_connect_failed is not None:

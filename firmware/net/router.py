@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from firmware.net.resolve import Target, TargetResolver, is_ip_literal
+from firmware.net.wire import is_request, retarget_request_uri
 
 __all__ = ["Route", "RouteSpec", "Router"]
 
@@ -43,7 +44,8 @@ MAX_WAITING = 32
 
 
 class Sender(Protocol):
-    def send(self, data: bytes, dest: Address, transport: str = "udp") -> None: ...
+    def send(self, data: bytes, dest: Address, transport: str = "udp", *,
+             server_name: str | None = None) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,8 @@ class Route:
         self.failed: dict[Target, float] = {}
         self.waiting: list[tuple[bytes, str]] = []
         self.resolving = False
+        #: The targets that are ``proxy_backup``'s (a request sent there names it).
+        self.backup_targets: set[Target] = set()
 
     def pick(self, targets: list[Target], now: float) -> Target | None:
         """The target for the next message (see the module docstring)."""
@@ -131,6 +135,8 @@ class Router:
                 found = self.resolver.cached(host, port, spec.transport, now)
             if found is None:
                 return None
+            if spec.backup is not None and (host, port) == spec.backup:
+                route.backup_targets = set(found) - set(out)
             out.extend(t for t in found if t not in out)
         return out
 
@@ -179,7 +185,14 @@ class Router:
             self.dropped += 1
             log.warning("proxy %s: no address to send to (DNS gave none)", dest[0])
             return
-        self.transport.send(data, target.address, transport)
+        self._send(data, target, transport, route)
+
+    @staticmethod
+    def _for(route: Route, target: Target, data: bytes) -> bytes:
+        """A request for the proxy sent to the backup names the backup (``wire``)."""
+        if target in route.backup_targets and route.spec.backup and is_request(data):
+            return retarget_request_uri(data, route.key, route.spec.backup)
+        return data
 
     def _resolve(self, route: Route) -> None:
         if route.resolving:
@@ -203,7 +216,17 @@ class Router:
             if target is None:
                 self.dropped += 1  # DNS gave nothing
                 continue
-            self.transport.send(data, target.address, transport)
+            self._send(data, target, transport, route)
+
+    def _send(self, data: bytes, target: Target, transport: str, route: Route) -> None:
+        if transport.lower() == "tls":
+            # RFC 5922 §4: the certificate must name the proxy's domain as configured,
+            # not the address its DNS records gave
+            backup = route.spec.backup if target in route.backup_targets else None
+            self.transport.send(self._for(route, target, data), target.address, transport,
+                                server_name=backup[0] if backup else route.key[0])
+        else:
+            self.transport.send(self._for(route, target, data), target.address, transport)
 
     # -- failures -------------------------------------------------------------
     def target_failed(self, key: Address, why: str = "failed") -> None:

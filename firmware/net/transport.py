@@ -1,4 +1,4 @@
-"""SIP over UDP and TCP on asyncio (RFC 3261 §18, RFC 3581 §4).
+"""SIP over UDP, TCP and TLS on asyncio (RFC 3261 §18, §26.2, RFC 3581 §4).
 
 Why this shape: the sans-IO core hands the shell finished messages with a
 destination and a transport name; this module only moves bytes.  It
@@ -6,7 +6,9 @@ destination and a transport name; this module only moves bytes.  It
 * listens on one UDP socket and one TCP server socket with the same port;
 * sends UDP itself (resolving a host name without blocking the loop) and
   hands stream traffic to ``connections.ConnectionPool``, which keeps the
-  TCP connections, frames them and bounds what a peer can hold open;
+  TCP and TLS connections, frames them and bounds what a peer can hold open
+  (TLS: outgoing only, verified by ``firmware.net.tls``; set
+  ``streams.tls_context``);
 * applies §18.1.1: a request bound for UDP that is larger than 1300 bytes is
   sent over TCP with its top Via rewritten to TCP, and if the TCP connect
   fails it is sent over UDP as built.
@@ -142,10 +144,13 @@ class SipTransport:
             self._udp = udp  # type: ignore[assignment]
             self.port = udp.get_extra_info("sockname")[1]
         if self.enable_tcp:
+            _claim_tcp_port(self.host, self.port)
             self._server = await self.loop.create_server(
-                self.streams.accept, self.host or "0.0.0.0", self.port, reuse_address=True
+                self.streams.accept, self.host or "0.0.0.0", self.port, reuse_address=True,
+                reuse_port=True,  # outgoing TLS connections share the port (firmware.net.tls)
             )
             self.port = self._server.sockets[0].getsockname()[1]
+            self.streams.tls_local = (self.host or "0.0.0.0", self.port)
 
     async def _unbind(self) -> None:
         if self._udp is not None:
@@ -194,12 +199,20 @@ class SipTransport:
             )
 
     # -- sending ------------------------------------------------------------
-    def send(self, data: bytes, dest: Address, transport: str = "udp") -> None:
-        """Queue ``data`` for ``dest`` over ``transport`` ("udp"/"tcp"); never raises."""
+    def send(self, data: bytes, dest: Address, transport: str = "udp", *,
+             server_name: str | None = None) -> None:
+        """Queue ``data`` for ``dest`` over ``transport`` ("udp"/"tcp"/"tls"); never raises.
+
+        ``server_name``: for TLS, the name the certificate must carry (the proxy's
+        configured domain when ``dest`` is the address DNS gave); default ``dest``'s host.
+        """
         try:
             kind = transport.lower()
             if kind == "tcp" and self.enable_tcp:
                 self.streams.send(data, dest, fallback_udp=None)
+            elif kind == "tls" and self.enable_tcp:
+                self.streams.send(data, dest, fallback_udp=None, tls=True,
+                                  server_name=server_name)
             elif kind == "udp" and self.enable_udp:
                 if self.enable_tcp and len(data) > MTU_SWITCH_THRESHOLD and is_request(data):
                     self.stats.switched_to_tcp += 1
@@ -243,6 +256,16 @@ class SipTransport:
         if not self._names.resolve(dest[0], then):
             self.stats.dropped_queue_full += 1
             log.warning("too many messages waiting for %s to resolve; dropped one", dest[0])
+
+
+def _claim_tcp_port(host: str, port: int) -> None:
+    """Raise OSError if any socket holds TCP ``port``: the listener sets SO_REUSEPORT
+    (for TLS connection reuse), which alone would let it share another socket's port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR: TIME_WAIT leftovers do not count, another listener does
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host or "0.0.0.0", port))
 
 
 async def open_sip_transport(

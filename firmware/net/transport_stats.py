@@ -40,6 +40,7 @@ class TransportStats:
     dropped_no_route: int = 0
     dropped_queue_full: int = 0
     dropped_unresolved: int = 0
+    tls_failures: int = 0  # TLS connects or handshakes that failed (certificate, host name)
     icmp_unreachable: int = 0
     pings_sent: int = 0
     pongs_sent: int = 0

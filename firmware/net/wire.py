@@ -17,6 +17,7 @@ __all__ = [
     "is_request",
     "top_via_branch",
     "set_top_via_transport",
+    "retarget_request_uri",
 ]
 
 #: §18.1.1: a request larger than 1300 bytes (path MTU unknown: 1500 - 200) goes over TCP.
@@ -69,3 +70,26 @@ def set_top_via_transport(data: bytes, transport: str) -> bytes:
         return data
     token = transport.upper().encode("ascii")
     return data[: proto.start(1)] + token + data[proto.end(1) :]
+
+
+_REQUEST_LINE = re.compile(rb"^([A-Za-z]+ sips?:(?:[^@ \r\n]*@)?)([^;?> \r\n]+)([^ \r\n]* SIP/2\.0)")
+
+
+def retarget_request_uri(data: bytes, old: tuple[str, int], new: tuple[str, int]) -> bytes:
+    """``data`` with its Request-URI's host:port moved from ``old`` to ``new`` when it
+    names ``old`` (a port of 5060 may be left out); else ``data`` unchanged.
+
+    Why: a request for the proxy that goes to the backup proxy must name the
+    backup, or the backup relays it to the proxy that is down (the 7960 does the
+    same with ``proxy_backup``).  Responses, and requests naming anything else
+    (in-dialog requests name the peer's Contact), are left alone.
+    """
+    m = _REQUEST_LINE.match(data)
+    if m is None:
+        return data
+    hostport = m.group(2).decode("ascii", "replace").lower()
+    host, port = old[0].lower(), int(old[1])
+    if hostport not in ({f"{host}:{port}", host} if port == 5060 else {f"{host}:{port}"}):
+        return data
+    target = new[0] if new[1] == 5060 else f"{new[0]}:{new[1]}"
+    return data[: m.start(2)] + target.encode("ascii") + data[m.end(2):]

@@ -330,6 +330,7 @@ class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         return PhoneView(
             now=now, line_name=line_label(line.settings),
             registered=line.registered, off_hook=self.active,
+            reg_problem=None if line.registered else line.registration_reason,
             focused=focused.view(waiting=self._is_waiting(focused)) if focused else None,
             other=other.view(waiting=self._is_waiting(other)) if other else None,
             transferring=self.transfer_pending(focused),
@@ -339,7 +340,7 @@ class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
             missed=self.history.unseen_missed, notice=self.notice,
             clock=clock_text(self.settings, now + self.wall_offset) if self.wall_offset else "",
             label=self.settings.phone_label,
-            idle=self.settings.idle_message or line.registration_error or "",
+            idle=self.settings.idle_message,
             registers=self.settings.registers,
             info=(info_rows(self._stats.get(focused.id))
                   if focused is not None and not focused.ended

@@ -93,6 +93,15 @@ def render(view: PhoneView) -> Screen:
     if call is None:
         if view.idle:
             lines.extend(textwrap.wrap(view.idle, _MAX)[:2])
+        elif not view.registered and view.reg_problem and view.registers:
+            # in words: what failed, then the reason without its status code on up to
+            # two rows (a refused TLS certificate must say so, not just "Registering...")
+            code, _, reason = view.reg_problem.partition(" ")
+            if code == "408":
+                lines.append("No answer from proxy")
+            else:
+                lines.append("Registration failed:")
+                lines.extend(textwrap.wrap(reason or code, _MAX)[:2])
         else:
             lines.append("Ready" if ready else "Registering...")
         if view.label:
@@ -185,6 +194,7 @@ def _call_rows(call: CallView, view: PhoneView) -> list[str]:
         rows.append(_clip(f"{title} {timer}"))
     else:
         rows.append(title)
-    if call.remote_display and call.state is _S.INCOMING:
-        rows.append(_clip(uri_user(call.remote)))
+    if call.remote_display and call.state in (_S.INCOMING, _S.CALLING, _S.PROCEEDING,
+                                              _S.RINGBACK):
+        rows.append(_clip(uri_user(call.remote)))  # the name, and the number it stands for
     return rows

@@ -387,3 +387,5 @@ class SipEvents(TransferOps):
         call = self.call_by_id(call_id)
         if call is not None and purpose == "refer":
             self.on_refer_answered(call, event.status, now)
+        elif call is not None and purpose == "also-after-bye":
+            self.on_consultation_ended(call, now)

@@ -144,6 +144,7 @@ def notify_headers(status: int, *, expires: int = 60) -> list[tuple[str, str]]:
 
 class TransferPhase(enum.StrEnum):
     WAITING_TARGET = "waiting-target"  # Transfer pressed, consultation call being dialled
+    ENDING_CONSULTATION = "ending-consultation"  # BYE/Also waits for the target's 200 to BYE
     REFER_SENT = "refer-sent"
     ACCEPTED = "accepted"              # 202 received, following NOTIFYs
     DONE = "done"

@@ -13,8 +13,9 @@ Transferor (the 7960's Transfer key):
    ``refer``: REFER X, then BYE X when the NOTIFY sipfrag says 2xx; a 405/501
    to the REFER falls back to BYE/Also.
 3. Completing Y's number holds X first (B-8 steps 5-7), then INVITEs C. Transfer
-   while Y is connected: attended. ``also``: BYE Y, then BYE X with Also (B-8
-   steps 12-15); ``refer``: REFER X with ``Refer-To: <C?Replaces=Y>``.
+   while Y is connected: attended. ``also``: BYE Y, and once Y's final answer
+   to it is in, BYE X with Also (B-8 steps 12-15, in the seed's order);
+   ``refer``: REFER X with ``Refer-To: <C?Replaces=Y>``.
 
 Transferee: a REFER is answered 202, followed by NOTIFYs (100, then the final
 status of the INVITE to the Refer-To target); a BYE with ``Also`` makes us
@@ -163,9 +164,33 @@ class TransferOps(CallOps):
             plan.replaces = Replaces(call_id=call_id, to_tag=remote_tag or "", from_tag=local_tag)
             self._refer(origin, plan, now)
             return
-        # the seed's B-8: BYE to C, then BYE with Also: C to A
-        self._sip("bye", consult.session, now=now)
-        self.end_call(consult, now, "transferred")
+        self._end_consultation_then_also(origin, consult, now)
+
+    def _end_consultation_then_also(self, origin: Call, consult: Call, now: float) -> None:
+        """The seed's B-8 steps 12-15: BYE to C; C's 200 OK; only then BYE with Also: C to A
+        (``on_consultation_ended``), so A never calls C while C is still in B's call."""
+        waiting = False
+        if consult.session is not None and not consult.ended:
+            try:
+                self.endpoint.bye(consult.session, now=now, report=True)
+                waiting = True
+            except Exception as exc:  # noqa: BLE001 - the consultation is gone: go on at once
+                log.warning("consultation BYE refused: %s", exc)
+        if not consult.ended:
+            self.end_call(consult, now, "transferred")
+        plan = origin.transfer
+        if not waiting or plan is None:
+            self._bye_also(origin, plan.target if plan else consult.remote, now)
+            return
+        plan.phase = TransferPhase.ENDING_CONSULTATION
+        self._requests[f"{consult.session}:BYE"] = (origin.id, "also-after-bye")
+        self.notice = "Transferring..."
+
+    def on_consultation_ended(self, origin: Call, now: float) -> None:
+        """The transfer target answered our BYE (or it timed out): BYE/Also to the transferee."""
+        plan = origin.transfer
+        if origin.ended or plan is None or plan.phase is not TransferPhase.ENDING_CONSULTATION:
+            return
         self._bye_also(origin, plan.target, now)
 
     def _refer(self, origin: Call, plan: TransferPlan, now: float) -> None:
@@ -195,9 +220,9 @@ class TransferOps(CallOps):
         if outcome == "fallback":  # the 7960's later firmware: REFER refused -> BYE/Also
             consult = self.call_by_id(plan.consultation_id) if plan.consultation_id else None
             if consult is not None and not consult.ended:
-                self._sip("bye", consult.session, now=now)
-                self.end_call(consult, now, "transferred")
-            self._bye_also(origin, plan.target, now)
+                self._end_consultation_then_also(origin, consult, now)
+            else:
+                self._bye_also(origin, plan.target, now)
         elif outcome == "failed":
             self.notice = f"Transfer failed ({status})"
             origin.transfer = None

@@ -37,6 +37,8 @@ class PhoneView:
     line_name: str
     registered: bool
     off_hook: bool
+    #: why the line is not registered ("503 TLS: certificate not trusted"), if known
+    reg_problem: str | None = None
     focused: CallView | None = None
     other: CallView | None = None
     transferring: bool = False

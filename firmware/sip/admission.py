@@ -25,9 +25,9 @@ class AdmissionConfig:
     """Limits per source address (the IP, whatever the port)."""
 
     #: New transactions per second a source may open, sustained.
-    rate: float = 10.0
+    rate: float = 2.0
     #: ... and in a burst (a phone's REGISTER + SUBSCRIBEs at boot, a proxy's burst).
-    burst: float = 30.0
+    burst: float = 10.0
     #: Sources remembered; the least recently seen is forgotten beyond this (bounded memory).
     max_sources: int = 512
     #: Answer an over-limit request 503 + Retry-After (True) or drop it silently (False).

@@ -163,10 +163,13 @@ def response_destination(via: Via, source: Address, transport: str) -> Address:
 def uri_destination(uri: SipUri) -> tuple[Address, str]:
     """Next-hop address and transport for a URI without DNS (§8.1.2, RFC 3263 simplified).
 
-    ``maddr`` wins over host; port defaults to 5060 (5061 for sips); the
-    transport comes from ``;transport=`` (tcp for sips).
+    ``maddr`` wins over host; the transport comes from ``;transport=``, and
+    a sips: URI is always TLS (RFC 5630 §3.1.3: its ``transport=tcp`` means
+    TLS over TCP); the port defaults to 5061 for TLS, else 5060.
     """
-    transport = uri.transport or ("tcp" if uri.scheme == "sips" else "udp")
+    transport = (uri.transport or "udp").lower()
+    if uri.scheme == "sips" and transport in ("udp", "tcp"):
+        transport = "tls"
     host = uri.param("maddr") or uri.host
-    port = uri.port or (5061 if uri.scheme == "sips" else 5060)
+    port = uri.port or (5061 if transport == "tls" else 5060)
     return (host, port), transport

@@ -105,11 +105,7 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin, NetworkMixin):
         self._reap_queue: dict[str, float] = {}
         self.registrations: dict[str, Registration] = {}
         self._ood = OutsideDialog(self, config.request_answer_timeout)
-        self.trust = SourceTrust(action=config.trust_proxy_only,
-                                 users=frozenset(config.local_users or (config.user,)))
-        for host in (config.domain, config.outbound_proxy[0] if config.outbound_proxy else None):
-            if host:
-                self.trust.add(host)
+        self.trust = SourceTrust.for_config(config)
         # The proxy relays for many callers: never rate-limited as one source.
         self.admission = SourceAdmission(config.admission, exempt=self.trust.hosts)
         self._seq = 0
@@ -332,8 +328,10 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin, NetworkMixin):
         if self.config.outbound_proxy is not None:
             return self.config.outbound_proxy, self.config.transport
         dest, transport = uri_destination(uri)
-        if uri.transport is None:
+        if uri.transport is None and uri.scheme != "sips":
             transport = self.config.transport
+            if transport == "tls" and uri.port is None:
+                dest = (dest[0], 5061)
         return dest, transport
 
     @staticmethod

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from firmware.sip.endpoint_config import EndpointError
+from firmware.sip.events import Address
+from firmware.sip.registration import Registration
 from firmware.sip.session import InviteSession, SessionError, SessionState
 
 __all__ = ["SessionCommandsMixin"]
@@ -22,11 +24,20 @@ class SessionCommandsMixin:
     """Per-call commands of ``Endpoint`` (which owns ``sessions`` and the reaping)."""
 
     sessions: dict[str, InviteSession]
+    registrations: dict[str, Registration]
 
     if TYPE_CHECKING:  # provided by Endpoint
 
         def _touch(self, session: InviteSession) -> None: ...
         def _reap(self, now: float) -> None: ...
+
+    def transport_failed(self, dest: Address, transport: str, reason: str, now: float) -> None:
+        """The shell could not reach ``dest`` (a TLS certificate refused, a connect failed):
+        registrations waiting on it fail now with 503 ``reason`` (§8.1.3.1) instead of
+        timing out, so the screen says why."""
+        for reg in list(self.registrations.values()):
+            if reg.dest == dest and reg.transport == transport.lower():
+                reg.transport_failed(now, reason)
 
     def _session(self, sid: str) -> InviteSession:
         s = self.sessions.get(sid)
@@ -63,9 +74,10 @@ class SessionCommandsMixin:
         self._run(now, self._session(session).reject, status, now, reason, headers)
 
     def bye(self, session: str, *, now: float,
-            headers: tuple[tuple[str, str], ...] = ()) -> None:
-        """End an established call with BYE (``headers`` e.g. Also / Requested-By)."""
-        self._run(now, self._session(session).bye, now, headers)
+            headers: tuple[tuple[str, str], ...] = (), report: bool = False) -> None:
+        """End an established call with BYE (``headers`` e.g. Also / Requested-By); with
+        ``report`` the final answer arrives as ``RequestAnswered`` (request id "<session>:BYE")."""
+        self._run(now, lambda: self._session(session).bye(now, headers, report=report))
 
     def dialog_info(self, session: str) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None) of a session, e.g. for Replaces (RFC 3891)."""

@@ -57,6 +57,10 @@ class EndpointConfig:
     #: sends it to the next server), up to this many times in a row, before
     #: the back-off above applies.  0: no such retry (one server).
     failover_retries: int = 0
+    #: Behind a NAT with no ``nat_address`` (RFC 3581): when a REGISTER's 2xx says
+    #: in its top Via that the registrar saw us at another ``received``/``rport``,
+    #: use that address in Via/Contact from then on and register it.
+    learn_public_address: bool = False
     max_transactions: int = 1024
     max_sessions: int = 64
     max_events: int = 4096

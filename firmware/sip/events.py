@@ -182,7 +182,8 @@ class OutOfDialogRequest(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class RequestAnswered(Event):
-    """The final response to a request we sent with ``send_in_dialog``/``send_request``.
+    """The final response to a request we sent with ``send_in_dialog``/``send_request``,
+    or to a BYE (``method`` "BYE", ``request_id`` "<session>:BYE").
 
     ``status`` is 408 when the transaction timed out.
     """

@@ -144,6 +144,8 @@ class Registration:
             self._next_at = now + refresh_delay(self.granted)
             self.host.emit(Registered(registration=self.id, aor=self.aor_text,
                                       expires=self.granted))
+            if self._learned_address(resp, now):
+                return
             if self._unregister_wanted:
                 self.unregister(now)
             elif self._resend_wanted:
@@ -167,6 +169,21 @@ class Registration:
                 retry_after = None
         self._failed(now, status, resp.reason, unregistering, retry_after)
 
+    def _learned_address(self, resp: Response, now: float) -> bool:
+        """RFC 3581 §4: the address the registrar saw us at, if we are to use it and it is
+        new (the endpoint then re-registers every line from it)."""
+        if not getattr(self.host.config, "learn_public_address", False):
+            return False
+        try:
+            via = resp.top_via
+        except ValueError:
+            return False
+        host, port = via.received or via.host, via.rport or via.port
+        if not host or not port or (host, port) == tuple(self.host.config.local_address):
+            return False
+        log.info("the registrar sees us at %s:%d (NAT): registering that address", host, port)
+        return bool(self.host.set_local_address((host, port), now=now))
+
     def _granted(self, resp: Response) -> int:
         ours = self.host.contact(self.transport).uri
         try:
@@ -188,6 +205,13 @@ class Registration:
             return
         self._tx = None
         self._failed(now, 408, "Request Timeout", self._sent_expires == 0)
+
+    def transport_failed(self, now: float, reason: str) -> None:
+        """The REGISTER in flight could not be delivered: a 503 with ``reason`` (§8.1.3.1)."""
+        if self._tx is None:
+            return
+        self._tx = None
+        self._failed(now, 503, reason, self._sent_expires == 0)
 
     def _failed(self, now: float, status: int, reason: str, unregistering: bool,
                 retry_after: float | None = None) -> None:

@@ -32,6 +32,7 @@ from firmware.sip.events import (
     Address,
     CallConfirmed,
     CallEnded,
+    RequestAnswered,
 )
 from firmware.sip.message import Request, Response
 from firmware.sip.session_base import MAX_RING_TIME, SessionError, SessionHost, SessionState
@@ -101,6 +102,7 @@ class InviteSession(UacMixin, ReinviteMixin):
         self._bye_after_ack = False
         self._ring_deadline: float | None = None
         self._bye_headers: tuple[tuple[str, str], ...] = ()
+        self._bye_report = False  # emit RequestAnswered for our BYE's final answer
         self._ack_wanted: int | None = None
         self._uac_deadline: float | None = None
 
@@ -258,7 +260,10 @@ class InviteSession(UacMixin, ReinviteMixin):
             self._send_bye(now, emit=False)
 
     # ================================================================ BYE
-    def bye(self, now: float, headers: tuple[tuple[str, str], ...] = ()) -> None:
+    def bye(self, now: float, headers: tuple[tuple[str, str], ...] = (), *,
+            report: bool = False) -> None:
+        """End the call; with ``report`` its final answer comes as ``RequestAnswered``."""
+        self._bye_report = report
         if self.ended:
             raise SessionError("session already ended")
         if self.dialog is None or self.state not in (SessionState.CONFIRMED,
@@ -300,15 +305,28 @@ class InviteSession(UacMixin, ReinviteMixin):
         )
         dest, transport = self.dialog.next_hop()
         self.host.start_client(req, dest, transport, now, self._on_bye_response,
-                               lambda *a: None)
+                               self._on_bye_timeout)
         self._terminate(now)
         if emit:
             self.host.emit(CallEnded(session=self.id, by="local", reason="bye"))
 
     def _on_bye_response(self, tx: ClientTransaction, status: int, resp: Response,
                          now: float) -> None:
-        if status in (401, 407):  # a proxy wants credentials for our BYE too
-            self.challenge_retry(tx, resp, now, self._on_bye_response, lambda *a: None)
+        if status < 200:
+            return
+        if status in (401, 407) and self.challenge_retry(  # a proxy wants credentials for BYE too
+                tx, resp, now, self._on_bye_response, self._on_bye_timeout) is not None:
+            return
+        if self._bye_report:
+            # call control waits for it (the seed's B-8: BYE/Also to A after C's 200 OK)
+            self.host.emit(RequestAnswered(request_id=f"{self.id}:BYE", session=self.id,
+                                           method="BYE", status=status, reason=resp.reason,
+                                           response=resp))
+
+    def _on_bye_timeout(self, tx: ClientTransaction, now: float) -> None:
+        if self._bye_report:
+            self.host.emit(RequestAnswered(request_id=f"{self.id}:BYE", session=self.id,
+                                           method="BYE", status=408, reason="Request Timeout"))
 
     def dialog_info(self) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None before any dialog), e.g. for Replaces."""

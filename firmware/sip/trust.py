@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["SourceTrust", "Verdict"]
 
@@ -46,6 +47,16 @@ class SourceTrust:
     #: Our lines' user parts (Request-URI check); empty: not checked.
     users: frozenset[str] = frozenset()
     hosts: set[str] = field(default_factory=set)
+
+    @classmethod
+    def for_config(cls, config: Any) -> SourceTrust:
+        """From an ``EndpointConfig``: its action, lines, and proxy hosts."""
+        trust = cls(action=config.trust_proxy_only,
+                    users=frozenset(config.local_users or (config.user,)))
+        for host in (config.domain, config.outbound_proxy[0] if config.outbound_proxy else None):
+            if host:
+                trust.add(host)
+        return trust
 
     @property
     def active(self) -> bool:

@@ -6,11 +6,10 @@ backup at once (the dead proxy's port answers ICMP unreachable) and register
 with the primary again once it returns (after ``proxy_retry_interval``).
 Real Kamailio on both sides.
 
-Known gap (kept as a strict xfail so it fails loudly once fixed): a call
-placed while on the backup names the PRIMARY in its Request-URI
-(``sip:5550002@<primary>``), and a backup that does not serve the primary's
-domain relays it there (408). Deployments give both servers one domain name;
-with bare IP addresses the phone would have to re-target the Request-URI.
+A call placed while on the backup reaches the callee through it: a request
+for the proxy that goes to the backup names the backup in its Request-URI
+(``firmware.net.wire.retarget_request_uri``), as the 7960 does with
+``proxy_backup``; otherwise the backup relays it to the dead primary (408).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from peers import Kamailio, free_port
 
 from firmware.demo.network import Handset, Network, handset_config, heard, until
@@ -81,8 +79,6 @@ def test_registrar_dies_phones_move_to_the_backup_and_return(tmp_path: Path) -> 
     assert out["back"] is True
 
 
-@pytest.mark.xfail(strict=True, raises=TimeoutError,
-                   reason="Request-URI names the dead primary; see the module docstring")
 def test_call_through_the_backup_while_the_registrar_is_down(tmp_path: Path) -> None:
     out = asyncio.run(_outage(tmp_path, free_port(), during=True))
     tone = out["tone"]

@@ -44,11 +44,13 @@ def sipp_messages(log_text: str, offset: float) -> list[tuple[float, str, bytes]
 
 
 def add_sipp_leg(log: MessageLog, messages: list[tuple[float, str, bytes]], me: str, peer: str,
-                 snap: float = 0.005) -> None:
+                 snap: float = 0.1) -> None:
     """Add a SIPp instance's messages (all exchanged with ``peer``) to ``log``, then re-sort by time.
 
     SIPp stamps its log from a clock it reads once per loop turn, so an answer it
-    sends at once can carry a stamp a millisecond late. A message SIPp sent within
+    sends at once can carry a stamp late: a millisecond on an idle machine, tens of
+    them on a loaded one (seen: a redirect server's 302 stamped after the proxy had
+    already followed it). The scenarios answer at once, so a message SIPp sent within
     ``snap`` seconds of one it received is placed right after that one.
     """
     last_in: float | None = None

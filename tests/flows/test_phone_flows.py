@@ -66,12 +66,26 @@ def _check_figure(figure: str, host: str | None = None) -> None:
     outcome = _run(figure, host)
     assert len(outcome.log.messages) >= len(SEED_STEPS[figure])
     assert outcome.run is not None
+    if figure == "B-8":
+        _b8_bye_also_after_c_answered(outcome.log.messages)
     heard = {(what, who): hz for what, who, hz in outcome.run.media}
     for key, hz in HEARD.get(figure, {}).items():
         if hz is None:
             assert heard[key] is None, (key, heard)  # silence while held
         else:
             assert heard[key] == pytest.approx(hz, rel=0.04), (key, heard)
+
+
+def _b8_bye_also_after_c_answered(messages: list) -> None:
+    """B-8 steps 12-16 (``transfer_method: also``), besides the strict match of the whole
+    table: B's BYE to C, C's 200 OK, only then B's BYE with Also to A, then A's INVITE to C."""
+    seq = [(m.src, m.dst, m.label.split(" (SDP")[0]) for m in messages]
+    bye_c = seq.index(("B", "C", "BYE"))
+    ok_c = seq.index(("C", "B", "200 OK"), bye_c)
+    bye_also = seq.index(("B", "A", "BYE (Also)"))
+    invite_c = seq.index(("A", "C", "INVITE"))
+    assert bye_c < ok_c < bye_also < invite_c, seq
+    assert ("B", "A", "BYE") not in seq  # the only BYE to A is the one with Also
 
 
 def test_b4_hold_stops_media_and_resume_restores_it() -> None:

@@ -20,6 +20,7 @@ from peers import HOST
 
 from firmware.demo.driver import SipDriver
 from firmware.net.transport import SipTransport, open_sip_transport
+from firmware.sip.admission import AdmissionConfig
 from firmware.sip.endpoint import Endpoint, EndpointConfig
 
 TORTURE = Path(__file__).resolve().parents[1] / "data" / "rfc4475"
@@ -69,7 +70,10 @@ async def test_hostile_input_never_escapes_and_the_stack_still_answers() -> None
     net = await open_sip_transport(HOST, 0)
     refused: list = []
     loopback_only(net, refused)
-    driver = SipDriver(Endpoint(EndpointConfig(local_address=net.local_address)), net)
+    # Robustness, not flood limits: every message comes from 127.0.0.1, which the
+    # per-source admission (tests/sip/test_flood.py) would otherwise throttle.
+    unlimited = AdmissionConfig(rate=1e6, burst=1e6)
+    driver = SipDriver(Endpoint(EndpointConfig(local_address=net.local_address, admission=unlimited)), net)
     probe_in: asyncio.Queue = asyncio.Queue()
     probe: SipTransport | None = None
     raw = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

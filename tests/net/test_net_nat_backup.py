@@ -147,3 +147,64 @@ def _registers(log: str) -> int:
 
 
 pytestmark = pytest.mark.interop
+
+
+MAPPED = ("203.0.113.9", 40000)  # what a NAT would have made of us (TEST-NET-3, never sent to)
+
+
+def _ok_as_seen_through_a_nat(request: bytes) -> bytes:
+    """200 OK to a REGISTER whose top Via says the registrar saw it from ``MAPPED``."""
+    head = request.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    keep = [h for h in head[1:] if h.split(b":", 1)[0].lower() in
+            (b"via", b"from", b"to", b"call-id", b"cseq", b"contact")]
+    out = []
+    for h in keep:
+        if h.lower().startswith(b"via:") and not any(o.lower().startswith(b"via:") for o in out):
+            h = re.sub(rb";rport(=\d+)?", b"", h) + (
+                f";received={MAPPED[0]};rport={MAPPED[1]}".encode())
+        if h.lower().startswith(b"to:"):
+            h += b";tag=nat1"
+        out.append(h)
+    return b"\r\n".join([b"SIP/2.0 200 OK", *out, b"Expires: 600", b"Content-Length: 0", b"", b""])
+
+
+def test_received_and_rport_of_the_register_answer_are_used() -> None:
+    """``nat_enable`` without ``nat_address``: the registrar's 200 says (Via received/rport,
+    RFC 3581) it saw us at 203.0.113.9:40000; the phone registers that address in Via and
+    Contact, and offers media there."""
+
+    async def main() -> tuple[list[bytes], str]:
+        loop = asyncio.get_running_loop()
+        got: list[bytes] = []
+        registrar = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        registrar.bind(("127.0.0.1", 0))
+        registrar.setblocking(False)
+
+        def on_datagram() -> None:
+            data, source = registrar.recvfrom(65535)
+            got.append(data)
+            if data.startswith(b"REGISTER "):
+                registrar.sendto(_ok_as_seen_through_a_nat(data), source)
+
+        loop.add_reader(registrar.fileno(), on_datagram)
+        net = Network()
+        try:
+            a = await net.add("A", handset_config(
+                "5550001", proxy=registrar.getsockname(), nat_enable=True, keepalive_interval=0))
+            await until(lambda: sum(d.startswith(b"REGISTER ") for d in got) >= 2,
+                        "a second REGISTER", timeout=5)
+            await until(lambda: a.host._media_address == MAPPED[0], "media address", timeout=5)
+            media = a.host._media_address
+        finally:
+            loop.remove_reader(registrar.fileno())
+            registrar.close()
+            await net.close()
+        return got, media
+
+    got, media = asyncio.run(main())
+    first, second = [d for d in got if d.startswith(b"REGISTER ")][:2]
+    public = f"{MAPPED[0]}:{MAPPED[1]}".encode()
+    assert public not in first
+    assert re.search(rb"^Via: SIP/2.0/UDP " + re.escape(public) + rb";", second, re.M), second
+    assert re.search(rb"^Contact: <sip:5550001@" + re.escape(public), second, re.M), second
+    assert media == MAPPED[0]

@@ -328,7 +328,7 @@ async def test_udp_to_a_host_name_is_resolved_without_blocking() -> None:
         await b.close()
 
 
-@pytest.mark.parametrize("transport", ["sctp", "tls"])
+@pytest.mark.parametrize("transport", ["sctp", "ws"])  # tls: tests/security/test_sip_tls.py
 async def test_unknown_transport_is_dropped_and_counted(transport: str) -> None:
     a = await open_sip_transport("127.0.0.1", 0)
     try:

@@ -267,3 +267,34 @@ def test_over_https_the_session_cookie_is_secure(tmp_path: Any) -> None:
     assert head.startswith("HTTP/1.1 200")
     cookie = next(line for line in head.split("\r\n") if line.lower().startswith("set-cookie"))
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_sngrep_reads_the_pcap_as_sip_dialogs(tmp_path: Any) -> None:
+    """sngrep (no interface) parses the trace into dialogs and re-writes their messages."""
+    sngrep = need("/usr/bin/sngrep", "sngrep")
+    tshark = need("/usr/bin/tshark", "tshark")
+    now = time.time()
+
+    def msg(first: str, call_id: str, to_tag: str = "") -> bytes:
+        return (f"{first}\r\nVia: SIP/2.0/UDP 127.0.0.1:5061;branch=z9hG4bK{call_id}\r\n"
+                f"From: <sip:a@127.0.0.1>;tag=1\r\nTo: <sip:b@127.0.0.1>{to_tag}\r\n"
+                f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nMax-Forwards: 70\r\n"
+                "Content-Length: 0\r\n\r\n").encode()
+
+    a, b = ("127.0.0.1", 5061), ("127.0.0.1", 5062)
+    packets = [
+        WirePacket(wall=now, src=a, dst=b, transport="udp",
+                   data=msg("INVITE sip:b@127.0.0.1:5062 SIP/2.0", "c1")),
+        WirePacket(wall=now + 0.1, src=b, dst=a, transport="udp",
+                   data=msg("SIP/2.0 200 OK", "c1", ";tag=2")),
+        WirePacket(wall=now + 0.2, src=a, dst=b, transport="tcp",
+                   data=msg("INVITE sip:b@127.0.0.1:5062;transport=tcp SIP/2.0", "c2")),
+    ]
+    src, out = tmp_path / "in.pcap", tmp_path / "out.pcap"
+    src.write_bytes(write_pcap(packets))
+    run = subprocess.run([sngrep, "-N", "-I", str(src), "-O", str(out)], capture_output=True,
+                         text=True, timeout=60, check=True)
+    assert "Dialog count: 2" in run.stdout
+    read = subprocess.run([tshark, "-r", str(out), "-T", "fields", "-e", "sip.Call-ID"],
+                          capture_output=True, text=True, timeout=60, check=True).stdout
+    assert read.split() == ["c1", "c1", "c2"]

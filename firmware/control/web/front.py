@@ -71,6 +71,10 @@ class WebFront:
         self.sessions = Sessions(passwords)
         self.login_required = login_required
         self.secure = secure
+        try:  # the first LCD render loads the font (~25 ms): at start, not in a call's push
+            phone.screen_png()
+        except Exception:  # noqa: BLE001 - a phone without a screen yet: the first push pays
+            log.debug("web: no screen to warm up", exc_info=True)
 
     # ------------------------------------------------------------ entry
 
@@ -204,7 +208,9 @@ class WebFront:
 
     async def _lists(self, s: Session, _h: RequestHead, _f: dict[str, Any]) -> AnyResponse:
         history = [h.to_json() for h in self.phone.history()]
-        return _html(self._frame("Call lists", pages.lists_page(history), s, "/lists"))
+        book = self.backend.directory() if self.backend is not None else []
+        names = {pages.user_part(d.number): d.name for d in book}
+        return _html(self._frame("Call lists", pages.lists_page(history, names), s, "/lists"))
 
     async def _directory(self, s: Session, _h: RequestHead, _f: dict[str, Any]) -> AnyResponse:
         entries = self.backend.directory() if self.backend is not None else []

@@ -137,13 +137,22 @@ def _dial_button(target: str) -> str:
     return f'<button data-dial="{e(target)}">Dial</button>' if target else ""
 
 
-def lists_page(history: list[dict[str, Any]]) -> str:
-    """Missed, received, placed: newest first, each with Dial."""
+def user_part(remote: str) -> str:
+    """``sip:5550002@host:port`` -> ``5550002`` (the part a directory lists)."""
+    text = remote.split(":", 1)[1] if remote.lower().startswith(("sip:", "sips:", "tel:")) else remote
+    return text.split("@", 1)[0].split(";", 1)[0]
+
+
+def lists_page(history: list[dict[str, Any]], names: dict[str, str] | None = None) -> str:
+    """Missed, received, placed: newest first, each with Dial; a name from the call
+    itself (its display name) or else from the directory."""
+    names = names or {}
     out = ["<h1>Call lists</h1>"]
     for kind, title in (("missed", "Missed"), ("received", "Received"), ("placed", "Placed")):
         entries = [h for h in history if h.get("kind") == kind]
         rows = "".join(
-            f"<tr><td>{e(h.get('display') or '')}</td><td>{e(h.get('remote'))}</td>"
+            f"<tr><td>{e(h.get('display') or names.get(user_part(str(h.get('remote') or '')), ''))}"
+            f"</td><td>{e(h.get('remote'))}</td>"
             f"<td>{e(_when(float(h.get('at') or 0)))}</td>"
             f"<td>{_duration(h.get('duration'))}</td>"
             f"<td>{_dial_button(str(h.get('remote') or ''))}</td></tr>"
