@@ -24,8 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import pytest
-from peers_proc import PeerProcess, require, wait_until
+from peers_proc import PeerProcess, require, require_root, wait_until
 
 NET = "198.18.43."
 
@@ -67,8 +66,7 @@ class TwoHosts:
 
     def __init__(self) -> None:
         self.ip_cmd = require("ip")
-        if os.geteuid() != 0:
-            pytest.skip("network namespaces need root")
+        require_root()
         tag = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pbx = Host(f"pp-pbx-{tag}", "vpbx", NET + "1", self.ip_cmd)
         self.desk = Host(f"pp-desk-{tag}", "vdesk", NET + "2", self.ip_cmd)

@@ -13,8 +13,7 @@ import subprocess
 import uuid
 from collections.abc import Iterator, Sequence
 
-import pytest
-from peers_proc import require
+from peers_proc import require, require_root
 
 _CLONE_NEWNET = 0x40000000
 
@@ -34,8 +33,7 @@ class Netns:
 
     def __init__(self, addr: str = "127.0.0.2") -> None:
         self.ip = require("ip")
-        if os.geteuid() != 0:
-            pytest.skip("network namespaces need root")
+        require_root()
         self.name = f"piphone-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.addr = addr
         self.created = False

@@ -11,9 +11,16 @@ Replaces) and keep talking; without it both calls end.
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
+from pathlib import Path
 from typing import Any
 
+from firmware.control import ControlConfig, ControlServer
 from firmware.demo.network import Handset, Network, handset_config, settle, until
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "control"))
+from test_control_api import _request  # noqa: E402
 
 TONE = {"A": 500.0, "B": 2500.0, "C": 1500.0}
 AUDIBLE = -30.0  # dBFS: the tones are sent at -6 dBFS; silence is below -90
@@ -82,7 +89,14 @@ def test_three_way_conference_everyone_hears_the_others() -> None:
         got["a"] = await _hears(a, "B", "C")
         got["c"] = await _hears(c, "A", "B")
         got["b"] = await _hears(b, "A", "C")
-        got["status"] = b.status().to_json()
+        server = ControlServer(b.api, ControlConfig())  # B's status over HTTP, as a client sees it
+        await server.start()
+        try:
+            got["status"] = json.loads((await _request(server.port, "GET", "/api/status"))[2])
+            got["confrn_again"] = (await _request(server.port, "POST", "/api/softkey",
+                                                  {"name": "confrn"}))[0]
+        finally:
+            await server.close()
         got["screen"] = b.status().display
         got["a_conf"] = [x.conference for x in a.calls()]
         b.api.press_softkey("endcall")
@@ -103,6 +117,7 @@ def test_three_way_conference_everyone_hears_the_others() -> None:
     assert got["a_conf"] == [False]  # A's phone just has a call
     assert any(row.startswith("Conference") for row in got["screen"])
     assert got["status"]["softkeys"] == ["EndCall"]
+    assert got["confrn_again"] == 409  # not on the conference's row
 
 
 def test_conference_hangup_joins_the_others_by_transfer() -> None:

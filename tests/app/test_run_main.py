@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from peers import Kamailio, free_port, wait_until
+from peers_proc import require_module
 
 from firmware.demo.network import Network, handset_config, until
 
@@ -158,8 +159,8 @@ def test_sigterm_ends_the_call_in_progress(tmp_path: Path) -> None:
 
 def test_run_on_the_pi_hal_headless(tmp_path: Path) -> None:
     """The Pi backends (gpiozero on its mock pin factory, ALSA null) under ``run --hal pi``."""
-    pytest.importorskip("alsaaudio")
-    pytest.importorskip("gpiozero")
+    require_module("alsaaudio")
+    require_module("gpiozero")
     control_port, sip_port = free_port(), free_port()
     cnf = tmp_path / "SIP00112233AABB.cnf"
     cnf.write_text(f"line1_name: 5550001\nproxy1_address: 127.0.0.1\nproxy1_port: {free_port()}\n"

@@ -142,6 +142,7 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
         ("/api/mock/audio", {"tone_hz": -5}, 400, "tone_hz"),
         ("/api/mock/audio", {"tone_hz": True}, 400, "float"),
         ("/api/mock/audio", {"tone_hz": "1000"}, 400, "float"),
+        ("/api/mock/audio", {"tone_hz": 7001}, 400, "7000 Hz"),  # G.722 carries up to 7 kHz
     ],
 )
 def test_bad_input_and_wrong_state_are_4xx_with_a_sentence(

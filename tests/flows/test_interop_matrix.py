@@ -5,7 +5,8 @@ Everything runs inside a private network namespace (tests/peers.py ``Netns``):
 Kamailio on 127.0.0.2, the peer, and our phone's event loop (the test thread
 is switched into the namespace, so every socket the phone opens lives there).
 Each row registers both sides with Kamailio (digest), calls both ways with
-audio checked by tone, holds and resumes, and sends RFC 4733 DTMF.
+audio checked by tone, holds and resumes, sends RFC 4733 DTMF and (baresip) blind-transfers
+the peer to a second handset with REFER.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from firmware.demo.network import Handset, Network, handset_config, heard, until
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
-USERS = {"5550001": "pw5550001", "alice": "pwalice"}
+USERS = {"5550001": "pw5550001", "5550002": "pw5550002", "alice": "pwalice"}
 OUR_TONE = 1000.0
 BARESIP_TONE = 440.0  # the tone tests/peers_baresip.py writes into baresip's aufile source
 WAIT = 15.0
@@ -103,8 +104,21 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str) -> list[dict[
         out.append(await _talk_hold_dtmf(phone, BARESIP_TONE))
         watcher.cancel()
         out[-1]["events"] = events
-        phone.api.press_softkey("endcall")
-        await until(_idle(phone), "idle after our BYE", timeout=WAIT)
+        # blind transfer (REFER): baresip calls our second handset through Kamailio
+        other = await net.add("other", handset_config(
+            "5550002", proxy=kam.address, password=USERS["5550002"], transport=transport),
+            host=kam.host)
+        await until(lambda: other.status().registered, "second handset registered",
+                    timeout=WAIT)
+        phone.api.transfer("5550002")
+        await until(_state(other, "incoming"), "the transfer target to ring", timeout=WAIT)
+        other.api.set_hook(True)
+        await until(_state(other, "connected"), "baresip and the target connected",
+                    timeout=WAIT)
+        await until(_idle(phone), "the transferor idle", timeout=WAIT)
+        out.append({"transferred": await heard(other, BARESIP_TONE, timeout=WAIT)})
+        other.api.press_softkey("endcall")
+        await until(_idle(other), "idle after the transferred call", timeout=WAIT)
         # baresip calls us through Kamailio
         answer = await _ctrl(bs.ctrl_port, "dial", f"sip:5550001@{kam.host}:{kam.port}"
                              + (";transport=tcp" if transport == "tcp" else ""))
@@ -133,7 +147,8 @@ def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
                 calls = asyncio.run(_baresip_row(bs, kam, transport))
             log = bs.log_text()
         kam_log = kam.log_text()
-    ours, theirs = calls
+    ours, transferred, theirs = calls
+    assert transferred["transferred"] == pytest.approx(BARESIP_TONE, rel=0.04), transferred
     assert ours["heard"] == pytest.approx(BARESIP_TONE, rel=0.04), (ours, log[-2000:])
     assert ours["held"] is None and ours["resumed"] == pytest.approx(BARESIP_TONE, rel=0.04)
     assert theirs["heard"] == pytest.approx(BARESIP_TONE, rel=0.04), (theirs, log[-2000:])
@@ -141,7 +156,7 @@ def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
     assert re.search(rf"REGISTER sip:5550001@\S+ from \S+ proto={proto}", kam_log), kam_log[-3000:]
     # us -> baresip: its end-of-call RTP statistics count what we sent
     rx = re.findall(r"packets:\s+(\d+)\s+(\d+)", log)
-    assert len(rx) == 2 and all(int(r[1]) > 40 for r in rx), log[-3000:]
+    assert len(rx) == 3 and int(rx[0][1]) > 40 and int(rx[2][1]) > 40, log[-3000:]
     dtmf = [e.get("param") for e in ours["events"]  # type: ignore[union-attr]
             if e.get("type") == "CALL_DTMF_START"]
     assert dtmf[:3] == ["1", "9", "#"], ours["events"]

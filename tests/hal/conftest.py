@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from peers_proc import require_module
 
 
 @pytest.fixture
 def pin_factory() -> Iterator[Any]:
-    mock = pytest.importorskip("gpiozero.pins.mock")
+    mock = require_module("gpiozero.pins.mock")
     factory = mock.MockFactory()
     try:
         yield factory

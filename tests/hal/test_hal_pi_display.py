@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from peers_proc import require_module
 
 from hal.base import Screen
 from hal.render import render
 from hal.settings import HalSettings
 
-pytest.importorskip("luma.oled")
+require_module("luma.oled")
 
 from hal_oled_model import FakeSMBus, RecordingSerial, Sh1106Ram, Ssd1306Ram  # noqa: E402
 from luma.core.device import dummy  # noqa: E402

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from peers_proc import require_module
 
 from hal.base import RING_WAITING_BEEP, HookEvent
 from hal.clock import VirtualClock
 from hal.settings import HalSettings
 
-pytest.importorskip("gpiozero")
+require_module("gpiozero")
 
 from gpiozero.pins.mock import MockPin  # noqa: E402
 

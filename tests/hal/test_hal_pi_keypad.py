@@ -6,12 +6,13 @@ import logging
 from typing import Any
 
 import pytest
+from peers_proc import require_module
 
 from hal.base import KeyEvent
 from hal.clock import VirtualClock
 from hal.settings import KEYPAD_4X4, HalSettings
 
-pytest.importorskip("gpiozero")
+require_module("gpiozero")
 
 from hal_gpio_matrix import KeyMatrix  # noqa: E402
 

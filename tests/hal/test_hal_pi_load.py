@@ -7,14 +7,15 @@ import sys
 from typing import Any
 
 import pytest
+from peers_proc import require_module
 
 import hal
 from hal.base import HookEvent, InputEvent, KeyEvent, Screen
 from hal.clock import VirtualClock
 from hal.settings import HalSettings
 
-pytest.importorskip("gpiozero")
-pytest.importorskip("luma.oled")
+require_module("gpiozero")
+require_module("luma.oled")
 
 from hal_oled_model import RecordingSerial  # noqa: E402
 

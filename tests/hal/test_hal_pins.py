@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from peers_proc import require_module
 
 from hal.pi.pins import PinFactoryError, board_model, factory_order, make_pin_factory
 
@@ -96,7 +97,7 @@ def test_clear_error_when_no_library_works(tmp_path: Path) -> None:
 
 def test_real_gpiozero_classes_off_a_pi_fail_with_the_clear_error(tmp_path: Path) -> None:
     """On this CI machine neither RPi.GPIO nor lgpio can drive GPIO: the real classes say so."""
-    pytest.importorskip("gpiozero")
+    require_module("gpiozero")
     if "Raspberry Pi" in (board_model() or ""):
         pytest.skip("on a real Pi a GPIO library does work")
     with pytest.raises(PinFactoryError, match="not a Raspberry Pi"):
@@ -111,7 +112,7 @@ def test_explicit_choice_is_not_second_guessed(tmp_path: Path) -> None:
 
 
 def test_mock_choice_builds_gpiozero_mock_factory(tmp_path: Path) -> None:
-    mock = pytest.importorskip("gpiozero.pins.mock")
+    mock = require_module("gpiozero.pins.mock")
     factory = make_pin_factory("mock", tmp_path)
     assert isinstance(factory, mock.MockFactory)
     factory.close()

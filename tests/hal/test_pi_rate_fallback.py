@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from peers_proc import require_module
 
 from hal.pi.rate_fallback import ResampledPcm, open_voice_pcm
 from hal.resample import IntegerResampler
@@ -194,7 +195,7 @@ def test_resampled_pcm_speaks_8khz_frames_to_the_caller() -> None:
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]:
     """alsa_rate_driver.py run once, in a subprocess whose ALSA config defines file-plugin PCMs."""
-    pytest.importorskip("alsaaudio")
+    require_module("alsaaudio")
     tmp_path = tmp_path_factory.mktemp("alsa_rate")
     (tmp_path / "cap_in.raw").write_bytes(tone(1000, 48000, 5.0).tobytes())
     conf = tmp_path / "asound.conf"

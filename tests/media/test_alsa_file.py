@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from peers_proc import require_module
 
 from firmware.media.tones import sine
 
-pytest.importorskip("alsaaudio")
+require_module("alsaaudio")
 
 pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 HERE = Path(__file__).resolve().parent

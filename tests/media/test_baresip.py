@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from peers_proc import missing
 
 from .baresip_peer import available, baresip, netns, tone_wav
 
@@ -46,8 +47,9 @@ def result(proc: subprocess.Popen) -> dict:
     return json.loads(out.strip().splitlines()[-1])
 
 
-@pytest.mark.skipif(WHY is not None, reason=WHY or "")
 def test_call_with_baresip_audio_both_ways(tmp_path: Path) -> None:
+    if WHY is not None:
+        missing(WHY)  # fails in CI
     wav = tone_wav(tmp_path / "tone440.wav", 440.0, 30.0)
     with netns() as ns, \
             baresip(ns, tmp_path / "src", 5091, (10000, 10019), f"aufile,{wav}", "aubridge,a"), \

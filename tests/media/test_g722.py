@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from peers_proc import require_module
 
 from firmware.media.analysis import dominant_frequency, level_dbfs
 from firmware.media.codecs import G722, PCMA, PCMU, offer_order, supported_codecs
@@ -13,7 +14,7 @@ from hal.clock import VirtualClock
 
 from .harness import call
 
-pytest.importorskip("G722")
+require_module("G722")
 
 pytestmark = pytest.mark.arm64  # part of the subset run in the emulated arm64 userland
 

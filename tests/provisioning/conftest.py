@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from peers_proc import missing
 
 IN_TFTPD = shutil.which("in.tftpd") or "/usr/sbin/in.tftpd"
 
@@ -83,7 +84,7 @@ class TftpServer:
 @pytest.fixture
 def tftpd(tmp_path: Path) -> Iterator[TftpServer]:
     if not os.path.exists(IN_TFTPD):
-        pytest.skip("tftpd-hpa (in.tftpd) is not installed; run make deps")
+        missing("tftpd-hpa (in.tftpd) is not installed; run make deps")
     root = tmp_path / "tftproot"
     root.mkdir()
     os.chmod(tmp_path, 0o755)

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
+from peers_proc import missing
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "piphone.service"
@@ -29,7 +29,7 @@ def verify(tmp_path: Path, unit_text: str) -> subprocess.CompletedProcess[str]:
     so the unit is checked exactly as installed (ExecStart unchanged)."""
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is not installed; run make deps")
+        missing("systemd-analyze is not installed; run make deps")
     root = tmp_path / "root"
     shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
     exe = root / EXEC.lstrip("/")
@@ -87,7 +87,7 @@ def test_install_script_refuses_to_run_unprivileged_for_real() -> None:
     if os.geteuid() == 0:  # drop to an unprivileged user to exercise the guard
         runuser = shutil.which("runuser")
         if runuser is None:
-            pytest.skip("runuser is not available")
+            missing("runuser is not available")
         cmd = [runuser, "-u", "nobody", "--", *cmd]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=60,
                          env={k: v for k, v in os.environ.items() if k != "DRY_RUN"})

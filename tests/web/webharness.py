@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pytest
+from peers_proc import missing
 
 T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
@@ -36,10 +36,7 @@ WAIT = 20.0  # generous: a slow shared machine delays, never fails, a step
 def need(path: str, what: str) -> str:
     found = path if os.access(path, os.X_OK) else shutil.which(os.path.basename(path))
     if found is None:
-        msg = f"{what} not installed (scripts/install-deps.sh installs it)"
-        if os.environ.get("PIPHONE_CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
+        missing(f"{what} not installed (scripts/install-deps.sh installs it)")
     return found
 
 
