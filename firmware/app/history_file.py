@@ -2,7 +2,7 @@
 
 Why in the shell: call control (``firmware.phone``) is sans-IO; it keeps the
 history as values and says ``HistoryChanged``; the app saves it here. Saving
-goes through ``atomic.write_atomic`` (temp file, fsync, rename, fsync of the
+goes through ``firmware.durable.write_atomic`` (temp file, fsync, rename, fsync of the
 directory), so a power cut mid-save leaves the previous history. A corrupt,
 foreign or oversized file is ignored (logged), never fatal: history is a
 convenience.

@@ -1,7 +1,7 @@
 """The user's remembered settings on disk: ``<state_dir>/prefs.json`` (volume levels).
 
 Why in the shell: call control keeps ``UserPrefs`` as a value and says
-``PrefsChanged``; the app saves it here through ``atomic.write_atomic``, so a
+``PrefsChanged``; the app saves it here through ``firmware.durable.write_atomic``, so a
 power cut while the volume key is pressed leaves the old or the new levels,
 never a torn file. A missing, corrupt or oversized file means the factory
 levels (logged), never a failed boot.
