@@ -159,8 +159,10 @@ async def amain(args: argparse.Namespace) -> int:
     try:
         while True:
             control = _control_config(args, config)
-            if control is not None and control.token_required and not control.token:
-                log.error("the control API on %s needs control_token (off loopback)", control.host)
+            logins = any(getattr(config, f"web_{r}_password", "") for r in ("user", "admin"))
+            if control is not None and control.token_required and not control.token and not logins:
+                log.error("the control API on %s needs control_token or web passwords (off "
+                          "loopback)", control.host)
                 return 1
             clock = LoopClock(loop)
             try:

@@ -35,14 +35,14 @@ LINE_PASSWORD = "hunter2-line-secret"
 TOKEN = "tok-0123456789"
 
 
-def _configs(root: Path) -> None:
+def _configs(root: Path, *, token: bool = True) -> None:
     (root / "SIPDefault.cnf").write_text(
         "# shared by every phone\n"
         "proxy1_address: 127.0.0.1\n"
         "proxy1_port: 5070\n"
         "proxy_register: 0\n"
-        f"control_token: {TOKEN}\n"
-        "web_user_password: user-pass\n"
+        + (f"control_token: {TOKEN}\n" if token else "# no control_token: web logins only\n")
+        + "web_user_password: user-pass\n"
         f"web_admin_password: \"{hash_password('admin-pass', iterations=20_000)}\"\n")
     (root / f"SIP{MAC}.cnf").write_text(
         "# this phone\n"
@@ -171,7 +171,7 @@ def test_admin_resync_fetches_the_new_configuration_over_tftp(tmp_path: Path) ->
     """Resync on the admin page: the phone asks tftpd-hpa again and shows the new label."""
     root = tmp_path / "tftproot"
     root.mkdir()
-    _configs(root)
+    _configs(root, token=False)  # off loopback with web passwords and no API token
     for f in root.iterdir():
         f.chmod(0o644)
     with Netns(addr=ADDR) as ns, ns.entered():
@@ -183,6 +183,7 @@ def test_admin_resync_fetches_the_new_configuration_over_tftp(tmp_path: Path) ->
             cwd=tmp_path, log_name="phone.log", env=env).start()
         try:
             assert _serving(), phone.log_text()
+            assert _http("/api/status", {"Authorization": f"Bearer {TOKEN}"}) == 401  # no token
             with chromium() as d:
                 d.get(BASE + "/")
                 _login(d, "admin", "admin-pass")
@@ -198,9 +199,9 @@ def test_admin_resync_fetches_the_new_configuration_over_tftp(tmp_path: Path) ->
                 wait_for(d, lambda d: "After resync" in d.find_element("id", "lcd").get_attribute(
                     "alt"), "the new label on the LCD, pushed after the resync")
                 d.get(BASE + "/admin")
-                row = [c.text for c in d.find_elements("css selector", "#config tbody tr")[6]
-                       .find_elements("tag name", "td")]
-                assert row == ["phone_label", "After resync", f"SIP{MAC}.cnf:2"]
+                rows = [[c.text for c in r.find_elements("tag name", "td")]
+                        for r in d.find_elements("css selector", "#config tbody tr")]
+                assert ["phone_label", "After resync", f"SIP{MAC}.cnf:2"] in rows
         finally:
             phone.stop()
             tftpd.stop()
