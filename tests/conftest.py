@@ -26,7 +26,13 @@ def clock() -> VirtualClock:
 
 
 # Every test fails when the code under test logged an internal error (tests/health_plugin.py).
-from health_plugin import no_internal_errors  # noqa: E402, F401
+# The arm64 stage runs its subset against the INSTALLED handset package, which leaves
+# the demo/test tooling out (firmware.demo): there, and only there, the check is off.
+try:
+    from health_plugin import no_internal_errors  # noqa: E402, F401
+except ModuleNotFoundError as exc:
+    if exc.name != "firmware.demo" or not os.environ.get("PIPHONE_INSTALLED_PACKAGE"):
+        raise
 
 # Real-peer fixtures (sipp, kamailio, tftpd, netns) from tests/peers.py.
 from peers import kamailio, kamailio_users, netns, sipp, tftpd  # noqa: E402, F401
