@@ -106,7 +106,7 @@ step_end
 
 # --- 4. the marked test subset against the installed package ----------------------
 step_start tests
-"$VENV/bin/pip" install -q pytest pytest-timeout 'hypothesis>=6'
+"$VENV/bin/pip" install -q pytest pytest-timeout 'hypothesis>=6' trustme  # trustme: test modules import it at collection
 rc=0
 # no Hypothesis deadlines under emulation (see .ci/arm64_pytest_plugin.py)
 # (the installed package has no firmware.demo: PIPHONE_INSTALLED_PACKAGE tells conftest)
