@@ -13,6 +13,7 @@ apt_pkgs=(
   libasound2-plugins
   sip-tester          # sipp: real SIP peer
   kamailio            # real registrar / proxy
+  kamailio-tls-modules  # its TLS module: SIP over TLS tests (tests/peers_tls.py)
   baresip             # real softphone
   tftpd-hpa           # real TFTP server, run as a plain process
   iproute2            # ip netns for baresip on 127.0.0.x

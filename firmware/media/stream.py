@@ -24,6 +24,7 @@ import logging
 import math
 import random
 from collections import deque
+from typing import Any
 
 from firmware.media import rtcp
 from firmware.media.dtmf import DtmfReceiver, DtmfSender, inband_pcm
@@ -65,6 +66,9 @@ class MediaStream(RtcpMixin):
         # another *address* than its SDP says (behind NAT). Off by default, since
         # whoever sends first with the right SSRC/PT could then take the call's audio.
         self.latch = latch
+        #: ``firmware.media.srtp.SrtpContext`` once SDES keys were agreed: RTP and RTCP
+        #: go out protected and come in authenticated (a failure is dropped, counted there)
+        self.srtp: Any = None
         self.cname = cname
         self._seq = seq0 & 0xFFFF
         self._ts0 = ts0 & 0xFFFFFFFF
@@ -276,6 +280,8 @@ class MediaStream(RtcpMixin):
                              self._marker)
             self._marker = False
         self._seq = (self._seq + 1) & 0xFFFF
+        if self.srtp is not None:
+            data = self.srtp.protect(data)
         self._out.append(MediaDatagram(data=data, addr=addr))
         c = self._c
         c["sent"] += 1
@@ -308,6 +314,8 @@ class MediaStream(RtcpMixin):
         return False
 
     def receive_rtp(self, data: bytes, addr: Address, now: float) -> None:
+        if self.srtp is not None and (data := self.srtp.unprotect(data)) is None:
+            return  # not authentic (or replayed): counted in srtp.auth_failures
         if HEADER.size <= len(data) <= MAX_RTP_PACKET and data[0] == 0x80 and not 72 <= (data[1] & 0x7F) <= 76:
             # the common case, read in place: version 2, no padding, extension or CSRCs
             _b0, b1, seq, ts, ssrc = HEADER.unpack_from(data)

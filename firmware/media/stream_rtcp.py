@@ -48,6 +48,9 @@ class RtcpMixin:
         def _source_ok(self, addr: Address, rtcp_port: bool) -> bool | None: ...
 
     def receive_rtcp(self, data: bytes, addr: Address, now: float) -> None:
+        srtp = getattr(self, "srtp", None)
+        if srtp is not None and (data := srtp.unprotect_rtcp(data)) is None:
+            return  # SRTCP that fails authentication: dropped, counted there
         packets = rtcp.parse(data)
         if packets is None:
             self._c["rtcp_malformed"] += 1
@@ -105,5 +108,9 @@ class RtcpMixin:
         if bye is not None:
             packets.append(rtcp.Bye(ssrcs=(self.ssrc,), reason=bye))
         addr = (self._latched[0] if self._latched else neg.remote_address, neg.remote_rtcp_port)
-        self._out.append(MediaDatagram(data=rtcp.build(packets), addr=addr, rtcp=True))
+        data = rtcp.build(packets)
+        srtp = getattr(self, "srtp", None)
+        if srtp is not None:
+            data = srtp.protect_rtcp(data)
+        self._out.append(MediaDatagram(data=data, addr=addr, rtcp=True))
         self._c["rtcp_sent"] += 1

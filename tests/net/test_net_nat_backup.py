@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
+import ssl
 from pathlib import Path
 
 import pytest
+import trustme
 from peers import Kamailio, free_port
 
 from firmware.demo.network import Network, handset_config, until
 from firmware.net.keepalive import PING, StreamKeepAlive
+from firmware.net.tls import TlsSettings, client_context
 from firmware.net.transport import open_sip_transport
 
 REQUEST = (b"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKk\r\n"
@@ -62,9 +65,10 @@ def test_nat_address_in_via_contact_sdp_and_udp_keepalive() -> None:
     assert b"o=" in invite and b"127.0.0.1" not in invite.split(b"\r\n\r\n", 1)[1]
 
 
-async def test_crlf_keepalive_on_a_tcp_connection() -> None:
-    """RFC 5626 §4.4.1: a CRLFCRLF ping on the TCP connection the phone opened, and a
-    CRLF pong from its listening side to a ping it receives."""
+@pytest.mark.parametrize("kind", ["tcp", "tls"])
+async def test_crlf_keepalive_on_a_stream_connection(kind: str) -> None:
+    """RFC 5626 §4.4.1: a CRLFCRLF ping on the TCP (or TLS) connection the phone opened,
+    and a CRLF pong from its listening side to a ping it receives."""
     seen = bytearray()
     arrived = asyncio.Event()
 
@@ -81,12 +85,20 @@ async def test_crlf_keepalive_on_a_tcp_connection() -> None:
             pass  # the loop ends first: returning spares 3.11's "Exception in callback" log
         writer.close()
 
-    server = await asyncio.start_server(on_connect, "127.0.0.1", 0)
-    peer = server.sockets[0].getsockname()[:2]
+    server_ctx = None
     transport = await open_sip_transport("127.0.0.1", 0)
+    if kind == "tls":
+        ca = trustme.CA()
+        server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ca.issue_cert("127.0.0.1").configure_cert(server_ctx)
+        client = client_context(TlsSettings())
+        ca.configure_trust(client)
+        transport.streams.tls_context = client
+    server = await asyncio.start_server(on_connect, "127.0.0.1", 0, ssl=server_ctx)
+    peer = server.sockets[0].getsockname()[:2]
     keepalive = StreamKeepAlive(transport.streams, 0.2)
     try:
-        transport.send(REQUEST, peer, "tcp")
+        transport.send(REQUEST, peer, kind)
         keepalive.start()
         await asyncio.wait_for(arrived.wait(), 10)
         assert bytes(seen).startswith(REQUEST) and bytes(seen).endswith(PING)

@@ -14,6 +14,7 @@ from typing import Any
 
 from sip.helpers import MemoryNetwork
 
+from firmware.demo.match import FigureSpec, compare, trying
 from firmware.media.sdp import LocalMedia, build_answer, parse_sdp
 from firmware.phone.actions import Action
 from firmware.phone.phone import Phone
@@ -173,30 +174,24 @@ def answer_for(offer: bytes | None) -> bytes | None:
     return result.sdp.to_bytes() if hasattr(result, "sdp") else None
 
 
-#: Steps the endpoint may leave out: it sends 100 Trying only when the phone has not
-#: answered within 200 ms (RFC 3261 §17.2.1), and the phone sends 180 at once.
-OPTIONAL = frozenset({"100"})
-
-
-def assert_steps(actual: Iterable[tuple[str, str, str]], expected: list[tuple[str, str, str]]) -> None:
-    """``expected`` (the seed's step table) occurs in order in ``actual``; labels match by prefix.
-
-    Messages the seed leaves out (retransmissions, 100 Trying) may sit in between;
-    ``OPTIONAL`` steps of the seed may be missing.
+def assert_steps(actual: Iterable[tuple[str, str, str]], expected: list[tuple[str, str, str]],
+                 *, after: tuple[tuple[str, str, str], ...] = (),
+                 floats: dict[int, tuple[int, int]] | None = None) -> None:
+    """``actual`` (the flow between ``expected``'s parties, retransmissions folded by
+    ``Rig.flow``) is ``expected`` then ``after``, in order, under the strict rule of
+    ``firmware.demo.match``: the only message allowed between steps is the 100 Trying
+    an INVITE may get (the endpoint sends it when the phone has not answered within
+    200 ms, RFC 3261 §17.2.1); labels compare by status code or method.
     """
     actual = list(actual)
-    present = {(s, d, m.split(" ", 1)[0]) for s, d, m in actual}
-    expected = [step for step in expected if step[2] not in OPTIONAL or step in present]
-    i = 0
-    for step_no, (src, dst, label) in enumerate(expected, 1):
-        while i < len(actual) and not (actual[i][0] == src and actual[i][1] == dst
-                                       and actual[i][2].startswith(label)):
-            i += 1
-        if i == len(actual):
-            raise AssertionError(
-                f"step {step_no} {src}->{dst} {label} missing; wire was:\n"
-                + "\n".join(f"  {a} -> {b}: {m}" for a, b, m in actual))
-        i += 1
+    expected = [step for step in expected if step[2] != "100"]  # allowed, never required
+    invites = {(s, d) for s, d, label in [*expected, *after] if label == "INVITE"}
+    spec = FigureSpec(steps=tuple(expected), after=after, extras=trying(*invites),
+                      floats=floats or {})
+    diff = compare(actual, spec)
+    if diff is not None:
+        raise AssertionError(f"{diff}; wire was:\n"
+                             + "\n".join(f"  {a} -> {b}: {m}" for a, b, m in actual))
 
 
 class Server:

@@ -206,7 +206,8 @@ def test_b14_decline_is_a_6xx() -> None:
     rig["B"].do("press_softkey", "decline")
     rig.run(0.5)
     assert gw.last("CallFailed").status == 603
-    assert_steps(rig.flow(), [("GW", "B", "INVITE"), ("B", "GW", "603"), ("GW", "B", "ACK")])
+    assert_steps(rig.flow(), [("GW", "B", "INVITE"), ("B", "GW", "180"), ("B", "GW", "603"),
+                              ("GW", "B", "ACK")])  # B rang, then its user declined
 
 
 class Challenger:
@@ -278,7 +279,8 @@ def test_callee_forward_all_and_forward_busy_are_followed_by_the_caller() -> Non
     rig.run(0.5)
     assert rig["C"].states() == ["incoming"]
     assert_steps(rig.flow(since=mark), [
-        ("A", "B", "INVITE"), ("B", "A", "302"), ("A", "B", "ACK"), ("A", "C", "INVITE")])
+        ("A", "B", "INVITE"), ("B", "A", "302"), ("A", "B", "ACK"), ("A", "C", "INVITE"),
+        ("C", "A", "180")])
 
 
 def test_refer_refused_with_501_falls_back_to_bye_also() -> None:
@@ -293,4 +295,5 @@ def test_refer_refused_with_501_falls_back_to_bye_also() -> None:
     bye = rig.messages("BYE", "B")[0]
     assert bye.headers.get("Also") == "<sip:5550003@127.0.0.1:5090>"
     assert_steps(rig.flow(), [
+        ("GW", "B", "INVITE"), ("B", "GW", "180"), ("B", "GW", "200"), ("GW", "B", "ACK"),
         ("B", "GW", "REFER"), ("GW", "B", "501"), ("B", "GW", "BYE"), ("GW", "B", "200")])

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from peers_proc import missing
+from peers_proc import missing, require_module
 
 T = TypeVar("T")
 CHROMIUM = "/usr/bin/chromium"
@@ -46,6 +46,7 @@ def chromium(download_dir: Path | None = None, width: int = 1000,
     """A headless Chromium driven by chromedriver; quit on exit."""
     chrome = need(CHROMIUM, "chromium")
     driver_bin = need(CHROMEDRIVER, "chromium-driver")
+    require_module("selenium")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
