@@ -120,6 +120,25 @@ async def _tones(*handsets: Handset) -> None:
             h.api.set_mock_tone(TONE[h.name])
 
 
+async def join_conference(mixer: Handset, first: Handset, third: Handset,
+                     before_join: Callable[[], None] | None = None) -> None:
+    """The 7960's Confrn, as a person presses it: ``mixer`` is in a call with ``first``;
+    Confrn (``first`` held), call ``third``, who answers, Confrn again: all three talk,
+    ``mixer``'s phone mixing. ``before_join`` runs while ``third`` is still consulted."""
+    mixer.api.press_softkey("confrn")
+    await until(lambda: first.states() == ["held"], f"{first.name} held")
+    mixer.api.dial(third.uri())
+    await until(_state(third, "incoming"), f"{third.name} ringing")
+    third.api.set_hook(True)
+    await until(lambda: sorted(mixer.states()) == ["connected", "holding"]
+                and "connected" in third.states(), f"{mixer.name}-{third.name} connected")
+    if before_join is not None:
+        before_join()
+    mixer.api.press_softkey("confrn")
+    await until(lambda: mixer.states() == ["connected", "connected"]
+                and first.states() == ["connected"], "conference")
+
+
 async def _begin(net: Network, figure: str, names: str = "ABC", *,
                  tones: bool = True) -> tuple[FigureRun, list[Handset]]:
     """The usual opening: handsets ``names`` (each playing its ``TONE`` unless ``tones``

@@ -37,6 +37,7 @@ from firmware.demo.figures import (
     _state,
     _talking,
     _tones,
+    join_conference,
 )
 from firmware.demo.match import FigureSpec, trying
 from firmware.demo.network import Handset, Network, handset_config, settle, until
@@ -256,16 +257,7 @@ async def ex_2_9(net: Network) -> FigureRun:
 
 async def ex_2_10(net: Network) -> FigureRun:
     run, (a, b, c) = await _begin(net, "5359-2.10", "ABC")
-    a.api.press_softkey("confrn")
-    await until(lambda: b.states() == ["held"], "Bob held")
-    a.api.dial(c.uri())
-    await until(_state(c, "incoming"), "Carol ringing")
-    c.api.set_hook(True)
-    await until(_talking(a, c), "Alice with Carol")
-    run.snap("consulting", a)
-    a.api.press_softkey("confrn")
-    await until(lambda: a.states() == ["connected", "connected"] and b.states() == ["connected"],
-                "conference")
+    await join_conference(a, b, c, before_join=lambda: run.snap("consulting", a))
     await settle(0.3)
     for who, hears in (("B", "C"), ("C", "B")):
         levels = net.handsets[who].audio.tone_levels((TONE[hears],))
