@@ -99,8 +99,8 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
     assert phone.dialled == ["sip:bob@127.0.0.1:5064"]
     call = json.loads(answers[-1][2])["calls"][0]
     assert set(call) == {"id", "line", "direction", "state", "remote", "call_id", "reason", "media",
-                         "conference"}
-    assert call["state"] == "calling"
+                         "conference", "encrypted"}
+    assert call["state"] == "calling" and call["encrypted"] is False
 
 
 @pytest.mark.parametrize(
