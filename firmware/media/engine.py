@@ -52,6 +52,9 @@ class MediaEngine:
         self._t0: float | None = None
         self._k = 0
         self.periods = 0
+        #: when the last period ran (the clock ``on_period`` was given): a device with
+        #: its own clock has no ``get_timer``, the next period is about one later
+        self.last_period_at: float | None = None
         self.capture_missed = 0
         self.device_error: str | None = None
         #: Run periods although nothing is attached (the app sets it while a call has
@@ -213,6 +216,7 @@ class MediaEngine:
                 self.device_error = str(exc)
                 log.error("audio playback failed: %s", exc)
         self.periods += 1
+        self.last_period_at = now
 
 
 def _scale(pcm: bytes, gain: float) -> bytes:
