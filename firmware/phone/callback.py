@@ -14,7 +14,7 @@ the speaker redials. Once the callee answers, the subscription is ended
   subscription lives on) and alerts again when the callee is free;
 - the alert is not taken within ``ALERT_S`` or ``Exit`` is pressed: the
   subscription ends and the callback is over; so does a refused SUBSCRIBE
-  (the callee's phone cannot tell us: "CallBack not possible"), the
+  (the callee's phone cannot tell us: "CallBack refused: 489"), the
   callee's ``terminated`` NOTIFY, or ``EXPIRES`` seconds without a redial;
 - one callback at a time: a new CallBack replaces the old one.
 """
@@ -85,7 +85,7 @@ class CallbackOps(PhoneBase):
         elif cb is not None and cb.phase == "alerting" and focused is None and label == DIAL:
             self.redial_callback(now)
         elif cb is not None and cb.phase == "alerting" and focused is None and label == EXIT:
-            self.notice = f"CallBack to {uri_user(cb.target)} cancelled"
+            self.notice = "CallBack cancelled"
             self.end_callback(now)
         else:
             super().softkey(label, now)  # type: ignore[misc]
@@ -191,7 +191,7 @@ class CallbackOps(PhoneBase):
                 cb.phase = "waiting"
             return
         log.info("CallBack: SUBSCRIBE to %s answered %d", cb.target, event.status)
-        self.notice = f"CallBack not possible ({event.status})"
+        self.notice = f"CallBack refused: {event.status}"
         self.callback = None
 
     def is_callback_notify(self, event: Any) -> bool:
@@ -224,13 +224,15 @@ class CallbackOps(PhoneBase):
         state = (header(req, "Subscription-State") or "").split(";", 1)[0].strip().lower()
         if state == "terminated":
             if cb.phase in ("waiting", "subscribing", "alerting"):
-                self.notice = f"CallBack to {uri_user(cb.target)} ended"
+                self.notice = "CallBack ended"
             if cb.phase != "calling":
                 self.callback = None
             return
         if cb.phase in ("subscribing", "waiting") and info is not None and not cb.dialogs:
             log.info("CallBack: %s is free", cb.target)
             cb.phase, cb.deadline = "alerting", now + ALERT_S
+        elif cb.phase == "alerting" and cb.dialogs:  # busy again before we redialled
+            cb.phase, cb.deadline = "waiting", now + EXPIRES
 
     # ------------------------------------------------------------------ views, timers
     def callback_row(self) -> str:
@@ -264,5 +266,5 @@ class CallbackOps(PhoneBase):
             self.callback = None
             return
         if cb.phase == "alerting":
-            self.notice = f"CallBack to {uri_user(cb.target)} not taken"
+            self.notice = "CallBack not taken"
         self.end_callback(now)
