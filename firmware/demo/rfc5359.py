@@ -199,8 +199,8 @@ async def ex_2_2(net: Network) -> FigureRun:
     a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
     await _tones(a, b, c)
     await _connect(run, a, b)
-    a.api.press_softkey("hold")
-    await until(lambda: b.states() == ["held"], "Bob held")
+    a.api.press_softkey("hold")  # NewCall is offered once Alice's phone has the 200
+    await until(lambda: a.states() == ["holding"] and b.states() == ["held"], "Bob held")
     a.api.press_softkey("newcall")
     a.api.dial(c.uri())
     await until(_state(c, "incoming"), "Carol ringing")
@@ -238,7 +238,7 @@ async def ex_2_5(net: Network) -> FigureRun:
     await _tones(a, b, c)
     await _connect(run, a, b)
     b.api.press_softkey("hold")
-    await until(lambda: a.states() == ["held"], "Alice held")
+    await until(lambda: b.states() == ["holding"] and a.states() == ["held"], "Alice held")
     b.api.press_softkey("newcall")
     b.api.dial(c.uri())
     await until(_state(c, "incoming"), "Carol ringing")
