@@ -1,5 +1,5 @@
-"""A registered, idle phone has loaded neither numpy nor Pillow nor the CA store, and runs
-no audio periods.
+"""A registered, idle phone has loaded neither numpy nor Pillow, libsrtp, the HTTP client
+(and the e-mail package it pulls in) nor the CA store, and runs no audio periods.
 
 Why: on a Pi Zero numpy's import is a large part of the time from power-on to
 the first REGISTER and of the idle resident memory, and Pillow is only needed
@@ -45,7 +45,8 @@ PROBE = textwrap.dedent('''
         engine = host.app.engine
         before = engine.periods
         await asyncio.sleep(0.5)
-        heavy = sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "PIL"})
+        heavy = sorted({m.split(".")[0] for m in sys.modules}
+                       & {"numpy", "PIL", "pylibsrtp", "http", "email"})
         out = {"registered": reg.registered.is_set(), "heavy": heavy,
                "idle_periods": engine.periods - before, "timer": engine.get_timer(),
                "ca_store": host.transport.streams.tls_context is not None}
