@@ -17,7 +17,6 @@ from typing import Any
 import trustme
 from peers_kamailio import Kamailio
 from peers_ports import HOST, free_port, tcp_listening
-from peers_proc import wait_until
 
 
 @dataclass(frozen=True)
@@ -78,14 +77,8 @@ class KamailioTls(Kamailio):
 
     def start(self) -> KamailioTls:
         super().start()
-        try:
-            wait_until(lambda: not self.running() or tcp_listening(self.tls_port, self.host),
-                       15, "kamailio to listen for TLS")
-            if not self.running():
-                raise AssertionError(f"kamailio exited:\n{self.log_text()[-3000:]}")
-        except BaseException:
-            self.stop()
-            raise
+        self.await_ready(lambda: tcp_listening(self.tls_port, self.host), 15,
+                         "kamailio to listen for TLS")
         return self
 
     @property
