@@ -27,7 +27,11 @@ class Baresip(PeerProcess):
     on port+1 as well, so ports are taken two apart.  Stop it before the
     registrar: a registered baresip waits to un-REGISTER, and a second SIGTERM
     makes it give up. ``codecs`` is the account's ``audio_codecs`` (``"G722"`` loads
-    baresip's g722 module: HD voice at 16 kHz).
+    baresip's g722 module: HD voice at 16 kHz). ``mediaenc`` (``"srtp-mand"``) loads
+    its srtp module and makes the account's media SRTP; ``cafile`` is ``sip_cafile``
+    (baresip 1.0 registers over TLS whatever the proxy's CA, so it is informative);
+    ``certificate`` (key and chain in one PEM) is ``sip_certificate``: a proxy that
+    opens a TLS connection to baresip for a call needs it.
     """
 
     def __init__(
@@ -44,6 +48,9 @@ class Baresip(PeerProcess):
         extra_args: Sequence[str] = (),
         echo: bool = False,
         codecs: str = "PCMU",
+        mediaenc: str = "",
+        cafile: Path | None = None,
+        certificate: Path | None = None,
     ) -> None:
         binary = require("baresip")
         self.netns = netns
@@ -57,6 +64,8 @@ class Baresip(PeerProcess):
         _write_tone(tone, seconds=30)
         domain = registrar or f"{HOST}:{self.port}"
         params = [f"regint={regint}", f"audio_codecs={codecs}"]
+        if mediaenc:  # "srtp-mand": RTP/SAVP with SDES keys (its srtp module)
+            params.append(f"mediaenc={mediaenc}")
         if auto_answer:
             params.append("answermode=auto")
         if password:
@@ -84,6 +93,9 @@ class Baresip(PeerProcess):
                     "module_path\t/usr/lib/baresip/modules",
                     "module\tg711.so",
                     *(["module\tg722.so"] if "G722" in codecs.upper() else []),
+                    *(["module\tsrtp.so"] if mediaenc.startswith("srtp") else []),
+                    *([f"sip_cafile\t{cafile}"] if cafile else []),
+                    *([f"sip_certificate\t{certificate}"] if certificate else []),
                     "module\taufile.so",
                     "module\taubridge.so",
                     "module_tmp\taccount.so",
@@ -130,6 +142,24 @@ class Baresip(PeerProcess):
 
     def __enter__(self) -> Baresip:
         return self.start() if self.proc is None else self
+
+
+async def baresip_ctrl(port: int, command: str, params: str = "") -> dict:
+    """One command to baresip's ctrl_tcp (JSON in a netstring, on loopback); its JSON answer."""
+    import asyncio
+    import json
+
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        payload = json.dumps({"command": command, "params": params, "token": "t1"}).encode()
+        writer.write(b"%d:%s," % (len(payload), payload))
+        await writer.drain()
+        async with asyncio.timeout(5):
+            length = int((await reader.readuntil(b":"))[:-1])
+            answer = await reader.readexactly(length + 1)
+        return dict(json.loads(answer[:-1]))
+    finally:
+        writer.close()
 
 
 def _write_tone(path: Path, seconds: int, freq: float = 440.0) -> None:

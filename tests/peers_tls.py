@@ -78,7 +78,8 @@ class KamailioTls(Kamailio):
     def start(self) -> KamailioTls:
         super().start()
         self.await_ready(lambda: tcp_listening(self.tls_port, self.host), 15,
-                         "kamailio to listen for TLS")
+                         "kamailio to listen for TLS",
+                         inside=self.netns.entered() if self.netns is not None else None)
         return self
 
     @property
