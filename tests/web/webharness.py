@@ -44,7 +44,7 @@ def need(path: str, what: str) -> str:
 def chromium(download_dir: Path | None = None, width: int = 1000,
              height: int = 900, extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
     """A headless Chromium driven by chromedriver; quit on exit. ``extra_args``: more
-    command-line switches (e.g. the one certificate key to accept)."""
+    command-line switches (e.g. the test CA's certificate pinned, for HTTPS)."""
     chrome = need(CHROMIUM, "chromium")
     driver_bin = need(CHROMEDRIVER, "chromium-driver")
     require_module("selenium")
