@@ -54,6 +54,8 @@ class DemoConfig:
     end_media_port: int = 20100
     timer_t1: int = 500
     timer_t2: int = 4000
+    sip_invite_retx: int = 6
+    sip_retx: int = 10
     # networks (docs/provisioning.md "Networks"): defaults as PhoneConfig's
     bind_address: str = ""
     nat_enable: bool = False
@@ -196,10 +198,12 @@ class Network:
         return {h.address for h in self.handsets.values()}
 
     async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
-                  host: str = HOST, control: Any = None, state_dir: Any = None) -> Handset:
+                  host: str = HOST, control: Any = None, state_dir: Any = None,
+                  resolver: Any = None) -> Handset:
         """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
         in a test network namespace, where a peer like baresip puts that address in its SDP);
-        ``control``: a ``ControlConfig`` to serve its control API and web page."""
+        ``control``: a ``ControlConfig`` to serve its control API and web page; ``resolver``:
+        a ``firmware.net.resolve.TargetResolver`` asking a test's own DNS server."""
         loop = asyncio.get_running_loop()
         if hal is None:
             from hal.mock import MockHal
@@ -207,7 +211,8 @@ class Network:
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
         host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
                                      on_wire=self.tap(name), name=name, autostart=False,
-                                     control=control, state_dir=state_dir)
+                                     control=control, state_dir=state_dir,
+                                     resolver=resolver)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
