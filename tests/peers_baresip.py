@@ -25,7 +25,8 @@ class Baresip(PeerProcess):
     on port+1 as well, so ports are taken two apart.  Stop it before the
     registrar: a registered baresip waits to un-REGISTER, and a second SIGTERM
     makes it give up. ``codecs`` is the account's ``audio_codecs`` (``"G722"`` loads
-    baresip's g722 module: HD voice at 16 kHz).
+    baresip's g722 module: HD voice at 16 kHz). ``tls``: (certificate+key PEM, CA
+    file) for SIP over TLS.
     """
 
     def __init__(
@@ -42,6 +43,7 @@ class Baresip(PeerProcess):
         extra_args: Sequence[str] = (),
         echo: bool = False,
         codecs: str = "PCMU",
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         binary = require("baresip")
         self.netns = netns
@@ -51,6 +53,9 @@ class Baresip(PeerProcess):
         self.user = user
         conf = Path(workdir) / f"baresip-{user}-{self.port}"
         conf.mkdir(parents=True, exist_ok=True)
+        # SIP over TLS (``tls``: its certificate+key PEM and the CA it trusts): baresip
+        # then listens for TLS too, where the proxy connects to deliver calls
+        tls_lines = ([f"sip_certificate\t{tls[0]}", f"sip_cafile\t{tls[1]}"] if tls else [])
         tone = conf / "tone.wav"
         _write_tone(tone, seconds=30)
         domain = registrar or f"{HOST}:{self.port}"
@@ -65,6 +70,7 @@ class Baresip(PeerProcess):
                 [
                     "poll_method\tepoll",
                     f"sip_listen\t{HOST}:{self.port}",
+                    *tls_lines,
                     f"rtp_ports\t{self.rtp_lo}-{self.rtp_lo + 19}",
                     f"audio_player\taubridge,{user}",
                     # echo: an aubridge source named like the player returns what it heard

@@ -10,6 +10,7 @@ registers there with ``proxy1_transport: tls``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,9 +79,11 @@ class KamailioTls(Kamailio):
 
     def start(self) -> KamailioTls:
         super().start()
+        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
         try:
-            wait_until(lambda: not self.running() or tcp_listening(self.tls_port, self.host),
-                       15, "kamailio to listen for TLS")
+            with inside:
+                wait_until(lambda: not self.running() or tcp_listening(self.tls_port, self.host),
+                           15, "kamailio to listen for TLS")
             if not self.running():
                 raise AssertionError(f"kamailio exited:\n{self.log_text()[-3000:]}")
         except BaseException:
