@@ -28,7 +28,8 @@ class Linphonec(PeerProcess):
     stdin = subprocess.PIPE
 
     def __init__(self, workdir: Path, netns: Netns, *, user: str, registrar: str,
-                 password: str, auto_answer: bool = True, transport: str = "udp") -> None:
+                 password: str, auto_answer: bool = True, transport: str = "udp",
+                 ca_file: Path | None = None) -> None:
         binary = require("linphonec")
         self.netns = netns
         self.user = user
@@ -43,7 +44,12 @@ class Linphonec(PeerProcess):
         rc = conf / "linphonerc"
         rc.write_text("\n".join([
             "[sip]", f"sip_port={self.port if transport == 'udp' else -1}",
-            f"sip_tcp_port={self.port if transport == 'tcp' else -1}", "sip_tls_port=-1",
+            f"sip_tcp_port={self.port if transport == 'tcp' else -1}",
+            f"sip_tls_port={self.port if transport == 'tls' else -1}",
+            # TLS: the chain is checked against the test CA; the name is not, since its
+            # mbedTLS matches no IP address entry of a certificate (and then no CN either)
+            *([f"root_ca={ca_file}", "verify_server_certs=1", "verify_server_cn=0"]
+              if ca_file else []),
             "default_proxy=0", "register_only_when_network_is_up=0",
             # no GRUU: Kamailio's pub-gruu names no port, and linphonec would then put
             # it in its Contact, where in-dialog requests (our ACK, BYE) cannot reach it

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from peers import Kamailio, Netns
 from peers_linphone import Linphonec
+from peers_tls import KamailioTls, make_pki
 
 from firmware.demo.network import Handset, Network, handset_config, heard, until
 from firmware.media.analysis import dominant_frequency
@@ -38,12 +39,15 @@ def _idle(h: Handset):
     return lambda: all(s == "ended" for s in h.states())
 
 
-async def _row(lp: Linphonec, kam: Kamailio, transport: str) -> dict[str, object]:
+async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
+               **keys: object) -> dict[str, object]:
+    """``port``: Kamailio's port for ``transport``; ``keys``: more handset config."""
+    proxy = (kam.host, port)
     seen: dict[str, object] = {}
     net = Network()
     try:
         phone = await net.add("phone", handset_config(
-            "5550001", proxy=kam.address, password=USERS["5550001"], transport=transport),
+            "5550001", proxy=proxy, password=USERS["5550001"], transport=transport, **keys),
             host=kam.host)
         phone.api.set_mock_tone(OUR_TONE)
         await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
@@ -65,7 +69,7 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str) -> dict[str, object
                     timeout=WAIT)
         # blind transfer (REFER): linphonec calls our second handset through Kamailio
         other = await net.add("other", handset_config(
-            "5550002", proxy=kam.address, password=USERS["5550002"], transport=transport),
+            "5550002", proxy=proxy, password=USERS["5550002"], transport=transport, **keys),
             host=kam.host)
         await until(lambda: other.status().registered, "second handset registered", timeout=WAIT)
         phone.api.transfer("5550002")
@@ -81,7 +85,7 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str) -> dict[str, object
         await until(lambda: lp.log_text().count(" ended (") >= 2, "linphonec to see the BYE",
                     timeout=WAIT)
         param = f";transport={transport}" if transport != "udp" else ""
-        lp.command(f"call sip:5550001@{kam.host}:{kam.port}{param}")
+        lp.command(f"call sip:5550001@{kam.host}:{port}{param}")
         await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
         phone.api.set_hook(True)
         await until(_state(phone, "connected"), "connected", timeout=WAIT)
@@ -96,14 +100,24 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str) -> dict[str, object
     return seen
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_matrix_linphonec(tmp_path: Path, netns: Netns, transport: str) -> None:
-    with Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns) as kam:
-        with Linphonec(tmp_path, netns, user="bob", registrar=f"{kam.host}:{kam.port}",
-                       password=USERS["bob"], transport=transport) as lp:
+    keys: dict[str, object] = {}
+    ca = None
+    if transport == "tls":
+        pki = make_pki(tmp_path / "pki", names=(netns.addr,))
+        ca = keys["tls_ca_file"] = pki.ca_file
+        kam: Kamailio = KamailioTls(tmp_path, pki=pki, users=USERS, host=netns.addr,
+                                    netns=netns)
+    else:
+        kam = Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns)
+    with kam:
+        port = kam.tls_port if transport == "tls" else kam.port  # type: ignore[attr-defined]
+        with Linphonec(tmp_path, netns, user="bob", registrar=f"{kam.host}:{port}",
+                       password=USERS["bob"], transport=transport, ca_file=ca) as lp:
             try:
                 with netns.entered():
-                    seen = asyncio.run(_row(lp, kam, transport))
+                    seen = asyncio.run(_row(lp, kam, transport, port, **keys))
             except Exception as exc:
                 raise AssertionError(f"{exc}\n{lp.sip_log()[-4000:]}") from exc
     assert seen["we_call"] == pytest.approx(THEIR_TONE, rel=0.04), seen
