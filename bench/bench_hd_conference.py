@@ -39,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from firmware.demo.figures import join_conference  # noqa: E402
 from firmware.demo.network import Handset, Network, free_media_base, handset_config, until  # noqa: E402
 
 TONES = {"A": 440.0, "B": 1000.0, "C": 1500.0}
@@ -106,15 +107,7 @@ async def conference(seconds: float, hd: bool) -> tuple[float, float]:
         b = await _phone(net, "B", "5550002", "g722" if hd else "g711ulaw")
         c = await _phone(net, "C", "5550003", "g711ulaw")
         await _connect(b, a)
-        b.api.press_softkey("confrn")
-        await until(lambda: a.states() == ["held"], "A held")
-        b.api.dial(c.uri())
-        await until(lambda: c.states() == ["incoming"], "C rings")
-        c.api.set_hook(True)
-        await until(lambda: sorted(b.states()) == ["connected", "holding"], "B-C connected")
-        b.api.press_softkey("confrn")
-        await until(lambda: b.states() == ["connected", "connected"] and a.states() == ["connected"],
-                    "conference")
+        await join_conference(b, a, c)
         cpu = await _measure(seconds, "B")
         levels = c.audio.tone_levels((TONES["A"], TONES["B"]))
         assert all(v > -30 for v in levels.values()), levels  # C hears A and B

@@ -57,6 +57,8 @@ class CallInfo:
     media: dict[str, Any] | None = None
     #: additive: this phone mixes the call with another (a 3-way conference, Confrn)
     conference: bool = False
+    #: additive: the call's audio is SRTP (SDES keys agreed over TLS signalling)
+    encrypted: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +71,7 @@ class CallInfo:
             "reason": self.reason,
             "media": self.media,
             "conference": self.conference,
+            "encrypted": self.encrypted,
         }
 
 

@@ -203,7 +203,7 @@ _MAIN_ART = {
 # a cross, 'hold' pause bars, 'waiting' a bell, 'dnd' a barred circle, 'cfwd' an
 # arrow, 'muted' a speaker with a cross, 'conference' three heads, 'hd' the letters HD
 # (a wideband call), 'speaker' a speaker with sound waves (speakerphone or headset in
-# use), 'mwi' an envelope (voice messages waiting).
+# use), 'mwi' an envelope (voice messages waiting), 'secure' a padlock (SRTP audio).
 _ICON_ART = {
     "registered": "....# ...## ..### .#### #####",
     "unregistered": "#...# .#.#. ..#.. .#.#. #...#",
@@ -216,6 +216,7 @@ _ICON_ART = {
     "speaker": "..#..#. .##...# ###.#.# .##...# ..#..#.",
     "mwi": "####### ##...## #.#.#.# #..#..# #######",
     "hd": "#.#.##. #.#.#.# ###.#.# #.#.#.# #.#.##.",
+    "secure": ".###. #...# ##### ##.## #####",
 }
 
 SMALL = Font(_glyphs(_SMALL_ART, 5), height=5, upper_only=True)

@@ -32,7 +32,8 @@ __all__ = ["INDICATORS", "main_line_capacity", "render", "render_png"]
 log = logging.getLogger(__name__)
 
 #: Status icons in the order they are drawn, right to left from the clock.
-INDICATORS = ("muted", "speaker", "mwi", "dnd", "cfwd", "waiting", "hold", "conference", "hd")
+INDICATORS = ("muted", "speaker", "mwi", "dnd", "cfwd", "waiting", "hold", "conference", "hd",
+              "secure")
 LINE_PITCH = 9
 MAIN_TOP = 9
 SOFTKEY_SLOTS = 4

@@ -6,6 +6,8 @@ by, with its audio on files and bridges instead of a sound card.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import signal
 from collections.abc import Sequence
 from pathlib import Path
@@ -125,6 +127,21 @@ class Baresip(PeerProcess):
         if not self.running():
             raise AssertionError(f"baresip exited:\n{self.log_text()[-3000:]}")
         return self
+
+    async def ctrl(self, command: str, params: str = "") -> dict:
+        """One command to baresip's ctrl_tcp (JSON in a netstring); its JSON answer.
+        Call it from inside ``self.netns`` (the caller enters it) when there is one."""
+        reader, writer = await asyncio.open_connection(HOST, self.ctrl_port)
+        try:
+            payload = json.dumps({"command": command, "params": params, "token": "c1"}).encode()
+            writer.write(b"%d:%s," % (len(payload), payload))
+            await writer.drain()
+            async with asyncio.timeout(5):
+                length = int((await reader.readuntil(b":"))[:-1])
+                answer = await reader.readexactly(length + 1)
+            return json.loads(answer[:-1])
+        finally:
+            writer.close()
 
     def __enter__(self) -> Baresip:
         return self.start() if self.proc is None else self

@@ -88,6 +88,7 @@ class AppControl:
                     state=str(v.state), remote=v.remote, call_id=getattr(v, "call_id", "") or "",
                     reason=getattr(v, "reason", None), media=self._media(str(v.id)),
                     conference=bool(getattr(v, "conference", False)),
+                    encrypted=bool(getattr(v, "encrypted", False)),
                 )
             )
         return out

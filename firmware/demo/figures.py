@@ -61,6 +61,12 @@ class FigureRun:
         self.expected.append(expect)
         return hz
 
+    async def hear_silence(self, what: str, handset: Handset) -> None:
+        """A held or muted path: wait out the 0.5 s the earpiece analysis looks back
+        first, or the tone heard just before would still count."""
+        await settle(0.6)
+        await self.hear(what, handset, None)
+
 
 def _state(h: Handset, *states: str) -> Callable[[], bool]:
     return lambda: sorted(h.states()) == sorted(states)
@@ -75,6 +81,12 @@ def _no_live(h: Handset) -> Callable[[], bool]:
     return lambda: all(s == "ended" for s in h.states())
 
 
+async def _hang_up(who: Handset, *others: Handset) -> None:
+    """``who`` presses EndCall; the calls of ``others`` end with it."""
+    who.api.press_softkey("endcall")
+    await until(lambda: all(_no_live(o)() for o in others), " and ".join(o.name for o in others) + " idle")
+
+
 async def _connect(run: FigureRun, a: Handset, b: Handset) -> None:
     """A calls B from the directory; B lifts the handset when it rings."""
     a.api.dial(b.uri())
@@ -82,6 +94,20 @@ async def _connect(run: FigureRun, a: Handset, b: Handset) -> None:
     run.snap("ringing", b)
     b.api.set_hook(True)
     await until(_talking(a, b), "A-B connected")
+
+
+async def _consult(holder: Handset, held: Handset, third: Handset) -> None:
+    """``holder`` puts ``held`` on hold, opens a new line and calls ``third``, who answers."""
+    holder.api.press_softkey("hold")
+    # both ends: the held side is "held" on the re-INVITE, the holder "holding" only once
+    # the 200 is in; a new line opened before that would race the re-INVITE
+    await until(lambda: held.states() == ["held"] and holder.states() == ["holding"],
+                f"{held.name} held")
+    holder.api.press_softkey("newcall")
+    holder.api.dial(third.uri())
+    await until(_state(third, "incoming"), f"{third.name} ringing")
+    third.api.set_hook(True)
+    await until(_talking(holder, third), f"{holder.name}-{third.name} connected")
 
 
 TONE = {"A": 1000.0, "B": 600.0, "C": 1500.0}
@@ -94,61 +120,71 @@ async def _tones(*handsets: Handset) -> None:
             h.api.set_mock_tone(TONE[h.name])
 
 
+async def join_conference(mixer: Handset, first: Handset, third: Handset,
+                     before_join: Callable[[], None] | None = None) -> None:
+    """The 7960's Confrn, as a person presses it: ``mixer`` is in a call with ``first``;
+    Confrn (``first`` held), call ``third``, who answers, Confrn again: all three talk,
+    ``mixer``'s phone mixing. ``before_join`` runs while ``third`` is still consulted."""
+    mixer.api.press_softkey("confrn")
+    await until(lambda: first.states() == ["held"], f"{first.name} held")
+    mixer.api.dial(third.uri())
+    await until(_state(third, "incoming"), f"{third.name} ringing")
+    third.api.set_hook(True)
+    await until(lambda: sorted(mixer.states()) == ["connected", "holding"]
+                and "connected" in third.states(), f"{mixer.name}-{third.name} connected")
+    if before_join is not None:
+        before_join()
+    mixer.api.press_softkey("confrn")
+    await until(lambda: mixer.states() == ["connected", "connected"]
+                and first.states() == ["connected"], "conference")
+
+
+async def _begin(net: Network, figure: str, names: str = "ABC", *,
+                 tones: bool = True) -> tuple[FigureRun, list[Handset]]:
+    """The usual opening: handsets ``names`` (each playing its ``TONE`` unless ``tones``
+    is off), and the first calls the second, who answers."""
+    handsets = [net.handsets[n] for n in names]
+    run = FigureRun(figure)
+    if tones:
+        await _tones(*handsets)
+    await _connect(run, handsets[0], handsets[1])
+    return run, handsets
+
+
 async def fig_b4(net: Network) -> FigureRun:
-    run = FigureRun("B-4")
-    a, b = net.handsets["A"], net.handsets["B"]
-    await _tones(a, b)
-    await _connect(run, a, b)
+    run, (a, b) = await _begin(net, "B-4", "AB")
     await run.hear("connected", b, TONE["A"])
     run.snap("connected", b)
     b.api.press_softkey("hold")
     await until(lambda: b.states() == ["holding"] and a.states() == ["held"], "hold")
-    await settle(0.6)  # longer than the 0.5 s the earpiece analysis looks back
-    await run.hear("held", b, None)
+    await run.hear_silence("held", b)
     run.snap("holding", b)
     b.api.press_softkey("resume")
     await until(lambda: b.states() == ["connected"] and a.states() == ["connected"], "resume")
     await run.hear("resumed", b, TONE["A"])
-    a.api.press_softkey("endcall")
-    await until(_no_live(b), "B idle")
+    await _hang_up(a, b)
     return run
 
 
 async def fig_b5(net: Network) -> FigureRun:
-    run = FigureRun("B-5")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _tones(a, b, c)
-    await _connect(run, a, b)
+    run, (a, b, c) = await _begin(net, "B-5", "ABC")
     await run.hear("connected", b, TONE["A"])
-    b.api.press_softkey("hold")
-    # both ends: A is "held" on the re-INVITE, B "holding" only once A's 200 is in
-    await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
-    b.api.press_softkey("newcall")
-    b.api.dial(c.uri())
-    await until(_state(c, "incoming"), "C ringing")
-    c.api.set_hook(True)
-    await until(_talking(b, c), "B-C connected")
+    await _consult(b, a, c)
     await run.hear("consulting", b, TONE["C"])
     await run.hear("consulting", c, TONE["B"])
-    await settle(0.6)  # longer than the 0.5 s the earpiece analysis looks back
-    await run.hear("held", a, None)
+    await run.hear_silence("held", a)
     run.snap("consulting", b)
-    b.api.press_softkey("endcall")
-    await until(_no_live(c), "C idle")
+    await _hang_up(b, c)
     await until(lambda: "holding" in b.states(), "B back to the held call")
     b.api.press_softkey("resume")
     await until(lambda: a.states() == ["connected"], "A resumed")
     await run.hear("resumed", b, TONE["A"])
-    a.api.press_softkey("endcall")
-    await until(_no_live(b), "B idle")
+    await _hang_up(a, b)
     return run
 
 
 async def fig_b6(net: Network) -> FigureRun:
-    run = FigureRun("B-6")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _tones(a, b, c)
-    await _connect(run, a, b)
+    run, (a, b, c) = await _begin(net, "B-6", "ABC")
     await run.hear("connected", b, TONE["A"])
     await run.hear("connected", a, TONE["B"])
     c.api.dial(b.uri())
@@ -157,51 +193,35 @@ async def fig_b6(net: Network) -> FigureRun:
     b.api.press_softkey("answer")
     await until(lambda: a.states() == ["held"] and _talking(b, c)(), "B with C, A held")
     await run.hear("with C", b, TONE["C"])
-    await settle(0.6)  # longer than the 0.5 s the earpiece analysis looks back
-    await run.hear("held", a, None)
+    await run.hear_silence("held", a)
     b.api.press_softkey("swap")
     await until(lambda: a.states() == ["connected"] and c.states() == ["held"], "B back with A")
     await run.hear("swapped to A", b, TONE["A"])
-    b.api.press_softkey("endcall")
-    await until(_no_live(a), "A idle")
+    await _hang_up(b, a)
     await until(lambda: "holding" in b.states(), "B left with C on hold")
     b.api.press_softkey("resume")
     # B too (it ACKs C's 200 before it shows connected): C's BYE must not overtake that ACK
     await until(_talking(b, c), "B with C")
     run.snap("with-c", b)
-    c.api.press_softkey("endcall")
-    await until(_no_live(b), "B idle")
+    await _hang_up(c, b)
     return run
 
 
 async def fig_b7(net: Network) -> FigureRun:
-    run = FigureRun("B-7")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _connect(run, a, b)
-    await _tones(a, b, c)
+    run, (a, b, c) = await _begin(net, "B-7", "ABC")
     b.api.transfer(c.uri())  # blind: the 7960 sends BYE with Also: C
     await until(_state(c, "incoming"), "C ringing")
     c.api.set_hook(True)
     await until(_talking(a, c), "A-C connected")
     await run.hear("transferred", a, TONE["C"])
     run.snap("transferred", a)
-    a.api.press_softkey("endcall")
-    await until(_no_live(c), "C idle")
+    await _hang_up(a, c)
     return run
 
 
 async def fig_b8(net: Network) -> FigureRun:
-    run = FigureRun("B-8")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _connect(run, a, b)
-    b.api.press_softkey("hold")
-    # both ends: A is "held" on the re-INVITE, B "holding" only once A's 200 is in
-    await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
-    b.api.press_softkey("newcall")
-    b.api.dial(c.uri())
-    await until(_state(c, "incoming"), "C ringing")
-    c.api.set_hook(True)
-    await until(_talking(b, c), "B-C connected")
+    run, (a, b, c) = await _begin(net, "B-8", "ABC", tones=False)
+    await _consult(b, a, c)
     b.api.press_softkey("transfer")  # BYE to C, BYE with Also: C to A; A then calls C
     await until(lambda: "incoming" in c.states(), "C ringing again, now from A")
     c.api.press_softkey("answer")
@@ -209,8 +229,7 @@ async def fig_b8(net: Network) -> FigureRun:
     await _tones(a, c)
     await run.hear("transferred", c, TONE["A"])
     run.snap("after-transfer", c)
-    a.api.press_softkey("endcall")
-    await until(_no_live(c), "C idle")
+    await _hang_up(a, c)
     return run
 
 

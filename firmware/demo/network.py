@@ -16,14 +16,13 @@ import logging
 import random
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from firmware.app.control_adapter import AppControl
 from firmware.app.host import PhoneHost
 from firmware.demo.health import ErrorWatch, InternalErrors, host_errors, verdict
 from firmware.demo.ladder import MessageLog
-from firmware.provisioning.schema import LineConfig, Proxy
+from firmware.provisioning.schema import LineConfig, PhoneConfig, Proxy
 from firmware.surface import CallInfo, PhoneStatus
 from hal.clock import LoopClock
 
@@ -31,60 +30,6 @@ log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 HOST = "127.0.0.1"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DemoConfig:
-    """The handful of 7960 keys a simulated handset needs (duck-typed like ``PhoneConfig``)."""
-
-    lines: tuple[LineConfig, ...]
-    proxy_register: bool = False
-    timer_register_expires: int = 3600
-    hold_method: str = "c0"
-    transfer_method: str = "refer"
-    call_waiting: bool = True
-    dnd_control: int = 0
-    dnd_response: int = 486
-    cfwd_url: str = ""
-    cfwd_busy_url: str = ""
-    cfwd_noanswer_url: str = ""
-    cfwd_noanswer_timeout: int = 0
-    ring_timeout: int = 180
-    reject_488_as_400: bool = False
-    start_media_port: int = 20000
-    end_media_port: int = 20100
-    timer_t1: int = 500
-    timer_t2: int = 4000
-    sip_invite_retx: int = 6
-    sip_retx: int = 10
-    # networks (docs/provisioning.md "Networks"): defaults as PhoneConfig's
-    bind_address: str = ""
-    nat_enable: bool = False
-    nat_address: str = ""
-    proxy_backup: str = ""
-    proxy_backup_port: int = 5060
-    keepalive_interval: int = 30
-    proxy_retry_interval: int = 60
-    outbound_proxy: str = ""
-    outbound_proxy_port: int = 5060
-    preferred_codec: str = "g711ulaw"
-    codec_order: tuple[str, ...] = ("g711ulaw", "g711alaw", "g722")
-    cnf_join_enable: bool = True
-    trust_proxy_only: str = "403"
-    tls_ca_file: str = ""
-    tls_verify: bool = True
-    tls_cert_file: str = ""
-    tls_key_file: str = ""
-    srtp_mode: str = "optional"
-    srtp_over_plain: bool = False
-    messages_uri: str = ""
-    stutter_msg_waiting: bool = False
-    auto_answer: bool = False
-    mwi_subscribe: bool = False
-    mwi_uri: str = ""
-    mwi_expires: int = 3600
-    #: the local directory (``provisioning.directory.Directory``), as provisioning loads it
-    directory: Any = None
 
 
 MEDIA_SPAN = 40
@@ -118,17 +63,22 @@ def free_media_base(span: int = MEDIA_SPAN) -> int:
 
 
 def handset_config(number: str, *, media_base: int | None = None, proxy: Address | None = None,
-                   password: str = "", transport: str = "udp", **keys: Any) -> DemoConfig:
-    """One line ``number``; media ports ``media_base``..+40 (default: a free block)."""
+                   password: str = "", transport: str = "udp", **keys: Any) -> PhoneConfig:
+    """A phone's whole config as provisioning builds it (``PhoneConfig``): one line
+    ``number``, media ports ``media_base``..+40 (default: a free block), ``keys`` on top.
+
+    Two defaults differ from a provisioned phone's, for the figures: DND answers 486
+    Busy Here as the seed's B-15 shows, and no-answer forwarding is off unless asked."""
     if media_base is None:
         media_base = free_media_base()
     line = LineConfig(
         index=1, name=number, displayname=f"User {number[-1]}", password=password,
         proxy=Proxy(address=proxy[0], port=proxy[1], transport=transport) if proxy else None,
     )
-    return DemoConfig(lines=(line,), start_media_port=media_base,
-                      end_media_port=media_base + MEDIA_SPAN,
-                      proxy_register=proxy is not None, **keys)
+    keys = {"dnd_response": 486, "cfwd_noanswer_timeout": 0, **keys}
+    return PhoneConfig(lines=(line,), start_media_port=media_base,
+                       end_media_port=media_base + MEDIA_SPAN,
+                       proxy_register=proxy is not None, **keys)
 
 
 class Handset:

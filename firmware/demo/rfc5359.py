@@ -26,7 +26,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from firmware.demo.figures import TONE, FigureRun, _connect, _no_live, _state, _talking, _tones
+from firmware.demo.figures import (
+    TONE,
+    FigureRun,
+    _begin,
+    _connect,
+    _consult,
+    _hang_up,
+    _no_live,
+    _state,
+    _talking,
+    _tones,
+    join_conference,
+)
 from firmware.demo.match import FigureSpec, trying
 from firmware.demo.network import Handset, Network, handset_config, settle, until
 from hal.base import KeyEvent
@@ -160,14 +172,12 @@ async def _hold_then_resume(run: FigureRun, net: Network) -> FigureRun:
     await run.hear("connected", a, TONE["B"])
     a.api.press_softkey("hold")
     await until(lambda: a.states() == ["holding"] and b.states() == ["held"], "Bob held")
-    await settle(0.6)
-    await run.hear("held", b, None)
+    await run.hear_silence("held", b)
     run.snap("holding", a)
     a.api.press_softkey("resume")
     await until(lambda: _talking(a, b)(), "resumed")
     await run.hear("resumed", b, TONE["A"])
-    a.api.press_softkey("endcall")
-    await until(_no_live(b), "Bob idle")
+    await _hang_up(a, b)
     return run
 
 
@@ -176,23 +186,12 @@ async def ex_2_1(net: Network) -> FigureRun:
 
 
 async def ex_2_2(net: Network) -> FigureRun:
-    run = FigureRun("5359-2.2")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _tones(a, b, c)
-    await _connect(run, a, b)
-    a.api.press_softkey("hold")
-    await until(lambda: b.states() == ["held"], "Bob held")
-    a.api.press_softkey("newcall")
-    a.api.dial(c.uri())
-    await until(_state(c, "incoming"), "Carol ringing")
-    c.api.set_hook(True)
-    await until(_talking(a, c), "Alice with Carol")
+    run, (a, b, c) = await _begin(net, "5359-2.2", "ABC")
+    await _consult(a, b, c)  # Alice holds Bob and calls Carol
     await run.hear("consulting", a, TONE["C"])
-    await settle(0.6)
-    await run.hear("held", b, None)
+    await run.hear_silence("held", b)
     run.snap("consulting", a)
-    a.api.press_softkey("endcall")
-    await until(_no_live(c), "Carol idle")
+    await _hang_up(a, c)
     a.api.press_softkey("resume")
     await until(lambda: b.states() == ["connected"], "Bob back")
     await run.hear("resumed", b, TONE["A"])
@@ -200,10 +199,7 @@ async def ex_2_2(net: Network) -> FigureRun:
 
 
 async def ex_2_4(net: Network) -> FigureRun:
-    run = FigureRun("5359-2.4")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _connect(run, a, b)
-    await _tones(a, b, c)
+    run, (a, b, c) = await _begin(net, "5359-2.4", "ABC")
     b.api.transfer(c.uri())  # Bob's directory transfer: REFER (RFC 3515)
     await until(_state(c, "incoming"), "Carol ringing")
     c.api.set_hook(True)
@@ -214,17 +210,8 @@ async def ex_2_4(net: Network) -> FigureRun:
 
 
 async def ex_2_5(net: Network) -> FigureRun:
-    run = FigureRun("5359-2.5")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _tones(a, b, c)
-    await _connect(run, a, b)
-    b.api.press_softkey("hold")
-    await until(lambda: a.states() == ["held"], "Alice held")
-    b.api.press_softkey("newcall")
-    b.api.dial(c.uri())
-    await until(_state(c, "incoming"), "Carol ringing")
-    c.api.set_hook(True)
-    await until(_talking(b, c), "Bob consults Carol")
+    run, (a, b, c) = await _begin(net, "5359-2.5", "ABC")
+    await _consult(b, a, c)  # Bob holds Alice and consults Carol
     await run.hear("consulting", c, TONE["B"])
     b.api.press_softkey("transfer")  # REFER to Alice, Refer-To Carol?Replaces=<Bob-Carol>
     await until(lambda: _talking(a, c)() and _no_live(b)(), "Alice with Carol, Bob out")
@@ -269,20 +256,8 @@ async def ex_2_9(net: Network) -> FigureRun:
 
 
 async def ex_2_10(net: Network) -> FigureRun:
-    run = FigureRun("5359-2.10")
-    a, b, c = net.handsets["A"], net.handsets["B"], net.handsets["C"]
-    await _tones(a, b, c)
-    await _connect(run, a, b)
-    a.api.press_softkey("confrn")
-    await until(lambda: b.states() == ["held"], "Bob held")
-    a.api.dial(c.uri())
-    await until(_state(c, "incoming"), "Carol ringing")
-    c.api.set_hook(True)
-    await until(_talking(a, c), "Alice with Carol")
-    run.snap("consulting", a)
-    a.api.press_softkey("confrn")
-    await until(lambda: a.states() == ["connected", "connected"] and b.states() == ["connected"],
-                "conference")
+    run, (a, b, c) = await _begin(net, "5359-2.10", "ABC")
+    await join_conference(a, b, c, before_join=lambda: run.snap("consulting", a))
     await settle(0.3)
     for who, hears in (("B", "C"), ("C", "B")):
         levels = net.handsets[who].audio.tone_levels((TONE[hears],))
@@ -323,8 +298,7 @@ async def hd_voice(net: Network) -> FigureRun:
     b.host.app.on_input(KeyEvent(key="info", down=True, at=b.host.app.clock.time()))
     await until(lambda: any(r.startswith("Info G722") for r in b.status().display), "info screen")
     run.snap("info", b)
-    a.api.press_softkey("endcall")
-    await until(_no_live(b), "Bob idle")
+    await _hang_up(a, b)
     return run
 
 

@@ -187,20 +187,17 @@ def _scenario(bench: Bench) -> None:
     bench.hook(a, True)
     bench.run(83.0)
     shot(b, "connected_speaker", "Connected on the speakerphone, call timer running")
-    bench.do(b, "press_button", "mute")
-    shot(b, "connected_muted", "Microphone muted (mute key)")
-    bench.do(b, "press_button", "mute")
-    bench.do(b, "press_button", "volup")
-    shot(b, "volume", "Volume key: the level of the device in use")
-    bench.do(b, "press_button", "info")
-    shot(b, "call_info", "Info key: the call's media figures")
-    bench.do(b, "press_button", "info")
-    bench.do(b, "press_softkey", "hold")
-    shot(b, "on_hold", "We put the call on hold")
-    bench.do(b, "press_softkey", "resume")
-    bench.do(a, "press_softkey", "hold")
-    shot(b, "held_by_far_end", "The far end put us on hold")
-    bench.do(a, "press_softkey", "resume")
+    # (who presses, how, what, what undoes it): B's screen while the state lasts
+    for who, action, on, off, name, title in (
+        (b, "press_button", "mute", "mute", "connected_muted", "Microphone muted (mute key)"),
+        (b, "press_button", "volup", "voldown", "volume", "Volume key: the level of the device in use"),
+        (b, "press_button", "info", "info", "call_info", "Info key: the call's media figures"),
+        (b, "press_softkey", "hold", "resume", "on_hold", "We put the call on hold"),
+        (a, "press_softkey", "hold", "resume", "held_by_far_end", "The far end put us on hold"),
+    ):
+        bench.do(who, action, on)
+        shot(b, name, title)
+        bench.do(who, action, off)
     bench.do(c, "dial", b.uri)
     shot(b, "call_waiting", "A second call arrives during a call")
     bench.do(b, "press_softkey", "answer")
@@ -241,15 +238,12 @@ def _scenario(bench: Bench) -> None:
     shot(b, "mwi", "Voice messages waiting: envelope, count (RFC 3842 NOTIFY)")
     bench.do(b, "press_button", "directories")
     shot(b, "directories", "Directories key")
-    bench.do(b, "press_key", "3")
-    shot(b, "placed_calls", "Placed calls, newest first (Dial calls the entry)")
-    bench.do(b, "press_softkey", "exit")
-    bench.do(b, "press_key", "2")
-    shot(b, "received_calls", "Received calls")
-    bench.do(b, "press_softkey", "exit")
-    bench.do(b, "press_key", "4")
-    shot(b, "local_directory", "The local directory (directory_url)")
-    bench.do(b, "press_softkey", "exit")
+    for key, name, title in (("3", "placed_calls", "Placed calls, newest first (Dial calls the entry)"),
+                             ("2", "received_calls", "Received calls"),
+                             ("4", "local_directory", "The local directory (directory_url)")):
+        bench.do(b, "press_key", key)  # a list from the Directories menu, then back to it
+        shot(b, name, title)
+        bench.do(b, "press_softkey", "exit")
     bench.do(b, "press_softkey", "exit")
     bench.do(a, "press_softkey", "dnd")
     bench.do(c, "dial", a.uri)  # refused (DND): a missed call at A
@@ -260,12 +254,11 @@ def _scenario(bench: Bench) -> None:
     shot(a, "missed_calls", "Missed calls")
     bench.do(a, "press_softkey", "exit")
     bench.do(a, "press_softkey", "exit")
-    bench.do(b, "press_button", "settings")
-    shot(b, "settings", "Settings key: volumes and DND (Lower/Raise)")
-    bench.do(b, "press_softkey", "exit")
-    bench.do(b, "press_button", "services")
-    shot(b, "services", "Services key (no XML services client in this firmware)")
-    bench.do(b, "press_softkey", "exit")
+    for button, name, title in (("settings", "settings", "Settings key: volumes and DND (Lower/Raise)"),
+                                ("services", "services", "Services key (no XML services client in this firmware)")):
+        bench.do(b, "press_button", button)
+        shot(b, name, title)
+        bench.do(b, "press_softkey", "exit")
     _intercom(bench, a, b)
     shot(b, "intercom", "Intercom: auto-answered on the speaker, microphone muted")
     hd = ("G722", "PCMU", "PCMA")

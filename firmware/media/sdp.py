@@ -24,6 +24,16 @@ from firmware.media.codecs import (
     Codec,
     telephone_event,
 )
+from firmware.media.sdes import (
+    PLAIN,
+    SAVP_PROTOS,
+    CryptoPair,
+    LocalKeys,
+    SrtpPolicy,
+    agreed_crypto,
+    answer_line,
+    offer_lines,
+)
 from firmware.media.sdp_wire import (
     DIRECTIONS,
     HOLD_ADDRESS,
@@ -35,11 +45,13 @@ from firmware.media.sdp_wire import (
     SessionDescription,
     parse_sdp,
 )
+from firmware.media.srtp import CryptoAttribute
 
 HoldStyle = Literal["attribute", "connection"]
-_RTP_PROTOS = frozenset({"RTP/AVP", "RTP/AVPF"})
+_RTP_PROTOS = frozenset({"RTP/AVP", "RTP/AVPF"}) | SAVP_PROTOS
 
 WARNING_INCOMPATIBLE_MEDIA = 304
+WARNING_INCOMPATIBLE_TRANSPORT = 302
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,6 +103,12 @@ class Negotiated:
     recv: bool = True
     remote_hold: bool = False
     local_hold: bool = False
+    #: SRTP keys (ours, the peer's) when the audio is encrypted (``firmware.media.sdes``)
+    crypto: CryptoPair | None = None
+
+    @property
+    def encrypted(self) -> bool:
+        return self.crypto is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +146,8 @@ def _media_line(
     codecs: list[Codec],
     direction: Direction,
     hold_connection: bool,
+    crypto: tuple[CryptoAttribute, ...] = (),
+    proto: str = "RTP/AVP",
 ) -> tuple[MediaDescription, str]:
     """An audio m= section plus the session c= address for ``direction``."""
     connection = local.address
@@ -137,11 +157,12 @@ def _media_line(
     m = MediaDescription(
         media="audio",
         port=local.rtp_port,
-        proto="RTP/AVP",
+        proto=proto,
         formats=tuple(str(c.payload_type) for c in codecs),
         codecs=tuple(codecs),
         ptime=local.ptime,
         direction=attr_dir,
+        attributes=tuple(("crypto", c.value()) for c in crypto),
     )
     return m, connection
 
@@ -167,17 +188,21 @@ def build_offer(
     version: int,
     direction: Direction = "sendrecv",
     hold_style: HoldStyle = "attribute",
+    srtp: SrtpPolicy = PLAIN,
+    keys: LocalKeys | None = None,
 ) -> SessionDescription:
     """An offer listing ``local.codecs`` in order, plus telephone-event.
 
     ``direction="sendonly"`` (or ``"inactive"``) builds a hold offer; with
     ``hold_style="connection"`` it is the RFC 2543 form (``c=IN IP4 0.0.0.0``).
+    ``srtp`` says whether it carries SDES keys (``keys``) and on which profile.
     """
     codecs = [c for c in local.codecs if _is_media_codec(c)]
     if local.dtmf_payload is not None:
         codecs.append(telephone_event(local.dtmf_payload))
     hold_connection = direction != "sendrecv" and hold_style == "connection"
-    m, conn = _media_line(local, codecs, direction, hold_connection)
+    crypto = offer_lines(srtp, keys if keys is not None else LocalKeys())
+    m, conn = _media_line(local, codecs, direction, hold_connection, crypto, srtp.offer_proto)
     return _session(local, session_id, version, conn, (m,))
 
 
@@ -189,6 +214,8 @@ def build_answer(
     version: int,
     direction: Direction = "sendrecv",
     hold_style: HoldStyle = "attribute",
+    srtp: SrtpPolicy = PLAIN,
+    keys: LocalKeys | None = None,
 ) -> Answer | NoCommonCodec:
     """Answer ``offer``: the first usable audio stream gets the codec intersection.
 
@@ -196,17 +223,30 @@ def build_answer(
     common codecs in our preference order; every other m= line is refused with
     port 0. ``direction`` is what we want (``sendonly`` when we hold); the
     answer's attribute is that intersected with the reverse of the offer's.
+    A stream ``srtp`` cannot take (RTP/SAVP when off, plain when mandatory)
+    is skipped; if that leaves none, 488 with Warning 302.
     """
+    keys = keys if keys is not None else LocalKeys()
     chosen: int | None = None
     common: list[Codec] = []
+    crypto = None
+    refused = None
     for i, m in enumerate(offer.media):
         if m.media != "audio" or m.rejected or m.proto not in _RTP_PROTOS:
             continue
         common = _intersect(m.codecs, local.codecs)
-        if common:
-            chosen = i
-            break
+        if not common:
+            continue
+        crypto = answer_line(m, srtp, keys)
+        if isinstance(crypto, str):
+            refused = refused or crypto
+            continue
+        chosen = i
+        break
     if chosen is None:
+        if refused is not None:
+            return NoCommonCodec(reason=refused, warning_code=WARNING_INCOMPATIBLE_TRANSPORT,
+                                 warning_text="Incompatible transport protocol")
         return NoCommonCodec(reason="no common audio codec in offer")
     om = offer.media[chosen]
     if local.dtmf_payload is not None:
@@ -217,7 +257,8 @@ def build_answer(
     want_send, want_recv = _SEND[direction], _RECV[direction]
     our_dir = _direction(want_send and they_recv, want_recv and they_send)
     hold_connection = direction != "sendrecv" and hold_style == "connection"
-    m, conn = _media_line(local, common, our_dir, hold_connection)
+    m, conn = _media_line(local, common, our_dir, hold_connection,
+                          (crypto,) if crypto is not None else ())
     m = replace(m, proto=om.proto)  # the answer keeps the offer's transport (RFC 3264 §6)
     media = tuple(
         m if i == chosen else replace(
@@ -281,6 +322,10 @@ def negotiate(
     )
     if first is None:
         return NoCommonCodec(reason="no common audio codec")
+    crypto = agreed_crypto(lm, rm, local_is_offer=local_is_offer)
+    if isinstance(crypto, str):
+        return NoCommonCodec(reason=crypto, warning_code=WARNING_INCOMPATIBLE_TRANSPORT,
+                             warning_text="Incompatible transport protocol")
     send_codec = remote_by_key[first.key]
     recv = {c.payload_type: c for c in rm.codecs if _is_media_codec(c) and c.key in local_keys}
     recv.update({c.payload_type: c for c in lm.codecs if _is_media_codec(c)})
@@ -315,6 +360,7 @@ def negotiate(
         recv=recv_ok,
         remote_hold=not (their_send and their_recv),
         local_hold=placed_hold,
+        crypto=crypto,
     )
 
 
@@ -326,8 +372,13 @@ class SdpSession:
     and the offerer must remember its offer to read the answer.
     """
 
-    def __init__(self, local: LocalMedia, *, session_id: int) -> None:
+    def __init__(self, local: LocalMedia, *, session_id: int,
+                 srtp: SrtpPolicy = PLAIN, keys: LocalKeys | None = None) -> None:
         self.local = local
+        #: SDES policy of this call (mode, and whether its signalling path may carry keys);
+        #: ``keys`` are our master keys for the whole call
+        self.srtp = srtp
+        self.keys = keys if keys is not None else LocalKeys()
         self.session_id = session_id
         self.version = session_id
         self._last: SessionDescription | None = None
@@ -346,7 +397,8 @@ class SdpSession:
               hold_style: HoldStyle = "attribute") -> SessionDescription:
         """Our next offer (initial INVITE, hold, resume); remember it for the answer."""
         sd = build_offer(self.local, session_id=self.session_id, version=0,
-                         direction=direction, hold_style=hold_style)
+                         direction=direction, hold_style=hold_style, srtp=self.srtp,
+                         keys=self.keys)
         sd = self._stamp(sd)
         self._pending_offer = sd
         return sd
@@ -365,7 +417,8 @@ class SdpSession:
                       hold_style: HoldStyle = "attribute") -> Answer | NoCommonCodec:
         """Answer the peer's offer (initial or re-INVITE); on failure the old state stays."""
         result = build_answer(offer, self.local, session_id=self.session_id, version=0,
-                              direction=direction, hold_style=hold_style)
+                              direction=direction, hold_style=hold_style, srtp=self.srtp,
+                              keys=self.keys)
         if isinstance(result, Answer):
             sd = self._stamp(result.sdp)
             result = Answer(sdp=sd, negotiated=result.negotiated)
@@ -374,8 +427,9 @@ class SdpSession:
 
 
 __all__ = [
-    "Answer", "Codec", "DIRECTIONS", "Direction", "HOLD_ADDRESS", "HoldStyle", "LocalMedia",
+    "Answer", "Codec", "CryptoPair", "DIRECTIONS", "LocalKeys", "SrtpPolicy", "Direction", "HOLD_ADDRESS", "HoldStyle", "LocalMedia",
     "MAX_SDP_BYTES", "MediaDescription", "Negotiated", "NoCommonCodec", "Origin",
     "SdpParseError", "SdpSession", "SessionDescription", "WARNING_INCOMPATIBLE_MEDIA",
+    "WARNING_INCOMPATIBLE_TRANSPORT",
     "build_answer", "build_offer", "negotiate", "parse_sdp",
 ]

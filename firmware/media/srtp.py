@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pylibsrtp
 
 __all__ = [
-    "SUITES", "CryptoAttribute", "SrtpContext", "answer_crypto", "offer_crypto",
+    "SUITES", "CryptoAttribute", "SrtpContext", "answer_crypto", "context_for", "offer_crypto",
     "parse_crypto", "select_answer",
 ]
 
@@ -113,12 +113,27 @@ class SrtpContext:
     what we receive (the same suite, RFC 4568 §6.1)."""
 
     def __init__(self, local: CryptoAttribute, remote: CryptoAttribute) -> None:
+        self.auth_failures = 0
+        self.local: CryptoAttribute | None = None
+        self.remote: CryptoAttribute | None = None
+        self._rx_old: pylibsrtp.Session | None = None
+        self.rekey(local, remote)
+
+    def rekey(self, local: CryptoAttribute, remote: CryptoAttribute) -> None:
+        """Apply a new offer/answer's keys; a direction whose key and suite did not
+        change keeps its libsrtp state (rollover counter, replay window), so a
+        re-INVITE that repeats the keys (hold, resume) does not disturb the audio."""
         if local.suite != remote.suite or local.suite not in SUITES:
             raise ValueError(f"unusable crypto suites {local.suite}/{remote.suite}")
         self.suite = local.suite
-        self._tx = pylibsrtp.Session(_policy(local.key, local.suite, inbound=False))
-        self._rx = pylibsrtp.Session(_policy(remote.key, remote.suite, inbound=True))
-        self.auth_failures = 0
+        if self.local is None or (self.local.suite, self.local.key) != (local.suite, local.key):
+            self._tx = pylibsrtp.Session(_policy(local.key, local.suite, inbound=False))
+        if self.remote is None or (self.remote.suite, self.remote.key) != (remote.suite, remote.key):
+            # packets the peer sent with its old key are still on the way: the old
+            # context reads them until the first packet under the new key arrives
+            self._rx_old = getattr(self, "_rx", None)
+            self._rx = pylibsrtp.Session(_policy(remote.key, remote.suite, inbound=True))
+        self.local, self.remote = local, remote
 
     def protect(self, packet: bytes) -> bytes:
         return self._tx.protect(packet)
@@ -128,15 +143,37 @@ class SrtpContext:
 
     def unprotect(self, packet: bytes) -> bytes | None:
         """The plain RTP packet, or None (failed authentication, replay, garbage)."""
-        try:
-            return self._rx.unprotect(packet)
-        except pylibsrtp.Error:
-            self.auth_failures += 1
-            return None
+        return self._unprotect(packet, rtcp=False)
 
     def unprotect_rtcp(self, packet: bytes) -> bytes | None:
+        return self._unprotect(packet, rtcp=True)
+
+    def _unprotect(self, packet: bytes, *, rtcp: bool) -> bytes | None:
         try:
-            return self._rx.unprotect_rtcp(packet)
+            plain = self._rx.unprotect_rtcp(packet) if rtcp else self._rx.unprotect(packet)
         except pylibsrtp.Error:
-            self.auth_failures += 1
-            return None
+            plain = None
+        if plain is not None:
+            if not rtcp:
+                self._rx_old = None  # the peer sends under its new key now
+            return plain
+        if self._rx_old is not None:
+            try:
+                return (self._rx_old.unprotect_rtcp(packet) if rtcp
+                        else self._rx_old.unprotect(packet))
+            except pylibsrtp.Error:
+                pass
+        self.auth_failures += 1
+        return None
+
+
+def context_for(current: SrtpContext | None,
+                crypto: tuple[CryptoAttribute, CryptoAttribute] | None) -> SrtpContext | None:
+    """The stream's SRTP context after a (re-)negotiation: None for plain RTP, the
+    same context re-keyed where keys changed, or a new one."""
+    if crypto is None:
+        return None
+    if current is None:
+        return SrtpContext(*crypto)
+    current.rekey(*crypto)
+    return current

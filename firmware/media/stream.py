@@ -34,6 +34,7 @@ from firmware.media.jitter import JitterBuffer
 from firmware.media.rtp import HEADER, MAX_RTP_PACKET, build_rtp, parse_rtp
 from firmware.media.rtpstats import SequenceTracker
 from firmware.media.sdp import Negotiated
+from firmware.media.srtp import context_for
 from firmware.media.stream_rtcp import RtcpMixin
 from firmware.media.stream_types import (
     Address,
@@ -129,6 +130,7 @@ class MediaStream(RtcpMixin):
         """
         was_sending = self.sending
         self.neg = negotiated
+        self.srtp = context_for(self.srtp, negotiated.crypto)  # SDES keys: new, kept or gone
         spp = max(80, min(960, 8 * negotiated.ptime))  # 10..120 ms at 8 kHz
         if spp != self._spp and self._running and self._t0 is not None:
             # new packet size mid-call: re-base the grid where the old one had got to,

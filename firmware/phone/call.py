@@ -137,6 +137,8 @@ class CallView:
     conference: bool = False
     #: the call sends a wideband codec (G.722): HD voice, shown on the LCD
     hd: bool = False
+    #: the call's audio is SRTP (SDES keys agreed in its offer/answer): a lock on the LCD
+    encrypted: bool = False
 
 
 @dataclass(kw_only=True, eq=False)
@@ -232,6 +234,8 @@ class Call:
             if self.state is CallState.ENDED else None,
             conference=bool(self.extra.get("conference")) and self.state is not CallState.ENDED,
             hd=_sends_wideband(self.media),
+            encrypted=self.state in ESTABLISHED
+            and bool(getattr(getattr(self.media, "negotiated", None), "crypto", None)),
         )
 
 

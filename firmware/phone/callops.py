@@ -20,7 +20,7 @@ import logging
 from typing import Any
 
 from firmware.media.codecs import PCMA, PCMU, codec_by_name
-from firmware.media.sdp import LocalMedia, NoCommonCodec, SdpSession
+from firmware.media.sdp import LocalMedia, NoCommonCodec, SdpSession, SrtpPolicy
 from firmware.phone.actions import HistoryChanged, StopMedia
 from firmware.phone.base import PhoneBase
 from firmware.phone.call import ESTABLISHED, LIVE_OUTGOING, Call, CallInput, CallState
@@ -78,8 +78,23 @@ class CallOps(PhoneBase):
             local = LocalMedia(address=self.settings.media_address, rtp_port=port,
                                codecs=codecs or (PCMU, PCMA),
                                dtmf_payload=self.settings.dtmf_payload)
-            call.media = SdpSession(local, session_id=self.new_sdp_id())
+            call.media = SdpSession(local, session_id=self.new_sdp_id(),
+                                    srtp=self.srtp_policy(call))
         return call.media
+
+    def srtp_policy(self, call: Call) -> SrtpPolicy:
+        """``srtp_mode`` for this call; keys only when its SIP goes over TLS
+        (``call.extra["sip_transport"]``, set before its first offer or answer)."""
+        tls = call.extra.get("sip_transport") == "tls"
+        return SrtpPolicy(self.settings.srtp_mode,
+                          keys_allowed=tls or self.settings.srtp_over_plain)
+
+    def route_transport(self, uri: str) -> str:
+        """The transport our INVITE to ``uri`` will take ("udp", "tls"...)."""
+        try:
+            return str(self.endpoint.route_transport(uri))
+        except Exception:  # noqa: BLE001 - a fake endpoint, or a URI it refuses (it says so)
+            return ""
 
     def record(self, kind: Kind, call: Call, now: float) -> None:
         """A call list entry; a placed call's is completed (duration, reason) at its end."""
@@ -173,8 +188,16 @@ class CallOps(PhoneBase):
 
     def send_invite(self, call: Call, uri: str, now: float) -> None:
         line = self.line(call.line)
+        call.extra["sip_transport"] = self.route_transport(uri)
+        policy = self.srtp_policy(call)
+        if policy.refusal is not None:  # srtp_mode mandatory, and no TLS to carry the keys
+            call.extra["reason_text"] = policy.refusal
+            self.end_call(call, now, f"rejected 488 {policy.refusal}"[:60], failed=True)
+            return
         try:
-            offer = self.media_for(call).offer()
+            media = self.media_for(call)
+            media.srtp = policy  # a redirect may take the call over another transport
+            offer = media.offer()
         except PhoneError as exc:
             self.end_call(call, now, f"rejected 503 {exc.message}"[:60], failed=True)
             return

@@ -132,6 +132,10 @@ def render(view: PhoneView) -> Screen:
             icons.add("hold")
     if call is not None and call.hd and call.state is not _S.ENDED:
         icons.add("hd")  # a wideband (G.722) call, as desk phones show it
+    if call is not None and call.encrypted:
+        icons.add("secure")  # SRTP: the padlock desk phones show, and the words below
+        if not view.info and not call.conference:
+            lines.insert(2 if len(lines) >= 2 else len(lines), "Secure call (SRTP)")
     if other is not None and other.state is not _S.ENDED:
         if other.state is _S.INCOMING:
             icons.add("waiting")

@@ -113,6 +113,10 @@ class PhoneSettings:
     #: the proxy/registrar addresses: unsolicited NOTIFYs and auto-answer are taken only
     #: from these
     proxy_hosts: frozenset[str] = frozenset()
+    #: SRTP with SDES keys (``srtp_mode``: off, optional, mandatory); keys go only in SDP
+    #: sent over TLS unless ``srtp_over_plain`` (``firmware.media.sdes``)
+    srtp_mode: str = "optional"
+    srtp_over_plain: bool = False
 
     def __post_init__(self) -> None:
         if not self.lines:

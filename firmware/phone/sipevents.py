@@ -120,6 +120,7 @@ class SipEvents(TransferOps):
         call.session, call.call_id = event.session, event.call_id
         self._by_session[event.session] = call
         call.extra["offer"] = offer
+        call.extra["sip_transport"] = getattr(event, "transport", "")
         if offer is not None:
             try:
                 probe = self.media_for(call).receive_offer(offer)

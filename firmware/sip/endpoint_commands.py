@@ -30,6 +30,8 @@ class SessionCommandsMixin:
 
         def _touch(self, session: InviteSession) -> None: ...
         def _reap(self, now: float) -> None: ...
+        def _route(self, uri: Any) -> tuple[Address, str]: ...
+        def _parse_target(self, target: str) -> Any: ...
 
     def transport_failed(self, dest: Address, transport: str, reason: str, now: float) -> None:
         """The shell could not reach ``dest`` (a TLS certificate refused, a connect failed):
@@ -78,6 +80,11 @@ class SessionCommandsMixin:
         """End an established call with BYE (``headers`` e.g. Also / Requested-By); with
         ``report`` the final answer arrives as ``RequestAnswered`` (request id "<session>:BYE")."""
         self._run(now, lambda: self._session(session).bye(now, headers, report=report))
+
+    def route_transport(self, target: str) -> str:
+        """The transport an INVITE to ``target`` leaves on ("udp", "tcp", "tls"): the
+        phone puts SRTP keys in its offer only when that is TLS."""
+        return self._route(self._parse_target(target))[1]
 
     def dialog_info(self, session: str) -> tuple[str, str, str | None]:
         """(Call-ID, local tag, remote tag or None) of a session, e.g. for Replaces (RFC 3891)."""

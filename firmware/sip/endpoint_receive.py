@@ -227,7 +227,7 @@ class ReceiveMixin:
         self.emit(IncomingCall(session=sid, call_id=req.call_id, from_uri=str(frm.uri),
                                from_display=frm.display_name, to_uri=str(req.to.uri),
                                request_uri=str(req.uri), sdp=req.body or None, request=req,
-                               source=source))
+                               source=source, transport=transport))
 
     def _on_server_timeout(self, tx: ServerTransaction, now: float) -> None:
         log.info("server transaction %s timed out without ACK", tx.key)

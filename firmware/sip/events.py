@@ -69,6 +69,8 @@ class IncomingCall(Event):
     request: Any = field(default=None, compare=False, repr=False)
     #: the address the INVITE came from (not its Via): auto-answer trusts only the proxy
     source: Address | None = None
+    #: what it came over ("udp", "tcp", "tls"): SRTP keys go only in SDP over TLS
+    transport: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

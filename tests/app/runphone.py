@@ -30,6 +30,14 @@ def status(port: int) -> dict[str, Any] | None:
         return None
 
 
+def post(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=2) as resp:
+        return json.loads(resp.read())
+
+
 class RunPhone:
     """The phone process; ``args`` are the provisioning arguments (--tftp, --provision...)."""
 

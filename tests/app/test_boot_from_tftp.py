@@ -13,21 +13,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import signal
 import stat
-import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from peers import Kamailio, Tftpd, free_port, wait_until
+from runphone import RunPhone, get, post, status
 
-ROOT = Path(__file__).resolve().parents[2]
 MAC = "00112233AABB"
 
 pytestmark = pytest.mark.interop
@@ -63,72 +58,15 @@ def _mac_cnf(sip_port: int, label: str = "Front desk", extra: str = "") -> bytes
     ).encode()
 
 
-def _get(port: int, path: str) -> bytes:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as resp:
-        return resp.read()
+def Phone(tmp: Path, tftp: tuple[str, int], control: int, name: str) -> RunPhone:  # noqa: N802
+    """The phone process booting from ``tftp`` as the handset with ``MAC``."""
+    return RunPhone(tmp, ["--tftp", f"{tftp[0]}:{tftp[1]}", "--mac", MAC], control, name)
 
 
 def _status(port: int) -> dict[str, Any]:
-    return json.loads(_get(port, "/api/status"))
-
-
-def _post(port: int, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST",
-                                 data=json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=2) as resp:
-        return json.loads(resp.read())
-
-
-def _try_status(port: int) -> dict[str, Any] | None:
-    try:
-        return _status(port)
-    except OSError:
-        return None
-
-
-class Phone:
-    """``python -m firmware run`` as a child process, its log in a file."""
-
-    def __init__(self, tmp: Path, tftp: tuple[str, int], control: int, name: str) -> None:
-        self.control = control
-        self.log = tmp / f"{name}.log"
-        env = {**os.environ, "STATE_DIRECTORY": str(tmp / "state")}
-        argv = [sys.executable, "-m", "firmware", "run", "--hal", "mock",
-                "--tftp", f"{tftp[0]}:{tftp[1]}", "--mac", MAC,
-                "--control", f"127.0.0.1:{control}"]
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out,
-                                         stderr=subprocess.STDOUT)
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, pred: Any, what: str, timeout: float = 30) -> dict[str, Any]:
-        """Poll /api/status until ``pred(status)``; the process dying fails at once."""
-        seen: dict[str, Any] = {}
-
-        def check() -> bool:
-            if self.proc.poll() is not None:
-                return True
-            st = _try_status(self.control)
-            if st is not None:
-                seen.update(st)
-            return st is not None and bool(pred(st))
-
-        wait_until(check, timeout, what)
-        assert self.proc.poll() is None, self.text()
-        return seen
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-            raise
+    st = status(port)
+    assert st is not None, "the control API does not answer"
+    return st
 
 
 @pytest.fixture
@@ -167,20 +105,20 @@ def test_boot_from_tftp_registers_shows_the_label_and_boots_again_from_cache(
             # The idle screen: phone_label from the per-MAC file (not SIPDefault's "Lobby").
             assert st["display"][0].startswith("Front desk"), st["display"]
             assert "Ready" in st["display"] and "Line: 1001" in st["display"]
-            png = _get(control, "/api/screen.png")
+            png = get(control, "/api/screen.png")
             from PIL import Image
 
             img = Image.open(io.BytesIO(png))
             img.load()
             assert img.format == "PNG" and img.size[0] >= 128
             # The dial plan is in effect: "802" is rewritten to 1002 and dialled at once.
-            _post(control, "/api/hook", {"state": "off"})
-            _post(control, "/api/keys", {"keys": "802"})
+            post(control, "/api/hook", {"state": "off"})
+            post(control, "/api/keys", {"keys": "802"})
             wait_until(lambda: "INVITE to sip:1002@" in kam.log_text(), 15,
                        "the rewritten INVITE at Kamailio")
             calls = _status(control)["calls"]
             assert calls and "1002" in calls[0]["remote"], calls
-            _post(control, "/api/hook", {"state": "on"})
+            post(control, "/api/hook", {"state": "on"})
         finally:
             assert phone.stop() == 0, phone.text()
     finally:

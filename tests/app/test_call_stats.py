@@ -7,10 +7,10 @@ call runs many seconds of media (and RTCP reports) in milliseconds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from memnet import MemoryNet
 
 from firmware.app.config_map import endpoint_config, phone_settings, registrations
 from firmware.app.control_adapter import AppControl
@@ -26,41 +26,8 @@ from hal.mock import MockHal
 Address = tuple[str, int]
 
 
-class Net:
+class Net(MemoryNet):
     """SIP and RTP/RTCP in memory: a datagram sent at t arrives at t + 1 ms."""
-
-    def __init__(self, clock: VirtualClock) -> None:
-        self.clock = clock
-        self.sip: dict[Address, App] = {}
-        self.rtp: dict[Address, Callable[..., None]] = {}
-
-    def send_sip(self, src: Address) -> Any:
-        def send(data: bytes, dest: Address, transport: str) -> None:
-            app = self.sip.get((dest[0], int(dest[1])))
-            if app is not None:
-                self.clock.call_later(0.001, lambda: app.receive_sip(data, src, transport))
-        return send
-
-    def media_io(self, host: str) -> Any:
-        net = self
-
-        class IO:
-            def open(self, port: int, deliver: Callable[..., None]) -> bool:
-                net.rtp[(host, port)] = lambda d, s: deliver(d, s, False)
-                net.rtp[(host, port + 1)] = lambda d, s: deliver(d, s, True)
-                return True
-
-            def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None:
-                target = net.rtp.get((dest[0], int(dest[1])))
-                src = (host, port + 1 if rtcp else port)
-                if target is not None:
-                    net.clock.call_later(0.001, lambda: target(data, src))
-
-            def close(self, port: int) -> None:
-                net.rtp.pop((host, port), None)
-                net.rtp.pop((host, port + 1), None)
-
-        return IO()
 
     def phone(self, name: str, number: str, host: str, port: int) -> AppControl:
         addr = (host, port)

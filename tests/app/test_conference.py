@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from firmware.control import ControlConfig, ControlServer
+from firmware.demo.figures import join_conference
 from firmware.demo.network import Handset, Network, handset_config, settle, until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "control"))
@@ -56,15 +57,7 @@ async def conference(net: Network, *, codecs: dict[str, str] | None = None,
     a.api.set_hook(True)
     await until(lambda: b.states() == ["connected"], "A-B connected")
     assert "Confrn" in b.status().softkeys
-    b.api.press_softkey("confrn")
-    await until(lambda: a.states() == ["held"], "A held")
-    b.api.dial(c.uri())
-    await until(lambda: c.states() == ["incoming"], "C rings")
-    c.api.set_hook(True)
-    await until(lambda: sorted(b.states()) == ["connected", "holding"], "B-C connected")
-    b.api.press_softkey("confrn")
-    await until(lambda: b.states() == ["connected", "connected"] and a.states() == ["connected"],
-                "conference")
+    await join_conference(b, a, c)
     return a, b, c
 
 

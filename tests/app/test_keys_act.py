@@ -6,10 +6,10 @@ stops changing what the phone does on the wire or on its screen."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from memnet import MemoryNet
 
 from firmware.app.config_map import (
     dtmf_policy,
@@ -37,46 +37,8 @@ def config(text: str, name: str = "SIP00112233AABB.cnf") -> PhoneConfig:
     return build_config([parse_cnf(text, filename=name)])
 
 
-class Net:
+class Net(MemoryNet):
     """SIP and RTP in memory (1 ms per hop); every datagram sent is kept."""
-
-    def __init__(self, clock: VirtualClock) -> None:
-        self.clock = clock
-        self.sip: dict[Address, App] = {}
-        self.rtp: dict[Address, Callable[..., None]] = {}
-        self.sent: list[tuple[float, Address, Address, bytes]] = []
-        self.rtp_sent: list[tuple[Address, bytes]] = []
-
-    def send_sip(self, src: Address) -> Any:
-        def send(data: bytes, dest: Address, transport: str) -> None:
-            self.sent.append((self.clock.time(), src, (dest[0], int(dest[1])), data))
-            app = self.sip.get((dest[0], int(dest[1])))
-            if app is not None:
-                self.clock.call_later(0.001, lambda: app.receive_sip(data, src, transport))
-        return send
-
-    def media_io(self, host: str) -> Any:
-        net = self
-
-        class IO:
-            def open(self, port: int, deliver: Callable[..., None]) -> bool:
-                net.rtp[(host, port)] = lambda d, s: deliver(d, s, False)
-                net.rtp[(host, port + 1)] = lambda d, s: deliver(d, s, True)
-                return True
-
-            def send(self, port: int, data: bytes, dest: Address, rtcp: bool) -> None:
-                if not rtcp:
-                    net.rtp_sent.append(((host, port), data))
-                target = net.rtp.get((dest[0], int(dest[1])))
-                src = (host, port + 1 if rtcp else port)
-                if target is not None:
-                    net.clock.call_later(0.001, lambda: target(data, src))
-
-            def close(self, port: int) -> None:
-                net.rtp.pop((host, port), None)
-                net.rtp.pop((host, port + 1), None)
-
-        return IO()
 
     def phone(self, addr: Address, text: str, number: str) -> AppControl:
         cfg = config(f"line1_name: {number}\nstart_media_port: {20000 + addr[1]}\n"

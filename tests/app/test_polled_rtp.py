@@ -44,23 +44,12 @@ def test_app_drains_rtp_per_period_and_drops_junk() -> None:
     asyncio.run(_call_and_check())
 
 
-class _NatConfig:
-    """A demo handset's config with one more key (``DemoConfig`` is frozen with slots)."""
-
-    def __init__(self, base: object, **keys: object) -> None:
-        self._base = base
-        self.__dict__.update(keys)
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._base, name)
-
-
 async def _latch_flags() -> list[bool]:
     net = Network()
     try:
         flags = []
         for n, keys in enumerate(({}, {"nat_enable": True}, {"rtp_latch": True})):
-            cfg = _NatConfig(handset_config(f"555000{n}", media_base=free_media_base()), **keys)
+            cfg = handset_config(f"555000{n}", media_base=free_media_base(), **keys)
             h = await net.add(f"P{n}", cfg)
             assert h.host.app is not None
             flags.append(h.host.app.rtp_latch)

@@ -7,11 +7,15 @@ server hands each request to the right method with the right value, and that a
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from firmware.control import (
     CallInfo,
+    ControlConfig,
     ControlError,
+    ControlServer,
     HistoryEntry,
     LineInfo,
     MockAudioReport,
@@ -84,3 +88,20 @@ class FakePhone:
             HistoryEntry(kind="missed", remote="sip:b@h", line=1, at=2.0),
             HistoryEntry(kind="placed", remote="sip:c@h", line=1, at=1.0, duration=3.0),
         ]
+
+
+def serve(phone: object, scenario: Callable[[int], Awaitable[None]],
+          config: ControlConfig | None = None) -> ControlServer:
+    """Run ``scenario(port)`` against a control server in front of ``phone``; the server
+    afterwards, for its counters."""
+    server = ControlServer(phone, config or ControlConfig())  # type: ignore[arg-type]
+
+    async def main() -> None:
+        await server.start()
+        try:
+            await scenario(server.port)
+        finally:
+            await server.close()
+
+    asyncio.run(main())
+    return server

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from fakephone import FakePhone
+from fakephone import FakePhone, serve
 
 from firmware.control import ControlConfig, ControlServer, is_loopback, parse_hostport
 
@@ -60,24 +59,6 @@ async def _request(
         writer.close()
 
 
-def _serve(
-    phone: FakePhone,
-    scenario: Callable[[int], Awaitable[None]],
-    config: ControlConfig | None = None,
-) -> ControlServer:
-    server = ControlServer(phone, config or ControlConfig())
-
-    async def main() -> None:
-        await server.start()
-        try:
-            await scenario(server.port)
-        finally:
-            await server.close()
-
-    asyncio.run(main())
-    return server
-
-
 def test_status_shape_matches_the_spec() -> None:
     got: dict[str, Any] = {}
 
@@ -85,7 +66,7 @@ def test_status_shape_matches_the_spec() -> None:
         status, headers, body = await _request(port, "GET", "/api/status")
         got.update(status=status, ctype=headers["content-type"], body=json.loads(body))
 
-    _serve(FakePhone(), scenario)
+    serve(FakePhone(), scenario)
     assert got["status"] == 200
     assert got["ctype"] == "application/json"
     body = got["body"]
@@ -109,7 +90,7 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
         answers.append(await _request(port, "POST", "/api/dial", {"target": "sip:bob@127.0.0.1:5064"}))
         answers.append(await _request(port, "POST", "/api/button", {"name": "volup"}))
 
-    _serve(phone, scenario)
+    serve(phone, scenario)
     assert [a[0] for a in answers] == [200, 200, 200, 200, 200]
     assert phone.buttons == ["volup"]
     answers.pop()
@@ -118,8 +99,8 @@ def test_hook_keys_softkey_dial_reach_the_phone() -> None:
     assert phone.dialled == ["sip:bob@127.0.0.1:5064"]
     call = json.loads(answers[-1][2])["calls"][0]
     assert set(call) == {"id", "line", "direction", "state", "remote", "call_id", "reason", "media",
-                         "conference"}
-    assert call["state"] == "calling"
+                         "conference", "encrypted"}
+    assert call["state"] == "calling" and call["encrypted"] is False
 
 
 @pytest.mark.parametrize(
@@ -153,7 +134,7 @@ def test_bad_input_and_wrong_state_are_4xx_with_a_sentence(
     async def scenario(port: int) -> None:
         got.append(await _request(port, "POST", path, body))
 
-    _serve(FakePhone(), scenario)
+    serve(FakePhone(), scenario)
     code, headers, raw = got[0]
     assert code == status
     assert headers["content-type"] == "application/json"
@@ -180,7 +161,7 @@ def test_protocol_errors_are_json_4xx() -> None:
         got["longhead"] = (await _request(port, "GET", "/", raw=b"GET /api/status HTTP/1.1\r\nX: "
                                           + b"a" * 20000 + b"\r\n\r\n"))[0]
 
-    _serve(FakePhone(), scenario)
+    serve(FakePhone(), scenario)
     assert got == {
         "unknown": 404, "method": 405, "notjson": 400, "array": 400, "nobody": 400,
         "chunked": 501, "huge": 413, "version": 505, "garbage": 400, "longhead": 431,
@@ -197,7 +178,7 @@ def test_a_bug_in_the_phone_is_a_500_with_its_traceback_logged(
         got.append(await _request(port, "GET", "/api/status"))
         got.append(await _request(port, "POST", "/api/softkey", {"name": "hold"}))
 
-    server = _serve(FakePhone(explode=True), scenario)
+    server = serve(FakePhone(explode=True), scenario)
     assert server.internal_errors == 1  # counted: the end-to-end harness fails on it
     assert got[0][0] == 500
     assert "internal error" in json.loads(got[0][2])["error"]
@@ -216,7 +197,7 @@ def test_screen_history_and_mock_audio() -> None:
         got["set"] = await _request(port, "POST", "/api/mock/audio", {"tone_hz": 1000})
         got["get"] = await _request(port, "GET", "/api/mock/audio")
 
-    _serve(phone, scenario)
+    serve(phone, scenario)
     assert got["png"][1]["content-type"] == "image/png"
     assert got["png"][2].startswith(b"\x89PNG")
     hist = json.loads(got["hist"][2])
@@ -239,7 +220,7 @@ def test_keep_alive_serves_several_requests_on_one_connection() -> None:
             assert headers["connection"] == "keep-alive"
         writer.close()
 
-    server = _serve(FakePhone(), scenario)
+    server = serve(FakePhone(), scenario)
     assert got == [200, 200, 200]
     assert server.requests_served == 3
 
@@ -257,7 +238,7 @@ def test_token_required_when_configured() -> None:
         got["right"] = await _request(port, "GET", "/api/status",
                                       headers={"Authorization": "Bearer s3cret"})
 
-    _serve(FakePhone(), scenario, cfg)
+    serve(FakePhone(), scenario, cfg)
     assert got["none"][0] == 401 and got["none"][1]["www-authenticate"] == "Bearer"
     assert got["wrong"][0] == 401 and got["basic"][0] == 401
     assert got["right"][0] == 200
@@ -285,7 +266,7 @@ def test_connection_limit_makes_room_by_closing_the_idle_connection() -> None:
         got.append(await r1.read())  # closed for the newcomer: EOF
         w1.close()
 
-    server = _serve(FakePhone(), scenario, cfg)
+    server = serve(FakePhone(), scenario, cfg)
     assert got == [200, b""]
     assert server.evicted_connections == 1 and server.rejected_connections == 0
 

@@ -13,15 +13,14 @@ import asyncio
 import json
 import logging
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from fakephone import FakePhone
+from fakephone import FakePhone, serve
 
-from firmware.control import ControlConfig, ControlServer
+from firmware.control import ControlConfig
 from firmware.control.guard import Site, split_host
 
 DIAL = json.dumps({"target": "sip:5550009@127.0.0.1:9"}).encode()
@@ -48,21 +47,6 @@ def _post(port: int, extra: str = "", host: str | None = None,
             f"Content-Type: {ctype}\nContent-Length: {len(DIAL)}\n{extra}")
 
 
-def _serve(phone: FakePhone, scenario: Callable[[int], Awaitable[None]],
-           config: ControlConfig | None = None) -> ControlServer:
-    server = ControlServer(phone, config or ControlConfig())
-
-    async def main() -> None:
-        await server.start()
-        try:
-            await scenario(server.port)
-        finally:
-            await server.close()
-
-    asyncio.run(main())
-    return server
-
-
 def test_csrf_and_dns_rebinding_posts_are_refused() -> None:
     phone = FakePhone()
     got: dict[str, int] = {}
@@ -87,7 +71,7 @@ def test_csrf_and_dns_rebinding_posts_are_refused() -> None:
         got["rebound_get"] = (await _send(
             port, f"GET /api/status HTTP/1.1\nHost: evil.example:{port}\nConnection: close\n"))[0]
 
-    server = _serve(phone, scenario)
+    server = serve(phone, scenario)
     assert got == {
         "foreign_origin": 403, "origin_other_port": 403, "origin_null": 403,
         "cross_site_fetch": 403, "rebound_host": 421, "rebound_host_same_origin": 421,
@@ -109,7 +93,7 @@ def test_same_origin_and_configured_names_still_work() -> None:
         got.append((await _send(port, _post(port, host=f"phone.lab:{port}"), DIAL))[0])
         got.append((await _send(port, _post(port, host="127.0.0.1"), DIAL))[0])  # port omitted
 
-    _serve(phone, scenario, ControlConfig(names=("Phone.Lab",)))
+    serve(phone, scenario, ControlConfig(names=("Phone.Lab",)))
     assert got == [200, 200, 200, 200]
     assert len(phone.dialled) == 4
 
@@ -150,7 +134,7 @@ def test_stalled_connections_cannot_lock_the_owner_out() -> None:
         for _r, w in stalled:
             w.close()
 
-    server = _serve(FakePhone(), scenario, cfg)
+    server = serve(FakePhone(), scenario, cfg)
     assert got == [200]
     assert server.evicted_connections >= 4 and server.rejected_connections == 0
 
@@ -164,7 +148,7 @@ def test_a_silent_connection_is_closed_after_the_head_timeout() -> None:
         got.append(await asyncio.wait_for(r.read(), 30))  # EOF: the server hung up
         w.close()
 
-    _serve(FakePhone(), scenario, ControlConfig(head_timeout=0.2))
+    serve(FakePhone(), scenario, ControlConfig(head_timeout=0.2))
     assert got == [b""]
 
 
@@ -190,7 +174,7 @@ def test_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
         got.append(await asyncio.wait_for(r.read(), 30))
         w.close()
 
-    _serve(phone, scenario, ControlConfig(cert_file=str(chain), key_file=str(key)))
+    serve(phone, scenario, ControlConfig(cert_file=str(chain), key_file=str(key)))
     assert got[0][0] == 200 and json.loads(got[0][1])["calls"]
     assert got[1] == 403  # an http:// page is another origin than the https API
     assert not got[2].startswith(b"HTTP/1.1 200")
@@ -209,6 +193,6 @@ def test_the_token_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
             await _send(port, _post(port, f"Authorization: Bearer {auth}\n"), DIAL)
         await _send(port, _post(port, f"Authorization: Bearer {token}\nOrigin: http://evil\n"), DIAL)
 
-    _serve(FakePhone(explode=True), scenario, cfg)  # explode: the handler's bug is logged
+    serve(FakePhone(explode=True), scenario, cfg)  # explode: the handler's bug is logged
     assert caplog.records and any("handler failed" in r.getMessage() for r in caplog.records)
     assert token not in caplog.text

@@ -26,7 +26,6 @@ Audio, with our microphone playing 1000 Hz:
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -46,21 +45,6 @@ PACKETS = 100  # 20 ms each: two seconds of audio each way before we listen
 
 def _expected_hz(mode: str) -> float:
     return OUR_TONE if mode == "echo" else BARESIP_TONE
-
-
-async def _ctrl(port: int, command: str, params: str = "") -> dict:
-    """One command to baresip's ctrl_tcp (JSON in a netstring); its JSON answer."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    try:
-        payload = json.dumps({"command": command, "params": params, "token": "t1"}).encode()
-        writer.write(b"%d:%s," % (len(payload), payload))
-        await writer.drain()
-        async with asyncio.timeout(5):
-            length = int((await reader.readuntil(b":"))[:-1])
-            answer = await reader.readexactly(length + 1)
-        return json.loads(answer[:-1])
-    finally:
-        writer.close()
 
 
 def _state(h: Handset, state: str) -> Callable[[], bool]:
@@ -137,7 +121,7 @@ async def _baresip_calls(bs: Baresip, mode: str) -> tuple[Network, Handset, floa
         phone = await net.add("phone", handset_config("5550001"), host=bs.netns.addr)
         net.log.name((HOST, bs.port), "baresip")
         phone.api.set_mock_tone(OUR_TONE)
-        answer = await _ctrl(bs.ctrl_port, "dial", phone.uri())
+        answer = await bs.ctrl("dial", phone.uri())
         assert answer.get("ok") is not False, answer
         await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
         call_id = phone.calls()[0].call_id
@@ -147,7 +131,7 @@ async def _baresip_calls(bs: Baresip, mode: str) -> tuple[Network, Handset, floa
         await until(_state(phone, "connected"), "the call connected", timeout=WAIT)
         assert not phone.status().ringer
         hz = await _audio_both_ways(phone, mode)
-        await _ctrl(bs.ctrl_port, "hangup")
+        await bs.ctrl("hangup")
         await until(_idle(phone), "our phone idle after baresip's BYE", timeout=WAIT)
         await until(lambda: _ladder(net, call_id)[-1:] == [("phone", "baresip", "200")]
                     and len(_ladder(net, call_id)) > 4, "our 200 to baresip's BYE", timeout=WAIT)

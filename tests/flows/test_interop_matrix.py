@@ -34,21 +34,6 @@ BARESIP_TONE = 440.0  # the tone tests/peers_baresip.py writes into baresip's au
 WAIT = 15.0
 
 
-async def _ctrl(port: int, command: str, params: str = "") -> dict:
-    """One command to baresip's ctrl_tcp (JSON in a netstring); its JSON answer."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    try:
-        payload = json.dumps({"command": command, "params": params, "token": "m1"}).encode()
-        writer.write(b"%d:%s," % (len(payload), payload))
-        await writer.drain()
-        async with asyncio.timeout(5):
-            length = int((await reader.readuntil(b":"))[:-1])
-            answer = await reader.readexactly(length + 1)
-        return json.loads(answer[:-1])
-    finally:
-        writer.close()
-
-
 async def _events(port: int, into: list[dict]) -> None:
     """Collect the events baresip's ctrl_tcp pushes to a connected client (until cancelled)."""
     reader, writer = await asyncio.open_connection(HOST, port)
@@ -133,15 +118,14 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
         other.api.press_softkey("endcall")
         await until(_idle(other), "idle after the transferred call", timeout=WAIT)
         # baresip calls us through Kamailio
-        answer = await _ctrl(bs.ctrl_port, "dial",
-                             f"sip:5550001@{proxy[0]}:{proxy[1]}{_param(transport)}")
+        answer = await bs.ctrl("dial", f"sip:5550001@{proxy[0]}:{proxy[1]}{_param(transport)}")
         assert answer.get("ok") is not False, answer
         await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
         phone.api.set_hook(True)
         await until(_state(phone, "connected"), "connected", timeout=WAIT)
         out.append({"heard": await heard(phone, BARESIP_TONE, timeout=WAIT)})
         await asyncio.sleep(1.0)  # a second of our audio for baresip's statistics
-        await _ctrl(bs.ctrl_port, "hangup")
+        await bs.ctrl("hangup")
         await until(_idle(phone), "idle after baresip's BYE", timeout=WAIT)
         phone.api.set_hook(False)
         await net.close()  # un-REGISTER while Kamailio answers

@@ -8,8 +8,6 @@ and baresip calls us (dialled through its ctrl_tcp interface).
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from pathlib import Path
 
@@ -20,17 +18,6 @@ from peers import HOST, Baresip, Netns
 from firmware.sip import events as ev
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
-
-
-async def ctrl_command(port: int, command: str, params: str) -> None:
-    """Send one command to baresip's ctrl_tcp (JSON in a netstring)."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    payload = json.dumps({"command": command, "params": params, "token": "t1"}).encode()
-    writer.write(b"%d:%s," % (len(payload), payload))
-    await writer.drain()
-    async with asyncio.timeout(5):
-        await reader.read(1)  # any reply: the command was taken
-    writer.close()
 
 
 async def test_we_call_baresip_and_it_calls_us(tmp_path: Path, netns: Netns) -> None:
@@ -46,7 +33,7 @@ async def test_we_call_baresip_and_it_calls_us(tmp_path: Path, netns: Netns) -> 
 
             # baresip calls us; our UA auto-answers
             with netns.entered():
-                await ctrl_command(alice.ctrl_port, "dial", f"sip:piphone@{HOST}:{ua.port}")
+                await alice.ctrl("dial", f"sip:piphone@{HOST}:{ua.port}")
             incoming = await ua.wait_for(lambda e: isinstance(e, ev.IncomingCall), timeout=10)
             await ua.wait_for(
                 lambda e: isinstance(e, ev.CallConfirmed) and e.session == incoming.session

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 
 from firmware.media.codecs import PCMA, PCMU
 from firmware.media.engine import MediaEngine
-from firmware.media.sdp import Answer, LocalMedia, Negotiated, SdpSession, parse_sdp
+from firmware.media.sdp import (
+    Answer,
+    LocalMedia,
+    Negotiated,
+    SdpSession,
+    SrtpPolicy,
+    parse_sdp,
+)
 from firmware.media.stream import MediaDatagram, MediaEvent, MediaStream
 from hal.base import AudioFormat
 from hal.clock import VirtualClock
@@ -99,15 +106,18 @@ def make_phone(clock: VirtualClock, name: str, ip: str, port: int, ssrc: int,
 
 def call(clock: VirtualClock, *, phase: float = 0.0037, audio_a: MockAudio | None = None,
          audio_b: MockAudio | None = None, rate_a: int = 8000, rate_b: int = 8000,
-         **kw) -> tuple[Phone, Phone]:
+         srtp: SrtpPolicy | None = None, **kw) -> tuple[Phone, Phone]:
     """A calls B: offer, answer, both streams running, both audio engines paced.
-    ``phase``: how far B's audio clock is out of step with A's."""
+    ``phase``: how far B's audio clock is out of step with A's; ``srtp``: both
+    phones' SDES policy (SRTP keys in the offer/answer)."""
     a = make_phone(clock, "alice", "127.0.0.1", 16384, 0x1111, audio=audio_a, rate=rate_a, **kw)
     a.start_audio()
     clock.advance(phase)
     b = make_phone(clock, "bob", "127.0.0.2", 20000, 0x2222, audio=audio_b, rate=rate_b, **kw)
     b.start_audio()
     a.peer, b.peer = b, a
+    if srtp is not None:
+        a.sdp.srtp = b.sdp.srtp = srtp
     offer = a.sdp.offer()
     answer = b.sdp.receive_offer(parse_sdp(offer.to_bytes()))
     assert isinstance(answer, Answer)
