@@ -1,6 +1,10 @@
 # The two set-up commands on a fresh machine are `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# pytest workers: most tests wait on peers (SIPp, Kamailio, baresip, timers), so 3 workers
+# on 2 cores halve the wall time; a file stays on one worker (its peers and fixtures)
+WORKERS ?= 3
+XDIST := -n $(WORKERS) --dist loadfile
 export PYGAME_HIDE_SUPPORT_PROMPT := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -13,11 +17,11 @@ deps:
 demo: deps
 	$(PY) -m firmware demo --out out/demo
 	@echo "== all 17 figures against SIPp gateways / Kamailio proxies: ladders in out/demo/flows"
-	PIPHONE_LADDERS=out/demo/flows $(PY) -m pytest -q -p no:cacheprovider tests/flows
+	PIPHONE_LADDERS=out/demo/flows $(PY) -m pytest -q -p no:cacheprovider $(XDIST) tests/flows
 
 ## make test: install everything the tests need (apt included), then lint and run pytest
 test: deps lint
-	$(PY) -m pytest -q -p no:cacheprovider tests
+	$(PY) -m pytest -q -p no:cacheprovider $(XDIST) tests
 
 ## make screenshots: the web page tests, saving their screenshots to docs/web
 screenshots:

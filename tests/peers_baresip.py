@@ -27,8 +27,11 @@ class Baresip(PeerProcess):
     on port+1 as well, so ports are taken two apart.  Stop it before the
     registrar: a registered baresip waits to un-REGISTER, and a second SIGTERM
     makes it give up. ``codecs`` is the account's ``audio_codecs`` (``"G722"`` loads
-    baresip's g722 module: HD voice at 16 kHz). ``tls``: (certificate+key PEM, CA
-    file) for SIP over TLS.
+    baresip's g722 module: HD voice at 16 kHz). ``mediaenc`` (``"srtp-mand"``) loads
+    its srtp module and makes the account's media SRTP; ``cafile`` is ``sip_cafile``
+    (baresip 1.0 registers over TLS whatever the proxy's CA, so it is informative);
+    ``certificate`` (key and chain in one PEM) is ``sip_certificate``: a proxy that
+    opens a TLS connection to baresip for a call needs it.
     """
 
     def __init__(
@@ -45,7 +48,9 @@ class Baresip(PeerProcess):
         extra_args: Sequence[str] = (),
         echo: bool = False,
         codecs: str = "PCMU",
-        tls: tuple[Path, Path] | None = None,
+        mediaenc: str = "",
+        cafile: Path | None = None,
+        certificate: Path | None = None,
     ) -> None:
         binary = require("baresip")
         self.netns = netns
@@ -55,13 +60,12 @@ class Baresip(PeerProcess):
         self.user = user
         conf = Path(workdir) / f"baresip-{user}-{self.port}"
         conf.mkdir(parents=True, exist_ok=True)
-        # SIP over TLS (``tls``: its certificate+key PEM and the CA it trusts): baresip
-        # then listens for TLS too, where the proxy connects to deliver calls
-        tls_lines = ([f"sip_certificate\t{tls[0]}", f"sip_cafile\t{tls[1]}"] if tls else [])
         tone = conf / "tone.wav"
         _write_tone(tone, seconds=30)
         domain = registrar or f"{HOST}:{self.port}"
         params = [f"regint={regint}", f"audio_codecs={codecs}"]
+        if mediaenc:  # "srtp-mand": RTP/SAVP with SDES keys (its srtp module)
+            params.append(f"mediaenc={mediaenc}")
         if auto_answer:
             params.append("answermode=auto")
         if password:
@@ -72,7 +76,6 @@ class Baresip(PeerProcess):
                 [
                     "poll_method\tepoll",
                     f"sip_listen\t{HOST}:{self.port}",
-                    *tls_lines,
                     f"rtp_ports\t{self.rtp_lo}-{self.rtp_lo + 19}",
                     f"audio_player\taubridge,{user}",
                     # echo: an aubridge source named like the player returns what it heard
@@ -90,6 +93,9 @@ class Baresip(PeerProcess):
                     "module_path\t/usr/lib/baresip/modules",
                     "module\tg711.so",
                     *(["module\tg722.so"] if "G722" in codecs.upper() else []),
+                    *(["module\tsrtp.so"] if mediaenc.startswith("srtp") else []),
+                    *([f"sip_cafile\t{cafile}"] if cafile else []),
+                    *([f"sip_certificate\t{certificate}"] if certificate else []),
                     "module\taufile.so",
                     "module\taubridge.so",
                     "module_tmp\taccount.so",
@@ -145,6 +151,24 @@ class Baresip(PeerProcess):
 
     def __enter__(self) -> Baresip:
         return self.start() if self.proc is None else self
+
+
+async def baresip_ctrl(port: int, command: str, params: str = "") -> dict:
+    """One command to baresip's ctrl_tcp (JSON in a netstring, on loopback); its JSON answer."""
+    import asyncio
+    import json
+
+    reader, writer = await asyncio.open_connection(HOST, port)
+    try:
+        payload = json.dumps({"command": command, "params": params, "token": "t1"}).encode()
+        writer.write(b"%d:%s," % (len(payload), payload))
+        await writer.drain()
+        async with asyncio.timeout(5):
+            length = int((await reader.readuntil(b":"))[:-1])
+            answer = await reader.readexactly(length + 1)
+        return dict(json.loads(answer[:-1]))
+    finally:
+        writer.close()
 
 
 def _write_tone(path: Path, seconds: int, freq: float = 440.0) -> None:

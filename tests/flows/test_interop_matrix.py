@@ -154,7 +154,8 @@ def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
         registrar = f"{kam.host}:{port}{_param(transport)}"
         with Baresip(tmp_path, netns, user="alice", registrar=registrar,
                      password=USERS["alice"], auto_answer=True, regint=60,
-                     tls=baresip_tls) as bs:
+                     certificate=baresip_tls[0] if baresip_tls else None,
+                     cafile=baresip_tls[1] if baresip_tls else None) as bs:
             with netns.entered():
                 calls = asyncio.run(_baresip_row(bs, kam, transport, **keys))
             log = bs.log_text()
