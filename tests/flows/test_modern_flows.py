@@ -162,7 +162,8 @@ def test_b8_attended_transfer_refer_replaces() -> None:
         c = await net.add("C", handset_config("5550003"))
         await _connect(a, b)
         b.api.press_softkey("hold")
-        await until(lambda: a.states() == ["held"], "A held")
+        # B is "holding" (NewCall offered) only once A's 200 to the re-INVITE is in
+        await until(lambda: a.states() == ["held"] and b.states() == ["holding"], "A held")
         b.api.press_softkey("newcall")
         b.api.dial(c.uri())
         await until(lambda: c.states() == ["incoming"], "C ringing")
