@@ -268,6 +268,27 @@ def _scenario(bench: Bench) -> None:
     bench.hook(e, True)
     bench.run(12.0)
     shot(e, "hd_call", "HD voice: a G.722 (wideband) call")
+    _callback(bench, shot)
+
+
+def _callback(bench: Bench, shot: Any) -> None:
+    """RFC 5359 automatic redial: Fay is busy with Gil when Hal calls her."""
+    f = bench.add("F", "5550006", "Fay Fox", call_waiting=False)
+    g = bench.add("G", "5550007", "Gil Gray")
+    h = bench.add("H", "5550008", "Hal Hunt")
+    bench.do(g, "dial", f.uri)
+    bench.hook(f, True)
+    bench.hook(h, True)
+    bench.do(h, "dial", f.uri)
+    bench.run(1.0)
+    shot(h, "busy_callback", "Busy: the CallBack softkey (RFC 5359 automatic redial)")
+    bench.do(h, "press_softkey", "callback")
+    bench.hook(h, False)
+    bench.run(1.0)
+    shot(h, "callback_waiting", "CallBack set: waiting for the busy number")
+    bench.hook(f, False)
+    bench.run(1.0)
+    shot(h, "callback_free", "CallBack: the number is free, the phone rings (Dial redials)")
 
 
 def _mwi(bench: Bench, b: Handset) -> None:
