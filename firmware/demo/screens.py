@@ -268,6 +268,13 @@ def _scenario(bench: Bench) -> None:
     bench.hook(e, True)
     bench.run(12.0)
     shot(e, "hd_call", "HD voice: a G.722 (wideband) call")
+    # SDES keys over this bench's plain SIP only because srtp_over_plain says so (no TLS here)
+    f = bench.add("F", "5550006", "Finn Ford", srtp_over_plain=True)
+    g = bench.add("G", "5550007", "Gail Grant", srtp_over_plain=True)
+    bench.do(f, "dial", g.uri)
+    bench.hook(g, True)
+    bench.run(12.0)
+    shot(g, "secure_call", "SRTP: an encrypted call (padlock, Secure call)")
 
 
 def _mwi(bench: Bench, b: Handset) -> None:

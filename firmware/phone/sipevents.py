@@ -160,6 +160,7 @@ class SipEvents(TransferOps):
         call.session, call.call_id = event.session, event.call_id
         self._by_session[event.session] = call
         call.extra["offer"] = _parse(event.sdp)
+        call.extra["sip_transport"] = getattr(event, "transport", "")
         self.do_answer(call, now)  # answered without ringing, then the old dialog ends (§3)
         if not old.ended:
             self._drop_replaced(old, now)
@@ -264,6 +265,9 @@ class SipEvents(TransferOps):
             reason = "cancelled"
         else:
             reason = failure_reason(event.status, event.reason)
+            if event.status == 488 and getattr(event, "warning", "").startswith("302 "):
+                # RFC 3261 §20.43 302: the peer cannot take our RTP profile (SRTP or plain)
+                call.extra["reason_text"] = "Encryption mismatch"
         self.end_call(call, now, reason, failed=True)
         self.referred_progress(call, event.status, event.reason or "Failed", now)
 
@@ -302,7 +306,7 @@ class SipEvents(TransferOps):
             return
         result = media.receive_offer(offer, direction=direction, hold_style=style)
         if isinstance(result, NoCommonCodec):
-            warning = f'304 {self.settings.media_address} "{result.warning_text}"'
+            warning = f'{result.warning_code} {self.settings.media_address} "{result.warning_text}"'
             self._sip("reject", event.session, 488, now=now, reason="Not Acceptable Here",
                       headers=(("Warning", warning),))
             return
