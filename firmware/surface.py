@@ -107,6 +107,9 @@ class PhoneStatus:
         default_factory=lambda: {"handset": 8, "speaker": 8, "ringer": 8})
     mwi: dict[str, Any] = field(
         default_factory=lambda: {"waiting": False, "new": None, "old": None})
+    #: a CallBack waiting on a busy callee (RFC 5359 automatic redial): {"target": URI,
+    #: "state": subscribing|waiting|alerting|calling|ending}; None when there is none
+    callback: dict[str, Any] | None = None
 
     @property
     def registered(self) -> bool:
@@ -126,6 +129,7 @@ class PhoneStatus:
             "speaker": self.speaker,
             "volume": dict(self.volume),
             "mwi": dict(self.mwi),
+            "callback": dict(self.callback) if self.callback is not None else None,
         }
 
 

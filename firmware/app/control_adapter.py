@@ -77,6 +77,8 @@ class AppControl:
             out["volume"] = volumes.to_json()
         if mwi is not None:
             out["mwi"] = mwi.to_json()
+        callback = getattr(phone, "callback", None)
+        out["callback"] = callback.to_json() if callback is not None else None
         return out
 
     def _calls(self) -> list[CallInfo]:

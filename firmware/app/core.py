@@ -357,7 +357,12 @@ class App:
         if media is None:
             log.warning("%s: media update for unknown call %s", self.name, call)
             return
-        media.pump.input(media.stream.update, negotiated, t0=self._grid())
+        from firmware.media.framecodec import audio_rate
+
+        # a new codec may run at another rate (G.711 8 kHz <-> G.722 16 kHz): the stream
+        # switches, and _attach_engine moves the device (or the mixer converts)
+        media.pump.input(media.stream.update, negotiated, t0=self._grid(),
+                         pcm_rate=audio_rate(negotiated.send_codec.name))
         self._attach_engine()
 
     def _stop_media(self, call: str) -> None:

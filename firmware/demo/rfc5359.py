@@ -18,8 +18,9 @@ end. §2.10 (third party added) is bridged by the phone itself, as on the
 7960 (Confrn), not by a conference server with REFERs: ``STEPS`` there is the
 local-mixing sequence and ``DIFFERS`` says so. Each script also checks the
 audio by tone (``FigureRun.hear``), and snaps the LCD at the interesting
-moments. §2.17 (automatic redial, RFC 4235 dialog subscriptions) is not
-implemented by this firmware and so not shown.
+moments. §2.17 (automatic redial) runs as the RFC draws it: Alice's phone,
+refused 486, subscribes to Bob's dialog state (RFC 4235), rings Alice when
+Bob's call ends and redials (``firmware.phone.callback``, ``dialogstate``).
 """
 
 from __future__ import annotations
@@ -89,6 +90,15 @@ STEPS: dict[str, list[Step]] = {
     "5359-2.9": [*_redirect("A", "B", ringing=True), *_call("A", "C")],
     # §2.10 Alice adds Carol to her call with Bob (Confrn; Alice's phone mixes)
     "5359-2.10": [*_SETUP, *_reinvite("A", "B"), *_call("A", "C"), *_reinvite("A", "B")],
+    # §2.17 Bob is busy; Alice's CallBack subscribes to his dialog state, is told when his
+    # call ends, rings Alice, who redials; then she ends the subscription
+    "5359-2.17": [("A", "B", "INVITE"), ("B", "A", "486 Busy Here"), ("A", "B", "ACK"),
+                  ("A", "B", "SUBSCRIBE"), ("B", "A", "200 OK"),
+                  ("B", "A", "NOTIFY"), ("A", "B", "200 OK"),
+                  ("B", "A", "NOTIFY"), ("A", "B", "200 OK"), *_call("A", "B"),
+                  ("B", "A", "NOTIFY"), ("A", "B", "200 OK"),
+                  ("A", "B", "SUBSCRIBE"), ("B", "A", "200 OK"),
+                  ("B", "A", "NOTIFY"), ("A", "B", "200 OK")],
     # not RFC 5359: an HD voice call (G.722 both ways)
     "HD": [*_SETUP, ("A", "B", "BYE"), ("B", "A", "200 OK")],
 }
@@ -103,6 +113,7 @@ TITLES = {
     "5359-2.8": "RFC 5359 2.8 Call Forwarding - Busy",
     "5359-2.9": "RFC 5359 2.9 Call Forwarding - No Answer",
     "5359-2.10": "RFC 5359 2.10 3-Way Conference - Third Party Is Added",
+    "5359-2.17": "RFC 5359 2.17 Automatic Redial",
     "HD": "HD voice: a G.722 call (16 kHz audio end to end)",
 }
 
@@ -113,6 +124,8 @@ DIFFERS = {
     "5359-2.8": "no proxy: Bob's phone answers 302 when busy; Bob's call with Dave is left out",
     "5359-2.9": "no proxy: Bob's phone answers 302 after ringing (the RFC's proxy CANCELs Bob)",
     "5359-2.10": "Alice's phone mixes (the 7960's Confrn) instead of the figure's conference server",
+    "5359-2.17": "Bob's call with Dave (who keeps him busy) is left out; Bob's NOTIFY of the new "
+                 "dialog goes as he answers, before Alice's ACK",
 }
 
 _HANG_UP_AC = (("A", "C", "BYE"), ("C", "A", "200 OK"))
@@ -122,6 +135,7 @@ AFTER: dict[str, tuple[Step, ...]] = {
     "5359-2.2": (("A", "B", "BYE"), ("B", "A", "200 OK")),
     "5359-2.4": _HANG_UP_AC, "5359-2.5": _HANG_UP_AC, "5359-2.7": _HANG_UP_AC,
     "5359-2.8": _HANG_UP_AC, "5359-2.9": _HANG_UP_AC,
+    "5359-2.17": (("A", "B", "BYE"), ("B", "A", "200 OK")),
     # Alice leaves the conference: BYE to Carol and to Bob, answered in either order
     "5359-2.10": (("A", "C", "BYE"), ("A", "B", "BYE"), ("C", "A", "200 OK"), ("B", "A", "200 OK")),
 }
@@ -137,6 +151,10 @@ FLOATS: dict[str, dict[int, tuple[int, int]]] = {
     "5359-2.5": {15: (14, 21), 19: (16, 25), 20: (19, 25)},
     # 2.10: Carol's 200 to Alice's BYE may come before Alice's BYE to Bob
     "5359-2.10": {17: (15, 19)},
+    # 2.17: Bob tells of his new dialog (14) as he answers, so before Alice's ACK (13) and
+    # unsubscribe (16); Alice's 200 to it (15) may follow her unsubscribe; both before the
+    # final NOTIFY (18), which waits for that 200 (one NOTIFY in flight, RFC 6665)
+    "5359-2.17": {14: (12, 18), 15: (14, 18)},
 }
 
 
@@ -159,6 +177,7 @@ KEYS: dict[str, dict[str, dict[str, object]]] = {
     "5359-2.10": {"*": {"hold_method": "sendonly", "cnf_join_enable": False}},
     "5359-2.8": {"B": {"call_waiting": False}},
     "5359-2.9": {"B": {"cfwd_noanswer_timeout": 1}},
+    "5359-2.17": {"B": {"call_waiting": False}},
     "HD": {"*": {"preferred_codec": "g722"}},
 }
 
@@ -270,6 +289,35 @@ async def ex_2_10(net: Network) -> FigureRun:
     return run
 
 
+async def ex_2_17(net: Network) -> FigureRun:
+    run = FigureRun("5359-2.17")
+    a, b = net.handsets["A"], net.handsets["B"]
+    d = await net.add("D", _config("D", "5359-2.17"))
+    await _tones(a, b)
+    await _connect(run, d, b)  # Bob is busy talking to Dave
+    a.api.set_hook(True)
+    a.api.dial(b.uri())
+    await until(lambda: any(c.reason == "busy" for c in a.calls()), "Alice hears busy")
+    run.snap("busy", a)
+    a.api.press_softkey("callback")  # SUBSCRIBE Event: dialog (RFC 4235)
+    a.api.set_hook(False)
+    await until(lambda: (a.status().callback or {}).get("state") == "waiting", "Alice waits")
+    run.snap("callback-waiting", a)
+    b.api.set_hook(False)  # Bob hangs up on Dave: NOTIFY, his dialog terminated
+    await until(lambda: a.status().ringer, "Alice's phone rings: Bob is free")
+    run.snap("callback-free", a)
+    a.api.set_hook(True)  # Alice lifts the handset: the phone redials Bob
+    await until(_state(b, "incoming"), "Bob ringing")
+    b.api.set_hook(True)
+    await until(_talking(a, b), "Alice with Bob")
+    await until(lambda: a.status().callback is None, "subscription ended")
+    await run.hear("redialled", a, TONE["B"])
+    await run.hear("redialled", b, TONE["A"])
+    a.api.set_hook(False)
+    await until(_no_live(b), "Bob idle")
+    return run
+
+
 def _provision(net: Network, name: str, example: str, **keys: object) -> Handset:
     """Give handset ``name`` the example's keys plus ``keys`` (URIs of the other phones,
     known once they run) the way a resync does (``PhoneHost.reconfigure``)."""
@@ -305,6 +353,7 @@ async def hd_voice(net: Network) -> FigureRun:
 EXAMPLES: dict[str, Callable[[Network], Awaitable[FigureRun]]] = {
     "5359-2.1": ex_2_1, "5359-2.2": ex_2_2, "5359-2.4": ex_2_4, "5359-2.5": ex_2_5,
     "5359-2.7": ex_2_7, "5359-2.8": ex_2_8, "5359-2.9": ex_2_9, "5359-2.10": ex_2_10,
+    "5359-2.17": ex_2_17,
     "HD": hd_voice,
 }
 

@@ -268,13 +268,39 @@ def _scenario(bench: Bench) -> None:
     bench.hook(e, True)
     bench.run(12.0)
     shot(e, "hd_call", "HD voice: a G.722 (wideband) call")
-    # SDES keys over this bench's plain SIP only because srtp_over_plain says so (no TLS here)
-    f = bench.add("F", "5550006", "Finn Ford", srtp_over_plain=True)
-    g = bench.add("G", "5550007", "Gail Grant", srtp_over_plain=True)
-    bench.do(f, "dial", g.uri)
-    bench.hook(g, True)
+    _callback(bench, shot)
+    _secure(bench, shot)
+
+
+def _callback(bench: Bench, shot: Any) -> None:
+    """RFC 5359 automatic redial: Fay is busy with Gil when Hal calls her."""
+    f = bench.add("F", "5550006", "Fay Fox", call_waiting=False)
+    g = bench.add("G", "5550007", "Gil Gray")
+    h = bench.add("H", "5550008", "Hal Hunt")
+    bench.do(g, "dial", f.uri)
+    bench.hook(f, True)
+    bench.hook(h, True)
+    bench.do(h, "dial", f.uri)
+    bench.run(1.0)
+    shot(h, "busy_callback", "Busy: the CallBack softkey (RFC 5359 automatic redial)")
+    bench.do(h, "press_softkey", "callback")
+    bench.hook(h, False)
+    bench.run(1.0)
+    shot(h, "callback_waiting", "CallBack set: waiting for the busy number")
+    bench.hook(f, False)
+    bench.run(1.0)
+    shot(h, "callback_free", "CallBack: the number is free, the phone rings (Dial redials)")
+
+
+def _secure(bench: Bench, shot: Any) -> None:
+    """An SRTP call; SDES keys over this bench's plain SIP only because
+    ``srtp_over_plain`` says so (there is no TLS here)."""
+    i = bench.add("I", "5550009", "Ivy Irwin", srtp_over_plain=True)
+    j = bench.add("J", "5550010", "Jon Jones", srtp_over_plain=True)
+    bench.do(i, "dial", j.uri)
+    bench.hook(j, True)
     bench.run(12.0)
-    shot(g, "secure_call", "SRTP: an encrypted call (padlock, Secure call)")
+    shot(j, "secure_call", "SRTP: an encrypted call (padlock, Secure call)")
 
 
 def _mwi(bench: Bench, b: Handset) -> None:

@@ -121,13 +121,17 @@ class MediaStream(RtcpMixin):
 
     # ------------------------------------------------------------ control
 
-    def update(self, negotiated: Negotiated, now: float, *, t0: float | None = None) -> None:
+    def update(self, negotiated: Negotiated, now: float, *, t0: float | None = None,
+               pcm_rate: int | None = None) -> None:
         """Start, or apply a re-negotiation (hold, resume, new address/codec).
 
         ``t0`` puts the send grid on the audio engine's period grid (its next
         deadline): capture and send then happen in one loop wake-up, and the
-        fresh period goes out at once.
+        fresh period goes out at once. ``pcm_rate``: the new codec's audio rate
+        (G.711 -> G.722 by re-INVITE: 8 -> 16 kHz); see ``_switch_rate``.
         """
+        if pcm_rate is not None and pcm_rate != self.pcm_rate:
+            self._switch_rate(pcm_rate)
         was_sending = self.sending
         self.neg = negotiated
         self.srtp = context_for(self.srtp, negotiated.crypto)  # SDES keys: new, kept or gone
@@ -179,6 +183,19 @@ class MediaStream(RtcpMixin):
     def sending(self) -> bool:
         neg = self.neg
         return self._running and neg is not None and neg.send and neg.remote_address is not None
+
+    def _switch_rate(self, pcm_rate: int) -> None:
+        """The audio side moves to ``pcm_rate``; the RTP side (SSRC, sequence, 8000 Hz
+        timestamps, packet size) goes on unbroken. Buffered audio of the old rate is
+        dropped (one period), and the codecs are made anew at the new rate."""
+        if pcm_rate not in (8000, 16000):
+            raise ValueError(f"unsupported audio rate {pcm_rate}")
+        self.period = self.period * pcm_rate // self.pcm_rate
+        self.pcm_rate, self._k = pcm_rate, pcm_rate // 8000
+        self._jb = JitterBuffer(period=self.period // self._k, samples_per_ts=self._k)
+        self._capture.clear()
+        self._inband.clear()
+        self._codec, self._decoders = None, {}
 
     @property
     def samples_per_packet(self) -> int:

@@ -47,6 +47,7 @@ from firmware.phone.line import Line
 from firmware.phone.menus import MenuOps
 from firmware.phone.outputs import REMINDER_RING, Outputs
 from firmware.phone.ports import PortPool
+from firmware.phone.redial import AutoRedial
 from firmware.phone.screens import clock_text, line_label, local_epoch, render
 from firmware.phone.settings import PhoneSettings
 from firmware.phone.sipevents import SipEvents
@@ -62,7 +63,7 @@ log = logging.getLogger(__name__)
 _S = CallState
 
 
-class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
+class Phone(AutoRedial, MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
     """Call control for one handset (all its lines), driven by HAL and SIP events.
 
     Args:
@@ -118,6 +119,7 @@ class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         self.init_panel(prefs)
         self.init_menus(directory)
         self.init_mwi()
+        self.init_dialog_state()
 
     def reconfigure(self, settings: PhoneSettings, dial_plan: Any, now: float) -> None:
         """Apply a resync's new settings and dial plan while idle (label, timers, ports...).
@@ -349,6 +351,7 @@ class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
                   if focused is not None and self._info.dtmf_call == focused.id else ""),
             muted=self.muted, route=self.route, mwi=self.mwi.waiting, mwi_new=self.mwi.new,
             menu=self.menu_view(now),
+            callback=self.callback_row(), callback_alert=self.callback_alerting,
         )
 
     def _local_epoch(self, now: float) -> float:
@@ -372,6 +375,7 @@ class Phone(MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
     def _refresh(self, now: float) -> None:
         """Bring tone, ringer and screen in line with the calls; emit only changes."""
         self._tone_now = now
+        self.publish_dialogs(now)  # RFC 4235 watchers (automatic redial, dialogstate.py)
         self.refresh_menu()
         self.refresh_audio()
         tone = self._desired_tone()

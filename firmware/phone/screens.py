@@ -115,6 +115,8 @@ def render(view: PhoneView) -> Screen:
         if view.mwi:
             lines.append(_clip(f"{view.mwi_new} new voice msg{'s' if view.mwi_new != 1 else ''}"
                                if view.mwi_new else "Voice messages"))
+        if view.callback:
+            lines.append(_clip(view.callback))
     elif view.info:
         lines.append(_clip(caller_id(call)))
         lines.extend(_clip(r) for r in view.info)

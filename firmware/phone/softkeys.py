@@ -16,7 +16,9 @@ Rows (at most 4 keys, the 7960's panel width):
   when that is a Confrn consultation: Hold, Confrn, EndCall, Swap; in a conference: EndCall)
 - holding: Resume, NewCall, EndCall (with a second call: Resume, Transfer, EndCall, Swap)
 - held: Hold, EndCall
-- ended: NewCall, Redial
+- ended: NewCall, Redial (ended busy, a call we placed: NewCall, Redial, CallBack, RFC 5359
+  §2.17 automatic redial, ``callback.py``)
+- idle while a CallBack rings "<number> is free": Dial, Exit
 - a list screen (Directories, Settings, Services): its own row (``menus.py``)
 """
 
@@ -28,11 +30,12 @@ from firmware.phone.view import PhoneView
 ANSWER, DECLINE, ENDCALL, HOLD, RESUME = "Answer", "Decline", "EndCall", "Hold", "Resume"
 TRANSFER, NEWCALL, SWAP, CFWDALL, DND = "Transfer", "NewCall", "Swap", "CFwdAll", "DND"
 REDIAL, DIAL, BACKSPACE, CONFRN = "Redial", "Dial", "<<", "Confrn"
+CALLBACK = "CallBack"
 #: the list screens' keys (``menus.py``)
 SELECT, NEXT, PREV, EXIT, LOWER, RAISE = "Select", "Next", "Prev", "Exit", "Lower", "Raise"
 
 ALL_SOFTKEYS = frozenset({ANSWER, DECLINE, ENDCALL, HOLD, RESUME, TRANSFER, NEWCALL, SWAP,
-                          CFWDALL, DND, REDIAL, DIAL, BACKSPACE, CONFRN,
+                          CFWDALL, DND, REDIAL, DIAL, BACKSPACE, CONFRN, CALLBACK,
                           SELECT, NEXT, PREV, EXIT, LOWER, RAISE})
 
 _S = CallState
@@ -48,7 +51,7 @@ def softkeys(view: PhoneView) -> tuple[str, ...]:
         # a call waiting: answering it holds the one we talk on (seed B-6)
         return (ANSWER, DECLINE, ENDCALL) if call is not None else (ANSWER, DECLINE)
     if call is None:
-        return (REDIAL, NEWCALL, CFWDALL, DND)
+        return (DIAL, EXIT) if view.callback_alert else (REDIAL, NEWCALL, CFWDALL, DND)
     state = call.state
     if state is _S.DIALING:
         if not call.remote:  # dial tone: the 7960 offers Redial here
@@ -70,12 +73,16 @@ def softkeys(view: PhoneView) -> tuple[str, ...]:
         return (RESUME, TRANSFER, ENDCALL, SWAP) if second else (RESUME, NEWCALL, ENDCALL)
     if state is _S.HELD:
         return (HOLD, TRANSFER, ENDCALL, SWAP) if second else (HOLD, ENDCALL)
+    if call.direction == "out" and call.reason == "busy":
+        return (NEWCALL, REDIAL, CALLBACK)
     return (NEWCALL, REDIAL)
 
 
 def normalise(name: str) -> str | None:
     """Map an API name (``"endcall"``, ``"CFWDALL"``) to its label, or None if unknown."""
     wanted = name.strip().lower()
+    if wanted == "autoredial":  # RFC 5359's name for CallBack
+        return CALLBACK
     return next((k for k in ALL_SOFTKEYS if k.lower() == wanted), None)
 
 

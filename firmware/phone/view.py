@@ -70,3 +70,7 @@ class PhoneView:
     mwi_new: int | None = None
     #: the Directories / Settings / Services screen while it is up
     menu: MenuView | None = None
+    #: a CallBack (RFC 5359 automatic redial, ``callback.py``): "CallBack: 5550002" while
+    #: the callee is busy, "5550002 is free" while ringing the user (``callback_alert``)
+    callback: str = ""
+    callback_alert: bool = False

@@ -420,13 +420,14 @@ class Endpoint(ReceiveMixin, SessionCommandsMixin, NetworkMixin):
     def respond(
         self, request_id: str, status: int, *, now: float, reason: str | None = None,
         body: bytes = b"", content_type: str | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
+        headers: tuple[tuple[str, str], ...] = (), to_tag: str | None = None,
     ) -> None:
-        """Answer an ``InDialogRequest`` / ``OutOfDialogRequest`` by its request id."""
+        """Answer an ``InDialogRequest`` / ``OutOfDialogRequest`` by its request id
+        (``to_tag``: the dialog a 2xx to a SUBSCRIBE makes, ``OutsideDialog.respond``)."""
         if not 100 <= status <= 699:
             raise EndpointError(f"bad status {status}")
         if self._ood.respond(request_id, status, now, reason=reason, body=body,
-                             content_type=content_type, headers=headers):
+                             content_type=content_type, headers=headers, to_tag=to_tag):
             return
         for s in self._live.values():
             if s.requests.owns(request_id):

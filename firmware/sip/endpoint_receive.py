@@ -137,6 +137,9 @@ class ReceiveMixin:
         if to_tag is not None and req.method == "NOTIFY" and self._ood.owns_subscription(
                 req.call_id, to_tag):
             return True  # for a SUBSCRIBE we sent (its server knows the dialog)
+        if to_tag is not None and req.method == "SUBSCRIBE" and self._ood.serves_subscription(
+                req.call_id, to_tag):
+            return True  # a refresh of a subscription we accepted
         if req.method == "CANCEL" and self.layer.find_cancel_target(req) is not None:
             return True  # cancels a request we already admitted
         verdict = self.trust.verdict(source[0], req.uri.user)
@@ -182,6 +185,10 @@ class ReceiveMixin:
             if session is None and method == "NOTIFY" and self._ood.owns_subscription(
                     req.call_id, to_tag):
                 self._ood.on_request(req, tx, now, source)  # RFC 6665: our SUBSCRIBE's dialog
+                return
+            if session is None and method == "SUBSCRIBE" and self._ood.serves_subscription(
+                    req.call_id, to_tag):
+                self._ood.on_request(req, tx, now, source)  # a refresh or an unsubscribe
                 return
             if session is None:
                 self.stats.answered_481 += 1

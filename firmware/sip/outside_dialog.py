@@ -36,9 +36,16 @@ class OutsideDialog:
         self.outgoing: dict[ClientTransaction, tuple[str, str, DigestClient, int]] = {}
         #: (Call-ID, our tag) of the SUBSCRIBEs we sent: their NOTIFYs come tagged
         self.subscriptions: set[tuple[str, str]] = set()
+        #: (Call-ID, our tag) of the SUBSCRIBEs we accepted (RFC 6665 notifier): their
+        #: refreshes come tagged; oldest first, bounded like the others
+        self.notifying: dict[tuple[str, str], None] = {}
 
     def owns_subscription(self, call_id: str, to_tag: str) -> bool:
         return (call_id, to_tag) in self.subscriptions
+
+    def serves_subscription(self, call_id: str, to_tag: str) -> bool:
+        """A SUBSCRIBE (refresh, unsubscribe) in a subscription dialog we accepted."""
+        return (call_id, to_tag) in self.notifying
 
     # -- outgoing -------------------------------------------------------
     def send(self, method: str, uri: SipUri, from_: NameAddr, dest: Address, transport: str,
@@ -116,8 +123,21 @@ class OutsideDialog:
 
     def respond(self, rid: str, status: int, now: float, *, reason: str | None = None,
                 body: bytes = b"", content_type: str | None = None,
-                headers: tuple[tuple[str, str], ...] = ()) -> bool:
-        return respond_pending(self.host, self.incoming, rid, status, now, self.host.new_tag,
+                headers: tuple[tuple[str, str], ...] = (), to_tag: str | None = None) -> bool:
+        """``to_tag``: the tag of the dialog a 2xx to a SUBSCRIBE creates (the notifier
+        sends its NOTIFYs with it); a 2xx to a SUBSCRIBE also carries our Contact and
+        makes its refreshes reach us (``serves_subscription``)."""
+        pending = self.incoming.get(rid)
+        tag = to_tag or self.host.new_tag()
+        if pending is not None and pending.request.method == "SUBSCRIBE" and 200 <= status < 300:
+            req = pending.request
+            key = (req.call_id, req.to.tag or tag)
+            self.notifying.pop(key, None)
+            if len(self.notifying) >= MAX_PENDING_INCOMING:
+                self.notifying.pop(next(iter(self.notifying)))
+            self.notifying[key] = None
+            headers = (("Contact", str(self.host.contact(pending.tx.transport))), *headers)
+        return respond_pending(self.host, self.incoming, rid, status, now, lambda: tag,
                                reason=reason, body=body, content_type=content_type,
                                headers=headers)
 

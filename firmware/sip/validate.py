@@ -70,11 +70,12 @@ class UaPolicy:
 
     allow: tuple[str, ...] = (
         "INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "INFO", "REFER", "NOTIFY", "MESSAGE", "UPDATE",
+        "SUBSCRIBE",  # RFC 4235 dialog state, for automatic redial (phone/dialogstate.py)
     )
     #: Body types understood (415 otherwise, §8.2.3); sipfrag for REFER's NOTIFY.
     accept: tuple[str, ...] = (
         "application/sdp", "message/sipfrag", "application/dtmf-relay", "application/dtmf",
-        "application/simple-message-summary", "text/plain",
+        "application/simple-message-summary", "application/dialog-info+xml", "text/plain",
     )
     #: Option tags understood in Require (420 otherwise, §8.2.2.3).
     supported: tuple[str, ...] = ("replaces",)

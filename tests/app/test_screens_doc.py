@@ -21,7 +21,8 @@ STATES = {
     "connected_speaker", "connected_muted", "volume", "call_info", "on_hold", "held_by_far_end",
     "call_waiting", "two_calls", "transfer_prompt", "conference", "call_ended", "forwarded",
     "dnd", "mwi", "directories", "placed_calls", "received_calls", "missed_calls",
-    "local_directory", "settings", "services", "intercom", "hd_call", "secure_call",
+    "local_directory", "settings", "services", "intercom", "hd_call",
+    "busy_callback", "callback_waiting", "callback_free", "secure_call",
 }
 
 
@@ -45,5 +46,8 @@ def test_docs_screens_are_the_firmware_s_own_and_current() -> None:
     assert any("Not available" in r for r in rows["call_ended"])  # 480, in words
     assert rows["incoming"][1] == "Bob Smith"
     assert rows["local_directory"][1].startswith("Alice Arden")
+    assert "CallBack" in rows["busy_callback"][-1]
+    assert "CallBack: 5550006" in rows["callback_waiting"]
+    assert "5550006 is free" in rows["callback_free"] and "Dial" in rows["callback_free"][-1]
     assert rows["secure_call"][3] == "Secure call (SRTP)"  # SDES keys agreed: SRTP audio
     assert all("Secure" not in r for r in rows["hd_call"])  # a plain call says nothing

@@ -71,11 +71,12 @@ def test_status_shape_matches_the_spec() -> None:
     assert got["ctype"] == "application/json"
     body = got["body"]
     assert set(body) == {"hook", "ringer", "registered", "lines", "calls", "display", "softkeys",
-                         "muted", "speaker", "volume", "mwi"}
+                         "muted", "speaker", "volume", "mwi", "callback"}
     assert body["hook"] == "on" and body["registered"] is True
     assert body["muted"] is False and body["speaker"] is False
     assert body["volume"] == {"handset": 8, "speaker": 8, "ringer": 8}
     assert body["mwi"] == {"waiting": False, "new": None, "old": None}
+    assert body["callback"] is None
     assert body["lines"] == [{"line": 1, "name": "5550001", "registered": True, "error": None}]
 
 

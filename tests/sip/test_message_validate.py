@@ -59,7 +59,7 @@ def test_method_checks() -> None:
     assert _status(_request("REGISTER")) == 405
     assert _status(_request("PUBLISH")) == 405
     assert _status(_request("OPTIONS", cseq="1 INVITE")) == 400
-    allow = check_request(_request("SUBSCRIBE"))
+    allow = check_request(_request("PUBLISH"))
     assert allow is not None and dict(allow.headers)["Allow"].startswith("INVITE, ACK")
 
 
