@@ -255,6 +255,8 @@ class SipEvents(TransferOps):
             call.remote = nxt
             self.send_invite(call, nxt, now)
             return
+        if why is None and status == 488 and self._retry_with_savp(call, now):
+            return
         if why == "timeout" or status == 408:
             reason = "no-answer"
             if why is None and call.state is CallState.CALLING:  # not a word back: Timer B
@@ -270,6 +272,21 @@ class SipEvents(TransferOps):
                 call.extra["reason_text"] = "Encryption mismatch"
         self.end_call(call, now, reason, failed=True)
         self.referred_progress(call, event.status, event.reason or "Failed", now)
+
+    def _retry_with_savp(self, call: Any, now: float) -> bool:
+        """Our best-effort SRTP offer (RTP/AVP with keys, ``srtp_mode: optional``) got 488:
+        an SRTP-only peer wants RTP/SAVP. Try once more with that (``firmware.media.sdes``)."""
+        policy = getattr(call.media, "srtp", None)
+        if (policy is None or call.extra.get("srtp_savp") or policy.mode != "optional"
+                or not policy.keys_allowed):
+            return False
+        log.info("call %s: 488 to our RTP/AVP offer with keys; trying RTP/SAVP", call.id)
+        call.extra["srtp_savp"] = True
+        if call.media_started:  # early media of the attempt that failed
+            self.emit(StopMedia(call=call.id))
+            call.media_started = False
+        self.send_invite(call, call.remote, now)
+        return True
 
     # ------------------------------------------------------------------ both
     def _on_CallEnded(self, event: Any, now: float) -> None:
