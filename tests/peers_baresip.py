@@ -14,7 +14,7 @@ from pathlib import Path
 
 from peers_netns import Netns
 from peers_ports import HOST, free_port, tcp_listening
-from peers_proc import PeerProcess, require, wait_until
+from peers_proc import PeerProcess, require
 
 
 class Baresip(PeerProcess):
@@ -121,17 +121,8 @@ class Baresip(PeerProcess):
 
     def start(self) -> Baresip:
         super().start()
-        try:
-            with self.netns.entered():
-                wait_until(
-                    lambda: not self.running() or tcp_listening(self.ctrl_port),
-                    10, "baresip ctrl_tcp",
-                )  # fmt: skip
-        except BaseException:
-            self.stop()
-            raise
-        if not self.running():
-            raise AssertionError(f"baresip exited:\n{self.log_text()[-3000:]}")
+        self.await_ready(lambda: tcp_listening(self.ctrl_port), 10, "baresip ctrl_tcp",
+                         inside=self.netns.entered())
         return self
 
     async def ctrl(self, command: str, params: str = "") -> dict:

@@ -8,13 +8,12 @@ file (``--conf-file=/dev/null --no-resolv --no-hosts``) and forwards nothing.
 
 from __future__ import annotations
 
-import contextlib
 import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from peers_proc import PeerProcess, require, wait_until
+from peers_proc import PeerProcess, require
 
 
 class Dnsmasq(PeerProcess):
@@ -48,15 +47,8 @@ class Dnsmasq(PeerProcess):
 
     def start(self) -> Dnsmasq:
         super().start()
-        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
-        try:
-            with inside:
-                wait_until(lambda: not self.running() or self._answers(), 10, "dnsmasq to answer")
-            if not self.running():
-                raise AssertionError(f"dnsmasq exited:\n{self.log_text()[-2000:]}")
-        except BaseException:
-            self.stop()
-            raise
+        self.await_ready(self._answers, 10, "dnsmasq to answer",
+                         inside=self.netns.entered() if self.netns is not None else None)
         return self
 
     def __enter__(self) -> Dnsmasq:

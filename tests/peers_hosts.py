@@ -143,14 +143,7 @@ class PhoneProcess(PeerProcess):
 
     def start(self) -> PhoneProcess:
         super().start()
-        try:
-            wait_until(lambda: not self.running() or self.ready(), 20, "the phone's control API",
-                       interval=0.1)
-            if not self.running():
-                raise AssertionError(f"phone exited:\n{self.log_text()[-3000:]}")
-        except BaseException:
-            self.stop()
-            raise
+        self.await_ready(self.ready, 20, "the phone's control API", interval=0.1)
         return self
 
     def wait_status(self, predicate: Any, what: str, timeout: float = 15.0) -> dict[str, Any]:

@@ -7,14 +7,13 @@ the proxy a phone meets in the field, configured from
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from peers_ports import HOST, free_port, sip_options_answered
-from peers_proc import PeerProcess, require, wait_until
+from peers_proc import PeerProcess, require
 
 PEERS_DIR = Path(__file__).with_name("peers")
 
@@ -80,18 +79,9 @@ class Kamailio(PeerProcess):
 
     def start(self) -> Kamailio:
         super().start()
-        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
-        try:
-            with inside:
-                wait_until(
-                    lambda: not self.running() or sip_options_answered(self.port, self.host),
-                    15, "kamailio to answer OPTIONS",
-                )  # fmt: skip
-            if not self.running():
-                raise AssertionError(f"kamailio exited:\n{self.log_text()[-3000:]}")
-        except BaseException:
-            self.stop()
-            raise
+        self.await_ready(lambda: sip_options_answered(self.port, self.host), 15,
+                         "kamailio to answer OPTIONS",
+                         inside=self.netns.entered() if self.netns is not None else None)
         return self
 
     def __enter__(self) -> Kamailio:

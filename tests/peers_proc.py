@@ -94,6 +94,21 @@ class PeerProcess:
             log.close()
         return self
 
+    def await_ready(self, ready: Callable[[], bool], timeout: float, what: str, *,
+                    inside: contextlib.AbstractContextManager[object] | None = None,
+                    interval: float = 0.02) -> None:
+        """After ``start()``: wait (inside ``inside``, e.g. a namespace) until ``ready()``
+        or the process ends. A process that ended, or never got ready, is stopped and
+        the test fails with the tail of its log: a peer half up is never used."""
+        try:
+            with inside if inside is not None else contextlib.nullcontext():
+                wait_until(lambda: not self.running() or ready(), timeout, what, interval)
+            if not self.running():
+                raise AssertionError(f"{self.log_path.stem} exited:\n{self.log_text()[-3000:]}")
+        except BaseException:
+            self.stop()
+            raise
+
     @property
     def pid(self) -> int:
         assert self.proc is not None

@@ -10,7 +10,6 @@ registers there with ``proxy1_transport: tls``.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 import trustme
 from peers_kamailio import Kamailio
 from peers_ports import HOST, free_port, tcp_listening
-from peers_proc import wait_until
 
 
 @dataclass(frozen=True)
@@ -79,16 +77,9 @@ class KamailioTls(Kamailio):
 
     def start(self) -> KamailioTls:
         super().start()
-        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
-        try:
-            with inside:
-                wait_until(lambda: not self.running() or tcp_listening(self.tls_port, self.host),
-                           15, "kamailio to listen for TLS")
-            if not self.running():
-                raise AssertionError(f"kamailio exited:\n{self.log_text()[-3000:]}")
-        except BaseException:
-            self.stop()
-            raise
+        self.await_ready(lambda: tcp_listening(self.tls_port, self.host), 15,
+                         "kamailio to listen for TLS",
+                         inside=self.netns.entered() if self.netns is not None else None)
         return self
 
     @property

@@ -115,7 +115,8 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         hold_method=hold,  # type: ignore[arg-type]
         transfer_method="also" if getattr(cfg, "transfer_method", "refer") == "also" else "refer",
         call_waiting=bool(getattr(cfg, "call_waiting", True)),
-        dnd=int(getattr(cfg, "dnd_control", 0) or 0) == 1,
+        dnd=int(getattr(cfg, "dnd_control", 0) or 0) in (1, 2),
+        dnd_always=int(getattr(cfg, "dnd_control", 0) or 0) == 2,
         dnd_response=dnd_response,  # type: ignore[arg-type]
         cfwd_url=getattr(cfg, "cfwd_url", "") or None,
         cfwd_busy_url=getattr(cfg, "cfwd_busy_url", "") or None,

@@ -1,4 +1,5 @@
-"""The user's remembered settings on disk: ``<state_dir>/prefs.json`` (volume levels).
+"""The user's remembered settings on disk: ``<state_dir>/prefs.json`` (volume levels, DND
+and forward-all as the user last set them).
 
 Why in the shell: call control keeps ``UserPrefs`` as a value and says
 ``PrefsChanged``; the app saves it here through ``firmware.durable.write_atomic``, so a

@@ -1,4 +1,5 @@
-"""Volume levels and the user's preferences that survive a restart (7960 volume rocker).
+"""Volume levels and the user's preferences that survive a restart (7960 volume rocker,
+DND and CFwdAll as the user last set them).
 
 Why values here and the file apart: call control decides which volume a key
 press changes (the one in use: handset, speaker, or the ringer while ringing
@@ -23,6 +24,8 @@ DEFAULT_VOLUME = 8
 #: dB per volume step; level 8 is unity gain (what the far end sent, unchanged)
 STEP_DB = 2.0
 _FORMAT = 1
+#: longest forward-all target kept (the web form's limit too)
+MAX_URI = 256
 
 
 def gain_db(level: int) -> float:
@@ -68,12 +71,23 @@ class Volumes:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserPrefs:
-    """What the user set on the handset itself and expects back after a restart."""
+    """What the user set on the handset itself and expects back after a restart.
+
+    ``dnd`` and ``cfwd_all`` are None until the user sets them (softkey, Settings,
+    web page): the provisioned value applies. ``cfwd_all`` "" means the user turned
+    forwarding off; otherwise it is the target URI."""
 
     volumes: Volumes = Volumes()
+    dnd: bool | None = None
+    cfwd_all: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": _FORMAT, "volume": self.volumes.to_json()}
+        out: dict[str, Any] = {"format": _FORMAT, "volume": self.volumes.to_json()}
+        if self.dnd is not None:
+            out["dnd"] = self.dnd
+        if self.cfwd_all is not None:
+            out["cfwd_all"] = self.cfwd_all
+        return out
 
     @classmethod
     def from_json(cls, raw: Any) -> UserPrefs:
@@ -89,4 +103,13 @@ class UserPrefs:
                     levels[mode] = value
                 elif value is not None:
                     log.warning("prefs: %s volume %r ignored", mode, value)
-        return cls(volumes=Volumes(**levels))
+        dnd = raw.get("dnd")
+        if dnd is not None and not isinstance(dnd, bool):
+            log.warning("prefs: dnd %r ignored", dnd)
+            dnd = None
+        cfwd = raw.get("cfwd_all")
+        if cfwd is not None and not (isinstance(cfwd, str) and len(cfwd) <= MAX_URI
+                                     and (cfwd == "" or ":" in cfwd)):
+            log.warning("prefs: cfwd_all %r ignored", cfwd)
+            cfwd = None
+        return cls(volumes=Volumes(**levels), dnd=dnd, cfwd_all=cfwd)

@@ -167,6 +167,7 @@ class KeyOps(CallOps):
         if call.extra.get("purpose") == "cfwd":
             line = self.line(call.line)
             self.cfwd_to = target_uri(target, line.settings.domain)
+            self.remember_forwarding()
             self.end_call(call, now, "hangup")
             self.forget(call)
             return
@@ -206,7 +207,10 @@ class KeyOps(CallOps):
         elif label == CFWDALL:
             self.toggle_cfwd(now)
         elif label == DND:
+            if self.settings.dnd_always:
+                raise PhoneError(409, "do not disturb is always on here (dnd_control 2)")
             self.dnd = not self.dnd
+            self.remember_forwarding()
         elif label == REDIAL:
             last = self.history.last_placed()
             if last is None:
@@ -248,8 +252,10 @@ class KeyOps(CallOps):
     def toggle_cfwd(self, now: float) -> None:
         if self.cfwd_to:
             self.cfwd_to = None
+            self.remember_forwarding()
         elif self.settings.cfwd_url:
             self.cfwd_to = self.settings.cfwd_url
+            self.remember_forwarding()
         else:  # ask for the number like the 7960: the next number dialled is the target
             if not self.active:
                 self.speaker = True
@@ -262,6 +268,7 @@ class KeyOps(CallOps):
         """DND, forward-all and the volumes as the user sets them away from the panel
         (the web page's Settings); a volume is 0..15 for handset, speaker or ringer."""
         self.dnd, self.cfwd_to = dnd, cfwd_to
+        self.remember_forwarding()
         for mode, level in (volume or {}).items():
             self.set_volume(mode, level)  # type: ignore[attr-defined]
         self._refresh(now)  # type: ignore[attr-defined]

@@ -148,7 +148,10 @@ class MenuOps(PanelOps):
 
     def change_setting(self, name: str, delta: int) -> None:
         if name == "dnd":
+            if self.settings.dnd_always:  # type: ignore[attr-defined]
+                raise PhoneError(409, "do not disturb is always on here (dnd_control 2)")
             self.dnd = delta > 0
+            self.remember_forwarding()  # type: ignore[attr-defined]
             return
         level = self.volumes.level(name)  # type: ignore[arg-type]
         self.set_volume(name, max(0, min(MAX_VOLUME, level + delta)))  # type: ignore[arg-type]

@@ -41,7 +41,14 @@ class PanelOps(KeyOps):
     def init_panel(self, prefs: UserPrefs | None) -> None:
         self.muted = False
         self.headset = False
-        self.volumes = (prefs or UserPrefs()).volumes
+        prefs = prefs or UserPrefs()
+        self.volumes = prefs.volumes
+        # DND and forward-all as the user last set them win over the provisioned ones
+        self.user_dnd, self.user_cfwd = prefs.dnd, prefs.cfwd_all
+        if prefs.dnd is not None and not self.settings.dnd_always:
+            self.dnd = prefs.dnd
+        if prefs.cfwd_all is not None:
+            self.cfwd_to = prefs.cfwd_all or None
         self._audio = None
 
     # ------------------------------------------------------------------ API entry
@@ -144,9 +151,29 @@ class PanelOps(KeyOps):
         self.volumes = self.volumes.stepped(mode, level - self.volumes.level(mode))
         self.emit(PrefsChanged())
 
+    def remember_forwarding(self) -> None:
+        """The user just set DND or forward-all (softkey, Settings, web page): keep it
+        over a restart, as a 7960 keeps CFwdAll. DND the config holds on
+        (``dnd_control: 2``) cannot be turned off."""
+        if self.settings.dnd_always:
+            self.dnd = True
+        now_set = (self.dnd, self.cfwd_to or "")
+        if (self.user_dnd, self.user_cfwd) != now_set:
+            self.user_dnd, self.user_cfwd = now_set
+            self.emit(PrefsChanged())
+
+    def forget_forwarding(self, dnd: bool, cfwd: bool) -> None:
+        """A resync changed the provisioned DND / forwarding: the config speaks again."""
+        if (dnd and self.user_dnd is not None) or (cfwd and self.user_cfwd is not None):
+            if dnd:
+                self.user_dnd = None
+            if cfwd:
+                self.user_cfwd = None
+            self.emit(PrefsChanged())
+
     def prefs(self) -> UserPrefs:
         """What the app writes to the state directory on ``PrefsChanged``."""
-        return UserPrefs(volumes=self.volumes)
+        return UserPrefs(volumes=self.volumes, dnd=self.user_dnd, cfwd_all=self.user_cfwd)
 
     # ------------------------------------------------------------------ output
     def refresh_audio(self) -> None:

@@ -138,10 +138,13 @@ class Phone(AutoRedial, MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         if (settings.start_media_port, settings.end_media_port) != (
                 old.start_media_port, old.end_media_port):
             self.ports = PortPool(settings.start_media_port, settings.end_media_port)
-        if settings.dnd != old.dnd:
+        dnd_changed = settings.dnd != old.dnd
+        cfwd_changed = (settings.cfwd_url, settings.cfwd_all) != (old.cfwd_url, old.cfwd_all)
+        if dnd_changed:
             self.dnd = settings.dnd
-        if (settings.cfwd_url, settings.cfwd_all) != (old.cfwd_url, old.cfwd_all):
+        if cfwd_changed:
             self.cfwd_to = settings.cfwd_url if settings.cfwd_all else None
+        self.forget_forwarding(dnd_changed, cfwd_changed)
         self._refresh(now)
 
     # ------------------------------------------------------------------ shell verbs

@@ -59,6 +59,8 @@ class PhoneSettings:
     transfer_method: TransferMethod = "refer"
     call_waiting: bool = True
     dnd: bool = False
+    #: ``dnd_control: 2``: DND always on, the user cannot turn it off
+    dnd_always: bool = False
     dnd_response: Literal[480, 486] = 480
     cfwd_url: str | None = None
     cfwd_all: bool = False

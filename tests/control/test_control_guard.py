@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
 from fakephone import FakePhone, serve
+from peers_tls import make_pki
 
 from firmware.control import ControlConfig
 from firmware.control.guard import Site, split_host
@@ -153,13 +153,8 @@ def test_a_silent_connection_is_closed_after_the_head_timeout() -> None:
 
 
 def test_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    chain, key = tmp_path / "api.pem", tmp_path / "api.key"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
-    cert.private_key_pem.write_to_path(str(key))
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
+    pki = make_pki(tmp_path, tag="api")
+    client = ssl.create_default_context(cafile=str(pki.ca_file))
     phone = FakePhone()
     got: list[Any] = []
 
@@ -174,7 +169,7 @@ def test_https_when_a_certificate_is_configured(tmp_path: Path) -> None:
         got.append(await asyncio.wait_for(r.read(), 30))
         w.close()
 
-    serve(phone, scenario, ControlConfig(cert_file=str(chain), key_file=str(key)))
+    serve(phone, scenario, ControlConfig(cert_file=str(pki.cert_file), key_file=str(pki.key_file)))
     assert got[0][0] == 200 and json.loads(got[0][1])["calls"]
     assert got[1] == 403  # an http:// page is another origin than the https API
     assert not got[2].startswith(b"HTTP/1.1 200")

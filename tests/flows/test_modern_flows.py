@@ -17,6 +17,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from firmware.demo.figures import _consult
 from firmware.demo.ladder import render_text
 from firmware.demo.network import Network, handset_config, heard, settle, until
 
@@ -161,13 +162,7 @@ def test_b8_attended_transfer_refer_replaces() -> None:
         b = await net.add("B", handset_config("5550002"))
         c = await net.add("C", handset_config("5550003"))
         await _connect(a, b)
-        b.api.press_softkey("hold")
-        await until(lambda: a.states() == ["held"], "A held")
-        b.api.press_softkey("newcall")
-        b.api.dial(c.uri())
-        await until(lambda: c.states() == ["incoming"], "C ringing")
-        c.api.set_hook(True)
-        await until(lambda: "connected" in b.states() and "connected" in c.states(), "B-C connected")
+        await _consult(b, a, c)  # B holds A (waiting for A's 200), calls C, who answers
         _tones(a, b, c)
         b.api.press_softkey("transfer")  # REFER to A, Refer-To C?Replaces=<B-C dialog>
         await until(lambda: "connected" in a.states() and "connected" in c.states()

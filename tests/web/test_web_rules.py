@@ -229,20 +229,15 @@ def test_pcap_of_udp_tcp_and_ipv6_reads_in_tshark(tmp_path: Any) -> None:
 def test_over_https_the_session_cookie_is_secure(tmp_path: Any) -> None:
     import ssl
 
-    import trustme
+    from peers_tls import make_pki
 
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    chain, key = tmp_path / "web.pem", tmp_path / "web.key"
-    cert.private_key_and_cert_chain_pem.write_to_path(str(chain))
-    cert.private_key_pem.write_to_path(str(key))
-    client = ssl.create_default_context()
-    ca.configure_trust(client)
+    pki = make_pki(tmp_path, tag="web")
+    client = ssl.create_default_context(cafile=str(pki.ca_file))
     got: list[bytes] = []
 
     async def main() -> None:
         phone = Fake()
-        config = ControlConfig(cert_file=str(chain), key_file=str(key), token="tok",
+        config = ControlConfig(cert_file=str(pki.cert_file), key_file=str(pki.key_file), token="tok",
                                require_token=True)
         front = WebFront(phone, None, passwords={"user": "u-pass"},  # type: ignore[arg-type]
                          login_required=True, secure=config.scheme == "https")

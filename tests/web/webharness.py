@@ -42,8 +42,9 @@ def need(path: str, what: str) -> str:
 
 @contextmanager
 def chromium(download_dir: Path | None = None, width: int = 1000,
-             height: int = 900) -> Iterator[Any]:
-    """A headless Chromium driven by chromedriver; quit on exit."""
+             height: int = 900, extra_args: tuple[str, ...] = ()) -> Iterator[Any]:
+    """A headless Chromium driven by chromedriver; quit on exit. ``extra_args``: more
+    command-line switches (e.g. the test CA's certificate pinned, for HTTPS)."""
     chrome = need(CHROMIUM, "chromium")
     driver_bin = need(CHROMEDRIVER, "chromium-driver")
     require_module("selenium")
@@ -55,7 +56,7 @@ def chromium(download_dir: Path | None = None, width: int = 1000,
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 f"--window-size={width},{height}", "--no-first-run", "--disable-extensions",
                 "--disable-background-networking", "--disable-component-update",
-                "--force-device-scale-factor=1"):
+                "--force-device-scale-factor=1", *extra_args):
         opts.add_argument(arg)
     if download_dir is not None:
         opts.add_experimental_option("prefs", {
