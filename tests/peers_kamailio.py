@@ -43,6 +43,7 @@ class Kamailio(PeerProcess):
         debug: int = 2,
         host: str = HOST,
         netns: Any = None,
+        aliases: Sequence[str] = (),
     ) -> None:
         binary = require("kamailio")
         self.host = host
@@ -58,6 +59,7 @@ class Kamailio(PeerProcess):
                 ring_timeout_ms=int(ring_timeout * 1000), min_expires=min_expires,
                 max_expires=max_expires, default_expires=default_expires,
                 nonce_expire=nonce_expire, algorithm=algorithm, debug=debug, host=host,
+                aliases=aliases,
             )
         )  # fmt: skip
         argv = [
@@ -101,9 +103,12 @@ def render_kamailio_config(
     algorithm: str = "MD5",
     debug: int = 2,
     host: str = HOST,
+    aliases: Sequence[str] = (),
 ) -> str:
+    """``aliases``: more domains the proxy takes as its own (``uri == myself``), e.g.
+    the name a test's DNS publishes for it."""
     safe = re.compile(r"^[A-Za-z0-9_.+-]{1,64}$")
-    for value in [*users, *users.values(), *trusted]:
+    for value in [*users, *users.values(), *trusted, *aliases]:
         if not safe.match(value):
             raise ValueError(f"unsafe value for kamailio config: {value!r}")
     if algorithm not in ("MD5", "SHA-256"):
@@ -123,6 +128,7 @@ def render_kamailio_config(
         "ALGORITHM": algorithm,
         "USERS": user_lines or "    $var(none) = 0;",
         "TRUSTED": trusted_lines,
+        "ALIASES": "\n".join(f'alias="{a}"' for a in aliases),
     }
     for key, value in values.items():
         text = text.replace(f"@@{key}@@", value)

@@ -78,6 +78,9 @@ class PeerProcess:
         self.grace = grace
         self.proc: subprocess.Popen[bytes] | None = None
 
+    #: the child's stdin: a subclass that types commands (linphonec) takes a pipe
+    stdin: int = subprocess.DEVNULL
+
     def start(self) -> PeerProcess:
         self.cwd.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "wb")  # noqa: SIM115 - owned by the child
@@ -86,7 +89,7 @@ class PeerProcess:
                 self.argv,
                 cwd=self.cwd,
                 env=self.env,
-                stdin=subprocess.DEVNULL,
+                stdin=self.stdin,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )

@@ -96,6 +96,7 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
                 domain=domain,
                 proxy=f"sip:{domain}" if proxy else None,
                 shortname=getattr(line, "shortname", "") or "",
+                transport=proxy_transport(cfg, line) if proxy else "udp",
             )
         )
     idle_message = ""

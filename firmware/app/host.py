@@ -189,12 +189,14 @@ class PhoneHost:
         """The endpoint's ``TargetFailed`` goes to the router (it picks the next server),
         never to call control: the SIP pump's event handler is wrapped for it."""
         assert self.app is not None and self.router is not None
-        router, to_app = self.router, self.app.sip.on_event
+        router, to_app, app = self.router, self.app.sip.on_event, self.app
 
         def on_event(ev: Any) -> None:
             if isinstance(ev, TargetFailed):
-                router.target_failed(ev.dest, "timed out" if ev.status == 408
-                                     else f"answered {ev.status}")
+                if router.target_failed(ev.dest, "timed out" if ev.status == 408
+                                        else f"answered {ev.status}"):
+                    # RFC 3263 §4.3: what failed there is sent again, to the next server
+                    app.sip.input(app.endpoint.fail_over, ev.dest)
             elif to_app is not None:
                 to_app(ev)
 

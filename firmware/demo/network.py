@@ -10,6 +10,7 @@ loopback is logged once (as sent) for the ladder diagrams.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import random
@@ -148,18 +149,33 @@ class Network:
         return {h.address for h in self.handsets.values()}
 
     async def add(self, name: str, config: Any, *, hal: Any = None, port: int = 0,
-                  host: str = HOST, control: Any = None, state_dir: Any = None) -> Handset:
+                  host: str = HOST, control: Any = None, state_dir: Any = None,
+                  resolver: Any = None, netns: Any = None) -> Handset:
         """Start handset ``name``; ``host`` is its SIP and RTP address (another 127.0.0.x
         in a test network namespace, where a peer like baresip puts that address in its SDP);
-        ``control``: a ``ControlConfig`` to serve its control API and web page."""
+        ``control``: a ``ControlConfig`` to serve its control API and web page; ``resolver``:
+        a ``firmware.net.resolve.TargetResolver`` asking a test's own DNS server.
+
+        ``netns`` (anything with an ``entered()`` context manager that switches
+        the calling thread into a network namespace, e.g. tests/peers_hosts.py's
+        ``Host``) puts the handset on another "host": its SIP sockets and, at
+        every call, its RTP sockets are made inside that namespace (a socket
+        keeps the namespace it was made in), so handsets of one event loop
+        talk across a veth pair. UDP only: a TCP connect made later would be
+        made outside."""
         loop = asyncio.get_running_loop()
         if hal is None:
             from hal.mock import MockHal
 
             hal = MockHal(LoopClock(loop))  # type: ignore[arg-type]
-        host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
-                                     on_wire=self.tap(name), name=name, autostart=False,
-                                     control=control, state_dir=state_dir)
+        inside = netns.entered() if netns is not None else contextlib.nullcontext()
+        with inside:  # nothing else in this loop makes sockets while it is started
+            host = await PhoneHost.start(config, hal, sip_host=host, sip_port=port,
+                                         on_wire=self.tap(name), name=name, autostart=False,
+                                         control=control, state_dir=state_dir,
+                                         resolver=resolver)
+        if netns is not None and host.media is not None:
+            _open_rtp_inside(host.media, netns)
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
@@ -181,6 +197,17 @@ class Network:
         self.watch.records.clear()
         if report is not None:
             raise InternalErrors(report)
+
+
+def _open_rtp_inside(media: Any, netns: Any) -> None:
+    """Make ``media.open`` (a call's RTP/RTCP sockets) run inside ``netns``."""
+    open_outside = media.open
+
+    def open_inside(*args: Any, **kw: Any) -> Any:
+        with netns.entered():
+            return open_outside(*args, **kw)
+
+    media.open = open_inside
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) -> None:

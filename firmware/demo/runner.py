@@ -24,6 +24,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from firmware.demo import rfc5359, screens
 from firmware.demo.figures import (
@@ -55,11 +56,14 @@ class FigureOutcome:
         return self.error is None and self.mismatch is None
 
 
-async def run_figure(figure: str, timeout: float = 40.0, host: str | None = None) -> FigureOutcome:
+async def run_figure(figure: str, timeout: float = 40.0, host: str | None = None,
+                     places: dict[str, tuple[str, Any]] | None = None) -> FigureOutcome:
     """Run one figure on a fresh network of three handsets; never raises.
 
     ``host``: the address the handsets listen on (default 127.0.0.1; "" for every
-    interface, as a phone started without ``bind_address``)."""
+    interface, as a phone started without ``bind_address``). ``places``: per
+    handset name, (address, network namespace) to run it on another "host"
+    (``Network.add``'s ``netns``), e.g. A on one side of a veth pair, B on the other."""
     net = Network()
     run: FigureRun | None = None
     error = None
@@ -67,7 +71,11 @@ async def run_figure(figure: str, timeout: float = 40.0, host: str | None = None
         keys = FIGURE_KEYS.get(figure, {})
         for name in ("A", "B", "C"):
             cfg = handset_config(NUMBERS[name], **keys)  # type: ignore[arg-type]
-            await (net.add(name, cfg) if host is None else net.add(name, cfg, host=host))
+            if places and name in places:
+                address, netns = places[name]
+                await net.add(name, cfg, host=address, netns=netns)
+            else:
+                await (net.add(name, cfg) if host is None else net.add(name, cfg, host=host))
         run = await asyncio.wait_for(FIGURES[figure](net), timeout)
     except Exception as exc:  # the demo reports, it does not crash
         log.error("figure %s failed: %s", figure, exc)

@@ -229,12 +229,19 @@ class Router:
             self.transport.send(self._for(route, target, data), target.address, transport)
 
     # -- failures -------------------------------------------------------------
-    def target_failed(self, key: Address, why: str = "failed") -> None:
-        """The core saw a timeout or 503 for a request sent to route ``key``."""
+    def target_failed(self, key: Address, why: str = "failed") -> bool:
+        """The core saw a timeout or 503 for a request sent to route ``key``.
+
+        Returns whether the route has another server that has not failed lately
+        (the core then sends the failed request again: ``Endpoint.fail_over``)."""
         route = self.routes.get((key[0], int(key[1])))
-        if route is None or route.active is None:
-            return
-        self._fail(route, route.active, why)
+        if route is None:
+            return False
+        if route.active is not None:
+            self._fail(route, route.active, why)
+        now = self.loop.time()
+        targets = self._cached(route, now) or []
+        return any(route.failed.get(t, 0.0) <= now for t in targets)
 
     def unreachable(self, address: Address) -> list[Address]:
         """The kernel refused ``address`` (ICMP, TCP): fail it in every route using it.

@@ -16,8 +16,10 @@ import re
 MAX_TARGET = 256
 
 
-def target_uri(target: str, domain: str, user: str | None = None) -> str:
-    """``5550002`` -> ``sip:5550002@domain`` (``;user=phone`` with ``user="phone"``);
+def target_uri(target: str, domain: str, user: str | None = None, transport: str = "udp") -> str:
+    """``5550002`` -> ``sip:5550002@domain`` (``;user=phone`` with ``user="phone"``,
+    ``;transport=tls`` with ``transport`` other than udp: for a URI handed to
+    another party, e.g. a transfer target on a proxy reached over TLS only);
     a SIP URI (or user@host) is kept as given.
 
     Raises ValueError for an empty or oversized target.
@@ -34,6 +36,8 @@ def target_uri(target: str, domain: str, user: str | None = None) -> str:
     if ip is not None:
         return f"sip:{ip}"
     param = f";user={user.lower()}" if user and user.lower() in ("phone", "ip") else ""
+    if transport.lower() in ("tcp", "tls"):
+        param += f";transport={transport.lower()}"
     return f"sip:{text}@{domain}{param}"
 
 

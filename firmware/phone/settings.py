@@ -37,6 +37,9 @@ class LineSettings:
     proxy: str | None = None
     #: the 7960's ``line{n}_shortname``: the line key's label ("" = the display name or number)
     shortname: str = ""
+    #: how the proxy is reached (``proxy{n}_transport``): a number we hand to someone
+    #: else (a transfer target) says so in its URI, since they cannot know it
+    transport: str = "udp"
 
     @property
     def aor(self) -> str:

@@ -138,7 +138,8 @@ class TransferOps(CallOps):
 
     def _uri(self, target: str) -> str:
         try:
-            return target_uri(target, self.line().settings.domain)
+            settings = self.line().settings
+            return target_uri(target, settings.domain, transport=settings.transport)
         except ValueError as exc:
             raise self._error(400, str(exc)) from None
 

@@ -28,6 +28,12 @@ class NetworkMixin:
         config: EndpointConfig
         registrations: dict[str, Registration]
 
+        from firmware.sip.outside_dialog import OutsideDialog
+        from firmware.sip.session import InviteSession
+
+        _live: dict[str, InviteSession]
+        _ood: OutsideDialog
+
         def emit(self, event: Event) -> None: ...
         def _reap(self, now: float) -> None: ...
 
@@ -49,6 +55,22 @@ class NetworkMixin:
         """REGISTER every registration again now (the proxy moved, or our address did)."""
         for reg in list(self.registrations.values()):
             reg.refresh_now(now)
+        self._reap(now)
+
+    @property
+    def failover_retries(self) -> int:
+        """How many times one request may move on to another server (sessions read it)."""
+        return int(getattr(self.config, "failover_retries", 0) or 0)
+
+    def fail_over(self, dest: Address, *, now: float) -> None:
+        """The shell has another server for ``dest`` (after ``TargetFailed``): the
+        INVITEs and out-of-dialog requests that just failed there are sent again,
+        as new transactions, and go to it (RFC 3263 §4.3). Registrations retry
+        on their own (``failover_retries``)."""
+        dest = (str(dest[0]), int(dest[1]))
+        for session in list(self._live.values()):
+            session.fail_over(dest, now)
+        self._ood.fail_over(dest, now)
         self._reap(now)
 
     def _watch_target(

@@ -9,12 +9,14 @@ The number of unanswered incoming requests is bounded.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from firmware.sip.auth import DigestClient
 from firmware.sip.build import make_response, resubmit_with_credentials
 from firmware.sip.events import Address, OutOfDialogRequest, RequestAnswered
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
+from firmware.sip.session_base import FAILOVER_WAIT
 from firmware.sip.session_requests import PendingIncoming, respond_pending
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
@@ -26,6 +28,17 @@ MAX_PENDING_INCOMING = 64
 MAX_AUTH_RETRIES = 3
 
 
+@dataclass(slots=True)
+class _Parked:
+    tx: ClientTransaction
+    auth: DigestClient
+    tries: int
+    status: int
+    reason: str
+    deadline: float
+    response: Response | None
+
+
 class OutsideDialog:
     """Out-of-dialog non-INVITE requests, both directions, for one endpoint (the ``host``)."""
 
@@ -34,6 +47,9 @@ class OutsideDialog:
         self.answer_timeout = answer_timeout
         self.incoming: dict[str, PendingIncoming] = {}
         self.outgoing: dict[ClientTransaction, tuple[str, str, DigestClient, int]] = {}
+        #: requests that failed at one server, waiting for the shell's ``fail_over``
+        self.parked: dict[str, _Parked] = {}
+        self.failovers: dict[str, int] = {}
         #: (Call-ID, our tag) of the SUBSCRIBEs we sent: their NOTIFYs come tagged
         self.subscriptions: set[tuple[str, str]] = set()
         #: (Call-ID, our tag) of the SUBSCRIBEs we accepted (RFC 6665 notifier): their
@@ -89,6 +105,8 @@ class OutsideDialog:
             return
         rid, method, auth, tries = self.outgoing.pop(tx)
         req: Request = tx.request
+        if status == 503 and self._park(tx, rid, auth, tries, status, resp.reason, now, resp):
+            return
         if status in (401, 407) and tries < MAX_AUTH_RETRIES and auth.has_credentials:
             proxy = status == 407
             decision = auth.handle_challenges(
@@ -100,14 +118,54 @@ class OutsideDialog:
                     credentials=auth.authorization_headers(method, str(req.uri), req.body))
                 self._start(retry, rid, auth, tx.dest, tx.transport, now, tries + 1)
                 return
+        self.failovers.pop(rid, None)
         self.host.emit(RequestAnswered(request_id=rid, session=None, method=method,
                                        status=status, reason=resp.reason, response=resp))
 
     def _on_timeout(self, tx: ClientTransaction, now: float) -> None:
         entry = self.outgoing.pop(tx, None)
-        if entry is not None:
-            self.host.emit(RequestAnswered(request_id=entry[0], session=None, method=entry[1],
+        if entry is None:
+            return
+        rid, method, auth, tries = entry
+        if not self._park(tx, rid, auth, tries, 408, "Request Timeout", now, None):
+            self.failovers.pop(rid, None)
+            self.host.emit(RequestAnswered(request_id=rid, session=None, method=method,
                                            status=408, reason="Request Timeout"))
+
+    # -- failover (RFC 3263 §4.3): like ``InviteSession.fail_over`` ----------
+    def _park(self, tx: ClientTransaction, rid: str, auth: DigestClient, tries: int,
+              status: int, reason: str, now: float, resp: Response | None) -> bool:
+        """Hold a request that timed out or drew a 503 for ``FAILOVER_WAIT``: the
+        shell may say its destination has another server (``fail_over``)."""
+        moved = self.failovers.get(rid, 0)
+        if moved >= self.host.failover_retries or len(self.parked) >= MAX_PENDING_INCOMING:
+            return False
+        self.parked[rid] = _Parked(tx, auth, tries, status, reason, now + FAILOVER_WAIT, resp)
+        return True
+
+    def fail_over(self, dest: Address, now: float) -> None:
+        for rid, p in list(self.parked.items()):
+            if p.tx.dest != dest:
+                continue
+            del self.parked[rid]
+            self.failovers[rid] = self.failovers.get(rid, 0) + 1
+            req: Request = p.tx.request
+            h = req.headers.copy()
+            h.set("CSeq", f"{req.cseq.seq + 1} {req.method}")
+            h.remove("Via")
+            h.add("Via", str(self.host.via(p.tx.transport)), first=True)
+            log.info("%s failed (%d %s): trying the next server", req.method, p.status, p.reason)
+            self._start(Request(req.method, req.uri, h, req.body), rid, p.auth, dest,
+                        p.tx.transport, now, p.tries)
+
+    def _give_up_parked(self, now: float) -> None:
+        for rid, p in list(self.parked.items()):
+            if now >= p.deadline:
+                del self.parked[rid]
+                self.failovers.pop(rid, None)
+                self.host.emit(RequestAnswered(request_id=rid, session=None,
+                                               method=p.tx.request.method, status=p.status,
+                                               reason=p.reason, response=p.response))
 
     # -- incoming -------------------------------------------------------
     def on_request(self, req: Request, tx: ServerTransaction, now: float,
@@ -142,9 +200,11 @@ class OutsideDialog:
                                headers=headers)
 
     def get_timer(self) -> float | None:
-        return min((p.deadline for p in self.incoming.values()), default=None)
+        return min((p.deadline for p in [*self.incoming.values(), *self.parked.values()]),
+                   default=None)
 
     def handle_timer(self, now: float) -> None:
+        self._give_up_parked(now)
         for rid, p in list(self.incoming.items()):
             if now >= p.deadline:
                 log.warning("%s left unanswered: 500", p.request.method)

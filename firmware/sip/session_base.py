@@ -17,12 +17,18 @@ from firmware.sip.message import NameAddr, Request, Response, Via
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
-__all__ = ["MAX_RING_TIME", "SessionError", "SessionState", "SessionHost", "sorted_contacts"]
+__all__ = ["FAILOVER_WAIT", "MAX_RING_TIME", "SessionError", "SessionState", "SessionHost", "sorted_contacts"]
 
 #: Longest a call rings unanswered, either way (seconds): an incoming one is
 #: then answered 480 (or sooner, by the INVITE's Expires, §20.19); an outgoing
 #: one is cancelled (no Timer B once it rings, §17.1.1.2).
 MAX_RING_TIME = 300.0
+
+
+#: How long a request that timed out or drew a 503 waits for the shell to say that
+#: its destination has another server (``Endpoint.fail_over``, RFC 3263 §4.3)
+#: before it fails: the shell answers within the same loop turn.
+FAILOVER_WAIT = 0.05
 
 
 class SessionError(Exception):
@@ -42,6 +48,8 @@ class SessionHost(Protocol):
     """What a session needs from the endpoint (implemented by ``Endpoint``)."""
 
     timers: TimerConfig
+    #: how many times one request may move to another server (0: never)
+    failover_retries: int
 
     def via(self, transport: str) -> Via: ...
     def contact(self, transport: str) -> NameAddr: ...

@@ -17,6 +17,7 @@ from firmware.sip.dialog import Dialog
 from firmware.sip.events import Address, CallAnswered, CallFailed, CallProgress
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
 from firmware.sip.session_base import (
+    FAILOVER_WAIT,
     MAX_RING_TIME,
     SessionError,
     SessionHost,
@@ -210,6 +211,8 @@ class UacMixin:
         self.early.clear()
         if resp.status in (401, 407) and not self._cancel_wanted and self._retry_with_auth(resp, now):
             return
+        if resp.status == 503 and self._park_for_failover(503, resp.reason, now):
+            return
         self.state = SessionState.TERMINATED
         self.ended = True
         contacts = sorted_contacts(resp) if 300 <= resp.status < 400 else ()
@@ -256,6 +259,8 @@ class UacMixin:
         for d in self.early.values():
             self.host.unbind_dialog(d)
         self.early.clear()
+        if self._park_for_failover(408, "Request Timeout", now):
+            return
         self.state = SessionState.TERMINATED
         self.ended = True
         if self._cancel_wanted:
@@ -268,7 +273,9 @@ class UacMixin:
         if self.role != "uac" or self.state not in (SessionState.CALLING, SessionState.PROCEEDING):
             raise SessionError(f"cannot cancel a session in state {self.state.value}")
         self._cancel_wanted = True
-        if self._provisional_seen and not self._cancel_sent:
+        if self._failover_at is not None:  # between servers: nothing is in flight to cancel
+            self._failover_at = now
+        elif self._provisional_seen and not self._cancel_sent:
             self._send_cancel(now)
 
     def _send_cancel(self, now: float) -> None:
@@ -289,12 +296,59 @@ class UacMixin:
         self.host.start_client(Request("CANCEL", inv.uri, h), self._dest, self.transport, now,
                                lambda *a: None, lambda *a: None)
 
+    # -- failover (RFC 3263 §4.3) ----------------------------------------------
+    _failover_at: float | None = None
+    _failed_with: tuple[int, str] = (408, "Request Timeout")
+    _failovers = 0
+
+    def _park_for_failover(self, status: int, reason: str, now: float) -> bool:
+        """The INVITE timed out or drew a 503: wait ``FAILOVER_WAIT`` for the shell,
+        which alone knows whether its destination stands for another server
+        (``fail_over``); without that word the call fails as it would have."""
+        if self._cancel_wanted or self._failovers >= self.host.failover_retries:
+            return False
+        self._failover_at = now + FAILOVER_WAIT
+        self._failed_with = (status, reason)
+        self._uac_deadline = None
+        return True
+
+    def fail_over(self, dest: Address, now: float) -> None:
+        """The shell moved ``dest`` to its next server: send the INVITE again, as a new
+        transaction (new branch, CSeq+1, same Call-ID and From tag; credentials
+        dropped, the next server challenges afresh)."""
+        if (self._failover_at is None or self._cancel_wanted or dest != self._dest
+                or self._invite is None):
+            return
+        self._failover_at = None
+        self._failovers += 1
+        old = self._invite
+        h = old.headers.copy()
+        h.remove("Authorization")
+        h.remove("Proxy-Authorization")
+        h.set("CSeq", f"{old.cseq.seq + 1} INVITE")
+        h.remove("Via")
+        h.add("Via", str(self.host.via(self.transport)), first=True)
+        self._auth = None
+        self.state = SessionState.CALLING
+        log.info("[%s] INVITE failed (%d %s): trying the next server", self.call_id,
+                 *self._failed_with)
+        self._send_invite(Request("INVITE", old.uri, h, old.body), now)
+
     def _uac_timer(self) -> float | None:
         if self.state in (SessionState.CALLING, SessionState.PROCEEDING):
-            return self._uac_deadline
+            return self._failover_at if self._failover_at is not None else self._uac_deadline
         return None
 
     def _uac_handle_timer(self, now: float) -> None:
+        if self._failover_at is not None:
+            if now >= self._failover_at:
+                self._failover_at = None  # no other server: the call fails after all
+                self.state = SessionState.TERMINATED
+                self.ended = True
+                status, reason = ((487, "Request Terminated") if self._cancel_wanted
+                                  else self._failed_with)
+                self.host.emit(CallFailed(session=self.id, status=status, reason=reason))
+            return
         deadline = self._uac_timer()
         if deadline is None or now < deadline:
             return

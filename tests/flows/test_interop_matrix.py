@@ -1,5 +1,5 @@
 """The interop matrix (docs/interop.md): our whole phone with independent peers
-through Kamailio, over UDP and TCP.
+through Kamailio, over UDP, TCP and (baresip) TLS.
 
 Everything runs inside a private network namespace (tests/peers.py ``Netns``):
 Kamailio on 127.0.0.2, the peer, and our phone's event loop (the test thread
@@ -15,11 +15,16 @@ import asyncio
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from peers import HOST, Baresip, Kamailio, Netns, Sipp
+from peers_tls import KamailioTls, make_pki
 
 from firmware.demo.network import Handset, Network, handset_config, heard, until
+
+if TYPE_CHECKING:
+    from peers_tls import TestPki
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -69,12 +74,20 @@ async def _talk_hold_dtmf(phone: Handset, peer_tone: float) -> dict[str, object]
     return seen
 
 
-async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str) -> list[dict[str, object]]:
+def _param(transport: str) -> str:
+    return f";transport={transport}" if transport != "udp" else ""
+
+
+async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
+                       **keys: object) -> list[dict[str, object]]:
+    """``keys``: more handset config (``tls_ca_file``); over TLS the proxy is Kamailio's
+    TLS port."""
     net = Network()
     out = []
+    proxy = kam.tls_address if transport == "tls" else kam.address  # type: ignore[attr-defined]
     try:
         phone = await net.add("phone", handset_config(
-            "5550001", proxy=kam.address, password=USERS["5550001"], transport=transport),
+            "5550001", proxy=proxy, password=USERS["5550001"], transport=transport, **keys),
             host=kam.host)
         phone.api.set_mock_tone(OUR_TONE)
         await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
@@ -91,7 +104,7 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str) -> list[dict[
         out[-1]["events"] = events
         # blind transfer (REFER): baresip calls our second handset through Kamailio
         other = await net.add("other", handset_config(
-            "5550002", proxy=kam.address, password=USERS["5550002"], transport=transport),
+            "5550002", proxy=proxy, password=USERS["5550002"], transport=transport, **keys),
             host=kam.host)
         await until(lambda: other.status().registered, "second handset registered",
                     timeout=WAIT)
@@ -105,8 +118,7 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str) -> list[dict[
         other.api.press_softkey("endcall")
         await until(_idle(other), "idle after the transferred call", timeout=WAIT)
         # baresip calls us through Kamailio
-        answer = await bs.ctrl("dial", f"sip:5550001@{kam.host}:{kam.port}"
-                             + (";transport=tcp" if transport == "tcp" else ""))
+        answer = await bs.ctrl("dial", f"sip:5550001@{proxy[0]}:{proxy[1]}{_param(transport)}")
         assert answer.get("ok") is not False, answer
         await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
         phone.api.set_hook(True)
@@ -122,14 +134,30 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str) -> list[dict[
     return out
 
 
-@pytest.mark.parametrize("transport", ["udp", "tcp"])
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
-    with Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns) as kam:
-        registrar = f"{kam.host}:{kam.port}" + (";transport=tcp" if transport == "tcp" else "")
+    """Over TLS: Kamailio's TLS port with a certificate from a test CA
+    (tests/peers_tls.py) that both phones trust; baresip has its own certificate
+    from that CA for the TLS connection Kamailio opens to deliver calls to it."""
+    keys: dict[str, object] = {}
+    baresip_tls = None
+    if transport == "tls":
+        pki = make_pki(tmp_path / "pki", names=(netns.addr,))
+        keys["tls_ca_file"] = str(pki.ca_file)
+        baresip_tls = (_baresip_certificate(pki, tmp_path / "pki"), pki.ca_file)
+        kam: Kamailio = KamailioTls(tmp_path, pki=pki, users=USERS, host=netns.addr,
+                                    netns=netns)
+    else:
+        kam = Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns)
+    with kam:
+        port = kam.tls_port if transport == "tls" else kam.port  # type: ignore[attr-defined]
+        registrar = f"{kam.host}:{port}{_param(transport)}"
         with Baresip(tmp_path, netns, user="alice", registrar=registrar,
-                     password=USERS["alice"], auto_answer=True, regint=60) as bs:
+                     password=USERS["alice"], auto_answer=True, regint=60,
+                     certificate=baresip_tls[0] if baresip_tls else None,
+                     cafile=baresip_tls[1] if baresip_tls else None) as bs:
             with netns.entered():
-                calls = asyncio.run(_baresip_row(bs, kam, transport))
+                calls = asyncio.run(_baresip_row(bs, kam, transport, **keys))
             log = bs.log_text()
         kam_log = kam.log_text()
     ours, transferred, theirs = calls
@@ -137,14 +165,24 @@ def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
     assert ours["heard"] == pytest.approx(BARESIP_TONE, rel=0.04), (ours, log[-2000:])
     assert ours["held"] is None and ours["resumed"] == pytest.approx(BARESIP_TONE, rel=0.04)
     assert theirs["heard"] == pytest.approx(BARESIP_TONE, rel=0.04), (theirs, log[-2000:])
-    proto = "tcp" if transport == "tcp" else "udp"
-    assert re.search(rf"REGISTER sip:5550001@\S+ from \S+ proto={proto}", kam_log), kam_log[-3000:]
+    assert re.search(rf"REGISTER sip:5550001@\S+ from \S+ proto={transport}", kam_log), \
+        kam_log[-3000:]
+    assert re.search(rf"REGISTER sip:alice@\S+ from \S+ proto={transport}", kam_log), \
+        kam_log[-3000:]
     # us -> baresip: its end-of-call RTP statistics count what we sent
     rx = re.findall(r"packets:\s+(\d+)\s+(\d+)", log)
     assert len(rx) == 3 and int(rx[0][1]) > 40 and int(rx[2][1]) > 40, log[-3000:]
     dtmf = [e.get("param") for e in ours["events"]  # type: ignore[union-attr]
             if e.get("type") == "CALL_DTMF_START"]
     assert dtmf[:3] == ["1", "9", "#"], ours["events"]
+
+
+def _baresip_certificate(pki: TestPki, where: Path) -> Path:
+    """baresip's certificate and key in one PEM (its ``sip_certificate``), from ``pki``'s CA."""
+    cert = pki.ca.issue_cert(HOST)
+    path = where / "baresip.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(path))
+    return path
 
 
 async def _sipp_row(sipp: Sipp, kam: Kamailio, transport: str, tmp_path: Path) -> dict[str, object]:

@@ -312,7 +312,7 @@ def test_b9_local_forward_all_302_followed_by_caller() -> None:
 def test_b2_gateway_receives_c0_hold_sdp(sipp: Any) -> None:
     """B-2 against SIPp as Gateway 1: the hold re-INVITE the gateway received holds the seed's
     way (c=IN IP4 0.0.0.0, hold_method c0), the resume re-INVITE restores the address."""
-    from test_gateway_flows import _gateway_call
+    from test_gateway_flows import Where, _gateway_call
 
     async def drive(phone: Any) -> None:
         await until(lambda: phone.states() == ["incoming"], "the phone to ring")
@@ -324,7 +324,8 @@ def test_b2_gateway_receives_c0_hold_sdp(sipp: Any) -> None:
         await until(lambda: phone.states() == ["connected"], "resumed")
         phone.api.set_hook(False)
 
-    net, result, _ = asyncio.run(_gateway_call(sipp, "gw_b2_hold.xml", drive))
+    net, result, _ = asyncio.run(_gateway_call(Where(sipp.host, None, sipp), "gw_b2_hold.xml",
+                                               drive))
     got = [m.text for m in result.messages
            if m.direction == "received" and m.first_line.startswith("INVITE ")]
     assert len(got) == 2, result.output[-1500:]

@@ -10,9 +10,11 @@ earpieces are checked while connected and while held.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from flowkit import save_ladder
+from peers_hosts import TwoHosts
 
 from firmware.demo.figures import SEED_STEPS, TITLES
 from firmware.demo.ladder import render_text
@@ -21,8 +23,9 @@ from firmware.demo.runner import run_figure
 pytestmark = pytest.mark.slow
 
 
-def _run(figure: str, host: str | None = None):
-    outcome = asyncio.run(run_figure(figure, timeout=40.0, host=host))
+def _run(figure: str, host: str | None = None,
+         places: dict[str, tuple[str, Any]] | None = None):
+    outcome = asyncio.run(run_figure(figure, timeout=40.0, host=host, places=places))
     title = f"Figure {figure} {TITLES[figure]}"
     save_ladder(figure, outcome.log, ["A", "B", "C"], title)
     ladder = render_text(outcome.log.messages, ["A", "B", "C"], title)
@@ -62,8 +65,20 @@ def test_figure_on_another_address(figure: str, host: str) -> None:
     _check_figure(figure, host)
 
 
-def _check_figure(figure: str, host: str | None = None) -> None:
-    outcome = _run(figure, host)
+@pytest.mark.parametrize("figure", ["B-4", "B-5", "B-6", "B-7", "B-8", "B-15", "B-16"])
+def test_figure_across_a_veth_pair(figure: str) -> None:
+    """Two hosts joined by a veth pair (tests/peers_hosts.py): A and C on ``pbx``
+    (198.18.43.1), B on ``desk`` (198.18.43.2), so every message to or from B, and
+    its RTP, crosses the pair."""
+    with TwoHosts() as hosts:
+        places = {"A": (hosts.pbx.ip, hosts.pbx), "B": (hosts.desk.ip, hosts.desk),
+                  "C": (hosts.pbx.ip, hosts.pbx)}
+        _check_figure(figure, places=places)
+
+
+def _check_figure(figure: str, host: str | None = None,
+                  places: dict[str, tuple[str, Any]] | None = None) -> None:
+    outcome = _run(figure, host, places)
     assert len(outcome.log.messages) >= len(SEED_STEPS[figure])
     assert outcome.run is not None
     if figure == "B-8":

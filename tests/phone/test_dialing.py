@@ -84,6 +84,14 @@ def test_target_uri(target: str, uri: str) -> None:
     assert target_uri("5550002", "h", "Phone") == "sip:5550002@h;user=phone"
 
 
+def test_a_number_handed_to_another_party_names_the_proxys_transport() -> None:
+    """A transfer target on a proxy reached over TLS (or TCP) only: the transferee
+    cannot guess it (tests/flows/test_interop_matrix.py, baresip over TLS)."""
+    assert target_uri("5550002", "pbx:5061", transport="tls") == "sip:5550002@pbx:5061;transport=tls"
+    assert target_uri("5550002", "pbx", transport="udp") == "sip:5550002@pbx"
+    assert target_uri("sip:bob@h", "pbx", transport="tls") == "sip:bob@h"  # as given
+
+
 @pytest.mark.parametrize("bad", ["", "a b", "x" * 300, "sip:a@h\r\nVia: x"])
 def test_bad_targets(bad: str) -> None:
     with pytest.raises(ValueError):

@@ -1,0 +1,135 @@
+"""The linphonec rows of the interop matrix (docs/interop.md): our phone and linphonec
+(linphone-cli 5.1) through Kamailio over UDP and TCP, inside a private network
+namespace like the baresip rows (tests/flows/test_interop_matrix.py).
+
+Each row: both register (digest); we call it (it answers by itself), hear its
+tone, hold (silence) and resume (its tone again), send RFC 4733 DTMF (it
+prints each digit), transfer it blind (REFER) to our second handset, which
+hears it; then it calls us, we hear it, and its recording of the call holds
+our tone.  How linphonec runs headless: tests/peers_linphone.py."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import wave
+from pathlib import Path
+
+import pytest
+from peers import Kamailio, Netns
+from peers_linphone import Linphonec
+from peers_tls import KamailioTls, make_pki
+
+from firmware.demo.network import Handset, Network, handset_config, heard, until
+from firmware.media.analysis import dominant_frequency
+
+pytestmark = [pytest.mark.interop, pytest.mark.slow]
+
+USERS = {"5550001": "pw5550001", "5550002": "pw5550002", "bob": "pwbob"}
+OUR_TONE = 1000.0
+THEIR_TONE = 440.0  # tests/peers_baresip.py's tone file, played by linphonec
+WAIT = 15.0
+
+
+def _state(h: Handset, *states: str):
+    return lambda: [s for s in h.states() if s != "ended"] == list(states)
+
+
+def _idle(h: Handset):
+    return lambda: all(s == "ended" for s in h.states())
+
+
+async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
+               **keys: object) -> dict[str, object]:
+    """``port``: Kamailio's port for ``transport``; ``keys``: more handset config."""
+    proxy = (kam.host, port)
+    seen: dict[str, object] = {}
+    net = Network()
+    try:
+        phone = await net.add("phone", handset_config(
+            "5550001", proxy=proxy, password=USERS["5550001"], transport=transport, **keys),
+            host=kam.host)
+        phone.api.set_mock_tone(OUR_TONE)
+        await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
+        await until(lambda: re.search(rf"REGISTER sip:bob@\S+ from \S+ proto={transport}",
+                                      kam.log_text()) is not None,
+                    "linphonec registered", timeout=WAIT)
+        phone.api.dial("bob")
+        await until(_state(phone, "connected"), "linphonec to answer", timeout=WAIT)
+        seen["we_call"] = await heard(phone, THEIR_TONE, timeout=WAIT)
+        phone.api.press_softkey("hold")
+        await until(_state(phone, "holding"), "hold accepted", timeout=WAIT)
+        await asyncio.sleep(0.6)  # longer than the earpiece analysis looks back
+        seen["held"] = await heard(phone, None, timeout=WAIT)
+        phone.api.press_softkey("resume")
+        await until(_state(phone, "connected"), "resumed", timeout=WAIT)
+        seen["resumed"] = await heard(phone, THEIR_TONE, timeout=WAIT)
+        phone.api.press_keys("19#")  # RFC 4733 telephone-events
+        await until(lambda: lp.log_text().count("Receiving tone") >= 3, "linphonec to hear DTMF",
+                    timeout=WAIT)
+        # blind transfer (REFER): linphonec calls our second handset through Kamailio
+        other = await net.add("other", handset_config(
+            "5550002", proxy=proxy, password=USERS["5550002"], transport=transport, **keys),
+            host=kam.host)
+        await until(lambda: other.status().registered, "second handset registered", timeout=WAIT)
+        phone.api.transfer("5550002")
+        await until(_state(other, "incoming"), "the transfer target to ring", timeout=WAIT)
+        other.api.set_hook(True)
+        await until(_state(other, "connected"), "linphonec and the target connected",
+                    timeout=WAIT)
+        await until(_idle(phone), "the transferor idle", timeout=WAIT)
+        seen["transferred"] = await heard(other, THEIR_TONE, timeout=WAIT)
+        other.api.press_softkey("endcall")
+        await until(_idle(other), "idle after the transferred call", timeout=WAIT)
+        # its two calls (ours, then the transferred one) ended, so it takes a new one
+        await until(lambda: lp.log_text().count(" ended (") >= 2, "linphonec to see the BYE",
+                    timeout=WAIT)
+        param = f";transport={transport}" if transport != "udp" else ""
+        lp.command(f"call sip:5550001@{kam.host}:{port}{param}")
+        await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
+        phone.api.set_hook(True)
+        await until(_state(phone, "connected"), "connected", timeout=WAIT)
+        seen["they_call"] = await heard(phone, THEIR_TONE, timeout=WAIT)
+        await asyncio.sleep(1.5)  # our tone into linphonec's recording
+        lp.command("terminate")
+        await until(_idle(phone), "idle after linphonec's BYE", timeout=WAIT)
+        phone.api.set_hook(False)
+        await net.close()
+    finally:
+        await net.close()
+    return seen
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
+def test_matrix_linphonec(tmp_path: Path, netns: Netns, transport: str) -> None:
+    keys: dict[str, object] = {}
+    ca = None
+    if transport == "tls":
+        pki = make_pki(tmp_path / "pki", names=(netns.addr,))
+        ca = keys["tls_ca_file"] = pki.ca_file
+        kam: Kamailio = KamailioTls(tmp_path, pki=pki, users=USERS, host=netns.addr,
+                                    netns=netns)
+    else:
+        kam = Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns)
+    with kam:
+        port = kam.tls_port if transport == "tls" else kam.port  # type: ignore[attr-defined]
+        with Linphonec(tmp_path, netns, user="bob", registrar=f"{kam.host}:{port}",
+                       password=USERS["bob"], transport=transport, ca_file=ca) as lp:
+            try:
+                with netns.entered():
+                    seen = asyncio.run(_row(lp, kam, transport, port, **keys))
+            except Exception as exc:
+                raise AssertionError(f"{exc}\n{lp.sip_log()[-4000:]}") from exc
+    assert seen["we_call"] == pytest.approx(THEIR_TONE, rel=0.04), seen
+    assert seen["held"] is None and seen["resumed"] == pytest.approx(THEIR_TONE, rel=0.04), seen
+    assert seen["transferred"] == pytest.approx(THEIR_TONE, rel=0.04), seen
+    assert seen["they_call"] == pytest.approx(THEIR_TONE, rel=0.04), seen
+    assert re.search(rf"REGISTER sip:5550001@\S+ from \S+ proto={transport}", kam.log_text())
+    out = lp.log_text()
+    assert re.findall(r"Receiving tone (\S)", out)[:3] == ["1", "9", "#"], out
+    # us -> linphonec: what it recorded of the call it placed is our tone
+    with wave.open(str(lp.heard_file)) as w:
+        pcm = w.readframes(w.getnframes())
+        rate = w.getframerate()
+    assert len(pcm) > rate  # over half a second of it
+    assert dominant_frequency(pcm[-rate:], rate) == pytest.approx(OUR_TONE, rel=0.04)
