@@ -145,6 +145,7 @@ def phone_settings(cfg: Any, *, media_address: str) -> PhoneSettings:
         mwi_uri=str(getattr(cfg, "mwi_uri", "") or ""),
         mwi_expires=int(getattr(cfg, "mwi_expires", 3600) or 3600),
         auto_answer=bool(int(getattr(cfg, "auto_answer", 0) or 0)),
+        dialog_events=bool(int(getattr(cfg, "dialog_events", 1))),
         proxy_hosts=_proxy_hosts(cfg),
         srtp_mode=str(getattr(cfg, "srtp_mode", "optional") or "optional"),
         srtp_over_plain=bool(getattr(cfg, "srtp_over_plain", False)),

@@ -267,4 +267,6 @@ class CallbackOps(PhoneBase):
             return
         if cb.phase == "alerting":
             self.notice = "CallBack not taken"
+        elif cb.phase in ("subscribing", "waiting"):
+            self.notice = "CallBack ended"  # an hour without the callee getting free
         self.end_callback(now)

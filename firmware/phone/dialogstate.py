@@ -15,7 +15,7 @@ while one is unanswered is sent after its answer, RFC 6665 §4.2.2).
 - a new ``SUBSCRIBE`` (``Event: dialog``) gets 200 with ``Expires`` (at most
   ``MAX_EXPIRES``) and at once a NOTIFY with the present state; ``Expires: 0``
   is a one-off fetch (200, then a final NOTIFY); at most ``MAX_WATCHERS``
-  (503 beyond); another event package gets 489; an ``Accept`` without
+  (503 beyond); with ``dialog_events: 0`` it gets 403; another event package gets 489; an ``Accept`` without
   ``application/dialog-info+xml`` gets 406;
 - a refresh in the dialog extends it; ``Expires: 0`` ends it with a NOTIFY
   ``Subscription-State: terminated``; an unknown dialog gets 481;
@@ -95,6 +95,9 @@ class DialogStateOps(PhoneBase):
     def dialog_subscribe(self, event: Any, now: float) -> None:
         """An incoming SUBSCRIBE (new, refresh or unsubscribe); every one is answered."""
         req, rid = event.request, event.request_id
+        if event_package(req) == EVENT and not self.settings.dialog_events:
+            self._sip("respond", rid, 403, now=now, reason="Forbidden")  # dialog_events: 0
+            return
         if event_package(req) != EVENT:
             self._sip("respond", rid, 489, now=now, reason="Bad Event",
                       headers=(("Allow-Events", EVENT),))

@@ -112,6 +112,8 @@ class PhoneSettings:
     mwi_expires: int = 3600
     #: intercom: auto-answer an INVITE from the proxy that asks for it (``auto_answer``)
     auto_answer: bool = False
+    #: answer RFC 4235 dialog-state SUBSCRIBEs, so callers can CallBack (``dialog_events``)
+    dialog_events: bool = True
     #: the proxy/registrar addresses: unsolicited NOTIFYs and auto-answer are taken only
     #: from these
     proxy_hosts: frozenset[str] = frozenset()

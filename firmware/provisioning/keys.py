@@ -87,6 +87,7 @@ KEYS: dict[str, KeySpec] = {
     "messages_uri": _k(v.SIP_URI, ""),
     "stutter_msg_waiting": _k(v.BOOL, False),
     "auto_answer": _k(v.BOOL, False),
+    "dialog_events": _k(v.BOOL, True),
     "directory_url": _k(v.string(128, pattern=r"[A-Za-z0-9_./-]+", what="a file name"), ""),
     "cnf_join_enable": _k(v.BOOL, True),
     "phone_label": _k(v.string(32, cut=True), ""),

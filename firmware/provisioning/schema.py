@@ -148,6 +148,7 @@ class PhoneConfig:
     messages_uri: str = ""
     stutter_msg_waiting: bool = False
     auto_answer: bool = False
+    dialog_events: bool = True
     directory_url: str = ""
     cnf_join_enable: bool = True
     phone_label: str = ""

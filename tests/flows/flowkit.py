@@ -10,10 +10,12 @@ interleaves them; on loopback the order is exact to well under a millisecond.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from firmware.demo.ladder import LadderMessage, MessageLog, sip_label
 
@@ -79,13 +81,16 @@ class RedirectingProxy:
     """Kamailio from kamailio-redirect.cfg.tmpl: asks ``redirect`` about ``forwarded_user``."""
 
     def __init__(self, workdir: Path, *, redirect: tuple[str, int], forwarded_user: str,
-                 ring_timeout: float = 2.0) -> None:
+                 ring_timeout: float = 2.0, host: str | None = None, netns: Any = None) -> None:
+        """``host``: its address (default 127.0.0.1); ``netns``: a namespace to run in
+        (tests/peers_hosts.py ``Host``)."""
         from peers import HOST, PeerProcess, free_port, require
 
-        self.host = HOST
+        self.host = host or HOST
+        self.netns = netns
         self.port = free_port()
         cfg = (Path(__file__).with_name("kamailio-redirect.cfg.tmpl").read_text()
-               .replace("@@HOST@@", HOST).replace("@@PORT@@", str(self.port))
+               .replace("@@HOST@@", self.host).replace("@@PORT@@", str(self.port))
                .replace("@@REDIRECT@@", f"{redirect[0]}:{redirect[1]}")
                .replace("@@FORWARDED_USER@@", forwarded_user)
                .replace("@@RING_TIMEOUT_MS@@", str(int(ring_timeout * 1000))))
@@ -94,6 +99,8 @@ class RedirectingProxy:
         (work / "kamailio.cfg").write_text(cfg)
         argv = [require("kamailio"), "-f", str(work / "kamailio.cfg"), "-DD", "-E", "-Y", str(work),
                 "-P", str(work / "kamailio.pid"), "-w", str(work), "-m", "32", "-M", "4"]
+        if netns is not None:
+            argv = netns.exec_argv(argv)
         self.proc = PeerProcess(argv, cwd=work, log_name="kamailio.log", grace=5.0)
 
     @property
@@ -104,9 +111,12 @@ class RedirectingProxy:
         from peers import sip_options_answered, wait_until
 
         self.proc.start()
+        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
         try:
-            wait_until(lambda: not self.proc.running() or sip_options_answered(self.port), 15,
-                       "kamailio to answer OPTIONS")
+            with inside:
+                wait_until(lambda: not self.proc.running()
+                           or sip_options_answered(self.port, self.host), 15,
+                           "kamailio to answer OPTIONS")
             if not self.proc.running():
                 raise AssertionError(f"kamailio exited:\n{self.proc.log_text()[-3000:]}")
         except BaseException:

@@ -2,7 +2,7 @@
 
 The watcher here is a plain socket that writes its SUBSCRIBEs by hand, so
 every answer of the phone (``firmware.phone.dialogstate``) is read byte by
-byte: the refusals (wrong event package, an Accept without dialog-info, an
+byte: the refusals (``dialog_events: 0``, wrong event package, an Accept without dialog-info, an
 unknown subscription), the 200 that makes the subscription, the full-state
 NOTIFYs as the phone's call is answered and hung up (versions counting up,
 ids and states only), and the unsubscribe with its final NOTIFY.
@@ -75,6 +75,9 @@ def test_phone_serves_dialog_state_to_a_watcher() -> None:
         try:
             b = await net.add("B", handset_config("5550002"))
             d = await net.add("D", handset_config("5550004"))
+            shy = await net.add("E", handset_config("5550005", dialog_events=False))
+            w.subscribe(shy.address, call_id="x0@h")  # dialog_events: 0
+            got["403"] = (await w.next())[0]
             phone = b.address
             # refusals: another package, a body type we do not send, no such subscription
             w.subscribe(phone, event="presence", call_id="x1@h")
@@ -106,6 +109,7 @@ def test_phone_serves_dialog_state_to_a_watcher() -> None:
             await net.close()
 
     asyncio.run(main())
+    assert got["403"].status == 403
     assert got["489"].status == 489 and got["489"].headers.get("Allow-Events") == "dialog"
     assert got["406"].status == 406
     assert got["481"].status == 481

@@ -6,12 +6,16 @@ forward target) and Kamailio follows the contacts by q-value with a ring
 timeout, like the seed's proxy. Phones A, B and C are the complete firmware.
 The proxy <-> redirect-server leg, which no phone sees, comes from SIPp's
 message log and is merged into the ladder by time.
+
+Each figure runs three ways (``WHERE``): every process on 127.0.0.1, every
+process on 127.0.0.43, and two hosts joined by a veth pair (tests/peers_hosts.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,19 +53,38 @@ def _assert_flow(figure: str, log: MessageLog) -> None:
     assert mismatch is None, f"{mismatch}\n{ladder}"
 
 
-async def _forwarding(tmp_path: Path, sipp: Sipp, scenario: str, keys: dict[str, str],
-                      play: Any) -> MessageLog:
+WHERE = [HOST, "127.0.0.43", "veth"]
+
+
+@contextlib.contextmanager
+def _places(where: str) -> Iterator[dict[str, tuple[str, Any]]]:
+    """Who runs where: every process on 127.0.0.1 or on 127.0.0.43, or two hosts joined
+    by a veth pair: the proxy, the redirect server and A on ``pbx``, B and C on ``desk``."""
+    if where != "veth":
+        yield {who: (where, None) for who in ("proxy", A, B, C)}
+        return
+    with TwoHosts() as hosts:
+        pbx, desk = (hosts.pbx.ip, hosts.pbx), (hosts.desk.ip, hosts.desk)
+        yield {"proxy": pbx, A: pbx, B: desk, C: desk}
+
+
+async def _forwarding(tmp_path: Path, place: dict[str, tuple[str, Any]], scenario: str,
+                      keys: dict[str, str], play: Any) -> MessageLog:
     net = Network()
+    host, netns = place["proxy"]
+    sipp = Sipp(tmp_path / "sipp", host=host, netns=netns)
     rs_port = free_port()
     offset = wall_offset()
     try:
-        c = await net.add(C, handset_config("5550003"))
-        b = await net.add(B, handset_config("5550002"))
+        c = await net.add(C, handset_config("5550003"), host=place[C][0], netns=place[C][1])
+        b = await net.add(B, handset_config("5550002"), host=place[B][0], netns=place[B][1])
         extra = [arg for k, v in keys.items() for arg in ("-key", k, v.format(B=b.uri(), C=c.uri()))]
-        with RedirectingProxy(tmp_path, redirect=(HOST, rs_port), forwarded_user="5550002") as px:
+        with RedirectingProxy(tmp_path, redirect=(host, rs_port), forwarded_user="5550002",
+                              host=host, netns=netns) as px:
             net.log.name(px.address, PX)
-            net.log.name((HOST, rs_port), RS)
-            a = await net.add(A, handset_config("5550001", proxy=px.address))
+            net.log.name((host, rs_port), RS)
+            a = await net.add(A, handset_config("5550001", proxy=px.address),
+                              host=place[A][0], netns=place[A][1])
             rs = sipp.start(str(SCENARIOS / scenario), port=rs_port, timeout=20.0, extra=extra)
             try:
                 sipp.wait_bound(rs)
@@ -99,26 +122,32 @@ async def _c_answers(a: Any, c: Any) -> None:
     await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
 
-def test_b9_forward_unconditional(tmp_path: Path, sipp: Sipp) -> None:
+@pytest.mark.parametrize("where", WHERE)
+def test_b9_forward_unconditional(tmp_path: Path, where: str) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         await _c_answers(a, c)
         assert b.calls() == []  # B's phone never rang: the network forwarded the call
 
-    log = asyncio.run(_forwarding(tmp_path, sipp, "redirect_302.xml", {"contact1": "{C}"}, play))
+    with _places(where) as place:
+        log = asyncio.run(_forwarding(tmp_path, place, "redirect_302.xml", {"contact1": "{C}"},
+                                      play))
     _assert_flow("B-9", log)
 
 
-def test_b10_forward_on_busy(tmp_path: Path, sipp: Sipp) -> None:
+@pytest.mark.parametrize("where", WHERE)
+def test_b10_forward_on_busy(tmp_path: Path, where: str) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         b.api.press_softkey("dnd")  # B is busy: answers 486
         await _c_answers(a, c)
 
-    log = asyncio.run(_forwarding(tmp_path, sipp, "redirect_300.xml",
-                                  {"contact1": "{B}", "contact2": "{C}"}, play))
+    with _places(where) as place:
+        log = asyncio.run(_forwarding(tmp_path, place, "redirect_300.xml",
+                                      {"contact1": "{B}", "contact2": "{C}"}, play))
     _assert_flow("B-10", log)
 
 
-def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
+@pytest.mark.parametrize("where", WHERE)
+def test_b11_forward_on_no_answer(tmp_path: Path, where: str) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         a.api.dial("5550002")
         await until(lambda: b.states() == ["incoming"], "B to ring")
@@ -134,12 +163,13 @@ def test_b11_forward_on_no_answer(tmp_path: Path, sipp: Sipp) -> None:
         a.api.press_softkey("endcall")
         await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
-    log = asyncio.run(_forwarding(tmp_path, sipp, "redirect_300.xml",
-                                  {"contact1": "{B}", "contact2": "{C}"}, play))
+    with _places(where) as place:
+        log = asyncio.run(_forwarding(tmp_path, place, "redirect_300.xml",
+                                      {"contact1": "{B}", "contact2": "{C}"}, play))
     _assert_flow("B-11", log)
 
 
-@pytest.mark.parametrize("where", [HOST, "127.0.0.43", "veth"])
+@pytest.mark.parametrize("where", WHERE)
 def test_b17_authentication_challenge(tmp_path: Path, where: str) -> None:
     """All of B-17's steps (407, ACK, the INVITE resent with credentials), then the call
     it places, answered and hung up, every message through Kamailio checked in order.

@@ -1,8 +1,8 @@
 """A call whose first server fails goes to the next one (RFC 3263 §4.3, RFC 3261 §16.7, §18.4).
 
 Phone A dials B through "the proxy"; the first server the proxy stands for
-is silent (the INVITE times out), refuses (ICMP port unreachable) or
-answers 503; Kamailio, the next server, puts the call through to B, which
+is silent (the INVITE times out), refuses (ICMP port unreachable; over
+TCP, a refused connect) or answers 503; Kamailio, the next server, puts the call through to B, which
 registered with it directly.  "The proxy" is either a name published by
 dnsmasq (NAPTR -> ``_sip._udp`` SRV: priority 10 the failing port, 20
 Kamailio) or an address with ``proxy_backup`` naming Kamailio.
@@ -36,11 +36,12 @@ pytestmark = pytest.mark.interop
 USERS = {"5550001": "pw5550001", "5550002": "pw5550002"}
 
 
-def _srv_records(first_port: int, second_port: int) -> list[str]:
+def _srv_records(first_port: int, second_port: int, transport: str = "udp") -> list[str]:
+    service, owner = ("SIP+D2T", "_sip._tcp") if transport == "tcp" else ("SIP+D2U", "_sip._udp")
     return [
-        "--naptr-record=pbx.test,10,10,S,SIP+D2U,,_sip._udp.pbx.test",
-        f"--srv-host=_sip._udp.pbx.test,sip1.pbx.test,{first_port},10,0",
-        f"--srv-host=_sip._udp.pbx.test,sip2.pbx.test,{second_port},20,0",
+        f"--naptr-record=pbx.test,10,10,S,{service},,{owner}.pbx.test",
+        f"--srv-host={owner}.pbx.test,sip1.pbx.test,{first_port},10,0",
+        f"--srv-host={owner}.pbx.test,sip2.pbx.test,{second_port},20,0",
         f"--host-record=sip1.pbx.test,{HOST}",
         f"--host-record=sip2.pbx.test,{HOST}",
     ]
@@ -62,7 +63,7 @@ class FirstServer:
     ``got`` keeps what reached it."""
 
     def __init__(self, kind: str) -> None:
-        self.kind = kind
+        self.kind = kind.removeprefix("tcp-")  # tcp-refuses: a refused TCP connect
         self.port = free_port()
         self.got: list[bytes] = []
         self.sock: socket.socket | None = None
@@ -94,7 +95,7 @@ def _caller_config(proxy: Proxy, **keys: Any) -> Any:
     return dataclasses.replace(cnf, lines=(line,), proxy_register=False)
 
 
-async def _call_goes_through(first: FirstServer, tmp_path: Path, via: str
+async def _call_goes_through(first: FirstServer, tmp_path: Path, via: str, tcp: bool = False
                              ) -> tuple[list[int], str]:
     """A calls B; returns (the CSeq of every INVITE A sent, Kamailio's log)."""
     loop = asyncio.get_running_loop()
@@ -108,13 +109,14 @@ async def _call_goes_through(first: FirstServer, tmp_path: Path, via: str
                                                   password=USERS["5550002"]))
             await until(lambda: b.status().registered, "B registered")
             if via == "srv":
-                with Dnsmasq(tmp_path, HOST, _srv_records(first.port, kam.port),
+                transport = "tcp" if tcp else "udp"
+                with Dnsmasq(tmp_path, HOST, _srv_records(first.port, kam.port, transport),
                              port=free_port()) as server:
-                    a = await net.add("A", _caller_config(Proxy(address="pbx.test",
-                                                                port_given=False)),
-                                      resolver=TargetResolver(resolver=_resolver(server.port)))
+                    a = await net.add("A", _caller_config(Proxy(
+                        address="pbx.test", port_given=False, transport=transport)),
+                        resolver=TargetResolver(resolver=_resolver(server.port)))
                     await _talk(a, b)
-                    assert "query[SRV] _sip._udp.pbx.test" in server.log_text()
+                    assert f"query[SRV] _sip._{transport}.pbx.test" in server.log_text()
             else:
                 a = await net.add("A", _caller_config(
                     Proxy(address=HOST, port=first.port), proxy_backup=HOST,
@@ -155,17 +157,18 @@ async def _talk(a: Any, b: Any) -> None:
 
 
 @pytest.mark.parametrize(("via", "kind"), [("srv", "silent"), ("srv", "refuses"),
-                                           ("backup", "503")])
+                                           ("srv", "tcp-refuses"), ("backup", "503")])
 def test_invite_fails_over_to_the_next_server(tmp_path: Path, via: str, kind: str) -> None:
-    """The INVITE that timed out / was refused / drew 503 at the first server goes to
-    the next one (after a timeout or 503 as a new transaction, CSeq+1), and the call
-    is put through with audio both ways."""
+    """The INVITE that timed out / was refused (ICMP for UDP, a refused connect for TCP)
+    / drew 503 at the first server goes to the next one (after a timeout or 503 as a
+    new transaction, CSeq+1), and the call is put through with audio both ways."""
     first = FirstServer(kind)
-    invites, kam_log = asyncio.run(_call_goes_through(first, tmp_path, via))
+    invites, kam_log = asyncio.run(_call_goes_through(first, tmp_path, via,
+                                                      tcp=kind.startswith("tcp-")))
     assert re.search(r"INVITE to sip:5550002@\S+ -> sip:5550002@", kam_log), kam_log
     got = [_seq(re.search(rb"^CSeq: *(\d+ INVITE)", d, re.M | re.I).group(1).decode())
            for d in first.got if d.startswith(b"INVITE ")]
-    if kind == "refuses":
+    if kind.endswith("refuses"):
         assert first.got == []  # nothing listens there: the kernel said so at once
         # the same transaction went on to Kamailio (RFC 3261 §18.4): one CSeq throughout
         assert len(set(invites)) == 1, invites
