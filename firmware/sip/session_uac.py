@@ -221,7 +221,8 @@ class UacMixin:
         if resp.status in (401, 407) and self._auth_failure:
             reason = f"{resp.reason} ({self._auth_failure})"
         self.host.emit(CallFailed(session=self.id, status=resp.status, reason=reason,
-                                  contacts=contacts))
+                                  contacts=contacts,
+                                  warning=(resp.headers.get("Warning") or "")[:200]))
 
     _auth_failure = ""
 
