@@ -24,6 +24,7 @@ ETH_P_IP = 0x0800
 PACKET_OUTGOING = 4  # the same datagram is seen again as it comes in on lo
 RTP_HEADER = 12
 PCMU_20MS = 160
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)  # Linux; not exported by Python
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,12 @@ class UdpSniffer:
 
     def start(self) -> UdpSniffer:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+        # every datagram on lo passes here (other tests' too): a deep buffer, so a busy
+        # machine delays the reading thread rather than dropping the call's packets
+        try:
+            s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)  # root: past rmem_max
+        except OSError:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
         s.bind((self.iface, 0))
         s.settimeout(0.1)
         self._sock = s

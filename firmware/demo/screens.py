@@ -269,6 +269,7 @@ def _scenario(bench: Bench) -> None:
     bench.run(12.0)
     shot(e, "hd_call", "HD voice: a G.722 (wideband) call")
     _callback(bench, shot)
+    _secure(bench, shot)
 
 
 def _callback(bench: Bench, shot: Any) -> None:
@@ -289,6 +290,17 @@ def _callback(bench: Bench, shot: Any) -> None:
     bench.hook(f, False)
     bench.run(1.0)
     shot(h, "callback_free", "CallBack: the number is free, the phone rings (Dial redials)")
+
+
+def _secure(bench: Bench, shot: Any) -> None:
+    """An SRTP call; SDES keys over this bench's plain SIP only because
+    ``srtp_over_plain`` says so (there is no TLS here)."""
+    i = bench.add("I", "5550009", "Ivy Irwin", srtp_over_plain=True)
+    j = bench.add("J", "5550010", "Jon Jones", srtp_over_plain=True)
+    bench.do(i, "dial", j.uri)
+    bench.hook(j, True)
+    bench.run(12.0)
+    shot(j, "secure_call", "SRTP: an encrypted call (padlock, Secure call)")
 
 
 def _mwi(bench: Bench, b: Handset) -> None:

@@ -14,7 +14,9 @@ The policy, as desk phones do it (Cisco, Yealink "optional"):
 * ``optional``: offer RTP/AVP *with* ``a=crypto`` lines (best-effort SRTP: a
   peer that knows SDES answers with a key and the audio is encrypted, one
   that does not answers plain and the call still works); accept RTP/SAVP,
-  best-effort or plain offers.
+  best-effort or plain offers. A peer that takes SRTP only (RTP/SAVP) refuses
+  the best-effort offer with 488; the call is then tried once more with an
+  RTP/SAVP offer (``SrtpPolicy.savp``).
 * ``mandatory``: offer RTP/SAVP; a plain offer (no usable ``a=crypto``) is
   refused with 488, and so is an answer without keys.
 
@@ -52,10 +54,15 @@ CryptoPair = tuple[CryptoAttribute, CryptoAttribute]
 
 @dataclass(frozen=True, slots=True)
 class SrtpPolicy:
-    """``srtp_mode`` plus whether keys may go over this call's signalling path."""
+    """``srtp_mode`` plus whether keys may go over this call's signalling path.
+
+    ``savp``: offer RTP/SAVP although the mode is ``optional``: the retry after a
+    peer refused our best-effort offer with 488 (an SRTP-only peer).
+    """
 
     mode: str = "off"
     keys_allowed: bool = False
+    savp: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -68,7 +75,8 @@ class SrtpPolicy:
     @property
     def offer_proto(self) -> str:
         """RTP/SAVP only when mandatory: a best-effort offer must stay readable by any phone."""
-        return "RTP/SAVP" if self.mode == "mandatory" and self.keys_allowed else "RTP/AVP"
+        savp = self.mode == "mandatory" or (self.mode == "optional" and self.savp)
+        return "RTP/SAVP" if savp and self.keys_allowed else "RTP/AVP"
 
     @property
     def refusal(self) -> str | None:

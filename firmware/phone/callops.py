@@ -87,7 +87,8 @@ class CallOps(PhoneBase):
         (``call.extra["sip_transport"]``, set before its first offer or answer)."""
         tls = call.extra.get("sip_transport") == "tls"
         return SrtpPolicy(self.settings.srtp_mode,
-                          keys_allowed=tls or self.settings.srtp_over_plain)
+                          keys_allowed=tls or self.settings.srtp_over_plain,
+                          savp=bool(call.extra.get("srtp_savp")))
 
     def route_transport(self, uri: str) -> str:
         """The transport our INVITE to ``uri`` will take ("udp", "tls"...)."""

@@ -160,6 +160,7 @@ class SipEvents(TransferOps):
         call.session, call.call_id = event.session, event.call_id
         self._by_session[event.session] = call
         call.extra["offer"] = _parse(event.sdp)
+        call.extra["sip_transport"] = getattr(event, "transport", "")
         self.do_answer(call, now)  # answered without ringing, then the old dialog ends (§3)
         if not old.ended:
             self._drop_replaced(old, now)
@@ -254,6 +255,8 @@ class SipEvents(TransferOps):
             call.remote = nxt
             self.send_invite(call, nxt, now)
             return
+        if why is None and status == 488 and self._retry_with_savp(call, now):
+            return
         if why == "timeout" or status == 408:
             reason = "no-answer"
             if why is None and call.state is CallState.CALLING:  # not a word back: Timer B
@@ -264,8 +267,26 @@ class SipEvents(TransferOps):
             reason = "cancelled"
         else:
             reason = failure_reason(event.status, event.reason)
+            if event.status == 488 and getattr(event, "warning", "").startswith("302 "):
+                # RFC 3261 §20.43 302: the peer cannot take our RTP profile (SRTP or plain)
+                call.extra["reason_text"] = "Encryption mismatch"
         self.end_call(call, now, reason, failed=True)
         self.referred_progress(call, event.status, event.reason or "Failed", now)
+
+    def _retry_with_savp(self, call: Any, now: float) -> bool:
+        """Our best-effort SRTP offer (RTP/AVP with keys, ``srtp_mode: optional``) got 488:
+        an SRTP-only peer wants RTP/SAVP. Try once more with that (``firmware.media.sdes``)."""
+        policy = getattr(call.media, "srtp", None)
+        if (policy is None or call.extra.get("srtp_savp") or policy.mode != "optional"
+                or not policy.keys_allowed):
+            return False
+        log.info("call %s: 488 to our RTP/AVP offer with keys; trying RTP/SAVP", call.id)
+        call.extra["srtp_savp"] = True
+        if call.media_started:  # early media of the attempt that failed
+            self.emit(StopMedia(call=call.id))
+            call.media_started = False
+        self.send_invite(call, call.remote, now)
+        return True
 
     # ------------------------------------------------------------------ both
     def _on_CallEnded(self, event: Any, now: float) -> None:
@@ -302,7 +323,7 @@ class SipEvents(TransferOps):
             return
         result = media.receive_offer(offer, direction=direction, hold_style=style)
         if isinstance(result, NoCommonCodec):
-            warning = f'304 {self.settings.media_address} "{result.warning_text}"'
+            warning = f'{result.warning_code} {self.settings.media_address} "{result.warning_text}"'
             self._sip("reject", event.session, 488, now=now, reason="Not Acceptable Here",
                       headers=(("Warning", warning),))
             return

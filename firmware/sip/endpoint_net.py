@@ -81,14 +81,21 @@ class NetworkMixin:
         """The owner's callbacks, wrapped to emit ``TargetFailed`` first on 503 or timeout.
 
         RFC 3261 §16.7 has a proxy turn a 503 from downstream into 500, so a
-        503 we receive speaks of the server we sent to. Only a shell that
-        fails over (``failover_retries``) is told.
+        503 we receive speaks of the server we sent to; but proxies in the field
+        (Kamailio's default) relay a callee's 503 as it is, so one that follows
+        a provisional response (the server took the request on) is the far
+        end's, not a failure of the server. Only a shell that fails over
+        (``failover_retries``) is told.
         """
         if not getattr(self.config, "failover_retries", 0):
             return on_response, on_timeout
+        proceeding = False
 
         def response(tx: Any, status: int, resp: Any, now: float) -> None:
-            if status == 503:
+            nonlocal proceeding
+            if status < 200:
+                proceeding = True
+            elif status == 503 and not proceeding:
                 self.emit(TargetFailed(dest=dest, transport=transport, status=503))
             on_response(tx, status, resp, now)
 

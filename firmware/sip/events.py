@@ -111,6 +111,8 @@ class CallFailed(Event):
     status: int
     reason: str
     contacts: tuple[str, ...] = ()
+    #: the response's Warning header (RFC 3261 §20.43), e.g. why a 488 refused our offer
+    warning: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

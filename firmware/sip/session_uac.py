@@ -211,7 +211,8 @@ class UacMixin:
         self.early.clear()
         if resp.status in (401, 407) and not self._cancel_wanted and self._retry_with_auth(resp, now):
             return
-        if resp.status == 503 and self._park_for_failover(503, resp.reason, now):
+        if (resp.status == 503 and not self._provisional_seen  # after a 1xx: the far end's
+                and self._park_for_failover(503, resp.reason, now)):
             return
         self.state = SessionState.TERMINATED
         self.ended = True
@@ -220,7 +221,8 @@ class UacMixin:
         if resp.status in (401, 407) and self._auth_failure:
             reason = f"{resp.reason} ({self._auth_failure})"
         self.host.emit(CallFailed(session=self.id, status=resp.status, reason=reason,
-                                  contacts=contacts))
+                                  contacts=contacts,
+                                  warning=(resp.headers.get("Warning") or "")[:200]))
 
     _auth_failure = ""
 

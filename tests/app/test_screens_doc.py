@@ -22,7 +22,7 @@ STATES = {
     "call_waiting", "two_calls", "transfer_prompt", "conference", "call_ended", "forwarded",
     "dnd", "mwi", "directories", "placed_calls", "received_calls", "missed_calls",
     "local_directory", "settings", "services", "intercom", "hd_call",
-    "busy_callback", "callback_waiting", "callback_free",
+    "busy_callback", "callback_waiting", "callback_free", "secure_call",
 }
 
 
@@ -49,3 +49,5 @@ def test_docs_screens_are_the_firmware_s_own_and_current() -> None:
     assert "CallBack" in rows["busy_callback"][-1]
     assert "CallBack: 5550006" in rows["callback_waiting"]
     assert "5550006 is free" in rows["callback_free"] and "Dial" in rows["callback_free"][-1]
+    assert rows["secure_call"][3] == "Secure call (SRTP)"  # SDES keys agreed: SRTP audio
+    assert all("Secure" not in r for r in rows["hd_call"])  # a plain call says nothing

@@ -71,6 +71,15 @@ def test_what_an_offer_carries_per_mode(policy: SrtpPolicy, proto: str, keys: in
         assert set(crypto_lines(other)).isdisjoint(lines)  # fresh keys per call
 
 
+def test_the_retry_after_a_488_offers_savp() -> None:
+    """``optional``'s second offer to a peer that refused the best-effort one."""
+    retry = SrtpPolicy("optional", keys_allowed=True, savp=True)
+    sd = session(retry).offer()
+    assert sd.media[0].proto == "RTP/SAVP" and len(crypto_lines(sd)) == 2
+    assert SrtpPolicy("off", keys_allowed=True, savp=True).offer_proto == "RTP/AVP"
+    assert SrtpPolicy("optional", keys_allowed=False, savp=True).offer_proto == "RTP/AVP"
+
+
 def test_mandatory_over_plain_signalling_cannot_call() -> None:
     assert SrtpPolicy("mandatory", keys_allowed=False).refusal == "SRTP needs TLS signalling"
     assert OPTIONAL.refusal is None and OFF.refusal is None

@@ -136,3 +136,24 @@ def test_out_of_dialog_request_without_another_server_gets_its_answer() -> None:
     answered = events(net, RequestAnswered)
     assert [(a.request_id, a.status) for a in answered] == [(rid, 503)]
     assert answered[0].response is not None
+
+
+def test_a_503_after_a_provisional_is_the_far_ends_and_no_failover() -> None:
+    """A proxy that took the INVITE (180) and then relays the callee's 503 has not failed:
+    the call fails with the 503 at once, the shell hears of no failed server."""
+    clock = VirtualClock()
+    net = MemoryNetwork(clock, delay=0.01)
+    e = Endpoint(EndpointConfig(local_address=UA, user="alice", failover_retries=2))
+    net.attach(UA, Shell(e, clock, True))
+
+    def proxy(req: Request, p: ScriptedPeer) -> list[Any]:
+        if req.method == "ACK":
+            return []
+        return [make_response(req, 180, to_tag="t1"), make_response(req, 503, to_tag="t1")]
+
+    peer = ScriptedPeer(net, PROXY, proxy)
+    sid = e.invite(TARGET, b"v=0\r\n", now=0.0)
+    net.run(0.03)  # well before FAILOVER_WAIT
+    assert events(net, CallFailed) == [CallFailed(session=sid, status=503,
+                                                  reason="Service Unavailable")]
+    assert events(net, TargetFailed) == [] and len(peer.requests("INVITE")) == 1
