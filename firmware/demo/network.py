@@ -42,7 +42,9 @@ def free_media_base(span: int = MEDIA_SPAN) -> int:
 
     Why: other programs on the machine (test peers, other phones) take RTP ports too;
     a fixed range collides sooner or later. Blocks are handed out round the range so
-    two handsets of one run never share one.
+    two handsets of one run never share one. The probe binds the wildcard address:
+    Linux refuses that while any address (127.0.0.1, 127.0.0.43, ...) holds the port,
+    so a block is free for a handset on whichever loopback address it listens.
     """
     for _ in range(200):
         base = 20000 + (next(_media_blocks) * span * 7919) % 12000
@@ -52,7 +54,7 @@ def free_media_base(span: int = MEDIA_SPAN) -> int:
             for port in range(base, base + span):
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 socks.append(s)
-                s.bind((HOST, port))
+                s.bind(("0.0.0.0", port))  # noqa: S104 - a probe: bound, closed, never read
             return base
         except OSError:
             continue

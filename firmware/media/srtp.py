@@ -55,15 +55,21 @@ class CryptoAttribute:
 def parse_crypto(value: str) -> CryptoAttribute | None:
     """A crypto attribute value, or None when malformed or asking for session
     parameters we do not implement (UNENCRYPTED_SRTP, KDR...; RFC 4568 §6.3).
-    A lifetime or MKI after the key (``|2^31|1:1``) is accepted and ignored."""
+    A lifetime after the key (``|2^31``) is accepted and ignored (a call never
+    comes near it); a line with an MKI (``|2^31|1:1``, ``|1:4``) is not usable:
+    every packet would then carry the MKI, which our libsrtp binding cannot
+    add or strip, so the answer takes another line or the offer gets 488."""
     parts = value.split()
     if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 9:
         return None
     method, _, key_info = parts[2].partition(":")
     if method != "inline" or not key_info:
         return None
+    key_b64, *params = key_info.split("|")
+    if len(params) > 2 or any(":" in p for p in params):  # an MKI
+        return None
     try:
-        key = base64.b64decode(key_info.split("|", 1)[0], validate=True)
+        key = base64.b64decode(key_b64, validate=True)
     except ValueError:
         return None
     if len(key) != KEY_SALT_LEN:

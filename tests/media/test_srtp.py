@@ -62,10 +62,17 @@ def test_malformed_or_unsupported_crypto_lines_are_refused(value: str) -> None:
     assert parse_crypto(value) is None
 
 
-def test_lifetime_and_mki_are_accepted() -> None:
+def test_a_lifetime_is_accepted_and_an_mki_is_not() -> None:
+    """An MKI would have to travel in every packet (RFC 4568 §6.1), which libsrtp's
+    binding does not do: such a line is unusable, not silently wrong."""
     key = CryptoAttribute(1, "AES_CM_128_HMAC_SHA1_80", bytes(range(30))).value()
-    parsed = parse_crypto(key + "|2^20|1:4")
+    parsed = parse_crypto(key + "|2^20")
     assert parsed is not None and parsed.key == bytes(range(30))
+    for mki in ("|2^20|1:4", "|1:4", "|2^20|2:1|x"):
+        assert parse_crypto(key + mki) is None
+    with_mki = key + "|2^31|1:1"
+    picked = answer_crypto([with_mki, key.replace("1 ", "2 ", 1)])
+    assert picked is not None and picked[0].tag == 2
 
 
 def _tone_share(frames: list[bytes]) -> float:

@@ -98,3 +98,16 @@ def test_optional_retries_once_with_savp_after_a_488() -> None:
     call = h.phone.calls()[0]
     assert call.state == "ended" and "488" in (call.reason or "")
     assert "Encryption mismatch" in h.phone.screen(h.now).lines
+
+
+def test_the_transport_an_invite_takes_decides_whether_keys_go() -> None:
+    """``Endpoint.route_transport``: what call control asks before putting keys in an offer."""
+    from firmware.sip.endpoint import Endpoint, EndpointConfig
+
+    udp = Endpoint(EndpointConfig(local_address=("127.0.0.1", 5062), user="bob"))
+    assert udp.route_transport("sips:alice@127.0.0.1") == "tls"  # RFC 5630: sips is TLS
+    assert udp.route_transport("sip:alice@127.0.0.1;transport=tls") == "tls"
+    assert udp.route_transport("sip:alice@127.0.0.1") == "udp"
+    tls = Endpoint(EndpointConfig(local_address=("127.0.0.1", 5062), user="bob", transport="tls",
+                                  outbound_proxy=("127.0.0.1", 5061)))
+    assert tls.route_transport("sip:alice@127.0.0.1") == "tls"  # proxyN_transport: tls
