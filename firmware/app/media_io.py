@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from firmware.net.rtp import drain_stamped, timestamped_socket
 
@@ -37,6 +38,8 @@ class UdpMediaIO:
         self.loop = loop
         self.host = host
         self._socks: dict[int, tuple[socket.socket, socket.socket]] = {}
+        #: where sockets are made: a context manager factory (a test's network namespace)
+        self.bind_context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
         #: pairs bound for a call whose media has not started yet (``reserve``)
         self._reserved: dict[int, tuple[socket.socket, socket.socket]] = {}
         self._polled: dict[int, Deliver] = {}
@@ -62,11 +65,12 @@ class UdpMediaIO:
     def _bind_pair(self, port: int) -> tuple[socket.socket, socket.socket] | None:
         pair: list[socket.socket] = []
         try:
-            pair.append(timestamped_socket(self.host, port))  # stamps cost nothing unpolled
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            pair.append(s)
-            s.setblocking(False)
-            s.bind((self.host, port + 1))
+            with self.bind_context():
+                pair.append(timestamped_socket(self.host, port))  # stamps cost nothing unpolled
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                pair.append(s)
+                s.setblocking(False)
+                s.bind((self.host, port + 1))
         except OSError as exc:
             log.info("RTP: %s:%d/%d taken (%s)", self.host, port, port + 1, exc)
             for s in pair:

@@ -240,7 +240,8 @@ def test_negotiated_srtp_call_hears_both_ways_through_hold_and_a_rekey(clock: Vi
     clock.advance(2.0)
     assert a.audio.dominant_hz() == pytest.approx(600.0, rel=0.04)
     assert b.audio.dominant_hz() == pytest.approx(1000.0, rel=0.04)
-    assert a.stream.srtp.auth_failures == 0 and b.stream.srtp.auth_failures == 0
+    assert a.stream.srtp.auth_failures == a.stream.srtp.rtcp_auth_failures == 0
+    assert b.stream.srtp.auth_failures == b.stream.srtp.rtcp_auth_failures == 0
     # a plain re-negotiation takes SRTP off the stream again
     plain = Negotiated(**{**{f: getattr(neg_b, f) for f in neg_b.__dataclass_fields__},
                           "crypto": None})
