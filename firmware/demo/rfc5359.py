@@ -91,7 +91,8 @@ STEPS: dict[str, list[Step]] = {
     # §2.10 Alice adds Carol to her call with Bob (Confrn; Alice's phone mixes)
     "5359-2.10": [*_SETUP, *_reinvite("A", "B"), *_call("A", "C"), *_reinvite("A", "B")],
     # §2.17 Bob is busy; Alice's CallBack subscribes to his dialog state, is told when his
-    # call ends, rings Alice, who redials; then she ends the subscription
+    # call ends, rings Alice, who redials; then she ends the subscription (F1-F19 as the
+    # RFC's text walks them: SUBSCRIBE F4, NOTIFY F8 when Bob is free, unSUBSCRIBE F16)
     "5359-2.17": [("A", "B", "INVITE"), ("B", "A", "486 Busy Here"), ("A", "B", "ACK"),
                   ("A", "B", "SUBSCRIBE"), ("B", "A", "200 OK"),
                   ("B", "A", "NOTIFY"), ("A", "B", "200 OK"),
