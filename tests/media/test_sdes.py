@@ -241,6 +241,10 @@ def test_negotiated_srtp_call_hears_both_ways_through_hold_and_a_rekey(clock: Vi
     assert a.audio.dominant_hz() == pytest.approx(600.0, rel=0.04)
     assert b.audio.dominant_hz() == pytest.approx(1000.0, rel=0.04)
     assert a.stream.srtp.auth_failures == 0 and b.stream.srtp.auth_failures == 0
+    # RTCP went as SRTCP both ways, and was read back (an unreadable one is not counted)
+    assert all(x.stream.stats().rtcp_received > 0 for x in (a, b))
+    srtcp = [d.data for _t, d in a.sent if d.rtcp]
+    assert srtcp and all(len(d) >= 8 + 4 + 10 and d[-14] & 0x80 for d in srtcp)  # E flag
     # a plain re-negotiation takes SRTP off the stream again
     plain = Negotiated(**{**{f: getattr(neg_b, f) for f in neg_b.__dataclass_fields__},
                           "crypto": None})

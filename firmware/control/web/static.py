@@ -71,7 +71,8 @@ function render(s) {
   hook.dataset.hook = off ? 'on' : 'off'; hook.textContent = off ? 'Hang up' : 'Lift handset';
   const rows = (s.calls || []).map((c) => {
     const tr = document.createElement('tr');
-    tr.append(cell(c.line), cell(c.direction), cell(c.remote), cell(c.state), cell(c.media ? c.media.codec : ''));
+    const codec = c.media ? c.media.codec + (c.encrypted ? ' (SRTP)' : '') : '';
+    tr.append(cell(c.line), cell(c.direction), cell(c.remote), cell(c.state), cell(codec));
     return tr;
   });
   $('#calls').replaceChildren(...rows);
