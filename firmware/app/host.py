@@ -154,6 +154,7 @@ class PhoneHost:
             prefs_file = JsonPrefsFile(state_dir)
         phone = build_phone(config, settings, endpoint, clock, history_file, prefs_file)
         self.media = UdpMediaIO(loop, bind)
+        phone.reserve_ports_with(self.media.reserve, self.media.unreserve)
         media_keys = MediaKeys(dtmf_policy(config))  # dtmf_* and call_stats act per stream
         self.app = App(
             clock=clock, hal=hal, endpoint=endpoint, phone=phone,

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 from collections.abc import Callable
+from typing import Any
 
 from firmware.net.rtp import drain_stamped, timestamped_socket
 
@@ -37,25 +38,52 @@ class UdpMediaIO:
         self.loop = loop
         self.host = host
         self._socks: dict[int, tuple[socket.socket, socket.socket]] = {}
+        #: where sockets are made: a context manager factory (a test's network namespace)
+        self.bind_context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
+        #: pairs bound for a call whose media has not started yet (``reserve``)
+        self._reserved: dict[int, tuple[socket.socket, socket.socket]] = {}
         self._polled: dict[int, Deliver] = {}
         self.send_errors = 0
 
-    def open(self, port: int, deliver: Deliver, poll: bool = False) -> bool:
+    def reserve(self, port: int) -> bool:
+        """Bind ``port`` and ``port + 1`` now, before call control puts the port in an
+        SDP offer or answer; False when another program holds either (call control
+        then tries the next pair). ``open`` takes the pair over."""
+        if port in self._socks or port in self._reserved:
+            return True
+        pair = self._bind_pair(port)
+        if pair is None:
+            return False
+        self._reserved[port] = pair
+        return True
+
+    def unreserve(self, port: int) -> None:
+        """A reserved pair whose call ended (opened pairs are ``close``d by the app)."""
+        for s in self._reserved.pop(port, ()):
+            s.close()
+
+    def _bind_pair(self, port: int) -> tuple[socket.socket, socket.socket] | None:
         pair: list[socket.socket] = []
         try:
-            if poll:
-                pair.append(timestamped_socket(self.host, port))
-            for p in (port, port + 1)[len(pair):]:
+            with self.bind_context():
+                pair.append(timestamped_socket(self.host, port))  # stamps cost nothing unpolled
                 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
                 pair.append(s)
                 s.setblocking(False)
-                s.bind((self.host, p))
+                s.bind((self.host, port + 1))
         except OSError as exc:
-            log.error("RTP: cannot bind %s:%d/%d: %s", self.host, port, port + 1, exc)
+            log.info("RTP: %s:%d/%d taken (%s)", self.host, port, port + 1, exc)
             for s in pair:
                 s.close()
+            return None
+        return (pair[0], pair[1])
+
+    def open(self, port: int, deliver: Deliver, poll: bool = False) -> bool:
+        pair = self._reserved.pop(port, None) or self._bind_pair(port)
+        if pair is None:
+            log.error("RTP: cannot bind %s:%d/%d", self.host, port, port + 1)
             return False
-        self._socks[port] = (pair[0], pair[1])
+        self._socks[port] = pair
         if poll:
             self._polled[port] = deliver
         else:
@@ -107,3 +135,5 @@ class UdpMediaIO:
     def close_all(self) -> None:
         for port in list(self._socks):
             self.close(port)
+        for port in list(self._reserved):
+            self.unreserve(port)

@@ -177,7 +177,7 @@ class Network:
                                          control=control, state_dir=state_dir,
                                          resolver=resolver)
         if netns is not None and host.media is not None:
-            _open_rtp_inside(host.media, netns)
+            host.media.bind_context = netns.entered  # a call's RTP/RTCP sockets there too
         handset = Handset(name, host)
         self.handsets[name] = handset
         self.log.name(handset.address, name)
@@ -199,17 +199,6 @@ class Network:
         self.watch.records.clear()
         if report is not None:
             raise InternalErrors(report)
-
-
-def _open_rtp_inside(media: Any, netns: Any) -> None:
-    """Make ``media.open`` (a call's RTP/RTCP sockets) run inside ``netns``."""
-    open_outside = media.open
-
-    def open_inside(*args: Any, **kw: Any) -> Any:
-        with netns.entered():
-            return open_outside(*args, **kw)
-
-    media.open = open_inside
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) -> None:

@@ -119,7 +119,11 @@ class SrtpContext:
     what we receive (the same suite, RFC 4568 §6.1)."""
 
     def __init__(self, local: CryptoAttribute, remote: CryptoAttribute) -> None:
+        #: SRTP packets dropped as not authentic (or replayed)
         self.auth_failures = 0
+        #: SRTCP packets dropped so: apart, because some peers send plain RTCP keep-alives
+        #: (baresip's APP "PING") to a port that is already open for the call
+        self.rtcp_auth_failures = 0
         self.local: CryptoAttribute | None = None
         self.remote: CryptoAttribute | None = None
         self._rx_old: pylibsrtp.Session | None = None
@@ -169,7 +173,10 @@ class SrtpContext:
                         else self._rx_old.unprotect(packet))
             except pylibsrtp.Error:
                 pass
-        self.auth_failures += 1
+        if rtcp:
+            self.rtcp_auth_failures += 1
+        else:
+            self.auth_failures += 1
         return None
 
 

@@ -46,7 +46,7 @@ from firmware.phone.history import CallHistory
 from firmware.phone.line import Line
 from firmware.phone.menus import MenuOps
 from firmware.phone.outputs import REMINDER_RING, Outputs
-from firmware.phone.ports import PortPool
+from firmware.phone.ports import PortPool, Reserve, Unreserve
 from firmware.phone.redial import AutoRedial
 from firmware.phone.screens import clock_text, line_label, local_epoch, render
 from firmware.phone.settings import PhoneSettings
@@ -104,6 +104,7 @@ class Phone(AutoRedial, MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         self.notice: str | None = None
         self._ids = itertools.count(id_seed)
         self._sdp_ids = itertools.count(1000 * id_seed)
+        self._port_hooks: tuple[Reserve | None, Unreserve | None] = (None, None)
         self.ports = PortPool(settings.start_media_port, settings.end_media_port)
         self._actions: deque[Action] = deque()
         self._by_session: dict[str, Call] = {}
@@ -121,6 +122,13 @@ class Phone(AutoRedial, MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         self.init_mwi()
         self.init_dialog_state()
 
+    def reserve_ports_with(self, reserve: Reserve, unreserve: Unreserve) -> None:
+        """The shell's check that an RTP pair is really free (``ports.PortPool``); set
+        once at start-up, before any call."""
+        self._port_hooks = (reserve, unreserve)
+        self.ports = PortPool(self.settings.start_media_port, self.settings.end_media_port,
+                              reserve, unreserve)
+
     def reconfigure(self, settings: PhoneSettings, dial_plan: Any, now: float) -> None:
         """Apply a resync's new settings and dial plan while idle (label, timers, ports...).
 
@@ -137,7 +145,8 @@ class Phone(AutoRedial, MenuOps, Outputs, SipExtras, ConferenceOps, SipEvents):
         self.dial_plan = dial_plan
         if (settings.start_media_port, settings.end_media_port) != (
                 old.start_media_port, old.end_media_port):
-            self.ports = PortPool(settings.start_media_port, settings.end_media_port)
+            self.ports = PortPool(settings.start_media_port, settings.end_media_port,
+                                  *self._port_hooks)
         dnd_changed = settings.dnd != old.dnd
         cfwd_changed = (settings.cfwd_url, settings.cfwd_all) != (old.cfwd_url, old.cfwd_all)
         if dnd_changed:

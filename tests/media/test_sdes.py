@@ -240,7 +240,8 @@ def test_negotiated_srtp_call_hears_both_ways_through_hold_and_a_rekey(clock: Vi
     clock.advance(2.0)
     assert a.audio.dominant_hz() == pytest.approx(600.0, rel=0.04)
     assert b.audio.dominant_hz() == pytest.approx(1000.0, rel=0.04)
-    assert a.stream.srtp.auth_failures == 0 and b.stream.srtp.auth_failures == 0
+    assert a.stream.srtp.auth_failures == a.stream.srtp.rtcp_auth_failures == 0
+    assert b.stream.srtp.auth_failures == b.stream.srtp.rtcp_auth_failures == 0
     # RTCP went as SRTCP both ways, and was read back (an unreadable one is not counted)
     assert all(x.stream.stats().rtcp_received > 0 for x in (a, b))
     srtcp = [d.data for _t, d in a.sent if d.rtcp]

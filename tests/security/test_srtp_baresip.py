@@ -61,6 +61,8 @@ async def _secure_echo(phone: Handset, sniffer: UdpSniffer) -> dict[str, Any]:
         "encrypted": [c.encrypted for c in status.calls],
         "screen": status.display,
         "suite": stream.srtp.suite if stream.srtp is not None else None,
+        # RTP only: baresip's plain RTCP APP "PING" keep-alive fails SRTCP authentication
+        # (dropped and counted in rtcp_auth_failures), as it must
         "auth_failures": stream.srtp.auth_failures if stream.srtp is not None else None,
         "to_baresip": pcmu_tone_share(sniffer.to_port(neg.remote_rtp_port)[10:], OUR_TONE),
         "to_us": pcmu_tone_share(sniffer.to_port(local_port)[10:], OUR_TONE),
