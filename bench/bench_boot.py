@@ -13,6 +13,9 @@ Prints, for piphone (``python -m firmware run --hal mock``) and for baresip
 and the ratio piphone / baresip for each. Figures only, no thresholds: this
 machine's speed is unknown, the ratio against a peer measured in the same run
 is what carries meaning. Everything stays on 127.0.0.1.
+
+``--instructions`` instead counts the instructions from start to the first REGISTER
+under valgrind (a figure other jobs' load does not move).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
@@ -254,7 +258,62 @@ def precompile() -> None:
         compileall.compile_dir(str(ROOT / pkg), quiet=1)
 
 
+def until_register(config: str) -> int:
+    """Run the phone in this process until its first REGISTER is handed to the socket
+    (for ``--instructions``: the count then covers exactly start -> first REGISTER)."""
+    import asyncio.selector_events as se
+    import runpy
+
+    class Sent(BaseException):
+        pass
+
+    send = se._SelectorDatagramTransport.sendto
+
+    def sendto(self: Any, data: bytes, addr: Any = None) -> None:
+        if data[:9] == b"REGISTER ":
+            raise Sent
+        send(self, data, addr)
+
+    se._SelectorDatagramTransport.sendto = sendto  # type: ignore[method-assign]
+    sys.argv = ["piphone", "run", "--hal", "mock", "--config", config]
+    try:
+        runpy.run_module("firmware", run_name="__main__")
+    except Sent:
+        return 0
+    return 1
+
+
+def instructions(runs: int = 3) -> int:
+    """``--instructions``: user-space instructions from process start to the first
+    REGISTER under valgrind's callgrind, median of ``runs``: unlike milliseconds, the
+    same whatever else the machine runs (baresip is not counted: its 6 ms are not the
+    question, our import work is)."""
+    precompile()
+    counts = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cnf = Path(tmp) / "SIP00112233AABB.cnf"
+        cnf.write_text(f"line1_name: 5550002\nproxy1_address: {HOST}\nproxy1_port: {free_port()}\n"
+                       "proxy_register: 1\nvoip_control_port: 0\n")
+        for _ in range(runs):
+            proc = subprocess.run(
+                ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                 str(Path(__file__).resolve()), "--until-register", str(cnf)],
+                cwd=ROOT, capture_output=True, text=True, check=False)
+            found = [ln for ln in proc.stderr.splitlines() if "Collected :" in ln]
+            if proc.returncode != 0 or not found:
+                print(proc.stderr[-2000:])
+                return 1
+            counts.append(int(found[-1].split(":")[-1].strip()))
+    print(f"bench_boot --instructions: start -> first REGISTER {statistics.median(counts) / 1e9:.3f} G "
+          f"instructions (median of {runs}: {', '.join(f'{c / 1e9:.3f}' for c in counts)})")
+    return 0
+
+
 def main() -> int:
+    if sys.argv[1:2] == ["--until-register"]:
+        return until_register(sys.argv[2])
+    if sys.argv[1:2] == ["--instructions"]:
+        return instructions()
     precompile()
     peers = {"piphone": start_piphone}
     if shutil.which("baresip"):

@@ -116,7 +116,7 @@ def main() -> int:
         prof.enable()
         got = asyncio.run(call(args.seconds))
         prof.disable()
-        pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        pstats.Stats(prof).sort_stats(os.environ.get("SORT","tottime")).print_stats(int(os.environ.get("TOP","25")))
         print("received", got)
         return 0
     t = os.times()

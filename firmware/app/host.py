@@ -181,7 +181,8 @@ class PhoneHost:
             self.start_app()
         if control is not None:
             self.control = ControlServer(self.control_api, control,
-                                         front=self._web_front(config, control))
+                                         front=self._web_front(config, control),
+                                         media_next=self.next_audio_period)
             await self.control.start()
         log.info("%s: SIP on %s:%d, announced as %s:%d", name, bind, port, *local)
         return self
@@ -293,6 +294,17 @@ class PhoneHost:
             self._pace(loop, t0, period, k + 1)
 
         self._pace_handle = loop.call_at(t0 + k * period, tick)
+
+    def next_audio_period(self) -> float | None:
+        """Loop time of the next audio period of a call (None without one): the control
+        server and the page's pushes work in the gap after it (``firmware.control.pacing``)."""
+        engine = self.app.engine if self.app is not None else None
+        if engine is None or not engine.legs:
+            return None
+        at = engine.get_timer()
+        if at is None and engine.last_period_at is not None:  # paced by the sound card
+            at = engine.last_period_at + engine.period_s
+        return at
 
     @property
     def control_port(self) -> int | None:

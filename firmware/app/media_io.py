@@ -14,7 +14,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from firmware.net.rtp import drain_stamped, timestamped_socket
+from firmware.net.rtp import drain_stamped, readiness, timestamped_socket
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,7 @@ class UdpMediaIO:
         #: pairs bound for a call whose media has not started yet (``reserve``)
         self._reserved: dict[int, tuple[socket.socket, socket.socket]] = {}
         self._polled: dict[int, Deliver] = {}
+        self._more: dict[int, Callable[[int], list[tuple[int, int]]]] = {}
         self.send_errors = 0
 
     def reserve(self, port: int) -> bool:
@@ -86,6 +87,7 @@ class UdpMediaIO:
         self._socks[port] = pair
         if poll:
             self._polled[port] = deliver
+            self._more[port] = readiness(pair[0])
         else:
             self.loop.add_reader(pair[0].fileno(), self._readable, pair[0], False, deliver)
         self.loop.add_reader(pair[1].fileno(), self._readable, pair[1], True, deliver)
@@ -98,7 +100,8 @@ class UdpMediaIO:
         if deliver is None or pair is None:
             return 0
         return drain_stamped(pair[0], self.loop.time(),
-                             lambda data, addr, at: deliver(data, addr, False, at))
+                             lambda data, addr, at: deliver(data, addr, False, at),
+                             more=self._more.get(port))
 
     @staticmethod
     def _readable(s: socket.socket, rtcp: bool, deliver: Deliver) -> None:
@@ -125,6 +128,7 @@ class UdpMediaIO:
     def close(self, port: int) -> None:
         pair = self._socks.pop(port, None)
         self._polled.pop(port, None)
+        self._more.pop(port, None)
         if pair is None:
             return
         for s in pair:

@@ -52,6 +52,10 @@ class WebAdapter:
         assert self.host.app is not None
         return self.host.app
 
+    def next_audio_period(self) -> float | None:
+        """When the next audio period of a call runs (``firmware.control.pacing``)."""
+        return self.host.next_audio_period()
+
     def watch(self, callback: Callable[[], None]) -> Callable[[], None]:
         observers = self._app.phone_pump.observers
 

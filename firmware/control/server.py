@@ -32,6 +32,7 @@ from firmware.control.http import (
     Response,
     parse_head,
 )
+from firmware.control.pacing import NextPeriod, media_gap
 from firmware.control.routes import dispatch
 from firmware.surface import PhoneControl
 
@@ -121,8 +122,11 @@ class ControlServer:
     """Serves ``PhoneControl`` over HTTP; ``await start()``, then ``await close()``."""
 
     def __init__(self, phone: PhoneControl, config: ControlConfig | None = None,
-                 front: Any = None) -> None:
+                 front: Any = None, media_next: NextPeriod | None = None) -> None:
         self.phone = phone
+        #: the loop time of the phone's next audio period in a call (None: no call):
+        #: requests are answered in the gap after a period (``firmware.control.pacing``)
+        self.media_next = media_next
         self.config = config or ControlConfig()
         #: ``firmware.control.web.front.WebFront`` (pages, logins) or None: the API alone.
         self.front = front
@@ -268,6 +272,7 @@ class ControlServer:
                 await self._send(writer, Response.error(408, "request body not received in time"), False)
                 return
             keep = head.keep_alive
+            await media_gap(self.media_next)
             # With the web front, the front decides who may (a login or the token).
             refusal = self._refusal(head, token=self.front is None)
             if refusal is not None:

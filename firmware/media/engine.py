@@ -52,6 +52,9 @@ class MediaEngine:
         self._t0: float | None = None
         self._k = 0
         self.periods = 0
+        #: when the last period ran (the clock ``on_period`` was given): a device with
+        #: its own clock has no ``get_timer``, the next period is about one later
+        self.last_period_at: float | None = None
         self.capture_missed = 0
         self.device_error: str | None = None
         #: Run periods although nothing is attached (the app sets it while a call has
@@ -150,14 +153,21 @@ class MediaEngine:
     # ------------------------------------------------------------ pacing
 
     def get_timer(self) -> float | None:
-        if self._t0 is None or not self.busy or (self.audio.has_clock and self.device_error is None):
+        # asked twice a period in a call (the pump, the stream's re-arm): the ``busy``
+        # and ``period_s`` properties written out
+        if self._t0 is None or not (self.legs or self._tone is not None or self.keep_running):
             return None
-        return self._t0 + self._k * self.period_s
+        audio = self.audio
+        if audio.has_clock and self.device_error is None:
+            return None
+        fmt = audio.format
+        return self._t0 + self._k * (fmt.period_frames / fmt.rate)
 
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:
             return
-        due = math.floor((now + EARLY_S - self._t0) / self.period_s)  # see stream.EARLY_S
+        fmt = self.audio.format
+        due = math.floor((now + EARLY_S - self._t0) * fmt.rate / fmt.period_frames)  # see stream.EARLY_S
         if due - self._k > 5:  # loop stalled: do not burst, rejoin the grid
             self._k = due
         while self._k <= due:
@@ -167,21 +177,29 @@ class MediaEngine:
     # ------------------------------------------------------------ one period
 
     def on_period(self, now: float) -> None:
-        fmt = self.audio.format
+        audio = self.audio
+        fmt = audio.format
         pcm = None
-        if self.device_error is None and self.audio.is_open:
+        if self.device_error is None and audio.is_open:
             try:
-                pcm = self.audio.read_period()
+                pcm = audio.read_period()
             except OSError as exc:
                 self.device_error = str(exc)
                 log.error("audio capture failed: %s", exc)
         if pcm is None:
             self.capture_missed += 1
             pcm = bytes(fmt.period_bytes)
-        if self.legs and self._mixer is not None:
+        legs = self.legs
+        if len(legs) == 1 and self._mixer is not None and self._mixer.passthrough:
+            # one call at the device's rate (the common case): the mixer would hand the
+            # earpiece the received period and the stream the microphone, unchanged
+            leg = legs[0]
+            out = leg.pull_playout(now)
+            leg.push_capture(bytes(fmt.period_bytes) if self.muted else pcm)
+        elif legs and self._mixer is not None:
             mic = bytes(fmt.period_bytes) if self.muted else pcm
-            out, sends = self._mixer.mix(mic, {id(s): s.pull_playout(now) for s in self.legs})
-            for s in self.legs:
+            out, sends = self._mixer.mix(mic, {id(s): s.pull_playout(now) for s in legs})
+            for s in legs:
                 s.push_capture(sends[id(s)])
         else:
             out = bytes(fmt.period_bytes)
@@ -191,13 +209,14 @@ class MediaEngine:
                 self._tone = None
         if self.gain != 1.0:
             out = _scale(out, self.gain)
-        if self.device_error is None and self.audio.is_open:
+        if self.device_error is None and audio.is_open:
             try:
-                self.audio.write_period(out)
+                audio.write_period(out)
             except OSError as exc:
                 self.device_error = str(exc)
                 log.error("audio playback failed: %s", exc)
         self.periods += 1
+        self.last_period_at = now
 
 
 def _scale(pcm: bytes, gain: float) -> bytes:

@@ -80,20 +80,31 @@ _ULAW_BY_BITS = np.roll(ULAW_ENCODE, -32768)
 _ALAW_BY_BITS = np.roll(ALAW_ENCODE, -32768)
 
 
+_U16 = np.dtype("<u2")
+_frombuffer = np.frombuffer
+
+
 def _bits(pcm: bytes | np.ndarray) -> np.ndarray:
     if isinstance(pcm, bytes | bytearray | memoryview):
-        return np.frombuffer(pcm, dtype="<u2")
+        return _frombuffer(pcm, _U16)
     return np.asarray(pcm, dtype=np.int16).view(np.uint16)
 
 
+# ``table.take(frombuffer(...))`` with the dtype object made once: half the time of
+# ``table[np.frombuffer(pcm, dtype="<u2")]`` on a 160-sample frame (numpy's argument
+# parsing and fancy-index set-up dominate arrays this small), 50 times a second.
 def ulaw_encode(pcm: bytes | np.ndarray) -> bytes:
     """S16_LE bytes (or an int16 array) to mu-law bytes."""
-    return _ULAW_BY_BITS[_bits(pcm)].tobytes()
+    if type(pcm) is bytes:
+        return _ULAW_BY_BITS.take(_frombuffer(pcm, _U16)).tobytes()
+    return _ULAW_BY_BITS.take(_bits(pcm)).tobytes()
 
 
 def alaw_encode(pcm: bytes | np.ndarray) -> bytes:
     """S16_LE bytes (or an int16 array) to A-law bytes."""
-    return _ALAW_BY_BITS[_bits(pcm)].tobytes()
+    if type(pcm) is bytes:
+        return _ALAW_BY_BITS.take(_frombuffer(pcm, _U16)).tobytes()
+    return _ALAW_BY_BITS.take(_bits(pcm)).tobytes()
 
 
 # Decoding is byte -> two bytes: two ``bytes.translate`` passes (low and high

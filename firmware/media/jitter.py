@@ -66,7 +66,11 @@ class JitterBuffer:
         self.out_samples = period * samples_per_ts
         self.max_frames = max(2, int(max_delay_s * rate / period))
         self.resync = int(resync_s * rate)
-        self._frames: dict[int, np.ndarray] = {}
+        # decoded S16_LE frames as bytes: the common period (put, get) then runs no
+        # numpy at all (a numpy call's set-up costs more than the 160 samples it moves);
+        # only concealment and splicing convert
+        self._frames: dict[int, bytes] = {}
+        self._silence = bytes(2 * self.out_samples)
         self._cursor: int | None = None
         self._started = False
         self._high_seq: int | None = None
@@ -76,7 +80,7 @@ class JitterBuffer:
         self._late_decay = 0
         self._window_min: int | None = None
         self._window_n = 0
-        self._last = np.zeros(self.out_samples, dtype=np.int16)
+        self._last = self._silence
         self._conceal_run = 0
         self._played: deque[int] = deque(maxlen=64)
         self._stats = dict.fromkeys(
@@ -86,9 +90,10 @@ class JitterBuffer:
     # ------------------------------------------------------------------ input
 
     def put(self, timestamp: int, seq: int, pcm: bytes, now: float) -> None:
-        samples = np.frombuffer(pcm, dtype="<i2")
-        if samples.size == 0:
+        if len(pcm) < 2:
             return
+        if type(pcm) is not bytes:
+            pcm = bytes(pcm)
         st = self._stats
         self._update_jitter(timestamp, now)
         if self._cursor is not None and abs(ts_delta(timestamp, self._cursor)) > self.resync:
@@ -120,7 +125,7 @@ class JitterBuffer:
         if len(self._frames) >= 2 * self.max_frames + 8:
             st["overflow"] += 1
             return
-        self._frames[timestamp] = samples
+        self._frames[timestamp] = pcm
         st["received"] += 1
 
     def _update_jitter(self, timestamp: int, now: float) -> None:
@@ -153,10 +158,11 @@ class JitterBuffer:
         """Samples queued from the cursor to the end of the newest frame."""
         if not self._frames or self._cursor is None:
             return 0
-        cur = self._cursor
+        cur = self._cursor - 0x80000000  # ts_delta inlined: this runs every period
+        div = 2 * self.k  # bytes per RTP timestamp unit
         best = 0
         for ts, frame in self._frames.items():
-            end = ts_delta(ts, cur) + frame.size // self.k
+            end = ((ts - cur) & 0xFFFFFFFF) - 0x80000000 + len(frame) // div
             if end > best:
                 best = end
         return best
@@ -165,15 +171,15 @@ class JitterBuffer:
         """One period of S16_LE samples for the earpiece (silence before audio starts)."""
         del now  # pulled on the playout clock; kept for the sans-IO signature
         if self._cursor is None:
-            return bytes(2 * self.out_samples)
+            return self._silence
         depth = self._depth()
         if not self._started:
             if depth < self.target_frames * self.period:
-                return bytes(2 * self.out_samples)
+                return self._silence
             self._started = True
         self._track_window(depth)
         frame = self._frames.pop(self._cursor, None)
-        if frame is not None and frame.size == self.out_samples:
+        if frame is not None and len(frame) == 2 * self.out_samples:
             out = frame
             self._last = frame
             self._conceal_run = 0
@@ -190,37 +196,38 @@ class JitterBuffer:
             else:
                 self._stats["underruns"] += 1
         self._discard_old()
-        return out.astype("<i2", copy=False).tobytes()
+        return out
 
-    def _splice(self, first: np.ndarray) -> np.ndarray:
+    def _splice(self, first: bytes) -> bytes:
         """A far end packetizing at another ptime: gather one period across packets."""
         assert self._cursor is not None
         self._played.append(self._cursor)
         k = self.k
-        out = np.zeros(self.out_samples, dtype=np.int16)
+        out = bytearray(2 * self.out_samples)
         pos = 0  # in audio samples
-        chunk = first
+        chunk: bytes | None = first
         while chunk is not None and pos < self.out_samples:
-            take = min(self.out_samples - pos, chunk.size)
-            out[pos:pos + take] = chunk[:take]
-            if take < chunk.size:
+            take = min(self.out_samples - pos, len(chunk) // 2)
+            out[2 * pos:2 * (pos + take)] = chunk[:2 * take]
+            if 2 * take < len(chunk):
                 rest_ts = (self._cursor + (pos + take) // k) & 0xFFFFFFFF
-                self._frames[rest_ts] = chunk[take:]
+                self._frames[rest_ts] = chunk[2 * take:]
             pos += take
             if pos < self.out_samples:
                 chunk = self._frames.pop((self._cursor + pos // k) & 0xFFFFFFFF, None)
         self._cursor = (self._cursor + self.period) & 0xFFFFFFFF
         self._stats["played"] += 1
-        self._last = out
+        self._last = bytes(out)
         self._conceal_run = 0
-        return out
+        return self._last
 
-    def _conceal(self) -> np.ndarray:
+    def _conceal(self) -> bytes:
         self._conceal_run += 1
         if self._conceal_run > 3:
-            return np.zeros(self.out_samples, dtype=np.int16)
+            return self._silence
         gain = (0.9, 0.6, 0.3)[self._conceal_run - 1]
-        return (self._last.astype(np.float32) * gain).astype(np.int16)
+        last = np.frombuffer(self._last, dtype="<i2")
+        return (last.astype(np.float32) * gain).astype("<i2").tobytes()
 
     def _track_window(self, depth: int) -> None:
         frames = depth // self.period
@@ -246,7 +253,9 @@ class JitterBuffer:
         frames = self._frames
         if not frames:
             return
-        for ts in [t for t in frames if ts_delta(t, cur) < 0]:
+        # ts_delta(t, cur) < 0, inlined (every period, for each queued frame)
+        cur -= 0x80000000
+        for ts in [t for t in frames if ((t - cur) & 0xFFFFFFFF) < 0x80000000]:
             del frames[ts]
 
     # ------------------------------------------------------------------ stats

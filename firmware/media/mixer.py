@@ -78,6 +78,9 @@ class Mixer:
         self.rate = rate
         self.period = period
         self._legs: dict[Hashable, _Leg] = {}
+        #: One leg at the mixing rate: ``mix`` would return the received period and the
+        #: microphone unchanged, so the engine's period may skip calling it.
+        self.passthrough = False
 
     def set_legs(self, legs: Mapping[Hashable, int]) -> None:
         self._legs = {
@@ -85,6 +88,8 @@ class Mixer:
             else _Leg(r, self.rate)
             for key, r in legs.items()
         }
+        self.passthrough = (len(self._legs) == 1
+                            and next(iter(self._legs.values())).rate == self.rate)
 
     @property
     def legs(self) -> tuple[Hashable, ...]:

@@ -22,19 +22,30 @@ import base64
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pylibsrtp
+if TYPE_CHECKING:  # libsrtp (cffi) loads with the first SRTP call, not at boot
+    import pylibsrtp
 
 __all__ = [
     "SUITES", "CryptoAttribute", "SrtpContext", "answer_crypto", "context_for", "offer_crypto",
     "parse_crypto", "select_answer",
 ]
 
-#: Suites we speak, in our preference order -> libsrtp profile.
-SUITES: dict[str, int] = {
-    "AES_CM_128_HMAC_SHA1_80": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80,
-    "AES_CM_128_HMAC_SHA1_32": pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_32,
+#: Suites we speak, in our preference order -> the libsrtp profile's name in
+#: ``pylibsrtp.Policy`` (looked up when a session is made: importing libsrtp's
+#: binding costs ~9 ms and ~2 MB, which a phone pays only once a call is encrypted).
+SUITES: dict[str, str] = {
+    "AES_CM_128_HMAC_SHA1_80": "SRTP_PROFILE_AES128_CM_SHA1_80",
+    "AES_CM_128_HMAC_SHA1_32": "SRTP_PROFILE_AES128_CM_SHA1_32",
 }
+
+
+def _lib() -> ModuleType:
+    import pylibsrtp
+
+    return pylibsrtp
 KEY_SALT_LEN = 30  # 128-bit master key + 112-bit master salt (RFC 4568 §6.2)
 
 
@@ -108,10 +119,10 @@ def select_answer(ours: Iterable[CryptoAttribute], answered: Iterable[str]
 
 
 def _policy(key: bytes, suite: str, inbound: bool) -> pylibsrtp.Policy:
-    return pylibsrtp.Policy(
-        key=key, srtp_profile=SUITES[suite],
-        ssrc_type=(pylibsrtp.Policy.SSRC_ANY_INBOUND if inbound
-                   else pylibsrtp.Policy.SSRC_ANY_OUTBOUND))
+    policy = _lib().Policy
+    return policy(
+        key=key, srtp_profile=getattr(policy, SUITES[suite]),
+        ssrc_type=(policy.SSRC_ANY_INBOUND if inbound else policy.SSRC_ANY_OUTBOUND))
 
 
 class SrtpContext:
@@ -121,6 +132,8 @@ class SrtpContext:
     def __init__(self, local: CryptoAttribute, remote: CryptoAttribute) -> None:
         #: SRTP packets dropped as not authentic (or replayed)
         self.auth_failures = 0
+        lib = _lib()
+        self._session, self._error = lib.Session, lib.Error
         #: SRTCP packets dropped so: apart, because some peers send plain RTCP keep-alives
         #: (baresip's APP "PING") to a port that is already open for the call
         self.rtcp_auth_failures = 0
@@ -137,12 +150,12 @@ class SrtpContext:
             raise ValueError(f"unusable crypto suites {local.suite}/{remote.suite}")
         self.suite = local.suite
         if self.local is None or (self.local.suite, self.local.key) != (local.suite, local.key):
-            self._tx = pylibsrtp.Session(_policy(local.key, local.suite, inbound=False))
+            self._tx = self._session(_policy(local.key, local.suite, inbound=False))
         if self.remote is None or (self.remote.suite, self.remote.key) != (remote.suite, remote.key):
             # packets the peer sent with its old key are still on the way: the old
             # context reads them until the first packet under the new key arrives
             self._rx_old = getattr(self, "_rx", None)
-            self._rx = pylibsrtp.Session(_policy(remote.key, remote.suite, inbound=True))
+            self._rx = self._session(_policy(remote.key, remote.suite, inbound=True))
         self.local, self.remote = local, remote
 
     def protect(self, packet: bytes) -> bytes:
@@ -161,7 +174,7 @@ class SrtpContext:
     def _unprotect(self, packet: bytes, *, rtcp: bool) -> bytes | None:
         try:
             plain = self._rx.unprotect_rtcp(packet) if rtcp else self._rx.unprotect(packet)
-        except pylibsrtp.Error:
+        except self._error:
             plain = None
         if plain is not None:
             if not rtcp:
@@ -171,7 +184,7 @@ class SrtpContext:
             try:
                 return (self._rx_old.unprotect_rtcp(packet) if rtcp
                         else self._rx_old.unprotect(packet))
-            except pylibsrtp.Error:
+            except self._error:
                 pass
         if rtcp:
             self.rtcp_auth_failures += 1

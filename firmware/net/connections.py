@@ -199,6 +199,10 @@ class ConnectionPool:
         #: outgoing TLS connections are bound to (connection reuse), and who hears of
         #: a connect or handshake that failed (destination, sentence for the screen).
         self.tls_context: ssl.SSLContext | None = None
+        #: Makes ``tls_context`` at the first TLS connect when it is still None: loading
+        #: the system CA store costs ~30 ms, which a phone on UDP or TCP never needs and
+        #: a TLS phone pays once (``firmware.app.secure``).
+        self.tls_context_factory: Callable[[], ssl.SSLContext | None] | None = None
         self.tls_local: Address | None = None
         self.on_tls_failure: Callable[[Address, str], None] | None = None
         #: Called with a destination whose connect failed and the messages queued for
@@ -345,6 +349,9 @@ class ConnectionPool:
                            server_name: str | None) -> StreamConnection | None:
         """A TLS connection to ``dest`` whose certificate names ``server_name`` (default:
         ``dest``'s host), or None (logged, reported, queue failed)."""
+        if self.tls_context is None and self.tls_context_factory is not None:
+            factory, self.tls_context_factory = self.tls_context_factory, None
+            self.tls_context = factory()
         if self.tls_context is None:
             self._tls_failed(dest, "TLS: not configured", None)
             return None

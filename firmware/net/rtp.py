@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import select
 import socket
 import struct
 import time
@@ -75,9 +76,18 @@ def timestamped_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def readiness(sock: socket.socket) -> Callable[[int], list[tuple[int, int]]]:
+    """``poll(0)`` of ``sock`` alone, for ``drain_stamped``'s ``more``: true while a
+    datagram waits."""
+    poller = select.poll()
+    poller.register(sock.fileno(), select.POLLIN)
+    return poller.poll
+
+
 def drain_stamped(sock: socket.socket, now: float,
                   receive: Callable[[bytes, tuple[str, int], float], None],
-                  limit: int = MAX_DRAIN) -> int:
+                  limit: int = MAX_DRAIN,
+                  more: Callable[[int], list[tuple[int, int]]] | None = None) -> int:
     """Hand ``receive(data, addr, arrived)`` every datagram waiting on ``sock`` (at most
     ``limit``: a flood cannot hold the loop); returns how many.
 
@@ -85,10 +95,18 @@ def drain_stamped(sock: socket.socket, now: float,
     timestamp when there is one, clamped to the last second (a stale stamp cannot
     reach far into the past): RFC 3550's jitter estimate needs when a packet
     arrived, not when it was read.
+
+    ``more`` (``readiness(sock)``) is asked after each datagram whether another waits:
+    a call's period usually finds exactly one, and the read that would end the loop
+    with EAGAIN costs a raised ``BlockingIOError`` (its message formatted through the
+    C library's locale machinery) every period; a ``poll`` answers the same in a
+    third of the time and touches far less code right after the loop woke.
     """
     wall = time.time()
     got = 0
-    for _ in range(limit):
+    for i in range(limit):
+        if i and more is not None and not more(0):
+            break
         try:
             data, anc, _flags, addr = sock.recvmsg(RECV_SIZE, _ANC_SIZE)
         except (BlockingIOError, InterruptedError):
@@ -135,6 +153,7 @@ class RtpEndpoint:
         # on readability: one loop wake-up per period instead of two
         self.poll_rx = poll_rx
         self._rtp_sock: socket.socket | None = None
+        self._rtp_more: Callable[[int], list[tuple[int, int]]] | None = None
         self.audio_driven = audio_driven or audio_next is not None
         # the pump's next period (``engine.get_timer``): a stream deadline that falls on
         # it needs no timer of its own, the pump's tick() sends it (one wake-up, not two)
@@ -185,7 +204,9 @@ class RtpEndpoint:
         return transport
 
     def _bind_polled(self, host: str, port: int) -> socket.socket:
-        return timestamped_socket(host, port)
+        sock = timestamped_socket(host, port)
+        self._rtp_more = readiness(sock)
+        return sock
 
     def _close_rtp(self) -> None:
         if self._rtp is not None:
@@ -194,15 +215,17 @@ class RtpEndpoint:
         if self._rtp_sock is not None:
             self._rtp_sock.close()
             self._rtp_sock = None
+            self._rtp_more = None
 
     def drain(self) -> None:
         """Read every RTP datagram waiting on the socket (``poll_rx``), each with the
-        loop time it arrived at, then flush. Called at the start of an audio period."""
+        loop time it arrived at. Called at the start of an audio period; what the
+        packets produced (a DTMF event, say) is flushed by the ``tick`` that always
+        follows in the same wake-up (``_fire``, ``AudioPump``), not here as well."""
         sock = self._rtp_sock
         if sock is None:
             return
-        if drain_stamped(sock, self.loop.time(), self.stream.receive_rtp):
-            self._flush()  # events now; the timer is re-armed by the tick that follows
+        drain_stamped(sock, self.loop.time(), self.stream.receive_rtp, more=self._rtp_more)
 
     def _on_rtp(self, data: bytes, addr: Any) -> None:
         self.stream.receive_rtp(data, (addr[0], addr[1]), self.loop.time())

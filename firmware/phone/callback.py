@@ -16,7 +16,8 @@ the speaker redials. Once the callee answers, the subscription is ended
   subscription ends and the callback is over; so does a refused SUBSCRIBE
   (the callee's phone cannot tell us: "CallBack refused: 489"), the
   callee's ``terminated`` NOTIFY, or ``EXPIRES`` seconds without a redial;
-- one callback at a time: a new CallBack replaces the old one.
+- one callback at a time: a new CallBack replaces the old one; at dial tone the
+  row is ``Redial, CallBack, EndCall`` while one waits, and CallBack cancels it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from firmware.phone.base import PhoneBase
-from firmware.phone.call import Call
+from firmware.phone.call import Call, CallState
 from firmware.phone.callops import PhoneError
 from firmware.phone.dialoginfo import CONTENT_TYPE, EVENT, parse_dialog_info
 from firmware.phone.dialogstate import event_package
@@ -77,7 +78,11 @@ class CallbackOps(PhoneBase):
     def softkey(self, label: str, now: float) -> None:
         cb = self.callback if getattr(self, "menu", None) is None else None
         focused = self.line().focused
-        if label == CALLBACK:
+        if label == CALLBACK and cb is not None and focused is not None \
+                and focused.state is CallState.DIALING and not focused.remote:
+            self.notice = "CallBack cancelled"  # the key again, at dial tone: cancel it
+            self.end_callback(now)
+        elif label == CALLBACK:
             if focused is None or not focused.ended or focused.reason != "busy" \
                     or focused.direction != "out":
                 raise PhoneError(409, "no busy call to call back")

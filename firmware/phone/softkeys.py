@@ -8,7 +8,8 @@ key that is not shown is refused (the API answers 409).
 Rows (at most 4 keys, the 7960's panel width):
 
 - idle: Redial, NewCall, CFwdAll, DND
-- dialing: Redial, EndCall before the first key; then Dial, <<, EndCall (plus Transfer
+- dialing: Redial, EndCall before the first key (Redial, CallBack, EndCall while a
+  CallBack waits: pressed, it cancels it); then Dial, <<, EndCall (plus Transfer
   while a transfer waits for its target)
 - calling / proceeding / ringback: EndCall
 - incoming: Answer, Decline  (a call waiting on top of a live call: Answer, Decline, EndCall)
@@ -54,8 +55,9 @@ def softkeys(view: PhoneView) -> tuple[str, ...]:
         return (DIAL, EXIT) if view.callback_alert else (REDIAL, NEWCALL, CFWDALL, DND)
     state = call.state
     if state is _S.DIALING:
-        if not call.remote:  # dial tone: the 7960 offers Redial here
-            return (REDIAL, ENDCALL)
+        if not call.remote:  # dial tone: the 7960 offers Redial here (and CallBack, to
+            # cancel one that waits, as the CallBack key does on desk phones that have it)
+            return (REDIAL, CALLBACK, ENDCALL) if view.callback else (REDIAL, ENDCALL)
         keys = (DIAL, BACKSPACE, ENDCALL)
         return (TRANSFER, *keys) if view.transferring else keys
     if state in (_S.CALLING, _S.PROCEEDING, _S.RINGBACK):

@@ -7,7 +7,6 @@ nearest key or word a 7960 file could have meant.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 from functools import cache
 
@@ -26,5 +25,7 @@ def known_key_names() -> tuple[str, ...]:
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
+    import difflib  # only a file with a typo needs it: not on every boot
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.75)
     return f"; did you mean {close[0]!r}?" if close else ""

@@ -1,4 +1,5 @@
-"""A registered, idle phone has loaded neither numpy nor Pillow, and runs no audio periods.
+"""A registered, idle phone has loaded neither numpy nor Pillow, libsrtp, the HTTP client
+(and the e-mail package it pulls in) nor the CA store, and runs no audio periods.
 
 Why: on a Pi Zero numpy's import is a large part of the time from power-on to
 the first REGISTER and of the idle resident memory, and Pillow is only needed
@@ -44,9 +45,11 @@ PROBE = textwrap.dedent('''
         engine = host.app.engine
         before = engine.periods
         await asyncio.sleep(0.5)
-        heavy = sorted({m.split(".")[0] for m in sys.modules} & {"numpy", "PIL"})
+        heavy = sorted({m.split(".")[0] for m in sys.modules}
+                       & {"numpy", "PIL", "pylibsrtp", "http", "email"})
         out = {"registered": reg.registered.is_set(), "heavy": heavy,
-               "idle_periods": engine.periods - before, "timer": engine.get_timer()}
+               "idle_periods": engine.periods - before, "timer": engine.get_timer(),
+               "ca_store": host.transport.streams.tls_context is not None}
         await host.stop(grace=0.2)
         reg.close()
         print(json.dumps(out))
@@ -63,3 +66,6 @@ def test_idle_registered_phone_loads_no_numpy_nor_pillow_and_runs_no_audio_perio
     assert out["registered"]
     assert out["heavy"] == []
     assert out["idle_periods"] == 0 and out["timer"] is None
+    # a UDP phone never loaded the system CA store (~30 ms of the boot; a TLS phone
+    # loads it at its first connect: tests/security/test_sip_tls.py)
+    assert out["ca_store"] is False

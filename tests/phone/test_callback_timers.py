@@ -4,7 +4,8 @@ Three phones (``firmware.demo.screens.Bench``: the real ``Phone`` over the
 real sans-IO ``Endpoint``, an in-memory network, virtual time) so an hour
 can pass in a test: an alert nobody takes gives up after ``ALERT_S`` and
 unsubscribes; a callback nobody redials ends when the subscription runs out
-(the callee's NOTIFY ``terminated;reason=timeout``); Exit cancels.
+(the callee's NOTIFY ``terminated;reason=timeout``); Exit cancels the alert, and
+CallBack at dial tone cancels a callback that waits.
 """
 
 from __future__ import annotations
@@ -52,6 +53,19 @@ def test_exit_cancels_the_alert() -> None:
     bench.run(1.0)
     assert h.phone.callback is None and not h.phone.ringing
     assert f.phone._watchers == {}
+
+
+def test_callback_key_at_dial_tone_cancels_a_waiting_callback() -> None:
+    bench = Bench()
+    f, _g, h = _busy_then_callback(bench)
+    bench.hook(h, False)
+    bench.hook(h, True)  # dial tone
+    assert h.phone.softkeys(bench.clock.time()) == ("Redial", "CallBack", "EndCall")
+    bench.do(h, "press_softkey", "callback")
+    bench.run(1.0)
+    assert h.phone.callback is None and f.phone._watchers == {}
+    assert "CallBack cancelled" in h.phone.screen(bench.clock.time()).lines
+    assert h.phone.softkeys(bench.clock.time()) == ("Redial", "EndCall")
 
 
 def test_a_callback_nobody_redials_ends_with_the_subscription() -> None:

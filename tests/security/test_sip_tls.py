@@ -27,9 +27,10 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 USERS = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
 
-def tls_phone(number: str, kam: KamailioTls, ca_file: Path, **keys: Any) -> Any:
+def tls_phone(number: str, kam: KamailioTls, ca_file: Path | None, **keys: Any) -> Any:
+    """``ca_file`` None: no ``tls_ca_file``, the system CA store is trusted."""
     return handset_config(number, proxy=kam.tls_address, transport="tls",
-                          password=USERS[number], tls_ca_file=str(ca_file), **keys)
+                          password=USERS[number], tls_ca_file=str(ca_file or ""), **keys)
 
 
 async def media_both_ways(x: Any, y: Any) -> None:
@@ -81,13 +82,20 @@ def test_register_and_call_both_ways_over_tls(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("case", "sentence"), [
     ("foreign_ca", "TLS: certificate not trusted"),
     ("wrong_host", "TLS: certificate is for another host"),
+    # no tls_ca_file: the system store, loaded at the first connect (not at boot), does
+    # not hold the test CA
+    ("system_store", "TLS: certificate not trusted"),
 ])
 def test_a_wrong_ca_or_host_name_is_refused_with_a_clear_message(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, case: str, sentence: str) -> None:
     caplog.set_level(logging.INFO)
+    trusted: Path | None
     if case == "foreign_ca":
         pki = make_pki(tmp_path / "pki")
         trusted = make_pki(tmp_path / "other", tag="other").ca_file  # the phone trusts another CA
+    elif case == "system_store":
+        pki = make_pki(tmp_path / "pki")
+        trusted = None
     else:
         pki = make_pki(tmp_path / "pki", names=("sip.elsewhere.test",))
         trusted = pki.ca_file  # right CA, but the certificate names another host

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from firmware.control.pacing import media_gap
 from firmware.surface import PhoneControl, WebBackend
 
 KEEPALIVE = 15.0
@@ -61,8 +62,11 @@ def events(phone: PhoneControl, backend: WebBackend | None) -> StreamResponse:
         changed = asyncio.Event()
         changed.set()
         stop = backend.watch(changed.set) if backend is not None else None
+        # in a call, a push (status, LCD PNG: ~1 ms of the loop) waits for the gap after
+        # an audio period, so that the RTP packet of the next one is not delayed
+        next_period = getattr(backend, "next_audio_period", None)
         gone = asyncio.ensure_future(reader.read(1))  # the client sends nothing; EOF = gone
-        last = ""
+        last: dict[str, Any] | None = None
         version = 0
         loop = asyncio.get_running_loop()
         quiet_since = loop.time()
@@ -77,10 +81,10 @@ def events(phone: PhoneControl, backend: WebBackend | None) -> StreamResponse:
                 if gone.done():
                     break
                 changed.clear()
+                await media_gap(next_period)
                 state = snapshot(phone)
-                key = json.dumps(state, sort_keys=True)
-                if key != last:
-                    last = key
+                if state != last:  # dicts of JSON values: equal exactly when the JSON is
+                    last = dict(state)
                     version += 1
                     state["version"] = version
                     writer.write(b"data: " + json.dumps(state, separators=(",", ":")).encode()
