@@ -226,6 +226,17 @@ class UacMixin:
 
     _auth_failure = ""
 
+    def _next_invite_headers(self, old: Request) -> Headers:
+        """The headers of a fresh INVITE transaction after ``old`` (an auth retry or a
+        move to the next server): CSeq+1, a new top Via, no credentials."""
+        h = old.headers.copy()
+        h.remove("Authorization")
+        h.remove("Proxy-Authorization")
+        h.set("CSeq", f"{old.cseq.seq + 1} INVITE")
+        h.remove("Via")
+        h.add("Via", str(self.host.via(self.transport)), first=True)
+        return h
+
     def _retry_with_auth(self, resp: Response, now: float) -> bool:
         """§22.2: resend the INVITE with credentials, same Call-ID and From tag, CSeq+1."""
         assert self._invite is not None
@@ -241,12 +252,7 @@ class UacMixin:
             self._auth_failure = decision.reason
             return False
         old = self._invite
-        h = old.headers.copy()
-        h.remove("Authorization")
-        h.remove("Proxy-Authorization")
-        h.set("CSeq", f"{old.cseq.seq + 1} INVITE")
-        h.remove("Via")
-        h.add("Via", str(self.host.via(self.transport)), first=True)
+        h = self._next_invite_headers(old)
         for name, value in self._auth.authorization_headers("INVITE", str(old.uri), old.body):
             h.add(name, value)
         self.state = SessionState.CALLING
@@ -324,12 +330,7 @@ class UacMixin:
         self._failover_at = None
         self._failovers += 1
         old = self._invite
-        h = old.headers.copy()
-        h.remove("Authorization")
-        h.remove("Proxy-Authorization")
-        h.set("CSeq", f"{old.cseq.seq + 1} INVITE")
-        h.remove("Via")
-        h.add("Via", str(self.host.via(self.transport)), first=True)
+        h = self._next_invite_headers(old)
         self._auth = None
         self.state = SessionState.CALLING
         log.info("[%s] INVITE failed (%d %s): trying the next server", self.call_id,

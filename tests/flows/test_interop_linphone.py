@@ -16,11 +16,12 @@ import wave
 from pathlib import Path
 
 import pytest
+from interop_row import WAIT, hear_hold_resume, idle, in_states
 from peers import Kamailio, Netns
 from peers_linphone import Linphonec
 from peers_tls import KamailioTls, make_pki
 
-from firmware.demo.network import Handset, Network, handset_config, heard, until
+from firmware.demo.network import Network, handset_config, heard, until
 from firmware.media.analysis import dominant_frequency
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -28,15 +29,6 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 USERS = {"5550001": "pw5550001", "5550002": "pw5550002", "bob": "pwbob"}
 OUR_TONE = 1000.0
 THEIR_TONE = 440.0  # tests/peers_baresip.py's tone file, played by linphonec
-WAIT = 15.0
-
-
-def _state(h: Handset, *states: str):
-    return lambda: [s for s in h.states() if s != "ended"] == list(states)
-
-
-def _idle(h: Handset):
-    return lambda: all(s == "ended" for s in h.states())
 
 
 async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
@@ -55,15 +47,10 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
                                       kam.log_text()) is not None,
                     "linphonec registered", timeout=WAIT)
         phone.api.dial("bob")
-        await until(_state(phone, "connected"), "linphonec to answer", timeout=WAIT)
-        seen["we_call"] = await heard(phone, THEIR_TONE, timeout=WAIT)
-        phone.api.press_softkey("hold")
-        await until(_state(phone, "holding"), "hold accepted", timeout=WAIT)
-        await asyncio.sleep(0.6)  # longer than the earpiece analysis looks back
-        seen["held"] = await heard(phone, None, timeout=WAIT)
-        phone.api.press_softkey("resume")
-        await until(_state(phone, "connected"), "resumed", timeout=WAIT)
-        seen["resumed"] = await heard(phone, THEIR_TONE, timeout=WAIT)
+        await until(in_states(phone, "connected"), "linphonec to answer", timeout=WAIT)
+        heard_here = await hear_hold_resume(phone, THEIR_TONE)
+        seen["we_call"] = heard_here.pop("heard")
+        seen.update(heard_here)
         phone.api.press_keys("19#")  # RFC 4733 telephone-events
         await until(lambda: lp.log_text().count("Receiving tone") >= 3, "linphonec to hear DTMF",
                     timeout=WAIT)
@@ -73,26 +60,26 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
             host=kam.host)
         await until(lambda: other.status().registered, "second handset registered", timeout=WAIT)
         phone.api.transfer("5550002")
-        await until(_state(other, "incoming"), "the transfer target to ring", timeout=WAIT)
+        await until(in_states(other, "incoming"), "the transfer target to ring", timeout=WAIT)
         other.api.set_hook(True)
-        await until(_state(other, "connected"), "linphonec and the target connected",
+        await until(in_states(other, "connected"), "linphonec and the target connected",
                     timeout=WAIT)
-        await until(_idle(phone), "the transferor idle", timeout=WAIT)
+        await until(idle(phone), "the transferor idle", timeout=WAIT)
         seen["transferred"] = await heard(other, THEIR_TONE, timeout=WAIT)
         other.api.press_softkey("endcall")
-        await until(_idle(other), "idle after the transferred call", timeout=WAIT)
+        await until(idle(other), "idle after the transferred call", timeout=WAIT)
         # its two calls (ours, then the transferred one) ended, so it takes a new one
         await until(lambda: lp.log_text().count(" ended (") >= 2, "linphonec to see the BYE",
                     timeout=WAIT)
         param = f";transport={transport}" if transport != "udp" else ""
         lp.command(f"call sip:5550001@{kam.host}:{port}{param}")
-        await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
+        await until(in_states(phone, "incoming"), "our phone to ring", timeout=WAIT)
         phone.api.set_hook(True)
-        await until(_state(phone, "connected"), "connected", timeout=WAIT)
+        await until(in_states(phone, "connected"), "connected", timeout=WAIT)
         seen["they_call"] = await heard(phone, THEIR_TONE, timeout=WAIT)
         await asyncio.sleep(1.5)  # our tone into linphonec's recording
         lp.command("terminate")
-        await until(_idle(phone), "idle after linphonec's BYE", timeout=WAIT)
+        await until(idle(phone), "idle after linphonec's BYE", timeout=WAIT)
         phone.api.set_hook(False)
         await net.close()
     finally:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from interop_row import WAIT, hear_hold_resume, idle, in_states
 from peers import HOST, Baresip, Kamailio, Netns, Sipp
 from peers_tls import KamailioTls, make_pki
 
@@ -31,7 +32,6 @@ pytestmark = [pytest.mark.interop, pytest.mark.slow]
 USERS = {"5550001": "pw5550001", "5550002": "pw5550002", "alice": "pwalice"}
 OUR_TONE = 1000.0
 BARESIP_TONE = 440.0  # the tone tests/peers_baresip.py writes into baresip's aufile source
-WAIT = 15.0
 
 
 async def _events(port: int, into: list[dict]) -> None:
@@ -47,25 +47,9 @@ async def _events(port: int, into: list[dict]) -> None:
         writer.close()
 
 
-def _state(h: Handset, *states: str):
-    return lambda: [s for s in h.states() if s != "ended"] == list(states)
-
-
-def _idle(h: Handset):
-    return lambda: all(s == "ended" for s in h.states())
-
-
 async def _talk_hold_dtmf(phone: Handset, peer_tone: float) -> dict[str, object]:
     """Audio from the peer, hold (silence), resume (audio again), DTMF out; what was seen."""
-    seen: dict[str, object] = {}
-    seen["heard"] = await heard(phone, peer_tone, timeout=WAIT)
-    phone.api.press_softkey("hold")
-    await until(_state(phone, "holding"), "hold accepted", timeout=WAIT)
-    await asyncio.sleep(0.6)  # longer than the earpiece analysis looks back
-    seen["held"] = await heard(phone, None, timeout=WAIT)
-    phone.api.press_softkey("resume")
-    await until(_state(phone, "connected"), "resumed", timeout=WAIT)
-    seen["resumed"] = await heard(phone, peer_tone, timeout=WAIT)
+    seen: dict[str, object] = dict(await hear_hold_resume(phone, peer_tone))
     phone.api.press_keys("19#")  # RFC 4733 telephone-events in the call
     await asyncio.sleep(1.0)
     assert phone.host.app is not None
@@ -98,7 +82,7 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
         watcher = asyncio.create_task(_events(bs.ctrl_port, events))
         await asyncio.sleep(0.1)
         phone.api.dial("alice")
-        await until(_state(phone, "connected"), "baresip to answer", timeout=WAIT)
+        await until(in_states(phone, "connected"), "baresip to answer", timeout=WAIT)
         out.append(await _talk_hold_dtmf(phone, BARESIP_TONE))
         watcher.cancel()
         out[-1]["events"] = events
@@ -109,24 +93,24 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
         await until(lambda: other.status().registered, "second handset registered",
                     timeout=WAIT)
         phone.api.transfer("5550002")
-        await until(_state(other, "incoming"), "the transfer target to ring", timeout=WAIT)
+        await until(in_states(other, "incoming"), "the transfer target to ring", timeout=WAIT)
         other.api.set_hook(True)
-        await until(_state(other, "connected"), "baresip and the target connected",
+        await until(in_states(other, "connected"), "baresip and the target connected",
                     timeout=WAIT)
-        await until(_idle(phone), "the transferor idle", timeout=WAIT)
+        await until(idle(phone), "the transferor idle", timeout=WAIT)
         out.append({"transferred": await heard(other, BARESIP_TONE, timeout=WAIT)})
         other.api.press_softkey("endcall")
-        await until(_idle(other), "idle after the transferred call", timeout=WAIT)
+        await until(idle(other), "idle after the transferred call", timeout=WAIT)
         # baresip calls us through Kamailio
         answer = await bs.ctrl("dial", f"sip:5550001@{proxy[0]}:{proxy[1]}{_param(transport)}")
         assert answer.get("ok") is not False, answer
-        await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
+        await until(in_states(phone, "incoming"), "our phone to ring", timeout=WAIT)
         phone.api.set_hook(True)
-        await until(_state(phone, "connected"), "connected", timeout=WAIT)
+        await until(in_states(phone, "connected"), "connected", timeout=WAIT)
         out.append({"heard": await heard(phone, BARESIP_TONE, timeout=WAIT)})
         await asyncio.sleep(1.0)  # a second of our audio for baresip's statistics
         await bs.ctrl("hangup")
-        await until(_idle(phone), "idle after baresip's BYE", timeout=WAIT)
+        await until(idle(phone), "idle after baresip's BYE", timeout=WAIT)
         phone.api.set_hook(False)
         await net.close()  # un-REGISTER while Kamailio answers
     finally:
@@ -201,21 +185,21 @@ async def _sipp_row(sipp: Sipp, kam: Kamailio, transport: str, tmp_path: Path) -
         with uas:
             phone.api.dial(f"sip:service@{kam.host}:{uas.port}"
                            + (";transport=tcp" if transport == "tcp" else ""))
-            await until(_state(phone, "connected"), "SIPp to answer", timeout=WAIT)
+            await until(in_states(phone, "connected"), "SIPp to answer", timeout=WAIT)
             seen["echo"] = await heard(phone, OUR_TONE, timeout=WAIT)
             seen["via_proxy"] = [m.label for m in net.log.messages if m.label.startswith("407")]
             phone.api.press_softkey("endcall")
-            await until(_idle(phone), "idle", timeout=WAIT)
+            await until(idle(phone), "idle", timeout=WAIT)
         # SIPp calls us through Kamailio
         run = sipp.start("uac_via_proxy.xml", f"{kam.host}:{kam.port}", service="5550001",
                          transport=t, timeout=20)
         with run:
-            await until(_state(phone, "incoming"), "our phone to ring", timeout=WAIT)
+            await until(in_states(phone, "incoming"), "our phone to ring", timeout=WAIT)
             phone.api.set_hook(True)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, run.wait, 25)
         seen["uac"] = run.result()
-        await until(_idle(phone), "idle after SIPp's BYE", timeout=WAIT)
+        await until(idle(phone), "idle after SIPp's BYE", timeout=WAIT)
         phone.api.set_hook(False)
         await net.close()
     finally:
