@@ -411,3 +411,5 @@ class SipEvents(TransferOps):
             self.on_refer_answered(call, event.status, now)
         elif call is not None and purpose == "also-after-bye":
             self.on_consultation_ended(call, now)
+        elif call is not None and purpose == "refer-notify":
+            self.on_refer_notify_answered(call, now)

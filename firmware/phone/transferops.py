@@ -266,11 +266,28 @@ class TransferOps(CallOps):
         new.extra["referred_from"] = call.id
 
     def notify_referrer(self, call: Call, status: int, reason: str, now: float) -> None:
+        """One NOTIFY of the referral's progress; one at a time (RFC 6665 §4.2.2: not the
+        next before the last one's final response), later ones wait in order."""
         if call.ended:
             return
-        self._sip("send_in_dialog", call.session, "NOTIFY", now=now,
-                  body=sipfrag(status, reason), content_type="message/sipfrag;version=2.0",
-                  headers=tuple((k, v) for k, v in notify_headers(status) if k != "Content-Type"))
+        if call.extra.get("notify_in_flight"):
+            call.extra.setdefault("notify_queue", []).append((status, reason))
+            return
+        rid = self._sip("send_in_dialog", call.session, "NOTIFY", now=now,
+                        body=sipfrag(status, reason), content_type="message/sipfrag;version=2.0",
+                        headers=tuple((k, v) for k, v in notify_headers(status)
+                                      if k != "Content-Type"))
+        if rid is not None:
+            call.extra["notify_in_flight"] = True
+            self._requests[rid] = (call.id, "refer-notify")
+
+    def on_refer_notify_answered(self, call: Call, now: float) -> None:
+        """The referrer answered our last NOTIFY: the next one may go."""
+        call.extra.pop("notify_in_flight", None)
+        queue = call.extra.get("notify_queue")
+        if queue:
+            status, reason = queue.pop(0)
+            self.notify_referrer(call, status, reason, now)
 
     def referred_progress(self, call: Call, status: int, reason: str, now: float) -> None:
         """Tell the referrer how the INVITE it asked for is doing (RFC 3515 §2.4.5)."""

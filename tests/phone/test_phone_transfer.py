@@ -83,6 +83,10 @@ def test_receiving_refer_invites_the_target_and_notifies() -> None:
     assert sent[0][2]["status"] == 202 and sent[1][2]["body"] == b"SIP/2.0 100 Trying\r\n"
     assert sent[2][2]["headers"]["Referred-By"] == "<sip:5550001@10.0.0.1>"
     h.feed(ev.CallAnswered(session=sent[2][1], status=200, sdp=offer_sdp(address="10.0.0.3")))
+    # the referrer has not answered the 100 NOTIFY yet: the final one waits (RFC 6665 §4.2.2)
+    assert [x for x in h.sip.take() if x[0] == "notify"] == []
+    h.feed(ev.RequestAnswered(request_id=sent[1][2]["rid"], session=sid, method="NOTIFY",
+                              status=200, reason="OK"))
     (notify,) = h.sip.take()
     assert notify[0] == "notify" and notify[2]["body"] == b"SIP/2.0 200 OK\r\n"
     assert notify[2]["headers"]["Subscription-State"].startswith("terminated")
