@@ -323,7 +323,8 @@ class App:
         self._attach_engine()
 
     def _grid(self) -> float | None:
-        return self.engine.get_timer() if self.engine is not None else None
+        # the engine's grid even while it idles (no ringback before an at-once answer)
+        return self.engine.next_on_grid(self.clock.time()) if self.engine is not None else None
 
     def _deliver_media(self, call: str) -> Callable[..., None]:
         def deliver(data: bytes, source: Address, rtcp: bool, arrived: float | None = None) -> None:

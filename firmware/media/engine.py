@@ -163,6 +163,29 @@ class MediaEngine:
         fmt = audio.format
         return self._t0 + self._k * (fmt.period_frames / fmt.rate)
 
+    def next_on_grid(self, now: float) -> float | None:
+        """The first period deadline at or after ``now`` on the engine's grid, busy or
+        idle (None for a device with its own clock, or before ``start``).
+
+        Why: a call's stream puts its send grid on this (``MediaStream.update(t0=)``)
+        so each packet goes out in the audio period's wake-up. An idle engine has no
+        timer (``get_timer`` is None) and its period counter is stale, but the next
+        period it runs rejoins this same grid (``handle_timer``); a stream started
+        on ``now`` instead would send on a grid of its own: a second loop wake-up
+        every period for the whole call (a call answered at once, with no ringback
+        playing, did exactly that)."""
+        if self._t0 is None:
+            return None
+        audio = self.audio
+        if audio.has_clock and self.device_error is None:
+            return None
+        fmt = audio.format
+        period = fmt.period_frames / fmt.rate
+        at = self.get_timer()
+        if at is not None and at >= now - EARLY_S:
+            return at
+        return self._t0 + math.ceil((now - EARLY_S - self._t0) / period) * period
+
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:
             return
