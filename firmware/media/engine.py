@@ -163,28 +163,20 @@ class MediaEngine:
         fmt = audio.format
         return self._t0 + self._k * (fmt.period_frames / fmt.rate)
 
-    def next_on_grid(self, now: float) -> float | None:
-        """The first period deadline at or after ``now`` on the engine's grid, busy or
-        idle (None for a device with its own clock, or before ``start``).
+    def next_period_at(self, now: float) -> float | None:
+        """The first period deadline on this engine's grid at or after ``now``, busy or
+        idle (None: not started, or the device paces itself).
 
-        Why: a call's stream puts its send grid on this (``MediaStream.update(t0=)``)
-        so each packet goes out in the audio period's wake-up. An idle engine has no
-        timer (``get_timer`` is None) and its period counter is stale, but the next
-        period it runs rejoins this same grid (``handle_timer``); a stream started
-        on ``now`` instead would send on a grid of its own: a second loop wake-up
-        every period for the whole call (a call answered at once, with no ringback
-        playing, did exactly that)."""
-        if self._t0 is None:
+        Why: a call's stream starts its send grid here, so the capture and the send of
+        a period share one wake-up. ``get_timer`` is None while the engine idles (the
+        callee answers with no tone playing) and may lie in the past when the loop is
+        late; a stream started at ``now`` instead runs on its own grid, a fraction of a
+        period off, and every packet then waits for a second timer of its own."""
+        if self._t0 is None or (self.audio.has_clock and self.device_error is None):
             return None
-        audio = self.audio
-        if audio.has_clock and self.device_error is None:
-            return None
-        fmt = audio.format
+        fmt = self.audio.format
         period = fmt.period_frames / fmt.rate
-        at = self.get_timer()
-        if at is not None and at >= now - EARLY_S:
-            return at
-        return self._t0 + math.ceil((now - EARLY_S - self._t0) / period) * period
+        return self._t0 + max(0, math.ceil((now - self._t0) / period - 1e-9)) * period
 
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:

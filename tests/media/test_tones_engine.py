@@ -108,20 +108,20 @@ def test_engine_plays_local_tone_and_mixes_it_over_the_call(clock: VirtualClock)
     assert audio.dominant_hz(0.1) is None
 
 
-def test_idle_engine_still_names_its_period_grid(clock: VirtualClock) -> None:
-    """An idle engine runs no periods, yet a call starting now must send on the grid its
-    next period will rejoin (one loop wake-up per period, see app.core ``_grid``)."""
-    audio = MockAudio(clock)
-    eng = MediaEngine(audio)
-    assert eng.next_on_grid(0.0) is None  # not started
-    assert eng.start(1.0)
-    assert eng.get_timer() is None  # idle: no timer at all
-    at = eng.next_on_grid(3.4571)
-    assert at == pytest.approx(3.46) and at >= 3.4571 - 0.001
-    assert eng.next_on_grid(3.4595) == pytest.approx(3.46)  # within the grid's slack
-    eng.play_tone(TONES_NA["dial"])  # busy again: its next period is on that grid
-    eng.handle_timer(3.46)
-    assert eng.get_timer() == pytest.approx(3.48) == eng.next_on_grid(3.465)
+def test_next_period_at_is_on_the_grid_idle_or_busy(clock: VirtualClock) -> None:
+    """A call that starts while the engine idles (the callee answering) must still get
+    the engine's grid, not ``now``: its packets then go out in the period's wake-up."""
+    eng = MediaEngine(MockAudio(clock))
+    assert eng.next_period_at(clock.time()) is None  # not started
+    eng.start(clock.time())
+    t0 = clock.time()
+    assert eng.get_timer() is None  # idle: no periods run
+    for now in (t0, t0 + 0.0001, t0 + 0.0199, t0 + 0.02, t0 + 7.3456):
+        at = eng.next_period_at(now)
+        assert at is not None and at >= now - 1e-9 and at - now < 0.02 + 1e-9
+        assert abs((at - t0) / 0.02 - round((at - t0) / 0.02)) < 1e-6
+    assert eng.next_period_at(t0 + 0.02) == pytest.approx(t0 + 0.02)
+    assert eng.next_period_at(t0 + 0.0201) == pytest.approx(t0 + 0.04)
 
 
 def test_missing_device_does_not_stop_the_engine(clock: VirtualClock) -> None:
