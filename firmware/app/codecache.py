@@ -158,9 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m firmware.app.codecache [PATH]`` (default: beside the .pyc files)."""
     args = sys.argv[1:] if argv is None else argv
     target = args[0] if args else table_path()
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     kept, failed = record(target)
-    print(f"codecache: {kept} dataclass methods compiled into {target}"
-          + (f" ({len(failed)} modules not importable here: {', '.join(failed)})" if failed else ""))
+    logging.getLogger(__name__).info(
+        "%d dataclass methods compiled into %s%s", kept, target,
+        f" ({len(failed)} modules not importable here: {', '.join(failed)})" if failed else "")
     return 0
 
 
