@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from test_control_api import _request
@@ -166,28 +168,35 @@ async def _busy_then_callback(a: Any, bob: RawCallee, port: int) -> tuple[Any, A
     return await bob.expect("SUBSCRIBE")
 
 
+@asynccontextmanager
+async def _busy_bob() -> AsyncIterator[tuple[Any, RawCallee, int, Any, Any]]:
+    """Phone A behind its control API has called raw Bob, got 486 and pressed CallBack:
+    yields A, Bob, the API port and Bob's SUBSCRIBE with its source address."""
+    bob, net = RawCallee(), Network()
+    try:
+        a = await net.add("A", handset_config("5550001"))
+        server = ControlServer(a.api, ControlConfig())
+        await server.start()
+        try:
+            sub, addr = await _busy_then_callback(a, bob, server.port)
+            yield a, bob, server.port, sub, addr
+        finally:
+            await server.close()
+    finally:
+        await net.close()
+        bob.close()
+
+
 def test_callback_refused_by_the_callee_says_so() -> None:
     """A callee that answers 486 and then refuses the SUBSCRIBE (489): nothing waits."""
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        bob, net = RawCallee(), Network()
-        try:
-            a = await net.add("A", handset_config("5550001"))
-            server = ControlServer(a.api, ControlConfig())
-            await server.start()
-            try:
-                sub, addr = await _busy_then_callback(a, bob, server.port)
-                got["sub"] = sub
-                bob.reply(sub, addr, 489, "Bad Event")
-                await until(lambda: any("refused" in r for r in a.status().display),
-                            "A says so")
-                got["status"] = json.loads((await _request(server.port, "GET", "/api/status"))[2])
-            finally:
-                await server.close()
-        finally:
-            await net.close()
-            bob.close()
+        async with _busy_bob() as (a, bob, port, sub, addr):
+            got["sub"] = sub
+            bob.reply(sub, addr, 489, "Bad Event")
+            await until(lambda: any("refused" in r for r in a.status().display), "A says so")
+            got["status"] = json.loads((await _request(port, "GET", "/api/status"))[2])
 
     asyncio.run(main())
     sub = got["sub"]
@@ -204,38 +213,27 @@ def test_callback_reads_a_hand_written_notifier_and_refuses_bad_notifies() -> No
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        bob, net = RawCallee(), Network()
-        try:
-            a = await net.add("A", handset_config("5550001"))
-            server = ControlServer(a.api, ControlConfig())
-            await server.start()
-            try:
-                sub, addr = await _busy_then_callback(a, bob, server.port)
-                bob.reply(sub, addr, 200, "OK", extra=f"Expires: 600\nContact: <{bob.uri}>\n")
-                bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>'
-                        + _info(0, "confirmed"))
-                bob.notify(sub, addr, bomb)
-                got["dtd"] = (await bob.expect("400"))[0]
-                bob.notify(sub, addr, _info(0, "confirmed"), call_id="other@127.0.0.1")
-                got["unknown"] = (await bob.expect("481"))[0]
-                bob.notify(sub, addr, _info(1, "confirmed"))
-                await bob.expect("200")
-                got["busy"] = a.status()
-                bob.notify(sub, addr, _info(2, "terminated"))  # Bob hangs up
-                await bob.expect("200")
-                await until(lambda: a.status().ringer, "A rings")
-                bob.notify(sub, addr, _info(1, "confirmed"))  # a late, older NOTIFY
-                await bob.expect("200")
-                got["stale"] = a.status()
-                bob.notify(sub, addr, b"", state="terminated;reason=noresource")
-                await bob.expect("200")
-                await until(lambda: a.status().callback is None, "callback over")
-                got["ended"] = a.status()
-            finally:
-                await server.close()
-        finally:
-            await net.close()
-            bob.close()
+        async with _busy_bob() as (a, bob, _port, sub, addr):
+            bob.reply(sub, addr, 200, "OK", extra=f"Expires: 600\nContact: <{bob.uri}>\n")
+            bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>'
+                    + _info(0, "confirmed"))
+            bob.notify(sub, addr, bomb)
+            got["dtd"] = (await bob.expect("400"))[0]
+            bob.notify(sub, addr, _info(0, "confirmed"), call_id="other@127.0.0.1")
+            got["unknown"] = (await bob.expect("481"))[0]
+            bob.notify(sub, addr, _info(1, "confirmed"))
+            await bob.expect("200")
+            got["busy"] = a.status()
+            bob.notify(sub, addr, _info(2, "terminated"))  # Bob hangs up
+            await bob.expect("200")
+            await until(lambda: a.status().ringer, "A rings")
+            bob.notify(sub, addr, _info(1, "confirmed"))  # a late, older NOTIFY
+            await bob.expect("200")
+            got["stale"] = a.status()
+            bob.notify(sub, addr, b"", state="terminated;reason=noresource")
+            await bob.expect("200")
+            await until(lambda: a.status().callback is None, "callback over")
+            got["ended"] = a.status()
 
     asyncio.run(main())
     assert got["dtd"].status == 400 and got["unknown"].status == 481
