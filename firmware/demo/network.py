@@ -211,10 +211,12 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) 
         await asyncio.sleep(0.01)
 
 
-async def call_and_answer(a: Handset, b: Handset, timeout: float = 8.0) -> None:
-    """``a`` dials ``b``'s URI; ``b`` rings and lifts the handset; both are talking.
-    The opening of almost every two-phone test and bench, in one place."""
-    a.api.dial(b.uri())
+async def call_and_answer(a: Handset, b: Handset, timeout: float = 8.0,
+                          target: str | None = None) -> None:
+    """``a`` dials ``target`` (``b``'s URI by default; a number goes through the proxy);
+    ``b`` rings and lifts the handset; both are talking. The opening of almost every
+    two-phone test and bench, in one place."""
+    a.api.dial(target or b.uri())
     await until(lambda: b.states() == ["incoming"], f"{b.name} to ring", timeout=timeout)
     b.api.set_hook(True)
     await until(lambda: "connected" in a.states() and "connected" in b.states(),
