@@ -184,6 +184,12 @@ class Network:
         host.start_app()  # after naming, so the first REGISTER is in the log
         return handset
 
+    async def __aenter__(self) -> Network:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """Stop every handset, then raise ``InternalErrors`` if one of them hit a bug of ours."""
         counted: dict[str, dict[str, int]] = {}

@@ -31,27 +31,24 @@ def test_callback_rings_when_the_busy_callee_is_free_and_redials() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002", call_waiting=False))
             d = await net.add("D", handset_config("5550004"))
-            server = ControlServer(a.api, ControlConfig())
-            await server.start()
+            async with ControlServer(a.api, ControlConfig()) as server:
 
-            async def post(path: str, body: dict[str, Any]) -> int:
-                return (await _request(server.port, "POST", path, body))[0]
+                async def post(path: str, body: dict[str, Any]) -> int:
+                    return (await _request(server.port, "POST", path, body))[0]
 
-            async def status() -> dict[str, Any]:
-                return json.loads((await _request(server.port, "GET", "/api/status"))[2])
+                async def status() -> dict[str, Any]:
+                    return json.loads((await _request(server.port, "GET", "/api/status"))[2])
 
-            async def busy_b() -> None:
-                d.api.dial(b.uri())
-                await until(_state(b, "incoming"), "B rings")
-                b.api.set_hook(True)
-                await until(_talking(d, b), "B with D")
+                async def busy_b() -> None:
+                    d.api.dial(b.uri())
+                    await until(_state(b, "incoming"), "B rings")
+                    b.api.set_hook(True)
+                    await until(_talking(d, b), "B with D")
 
-            try:
                 b.api.set_mock_tone(TONE["B"])
                 await post("/api/mock/audio", {"tone_hz": TONE["A"]})
                 await busy_b()
@@ -84,10 +81,6 @@ def test_callback_rings_when_the_busy_callee_is_free_and_redials() -> None:
                 await until(lambda: not b.host.app.phone._watchers, "B forgot the watcher")
                 await post("/api/softkey", {"name": "endcall"})
                 await until(_no_live(b), "B idle")
-            finally:
-                await server.close()
-        finally:
-            await net.close()
 
     asyncio.run(main())
     assert "CallBack" in got["busy"]["softkeys"]
@@ -172,18 +165,14 @@ async def _busy_then_callback(a: Any, bob: RawCallee, port: int) -> tuple[Any, A
 async def _busy_bob() -> AsyncIterator[tuple[Any, RawCallee, int, Any, Any]]:
     """Phone A behind its control API has called raw Bob, got 486 and pressed CallBack:
     yields A, Bob, the API port and Bob's SUBSCRIBE with its source address."""
-    bob, net = RawCallee(), Network()
+    bob = RawCallee()
     try:
-        a = await net.add("A", handset_config("5550001"))
-        server = ControlServer(a.api, ControlConfig())
-        await server.start()
-        try:
-            sub, addr = await _busy_then_callback(a, bob, server.port)
-            yield a, bob, server.port, sub, addr
-        finally:
-            await server.close()
+        async with Network() as net:
+            a = await net.add("A", handset_config("5550001"))
+            async with ControlServer(a.api, ControlConfig()) as server:
+                sub, addr = await _busy_then_callback(a, bob, server.port)
+                yield a, bob, server.port, sub, addr
     finally:
-        await net.close()
         bob.close()
 
 
