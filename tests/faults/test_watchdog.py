@@ -1,122 +1,153 @@
-"""A stalled event loop stops the watchdog pings, and the supervisor restarts the phone.
+"""systemd itself kills a phone whose loop stalled and starts it again (WatchdogSec).
 
-Why: under systemd the unit's ``WatchdogSec=`` kills and restarts a phone
-whose loop hangs (``Restart=on-failure``); the pings therefore must come
-from the loop itself (``firmware.app.notify.LoopWatchdog``), not from a
-thread that would keep pinging for a dead phone. This sandbox has no systemd
-as PID 1, so the test plays systemd's part of the protocol itself, as
-sd_notify(3) and systemd.service(5) describe it: a ``NOTIFY_SOCKET`` datagram
-socket, ``WATCHDOG_USEC``/``WATCHDOG_PID`` in the environment, SIGABRT when
-no ``WATCHDOG=1`` came within the interval, then a new process that must say
-``READY=1`` and ping again. The loop is stalled by a test-only signal handler
-(tests/faults/stall/sitecustomize.py) that blocks the main thread.
+Why: the restart of a hung phone is systemd's job, so the test runs systemd
+itself rather than a stand-in playing its side of sd_notify(3). A systemd (PID 1 of private namespaces, see
+tests/peers_systemd.py) runs a unit generated from systemd/piphone.service.
+Kept from the shipped unit: Type=notify, NotifyAccess=main, Restart=on-failure,
+User/Group/SupplementaryGroups, WorkingDirectory, StateDirectory,
+ConfigurationDirectory, Environment and every hardening line but one.
+Changed for the test, and why:
+
+- ExecStart: this checkout's interpreter, ``--hal mock`` and a test config
+  (the Pi's is /opt/piphone/venv/bin/piphone with ``--hal pi``);
+- WatchdogSec=2s and RestartSec=1s instead of 30s/5s, so the test takes
+  seconds; the mechanism is the same;
+- DefaultDependencies=no added and Wants=network-online.target dropped: the
+  default dependencies pull in sysinit.target, i.e. the machine's early-boot
+  services (kernel modules, swap, fstab mounts), some of which act on the whole
+  host even from a namespace;
+- EnvironmentFile=-/etc/piphone/piphone.env dropped: the host's file, if any,
+  is not the test's;
+- ProtectHome=yes becomes read-only: the interpreter here lives under /root
+  (pyenv), which =yes hides; inside the namespace /root is made traversable
+  for the piphone user with only the interpreter's tree in it;
+- Environment=PYTHONPATH adds this checkout and tests/faults/stall (the
+  test-only SIGUSR2 handler that stalls the loop); stdout/stderr go to a
+  file (no journald runs in the namespace).
+
+The loop is stalled with ``systemctl kill -s SIGUSR2``; what is checked is
+systemd's own account: the watchdog result, NRestarts, a new MainPID, the new
+process reaching "active" (Type=notify: only after its READY=1) and its
+WATCHDOG=1 pings advancing systemd's watchdog timestamp.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+from peers_systemd import SystemdNamespace
+
 ROOT = Path(__file__).resolve().parents[2]
 STALL = Path(__file__).resolve().parent / "stall"
-WATCHDOG_S = 2.0
+UNIT = "piphone-test.service"
+IN = "/run/piphone-test"  # the payload directory inside the namespace
+
+pytestmark = pytest.mark.slow
+
+# The unit's user and groups, added to /etc/passwd and /etc/group in the namespace's overlay.
+USERS = ("piphone:x:61234:61234:piphone test:/nonexistent:/usr/sbin/nologin\n",
+         "piphone:x:61234:\ngpio:x:61235:piphone\ni2c:x:61236:piphone\nspi:x:61237:piphone\n")
+REPLACED = {
+    "ExecStart": f"{sys.executable} -m firmware run --hal mock --config {IN}/SIP001122334455.cnf",
+    "WatchdogSec": "2s",
+    "RestartSec": "1s",
+    "ProtectHome": "read-only",
+}
+DROPPED = ("Wants", "EnvironmentFile")
+ADDED_UNIT = ("DefaultDependencies=no",)
+ADDED_SERVICE = (
+    f"Environment=PYTHONPATH={ROOT}:{STALL}",
+    f"StandardOutput=append:{IN}/phone.log",
+    "StandardError=inherit",
+)
 
 
-class Supervisor:
-    """The part of systemd a Type=notify unit with WatchdogSec talks to."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.path = str(tmp / "notify.sock")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.1)
-
-    def start(self, cnf: Path) -> subprocess.Popen[bytes]:
-        env = dict(os.environ, NOTIFY_SOCKET=self.path, WATCHDOG_USEC=str(int(WATCHDOG_S * 1e6)),
-                   PYTHONPATH=f"{STALL}:{os.environ.get('PYTHONPATH', '')}".rstrip(":"))
-        # exec keeps the shell's PID, so WATCHDOG_PID names the phone itself (as systemd sets it)
-        cmd = (f'export WATCHDOG_PID=$$; exec "{sys.executable}" -m firmware run --hal mock '
-               f'--config "{cnf}"')
-        return subprocess.Popen(["sh", "-c", cmd], cwd=ROOT, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def wait_for(self, what: bytes, timeout: float) -> float | None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            try:
-                data = self.sock.recv(4096)
-            except TimeoutError:
-                continue
-            if what in data.split(b"\n"):
-                return time.monotonic()
-        return None
-
-    def pings(self, n: int, timeout: float) -> bool:
-        """``n`` watchdog pings arrive within ``timeout`` (a healthy, maybe slow, loop)."""
-        end = time.monotonic() + timeout
-        got = 0
-        while got < n and time.monotonic() < end:
-            if self.wait_for(b"WATCHDOG=1", end - time.monotonic()) is not None:
-                got += 1
-        return got >= n
-
-    def watch(self, proc: subprocess.Popen[bytes], limit: float) -> bool:
-        """Enforce the watchdog for ``limit`` seconds; True if it fired (and killed ``proc``)."""
-        last = time.monotonic()
-        end = last + limit
-        while time.monotonic() < end:
-            got = self.wait_for(b"WATCHDOG=1", 0.1)
-            if got is not None:
-                last = got
-            elif time.monotonic() - last > WATCHDOG_S:
-                proc.send_signal(signal.SIGABRT)  # systemd's watchdog signal
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
-                return True
-        return False
-
-    def close(self) -> None:
-        self.sock.close()
+def make_unit(shipped: str) -> str:
+    """The test unit: the shipped one with the changes listed in the module docstring."""
+    out: list[str] = []
+    for line in shipped.splitlines():
+        key = line.split("=", 1)[0] if "=" in line and not line.startswith("#") else ""
+        if key in DROPPED:
+            continue
+        if key in REPLACED:
+            line = f"{key}={REPLACED[key]}"
+        out.append(line)
+        if line == "[Unit]":
+            out.extend(ADDED_UNIT)
+        if line == "[Service]":
+            out.extend(ADDED_SERVICE)
+    return "\n".join(out) + "\n"
 
 
-def test_stalled_loop_is_killed_by_the_watchdog_and_the_phone_comes_back(tmp_path: Path) -> None:
-    cnf = tmp_path / "SIP001122334455.cnf"
-    cnf.write_text("line1_name: 5550002\nproxy1_address: 127.0.0.1\nproxy1_port: 9\n"
-                   "proxy_register: 0\nvoip_control_port: 5998\n")
-    sup = Supervisor(tmp_path)
-    procs: list[subprocess.Popen[bytes]] = []
+def _interpreter_visible() -> str:
+    """Shell lines making this interpreter reachable for the unit's user, inside the namespace.
+
+    The venv's interpreter resolves under /root (mode 0700 here): /root
+    becomes a tmpfs holding only that tree, bound back read-only.
+    """
+    base = Path(sys.base_prefix).resolve()
+    if not str(base).startswith("/root/"):
+        return ""
+    return (f"mkdir -p {IN}/py\nmount --bind {base} {IN}/py\n"
+            f"mount -t tmpfs -o mode=0755 tmpfs /root\nmkdir -p {base}\n"
+            f"mount --bind {IN}/py {base}\nmount -o remount,bind,ro {base}\n")
+
+
+def _wait(what: str, cond, timeout: float = 30.0) -> None:  # noqa: ANN001 - a predicate
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def systemd(tmp_path: Path):  # noqa: ANN201 - a generator fixture
+    shipped = (ROOT / "systemd" / "piphone.service").read_text()
+    cnf = ("line1_name: 5550002\nproxy1_address: 127.0.0.1\nproxy1_port: 9\n"
+           "proxy_register: 0\nvoip_control_port: 5998\n")
+    ns = SystemdNamespace(tmp_path / "ns", {UNIT: make_unit(shipped)},
+                          {"SIP001122334455.cnf": cnf, "prepare": _interpreter_visible()},
+                          users=USERS)
+    ns.start()
     try:
-        first = sup.start(cnf)
-        procs.append(first)
-        assert sup.wait_for(b"READY=1", 30) is not None
-        assert sup.pings(3, 30)  # a healthy loop keeps pinging
-        first.send_signal(signal.SIGUSR2)  # the loop hangs
-        assert sup.watch(first, 30)  # ... so the pings stop and the watchdog fires
-        assert first.returncode is not None
-        second = sup.start(cnf)  # Restart=on-failure
-        procs.append(second)
-        assert sup.wait_for(b"READY=1", 30) is not None
-        assert sup.pings(3, 30)
+        yield ns
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait(5)
-        sup.close()
+        log = tmp_path / "ns" / "console.log"
+        print("systemd console:\n" + log.read_text(errors="replace")[-4000:])
+        ns.stop()
 
 
-def test_the_unit_asks_systemd_for_this_watchdog_and_a_restart() -> None:
-    """What the test above plays is what the shipped unit asks systemd for."""
-    unit = (ROOT / "systemd" / "piphone.service").read_text()
-    keys = dict(line.split("=", 1) for line in unit.splitlines() if "=" in line and not line.startswith("#"))
-    assert keys["Type"] == "notify" and keys["NotifyAccess"] in ("main", "all")
-    assert keys["WatchdogSec"].rstrip("s").isdigit()
-    assert keys["Restart"] in ("on-failure", "on-watchdog", "on-abnormal", "always")
+def test_systemd_kills_a_stalled_phone_and_starts_it_again(systemd: SystemdNamespace) -> None:
+    props = ("ActiveState", "SubState", "MainPID", "NRestarts", "Result",
+             "WatchdogTimestampMonotonic", "WatchdogUSec", "StatusText")
+    systemd.systemctl("start", UNIT)  # Type=notify: returns once READY=1 came
+    first = systemd.show(UNIT, *props)
+    assert first["ActiveState"] == "active", first
+    assert first["WatchdogUSec"] == "2s"
+    pid = first["MainPID"]
+    assert pid != "0" and first["NRestarts"] == "0"
+    # a healthy loop keeps pinging: systemd's watchdog timestamp moves on
+    _wait("a watchdog ping", lambda: systemd.show(UNIT, "WatchdogTimestampMonotonic")[
+        "WatchdogTimestampMonotonic"] not in ("0", first["WatchdogTimestampMonotonic"]))
+    user = systemd.run("ps", "-o", "user=", "-p", pid).stdout.strip()
+    assert user == "piphone"
+
+    systemd.systemctl("kill", "-s", "SIGUSR2", "--kill-who=main", UNIT)  # the loop hangs
+    _wait("the watchdog restart", lambda: systemd.show(UNIT, "NRestarts")["NRestarts"] == "1")
+    _wait("the new phone's READY", lambda: systemd.show(UNIT, "ActiveState")["ActiveState"]
+          == "active")
+    second = systemd.show(UNIT, *props)
+    assert second["MainPID"] not in ("0", pid), second
+    console = (systemd.log).read_text(errors="replace")
+    assert f"{UNIT}: Watchdog timeout" in console, console[-3000:]
+    assert "Scheduled restart job, restart counter is at 1" in console
+    # and the new process pings too (its loop is healthy): the timestamp moves on again
+    _wait("the new phone's pings", lambda: systemd.show(UNIT, "WatchdogTimestampMonotonic")[
+        "WatchdogTimestampMonotonic"] != second["WatchdogTimestampMonotonic"])
+    third = systemd.show(UNIT, "MainPID", "NRestarts", "ActiveState")
+    assert third == {"MainPID": second["MainPID"], "NRestarts": "1", "ActiveState": "active"}
