@@ -46,12 +46,10 @@ def test_codec_change_by_reinvite_keeps_tones_right() -> None:
     got: dict[str, Any] = {}
 
     async def phase(name: str, a: Handset, b: Handset) -> None:
-        got[name] = {
-            "codec": (_codec(a), _codec(b)),
-            "b_hears": await heard(b, 6000.0 if name == "g722" else None),
-            "a_hears": await heard(a, 1000.0),
-            "rates": (a.audio.format.rate, b.audio.format.rate),
-        }
+        b_hears = await heard(b, 6000.0 if name == "g722" else None)
+        a_hears = await heard(a, 1000.0)  # audio flowing: each stream has its codec now
+        got[name] = {"codec": (_codec(a), _codec(b)), "b_hears": b_hears, "a_hears": a_hears,
+                     "rates": (a.audio.format.rate, b.audio.format.rate)}
 
     async def main() -> None:
         net = Network()
