@@ -244,26 +244,31 @@ class MediaStream(RtcpMixin):
     # ------------------------------------------------------------ timers
 
     def get_timer(self) -> float | None:
+        # asked up to three times a period (the pump's re-arm, the period's tick): the
+        # ``sending`` and ``ptime_s`` properties written out
         if not self._running or self._t0 is None:
             return None
         rtcp_at = self._next_rtcp
-        if self.sending:
-            at = self._t0 + self._tick * self.ptime_s
+        neg = self.neg
+        if neg is not None and neg.send and neg.remote_address is not None:
+            at = self._t0 + self._tick * self._spp / 8000.0
             return at if rtcp_at is None or at < rtcp_at else rtcp_at
         return rtcp_at
 
     def handle_timer(self, now: float) -> None:
         if not self._running or self._t0 is None:
             return
-        ptime = self.ptime_s
+        ptime = self._spp / 8000.0
         due = math.floor((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline came
         if due >= self._tick:
             if due - self._tick >= MAX_BURST_TICKS:
                 skipped = due - self._tick
                 self._c["skipped"] += skipped
                 self._tick = due
+            neg = self.neg
+            sending = neg is not None and neg.send and neg.remote_address is not None
             while self._tick <= due:
-                if self.sending:
+                if sending:
                     self._send_tick(self._tick)
                 self._tick += 1
         if self._next_rtcp is not None and now >= self._next_rtcp:
@@ -281,8 +286,13 @@ class MediaStream(RtcpMixin):
         capture = self._capture
         pcm = bytes(capture[:nbytes])
         del capture[:nbytes]
-        dtmf_pt = self._dtmf_pt()
-        dtmf = self._dtmf_tx.next_packet(ts) if dtmf_pt is not None else None
+        dtmf_pt = neg.dtmf_send_pt
+        if dtmf_pt is None:
+            dtmf_pt = self.dtmf_always_pt
+        dtmf_tx = self._dtmf_tx
+        # (``active`` written out: no digit queued or playing is the common period)
+        dtmf = (dtmf_tx.next_packet(ts) if dtmf_pt is not None
+                and (dtmf_tx._event is not None or dtmf_tx._queue) else None)
         if self._inband:  # an in-band digit replaces the microphone
             pcm = bytes(self._inband[:nbytes]).ljust(nbytes, b"\0")
             del self._inband[:nbytes]
@@ -350,14 +360,28 @@ class MediaStream(RtcpMixin):
         if not self._running:
             self._c["not_running"] += 1  # before start or after stop: not an attack
             return
+        neg = self.neg
+        assert neg is not None
+        decoder = self._decoders.get(pt)
+        seqs = self._seqs
+        if (addr == self._peer and decoder is not None and ssrc == self._remote_ssrc
+                and seqs is not None and neg.recv and pt not in neg.dtmf_recv_pts):
+            # every period's packet: the negotiated source, payload type and SSRC (what
+            # the checks below would all pass), with the RFC 3550 A.1 sequence check
+            self._from_expected = True
+            before = seqs.resyncs
+            if not seqs.accept(seq):
+                return
+            if seqs.resyncs != before:
+                self._jb.reset()
+            self._c["octets_received"] += len(payload)
+            self._jb.put(ts, seq, decoder.decode(payload), now)
+            return
         source = self._source_ok(addr, False)
         if source is False:
             self._c["wrong_source"] += 1
             return
-        neg = self.neg
-        assert neg is not None
         is_dtmf = pt in neg.dtmf_recv_pts
-        decoder = self._decoders.get(pt)
         if source is None:
             # RFC 4961 symmetric RTP across NAT: latch onto the first source whose
             # packet is valid for this session, and send there from now on.
@@ -409,6 +433,12 @@ class MediaStream(RtcpMixin):
         return ok
 
     # ------------------------------------------------------------ outputs
+
+    @property
+    def has_output(self) -> bool:
+        """Datagrams or events queued: a received packet (RTP's) leaves the timer as it
+        was, so with none of these the pump has nothing to flush."""
+        return bool(self._out or self._events)
 
     def datagrams_to_send(self) -> list[MediaDatagram]:
         out, self._out = self._out, []
