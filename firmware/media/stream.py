@@ -230,7 +230,7 @@ class MediaStream(RtcpMixin):
         sound card running faster than the network clock drops samples instead of growing
         delay."""
         self._capture += pcm
-        limit = 2 * 2 * self.samples_per_packet * self._k
+        limit = 4 * self._spp * self._k  # (two packets of S16_LE samples)
         if len(self._capture) > limit:
             excess = len(self._capture) - limit
             excess += excess % 2
