@@ -49,7 +49,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from firmware.control import ControlConfig  # noqa: E402
-from firmware.demo.network import Network, free_media_base, handset_config, until  # noqa: E402
+from firmware.demo.network import Network, call_and_answer, free_media_base, handset_config  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -179,10 +179,7 @@ def serve() -> None:
                 if line == "call":
                     a.audio.set_tone(440)
                     b.audio.set_tone(1000)
-                    a.api.dial(b.uri())
-                    await until(lambda: b.states() == ["incoming"], "B rings")
-                    b.api.set_hook(True)
-                    await until(lambda: a.states() == ["connected"], "connected")
+                    await call_and_answer(a, b)
                     await asyncio.sleep(1.0)
                 elif line == "reset":
                     sends.clear()

@@ -28,6 +28,7 @@ from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.media_ports import CallMedia, MediaIO
 from firmware.app.pump import CorePump
+from firmware.media.grid import EARLY_S
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
 from hal.clock import Clock
@@ -90,7 +91,7 @@ class App:
                                    after=self.sip.flush, name=f"{name}.phone")
         self.engine_pump = CorePump(
             self.engine, clock, name=f"{name}.audio", before_timer=self._before_period,
-            after=self._after_period) if self.engine else None
+            after=self._after_period, arm_early=EARLY_S / 2) if self.engine else None
         # the shell's RTP is read by the audio periods (see MediaIO)
         self._poll_rtp = self.engine is not None and callable(getattr(media_io, "drain", None))
         self.started = False
@@ -294,7 +295,7 @@ class App:
 
     def _start_media(self, call: str, local: Any, negotiated: Any) -> None:
         from firmware.media.framecodec import audio_rate
-        from firmware.media.stream import EARLY_S, MediaStream
+        from firmware.media.stream import MediaStream
 
         if call in self._media:
             self._update_media(call, negotiated)
@@ -323,7 +324,8 @@ class App:
         self._attach_engine()
 
     def _grid(self) -> float | None:
-        return self.engine.get_timer() if self.engine is not None else None
+        """Where a new stream's send grid starts: the engine's next period (idle or not)."""
+        return self.engine.next_period_at(self.clock.time()) if self.engine is not None else None
 
     def _deliver_media(self, call: str) -> Callable[..., None]:
         def deliver(data: bytes, source: Address, rtcp: bool, arrived: float | None = None) -> None:

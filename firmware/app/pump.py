@@ -54,6 +54,7 @@ class CorePump:
         after: Callable[[], None] | None = None,
         before_timer: Callable[[], None] | None = None,
         defer: Callable[[float], bool] | None = None,
+        arm_early: float = 0.0,
     ) -> None:
         self.core = core
         self.clock = clock
@@ -70,6 +71,11 @@ class CorePump:
         # ``defer(deadline)`` True: arm no timer for it, another pump ``tick``s this
         # core at that instant (one loop wake-up instead of two)
         self.defer = defer
+        #: the timer goes off this much before the deadline: the audio engine's, whose
+        #: core counts a period due up to ``EARLY_S`` early, is armed half of that early,
+        #: since asyncio wakes 0..1 ms after a deadline (epoll's timeout is rounded up to
+        #: the millisecond): the periods then run centred on their deadlines, not late
+        self.arm_early = arm_early
         self.errors = 0
         self.timer_fired = 0
         #: how many times a timer was armed on the clock (a deadline that did not move
@@ -176,7 +182,7 @@ class CorePump:
         self._armed_at = when
         if when is not None:
             self.arms += 1
-            self._handle = self.clock.call_at(when, self._fire)
+            self._handle = self.clock.call_at(when - self.arm_early, self._fire)
 
     @property
     def deadline(self) -> float | None:

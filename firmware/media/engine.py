@@ -163,6 +163,21 @@ class MediaEngine:
         fmt = audio.format
         return self._t0 + self._k * (fmt.period_frames / fmt.rate)
 
+    def next_period_at(self, now: float) -> float | None:
+        """The first period deadline on this engine's grid at or after ``now``, busy or
+        idle (None: not started, or the device paces itself).
+
+        Why: a call's stream starts its send grid here, so the capture and the send of
+        a period share one wake-up. ``get_timer`` is None while the engine idles (the
+        callee answers with no tone playing) and may lie in the past when the loop is
+        late; a stream started at ``now`` instead runs on its own grid, a fraction of a
+        period off, and every packet then waits for a second timer of its own."""
+        if self._t0 is None or (self.audio.has_clock and self.device_error is None):
+            return None
+        fmt = self.audio.format
+        period = fmt.period_frames / fmt.rate
+        return self._t0 + max(0, math.ceil((now - self._t0) / period - 1e-9)) * period
+
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:
             return

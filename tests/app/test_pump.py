@@ -131,3 +131,29 @@ def test_tick_before_the_deadline_does_nothing_and_off_grid_deadlines_arm() -> N
     assert sent == []
     clock.advance(0.031)  # 0.03 is not on the 20 ms grid: the core's own timer fired
     assert len(sent) == 1
+
+
+class EarlyTicker(Ticker):
+    """A core that counts a deadline due 1 ms early (as the media engine does)."""
+
+    def __init__(self, period: float) -> None:
+        super().__init__(period)
+        self.fired: list[float] = []
+
+    def handle_timer(self, now: float) -> None:
+        self.fired.append(now)
+        if self.next is not None and now >= self.next - 0.001:
+            self.next += self.period
+
+
+def test_arm_early_fires_before_the_deadline_and_keeps_it() -> None:
+    """``arm_early``: the clock is asked for ``deadline - arm_early`` (asyncio wakes late,
+    never early); the pump still reports the core's own deadline as the one armed."""
+    clock = VirtualClock(start=0.0)
+    core = EarlyTicker(0.5)
+    pump = CorePump(core, clock, arm_early=0.0005)
+    pump.input(core.start)
+    assert pump.deadline == 0.5
+    clock.advance(1.1)
+    assert core.fired == [pytest.approx(0.4995), pytest.approx(0.9995)]
+    assert pump.deadline == pytest.approx(1.5)

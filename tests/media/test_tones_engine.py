@@ -108,6 +108,22 @@ def test_engine_plays_local_tone_and_mixes_it_over_the_call(clock: VirtualClock)
     assert audio.dominant_hz(0.1) is None
 
 
+def test_next_period_at_is_on_the_grid_idle_or_busy(clock: VirtualClock) -> None:
+    """A call that starts while the engine idles (the callee answering) must still get
+    the engine's grid, not ``now``: its packets then go out in the period's wake-up."""
+    eng = MediaEngine(MockAudio(clock))
+    assert eng.next_period_at(clock.time()) is None  # not started
+    eng.start(clock.time())
+    t0 = clock.time()
+    assert eng.get_timer() is None  # idle: no periods run
+    for now in (t0, t0 + 0.0001, t0 + 0.0199, t0 + 0.02, t0 + 7.3456):
+        at = eng.next_period_at(now)
+        assert at is not None and at >= now - 1e-9 and at - now < 0.02 + 1e-9
+        assert abs((at - t0) / 0.02 - round((at - t0) / 0.02)) < 1e-6
+    assert eng.next_period_at(t0 + 0.02) == pytest.approx(t0 + 0.02)
+    assert eng.next_period_at(t0 + 0.0201) == pytest.approx(t0 + 0.04)
+
+
 def test_missing_device_does_not_stop_the_engine(clock: VirtualClock) -> None:
     audio = MockAudio(clock, fail_open="no such card")
     eng = MediaEngine(audio)
