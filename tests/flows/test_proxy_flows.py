@@ -177,8 +177,7 @@ def _b17(tmp_path: Path, place: dict[str, tuple[str, Any]]) -> MessageLog:
     users = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
     async def main() -> MessageLog:
-        net = Network()
-        try:
+        async with Network() as net:
             with Kamailio(tmp_path, users=users, host=place["kam"][0],
                           netns=place["kam"][1]) as kam:
                 net.log.name(kam.address, PX)
@@ -191,8 +190,6 @@ def _b17(tmp_path: Path, place: dict[str, tuple[str, Any]]) -> MessageLog:
                 await until(lambda: a.status().registered and b.status().registered, "registered")
                 await talk_and_hang_up(a, b)
                 await net.close()  # un-REGISTER while Kamailio still answers
-        finally:
-            await net.close()
         return net.log
 
     return asyncio.run(main())
