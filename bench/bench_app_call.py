@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from firmware.demo.network import Network, free_media_base, handset_config, until  # noqa: E402
+from firmware.demo.network import Network, call_and_answer, free_media_base, handset_config  # noqa: E402
 
 
 async def one_call(seconds: float) -> dict[str, float]:
@@ -44,10 +44,7 @@ async def one_call(seconds: float) -> dict[str, float]:
         b = await net.add("B", handset_config("5550002", media_base=free_media_base()))
         a.audio.set_tone(440)
         b.audio.set_tone(1000)
-        a.api.dial(b.uri())
-        await until(lambda: b.states() == ["incoming"], "B rings")
-        b.api.set_hook(True)
-        await until(lambda: a.states() == ["connected"], "A connected")
+        await call_and_answer(a, b)
         await asyncio.sleep(1.0)
         p0, t0, w0, c0 = time.process_time(), time.thread_time(), wakeups[0], time.monotonic()
         await asyncio.sleep(seconds)

@@ -249,13 +249,17 @@ def _median(rows: list[dict[str, float | None]], key: str) -> float | None:
 
 
 def precompile() -> None:
-    """Byte-compile the firmware as ``pip install`` does on a handset: a boot then reads
-    .pyc files instead of compiling every module (this tree runs with
+    """Byte-compile the firmware as ``pip install`` does on a handset, and compile its
+    dataclass methods as scripts/install-pi.sh does (firmware/app/codecache.py): a boot
+    then reads .pyc files and that table instead of compiling (this tree runs with
     PYTHONDONTWRITEBYTECODE, so nothing would be cached otherwise)."""
     import compileall
 
     for pkg in ("firmware", "hal"):
         compileall.compile_dir(str(ROOT / pkg), quiet=1)
+    # and, as scripts/install-pi.sh does after pip, the dataclass code table
+    subprocess.run([sys.executable, "-m", "firmware.app.codecache"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def until_register(config: str) -> int:

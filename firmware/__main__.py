@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
+        from firmware.app import codecache
+
+        codecache.use_installed()  # the dataclass code compiled at install (see there)
         from firmware.app.cli import run_main
 
         return run_main(args)

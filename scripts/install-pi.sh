@@ -54,6 +54,9 @@ if [ ! -x "$PREFIX/venv/bin/python" ]; then
   run "$PYTHON" -m venv "$PREFIX/venv"
 fi
 run "$PREFIX/venv/bin/pip" install --upgrade --quiet "$SRC[pi]"
+# Like the .pyc files pip just wrote: the dataclass methods compiled once here, not
+# at every boot (firmware/app/codecache.py; about half of start -> first REGISTER).
+run "$PREFIX/venv/bin/python" -m firmware.app.codecache
 run install -d -m 0755 "$PREFIX/docs"
 run cp -r "$SRC/docs/." "$PREFIX/docs/"
 

@@ -128,17 +128,7 @@ class Baresip(PeerProcess):
     async def ctrl(self, command: str, params: str = "") -> dict:
         """One command to baresip's ctrl_tcp (JSON in a netstring); its JSON answer.
         Call it from inside ``self.netns`` (the caller enters it) when there is one."""
-        reader, writer = await asyncio.open_connection(HOST, self.ctrl_port)
-        try:
-            payload = json.dumps({"command": command, "params": params, "token": "c1"}).encode()
-            writer.write(b"%d:%s," % (len(payload), payload))
-            await writer.drain()
-            async with asyncio.timeout(5):
-                length = int((await reader.readuntil(b":"))[:-1])
-                answer = await reader.readexactly(length + 1)
-            return json.loads(answer[:-1])
-        finally:
-            writer.close()
+        return await baresip_ctrl(self.ctrl_port, command, params)
 
     def __enter__(self) -> Baresip:
         return self.start() if self.proc is None else self
@@ -146,9 +136,6 @@ class Baresip(PeerProcess):
 
 async def baresip_ctrl(port: int, command: str, params: str = "") -> dict:
     """One command to baresip's ctrl_tcp (JSON in a netstring, on loopback); its JSON answer."""
-    import asyncio
-    import json
-
     reader, writer = await asyncio.open_connection(HOST, port)
     try:
         payload = json.dumps({"command": command, "params": params, "token": "t1"}).encode()

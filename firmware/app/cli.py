@@ -13,9 +13,10 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware.control.server import ControlConfig, parse_hostport
+if TYPE_CHECKING:
+    from firmware.control.server import ControlConfig
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +82,17 @@ def _notify(state: str) -> None:
 
 
 def _control_config(args: argparse.Namespace, config: Any) -> ControlConfig | None:
+    """The control API's address and credentials, or None (no API). The server's
+    modules load only when one is configured: they are not on the way to the first
+    REGISTER (bench/bench_boot.py)."""
+    if not args.control and not getattr(config, "control_bind", None):
+        return None
+    from firmware.control.server import ControlConfig, parse_hostport
+
     if args.control:
         host, port = parse_hostport(args.control)
-    elif getattr(config, "control_bind", None):
-        host, port = config.control_bind
     else:
-        return None
+        host, port = config.control_bind
     names = tuple(n for n in str(getattr(config, "control_hosts", "") or "").replace(",", " ").split())
     return ControlConfig(host=host, port=port, token=getattr(config, "control_token", "") or None,
                          names=names, cert_file=getattr(config, "control_cert_file", "") or None,

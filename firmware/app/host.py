@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from firmware.app.config_map import (
     dtmf_policy,
@@ -20,7 +20,6 @@ from firmware.app.config_map import (
     registrations,
     sip_sender,
 )
-from firmware.app.control_adapter import AppControl
 from firmware.app.core import App
 from firmware.app.media_io import UdpMediaIO
 from firmware.app.mediakeys import MediaKeys
@@ -28,7 +27,6 @@ from firmware.app.netplan import advertised_host, bind_host, route_specs, sip_tr
 from firmware.app.netwatch import NetWatch
 from firmware.app.recorders import SipTrace
 from firmware.app.secure import attach_tls
-from firmware.control.server import ControlConfig, ControlServer
 from firmware.net.addresses import family_of, is_wildcard
 from firmware.net.keepalive import StreamKeepAlive
 from firmware.net.resolve import TargetResolver
@@ -38,6 +36,10 @@ from firmware.sip.endpoint import Endpoint
 from firmware.sip.events import TargetFailed
 from hal.base import Hal
 from hal.clock import LoopClock
+
+if TYPE_CHECKING:  # the API's modules load when it is used: not on the way to the first REGISTER
+    from firmware.app.control_adapter import AppControl
+    from firmware.control.server import ControlConfig, ControlServer
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +74,8 @@ class PhoneHost:
         self._config: Any = None
         self.media: UdpMediaIO | None = None
         self.control: ControlServer | None = None
-        self.control_api: AppControl | None = None
+        self._control_api: AppControl | None = None
+        self._line_names: dict[int, str] = {}
         self._audio_fds: list[int] = []
         self._pace_handle: asyncio.TimerHandle | None = None
         self._media_address = "127.0.0.1"
@@ -175,17 +178,28 @@ class PhoneHost:
             self.app, self.router, config, bind=bind, port=port, route_key=route_key,
             registrars=[r.registrar for r in registrations(config)],
             on_address=self._address_changed, check_interval=check_interval)
-        names = {ln.index: ln.name for ln in config.lines}
-        self.control_api = AppControl(self.app, names)
+        self._line_names = {ln.index: ln.name for ln in config.lines}
         if autostart:
             self.start_app()
         if control is not None:
+            from firmware.control.server import ControlServer
+
             self.control = ControlServer(self.control_api, control,
                                          front=self._web_front(config, control),
                                          media_next=self.next_audio_period)
             await self.control.start()
         log.info("%s: SIP on %s:%d, announced as %s:%d", name, bind, port, *local)
         return self
+
+    @property
+    def control_api(self) -> AppControl | None:
+        """The control API's view of the app (``firmware.surface.PhoneControl``), made at
+        first use: a phone nobody drives never loads it."""
+        if self._control_api is None and self.app is not None:
+            from firmware.app.control_adapter import AppControl
+
+            self._control_api = AppControl(self.app, self._line_names)
+        return self._control_api
 
     def _route_target_failures(self) -> None:
         """The endpoint's ``TargetFailed`` goes to the router (it picks the next server),

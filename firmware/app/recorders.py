@@ -13,12 +13,17 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from firmware.surface import WirePacket
+if TYPE_CHECKING:
+    from firmware.surface import WirePacket
 
 Address = tuple[str, int]
 WireTap = Callable[[str, bytes, Address, str, float], None]
+#: What the trace keeps per message: (wall, src, dst, transport, data). A plain tuple,
+#: made a ``WirePacket`` when the admin page asks: the first REGISTER is recorded
+#: before anything has loaded the control API's types (``firmware.surface``).
+_Kept = tuple[float, Address, Address, str, bytes]
 
 
 class SipTrace:
@@ -26,7 +31,7 @@ class SipTrace:
 
     def __init__(self, *, max_messages: int = 5000, max_bytes: int = 8 * 1024 * 1024,
                  wall: Callable[[], float] = time.time) -> None:
-        self._packets: deque[WirePacket] = deque()
+        self._packets: deque[_Kept] = deque()
         self._bytes = 0
         self.max_messages = max_messages
         self.max_bytes = max_bytes
@@ -36,13 +41,13 @@ class SipTrace:
     def record(self, direction: str, data: bytes, peer: Address, transport: str,
                local: Address) -> None:
         src, dst = (local, peer) if direction == "out" else (peer, local)
-        pkt = WirePacket(wall=self._wall(), src=(str(src[0]), int(src[1])),
-                         dst=(str(dst[0]), int(dst[1])), transport=transport, data=bytes(data))
-        self._packets.append(pkt)
-        self._bytes += len(pkt.data)
+        kept = (self._wall(), (str(src[0]), int(src[1])), (str(dst[0]), int(dst[1])), transport,
+                bytes(data))
+        self._packets.append(kept)
+        self._bytes += len(kept[4])
         while self._packets and (len(self._packets) > self.max_messages
                                  or self._bytes > self.max_bytes):
-            self._bytes -= len(self._packets.popleft().data)
+            self._bytes -= len(self._packets.popleft()[4])
             self.dropped += 1
 
     def tap(self, local: Callable[[], Address], chain: WireTap | None = None) -> WireTap:
@@ -56,7 +61,10 @@ class SipTrace:
         return on_wire
 
     def since(self, wall: float) -> list[WirePacket]:
-        return [p for p in self._packets if p.wall >= wall]
+        from firmware.surface import WirePacket
+
+        return [WirePacket(wall=w, src=src, dst=dst, transport=transport, data=data)
+                for w, src, dst, transport, data in self._packets if w >= wall]
 
     def __len__(self) -> int:
         return len(self._packets)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from firmware.app import codecache
 from firmware.app.cli import (
     _control_config,
     _notify,
@@ -226,6 +227,7 @@ async def amain(args: argparse.Namespace) -> int:
             except BaseException:
                 hal.close()
                 raise
+            codecache.uninstall()  # started: what loads from now on compiles as usual
             good = config
             phone.on_restart = lambda c=config: reload.restart(c)
             if resyncer is not None and phone.app is not None:

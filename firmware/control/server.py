@@ -164,6 +164,13 @@ class ControlServer:
         log.info("control API on %s://%s:%d (token %s)", self.config.scheme, self.config.host,
                  self.port, "required" if self.config.token_required else "not required")
 
+    async def __aenter__(self) -> ControlServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()

@@ -96,6 +96,15 @@ async def _connect(run: FigureRun, a: Handset, b: Handset) -> None:
     await until(_talking(a, b), "A-B connected")
 
 
+async def _resume(run: FigureRun, holder: Handset, held: Handset, listener: Handset) -> None:
+    """``holder`` presses Resume; once both talk again ``listener`` must hear the other
+    end's tone."""
+    holder.api.press_softkey("resume")
+    await until(_talking(holder, held), f"{held.name} resumed")
+    other = held if listener is holder else holder
+    await run.hear("resumed", listener, TONE[other.name])
+
+
 async def _consult(holder: Handset, held: Handset, third: Handset) -> None:
     """``holder`` puts ``held`` on hold, opens a new line and calls ``third``, who answers."""
     holder.api.press_softkey("hold")
@@ -126,7 +135,10 @@ async def join_conference(mixer: Handset, first: Handset, third: Handset,
     Confrn (``first`` held), call ``third``, who answers, Confrn again: all three talk,
     ``mixer``'s phone mixing. ``before_join`` runs while ``third`` is still consulted."""
     mixer.api.press_softkey("confrn")
-    await until(lambda: first.states() == ["held"], f"{first.name} held")
+    # the mixer shows "holding" once the hold's 200 is in (and ACKed); dialling before
+    # that would put the INVITE to ``third`` ahead of the ACK (as _consult says)
+    await until(lambda: first.states() == ["held"] and "holding" in mixer.states(),
+                f"{first.name} held")
     mixer.api.dial(third.uri())
     await until(_state(third, "incoming"), f"{third.name} ringing")
     third.api.set_hook(True)
@@ -159,9 +171,7 @@ async def fig_b4(net: Network) -> FigureRun:
     await until(lambda: b.states() == ["holding"] and a.states() == ["held"], "hold")
     await run.hear_silence("held", b)
     run.snap("holding", b)
-    b.api.press_softkey("resume")
-    await until(lambda: b.states() == ["connected"] and a.states() == ["connected"], "resume")
-    await run.hear("resumed", b, TONE["A"])
+    await _resume(run, b, a, listener=b)
     await _hang_up(a, b)
     return run
 
@@ -176,9 +186,7 @@ async def fig_b5(net: Network) -> FigureRun:
     run.snap("consulting", b)
     await _hang_up(b, c)
     await until(lambda: "holding" in b.states(), "B back to the held call")
-    b.api.press_softkey("resume")
-    await until(lambda: a.states() == ["connected"], "A resumed")
-    await run.hear("resumed", b, TONE["A"])
+    await _resume(run, b, a, listener=b)
     await _hang_up(a, b)
     return run
 

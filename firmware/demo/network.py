@@ -184,6 +184,12 @@ class Network:
         host.start_app()  # after naming, so the first REGISTER is in the log
         return handset
 
+    async def __aenter__(self) -> Network:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def close(self) -> None:
         """Stop every handset, then raise ``InternalErrors`` if one of them hit a bug of ours."""
         counted: dict[str, dict[str, int]] = {}
@@ -209,6 +215,18 @@ async def until(predicate: Callable[[], bool], what: str, timeout: float = 8.0) 
         if loop.time() > end:
             raise TimeoutError(f"timed out waiting for {what}")
         await asyncio.sleep(0.01)
+
+
+async def call_and_answer(a: Handset, b: Handset, timeout: float = 8.0,
+                          target: str | None = None) -> None:
+    """``a`` dials ``target`` (``b``'s URI by default; a number goes through the proxy);
+    ``b`` rings and lifts the handset; both are talking. The opening of almost every
+    two-phone test and bench, in one place."""
+    a.api.dial(target or b.uri())
+    await until(lambda: b.states() == ["incoming"], f"{b.name} to ring", timeout=timeout)
+    b.api.set_hook(True)
+    await until(lambda: "connected" in a.states() and "connected" in b.states(),
+                f"{a.name}-{b.name} connected", timeout=timeout)
 
 
 async def settle(seconds: float = 0.3) -> None:

@@ -35,6 +35,7 @@ from firmware.demo.figures import (
     _consult,
     _hang_up,
     _no_live,
+    _resume,
     _state,
     _talking,
     _tones,
@@ -194,9 +195,7 @@ async def _hold_then_resume(run: FigureRun, net: Network) -> FigureRun:
     await until(lambda: a.states() == ["holding"] and b.states() == ["held"], "Bob held")
     await run.hear_silence("held", b)
     run.snap("holding", a)
-    a.api.press_softkey("resume")
-    await until(lambda: _talking(a, b)(), "resumed")
-    await run.hear("resumed", b, TONE["A"])
+    await _resume(run, a, b, listener=b)
     await _hang_up(a, b)
     return run
 
@@ -212,9 +211,7 @@ async def ex_2_2(net: Network) -> FigureRun:
     await run.hear_silence("held", b)
     run.snap("consulting", a)
     await _hang_up(a, c)
-    a.api.press_softkey("resume")
-    await until(lambda: b.states() == ["connected"], "Bob back")
-    await run.hear("resumed", b, TONE["A"])
+    await _resume(run, a, b, listener=b)
     return run
 
 

@@ -80,6 +80,10 @@ class NoCommonCodec:
     warning_code: int = WARNING_INCOMPATIBLE_MEDIA
     warning_text: str = "Incompatible media format"
 
+    def warning(self, host: str) -> str:
+        """The Warning header value (RFC 3261 20.43) that goes with the refusal."""
+        return f'{self.warning_code} {host} "{self.warning_text}"'
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Negotiated:

@@ -286,7 +286,7 @@ class CallOps(PhoneBase):
     def reject_no_codec(self, call: Call, result: NoCommonCodec, now: float) -> None:
         """488 + Warning 304 (RFC 3261 §20.43), or the seed's 400 + 304 by config."""
         status = 400 if self.settings.reject_no_codec_as_400 else result.status
-        warning = f'{result.warning_code} {self.settings.media_address} "{result.warning_text}"'
+        warning = result.warning(self.settings.media_address)
         self._sip("reject", call.session, status, now=now,
                   reason="Bad Request" if status == 400 else "Not Acceptable Here",
                   headers=(("Warning", warning),))

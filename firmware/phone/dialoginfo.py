@@ -20,7 +20,6 @@ guarantee (not installed on the phone).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,6 +88,8 @@ def parse_dialog_info(body: bytes) -> DialogInfo:
         raise ValueError("dialog-info body too large")
     if b"<!DOCTYPE" in body.upper() or b"<!ENTITY" in body.upper():
         raise ValueError("dialog-info with a DTD refused")
+    import xml.etree.ElementTree as ET  # with the first NOTIFY only: not on the boot path
+
     try:
         root = ET.fromstring(body)
     except ET.ParseError as exc:

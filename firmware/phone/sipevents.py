@@ -323,7 +323,7 @@ class SipEvents(TransferOps):
             return
         result = media.receive_offer(offer, direction=direction, hold_style=style)
         if isinstance(result, NoCommonCodec):
-            warning = f'{result.warning_code} {self.settings.media_address} "{result.warning_text}"'
+            warning = result.warning(self.settings.media_address)
             self._sip("reject", event.session, 488, now=now, reason="Not Acceptable Here",
                       headers=(("Warning", warning),))
             return

@@ -146,7 +146,7 @@ class SipExtras(MwiOps):
         style = "connection" if self.settings.hold_method == "c0" else "attribute"
         result = media.receive_offer(offer, direction=direction, hold_style=style)
         if isinstance(result, NoCommonCodec):
-            warning = f'{result.warning_code} {self.settings.media_address} "{result.warning_text}"'
+            warning = result.warning(self.settings.media_address)
             self._sip("respond", event.request_id, 488, now=now, reason="Not Acceptable Here",
                       headers=(("Warning", warning),))
             return

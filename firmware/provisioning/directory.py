@@ -18,7 +18,6 @@ clear error naming the file. Two formats are accepted:
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 MAX_BYTES = 256 * 1024
@@ -94,6 +93,8 @@ def _parse_xml(text: str, filename: str) -> tuple[str, list[DirectoryEntry]]:
     upper = text.upper()
     if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
         raise DirectoryError(filename, "DTDs and entities are not allowed")
+    import xml.etree.ElementTree as ET  # only with a directory file: not on every boot's path
+
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:

@@ -6,7 +6,7 @@ import asyncio
 import os
 import socket
 
-from firmware.demo.network import Network, handset_config, heard, until
+from firmware.demo.network import Network, call_and_answer, handset_config, heard
 
 
 def test_rtp_junk_does_not_disturb_the_call() -> None:
@@ -16,10 +16,7 @@ def test_rtp_junk_does_not_disturb_the_call() -> None:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002"))
             a.api.set_mock_tone(1000)
-            a.api.dial(b.uri())
-            await until(lambda: b.states() == ["incoming"], "B to ring")
-            b.api.set_hook(True)
-            await until(lambda: b.states() == ["connected"], "connected")
+            await call_and_answer(a, b)
             before = await heard(b, 1000.0)
             app = b.host.app
             assert app is not None

@@ -1,5 +1,6 @@
 """A registered, idle phone has loaded neither numpy nor Pillow, libsrtp, the HTTP client
-(and the e-mail package it pulls in) nor the CA store, and runs no audio periods.
+(and the e-mail package it pulls in), the CA store, the control API nobody configured
+nor an XML parser with no XML to read, and runs no audio periods.
 
 Why: on a Pi Zero numpy's import is a large part of the time from power-on to
 the first REGISTER and of the idle resident memory, and Pillow is only needed
@@ -26,6 +27,7 @@ PROBE = textwrap.dedent('''
 
     async def main():
         reg = StubRegistrar()
+        import firmware.app.runloop  # noqa: F401 - the run path's own imports count too
         from firmware.app.host import PhoneHost
         from firmware.provisioning.boot import load_local
         from hal.clock import LoopClock
@@ -47,7 +49,11 @@ PROBE = textwrap.dedent('''
         await asyncio.sleep(0.5)
         heavy = sorted({m.split(".")[0] for m in sys.modules}
                        & {"numpy", "PIL", "pylibsrtp", "http", "email"})
-        out = {"registered": reg.registered.is_set(), "heavy": heavy,
+        # the control API (and the types it serves), the XML parsers: loaded when used
+        later = sorted(m for m in ("firmware.surface", "firmware.control.server",
+                                   "firmware.app.control_adapter", "xml.etree.ElementTree")
+                       if m in sys.modules)
+        out = {"registered": reg.registered.is_set(), "heavy": heavy, "later": later,
                "idle_periods": engine.periods - before, "timer": engine.get_timer(),
                "ca_store": host.transport.streams.tls_context is not None}
         await host.stop(grace=0.2)
@@ -65,6 +71,7 @@ def test_idle_registered_phone_loads_no_numpy_nor_pillow_and_runs_no_audio_perio
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["registered"]
     assert out["heavy"] == []
+    assert out["later"] == []
     assert out["idle_periods"] == 0 and out["timer"] is None
     # a UDP phone never loaded the system CA store (~30 ms of the boot; a TLS phone
     # loads it at its first connect: tests/security/test_sip_tls.py)

@@ -12,7 +12,14 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from firmware.demo.network import Network, free_media_base, handset_config, heard, until
+from firmware.demo.network import (
+    Network,
+    call_and_answer,
+    free_media_base,
+    handset_config,
+    heard,
+    until,
+)
 from firmware.phone.ports import PortPool
 
 
@@ -38,10 +45,7 @@ async def _call_with_a_taken_port() -> tuple[float | None, float | None, int, bo
         b = await net.add("B", handset_config("5550002"))
         a.api.set_mock_tone(1000.0)
         b.api.set_mock_tone(600.0)
-        a.api.dial(b.uri())
-        await until(lambda: b.states() == ["incoming"], "B ringing")
-        b.api.set_hook(True)
-        await until(lambda: a.states() == ["connected"] == b.states(), "connected")
+        await call_and_answer(a, b)
         a_hears, b_hears = await heard(a, 600.0), await heard(b, 1000.0)
         assert a.host.app is not None
         skipped = a.host.app.phone.ports.busy_skipped

@@ -10,7 +10,14 @@ import gc
 import socket
 from typing import Any
 
-from firmware.demo.network import Network, free_media_base, handset_config, heard, until
+from firmware.demo.network import (
+    Network,
+    call_and_answer,
+    free_media_base,
+    handset_config,
+    heard,
+    until,
+)
 
 
 async def _call_and_check() -> None:
@@ -20,10 +27,7 @@ async def _call_and_check() -> None:
         b = await net.add("B", handset_config("5550002", media_base=free_media_base()))
         a.audio.set_tone(440)
         b.audio.set_tone(1000)
-        a.api.dial(b.uri())
-        await until(lambda: b.states() == ["incoming"], "B rings")
-        b.api.set_hook(True)
-        await until(lambda: a.states() == ["connected"], "A connected")
+        await call_and_answer(a, b)
         media = a.host.media
         assert media is not None
         [port] = list(media._polled)  # opened in poll mode

@@ -41,14 +41,11 @@ def test_buttons_mute_volume_and_speaker_over_http(tmp_path: Path) -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002"), state_dir=tmp_path)
-            server = ControlServer(b.api, ControlConfig())
-            await server.start()
-            port = server.port
-            try:
+            async with ControlServer(b.api, ControlConfig()) as server:
+                port = server.port
                 got["unknown"] = await _post(port, "hold")
                 got["mute_idle"] = await _post(port, "mute")
                 got["line2"] = await _post(port, "line2")
@@ -89,15 +86,11 @@ def test_buttons_mute_volume_and_speaker_over_http(tmp_path: Path) -> None:
                 got["end"] = await _post(port, "speaker")  # ends a speakerphone call
                 await until(lambda: all(s == "ended" for s in a.states()), "A to see the end")
                 got["ended"] = await _status(port)
-            finally:
-                await server.close()
             # restart B on the same state directory: the levels are back
             await b.host.stop(grace=0.2)
             del net.handsets["B"]
             b2 = await net.add("B2", handset_config("5550002"), state_dir=tmp_path)
             got["restarted"] = b2.status().to_json()
-        finally:
-            await net.close()
 
     asyncio.run(main())
     assert got["unknown"][0] == 400 and "unknown button" in got["unknown"][1]["error"]

@@ -25,14 +25,11 @@ def test_status_media_and_dtmf_between_two_handsets() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002"))
-            server = ControlServer(b.api, ControlConfig())
-            await server.start()
-            port = server.port
-            try:
+            async with ControlServer(b.api, ControlConfig()) as server:
+                port = server.port
                 b.api.dial(a.uri())
                 await until(lambda: a.states() == ["incoming"], "A to ring")
                 a.api.set_hook(True)
@@ -50,10 +47,6 @@ def test_status_media_and_dtmf_between_two_handsets() -> None:
                 await until(lambda: "DTMF: 5#" in b.api.status().display, "B shows both digits")
                 got["after"] = json.loads((await _request(port, "GET", "/api/status"))[2])
                 got["a_display"] = list(a.api.status().display)
-            finally:
-                await server.close()
-        finally:
-            await net.close()
 
     asyncio.run(main())
     media = _media(got["status"])

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from test_control_api import _request
@@ -29,27 +31,24 @@ def test_callback_rings_when_the_busy_callee_is_free_and_redials() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002", call_waiting=False))
             d = await net.add("D", handset_config("5550004"))
-            server = ControlServer(a.api, ControlConfig())
-            await server.start()
+            async with ControlServer(a.api, ControlConfig()) as server:
 
-            async def post(path: str, body: dict[str, Any]) -> int:
-                return (await _request(server.port, "POST", path, body))[0]
+                async def post(path: str, body: dict[str, Any]) -> int:
+                    return (await _request(server.port, "POST", path, body))[0]
 
-            async def status() -> dict[str, Any]:
-                return json.loads((await _request(server.port, "GET", "/api/status"))[2])
+                async def status() -> dict[str, Any]:
+                    return json.loads((await _request(server.port, "GET", "/api/status"))[2])
 
-            async def busy_b() -> None:
-                d.api.dial(b.uri())
-                await until(_state(b, "incoming"), "B rings")
-                b.api.set_hook(True)
-                await until(_talking(d, b), "B with D")
+                async def busy_b() -> None:
+                    d.api.dial(b.uri())
+                    await until(_state(b, "incoming"), "B rings")
+                    b.api.set_hook(True)
+                    await until(_talking(d, b), "B with D")
 
-            try:
                 b.api.set_mock_tone(TONE["B"])
                 await post("/api/mock/audio", {"tone_hz": TONE["A"]})
                 await busy_b()
@@ -82,10 +81,6 @@ def test_callback_rings_when_the_busy_callee_is_free_and_redials() -> None:
                 await until(lambda: not b.host.app.phone._watchers, "B forgot the watcher")
                 await post("/api/softkey", {"name": "endcall"})
                 await until(_no_live(b), "B idle")
-            finally:
-                await server.close()
-        finally:
-            await net.close()
 
     asyncio.run(main())
     assert "CallBack" in got["busy"]["softkeys"]
@@ -166,28 +161,31 @@ async def _busy_then_callback(a: Any, bob: RawCallee, port: int) -> tuple[Any, A
     return await bob.expect("SUBSCRIBE")
 
 
+@asynccontextmanager
+async def _busy_bob() -> AsyncIterator[tuple[Any, RawCallee, int, Any, Any]]:
+    """Phone A behind its control API has called raw Bob, got 486 and pressed CallBack:
+    yields A, Bob, the API port and Bob's SUBSCRIBE with its source address."""
+    bob = RawCallee()
+    try:
+        async with Network() as net:
+            a = await net.add("A", handset_config("5550001"))
+            async with ControlServer(a.api, ControlConfig()) as server:
+                sub, addr = await _busy_then_callback(a, bob, server.port)
+                yield a, bob, server.port, sub, addr
+    finally:
+        bob.close()
+
+
 def test_callback_refused_by_the_callee_says_so() -> None:
     """A callee that answers 486 and then refuses the SUBSCRIBE (489): nothing waits."""
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        bob, net = RawCallee(), Network()
-        try:
-            a = await net.add("A", handset_config("5550001"))
-            server = ControlServer(a.api, ControlConfig())
-            await server.start()
-            try:
-                sub, addr = await _busy_then_callback(a, bob, server.port)
-                got["sub"] = sub
-                bob.reply(sub, addr, 489, "Bad Event")
-                await until(lambda: any("refused" in r for r in a.status().display),
-                            "A says so")
-                got["status"] = json.loads((await _request(server.port, "GET", "/api/status"))[2])
-            finally:
-                await server.close()
-        finally:
-            await net.close()
-            bob.close()
+        async with _busy_bob() as (a, bob, port, sub, addr):
+            got["sub"] = sub
+            bob.reply(sub, addr, 489, "Bad Event")
+            await until(lambda: any("refused" in r for r in a.status().display), "A says so")
+            got["status"] = json.loads((await _request(port, "GET", "/api/status"))[2])
 
     asyncio.run(main())
     sub = got["sub"]
@@ -204,38 +202,27 @@ def test_callback_reads_a_hand_written_notifier_and_refuses_bad_notifies() -> No
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        bob, net = RawCallee(), Network()
-        try:
-            a = await net.add("A", handset_config("5550001"))
-            server = ControlServer(a.api, ControlConfig())
-            await server.start()
-            try:
-                sub, addr = await _busy_then_callback(a, bob, server.port)
-                bob.reply(sub, addr, 200, "OK", extra=f"Expires: 600\nContact: <{bob.uri}>\n")
-                bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>'
-                        + _info(0, "confirmed"))
-                bob.notify(sub, addr, bomb)
-                got["dtd"] = (await bob.expect("400"))[0]
-                bob.notify(sub, addr, _info(0, "confirmed"), call_id="other@127.0.0.1")
-                got["unknown"] = (await bob.expect("481"))[0]
-                bob.notify(sub, addr, _info(1, "confirmed"))
-                await bob.expect("200")
-                got["busy"] = a.status()
-                bob.notify(sub, addr, _info(2, "terminated"))  # Bob hangs up
-                await bob.expect("200")
-                await until(lambda: a.status().ringer, "A rings")
-                bob.notify(sub, addr, _info(1, "confirmed"))  # a late, older NOTIFY
-                await bob.expect("200")
-                got["stale"] = a.status()
-                bob.notify(sub, addr, b"", state="terminated;reason=noresource")
-                await bob.expect("200")
-                await until(lambda: a.status().callback is None, "callback over")
-                got["ended"] = a.status()
-            finally:
-                await server.close()
-        finally:
-            await net.close()
-            bob.close()
+        async with _busy_bob() as (a, bob, _port, sub, addr):
+            bob.reply(sub, addr, 200, "OK", extra=f"Expires: 600\nContact: <{bob.uri}>\n")
+            bomb = (b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaa">]>'
+                    + _info(0, "confirmed"))
+            bob.notify(sub, addr, bomb)
+            got["dtd"] = (await bob.expect("400"))[0]
+            bob.notify(sub, addr, _info(0, "confirmed"), call_id="other@127.0.0.1")
+            got["unknown"] = (await bob.expect("481"))[0]
+            bob.notify(sub, addr, _info(1, "confirmed"))
+            await bob.expect("200")
+            got["busy"] = a.status()
+            bob.notify(sub, addr, _info(2, "terminated"))  # Bob hangs up
+            await bob.expect("200")
+            await until(lambda: a.status().ringer, "A rings")
+            bob.notify(sub, addr, _info(1, "confirmed"))  # a late, older NOTIFY
+            await bob.expect("200")
+            got["stale"] = a.status()
+            bob.notify(sub, addr, b"", state="terminated;reason=noresource")
+            await bob.expect("200")
+            await until(lambda: a.status().callback is None, "callback over")
+            got["ended"] = a.status()
 
     asyncio.run(main())
     assert got["dtd"].status == 400 and got["unknown"].status == 481

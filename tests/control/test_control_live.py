@@ -21,14 +21,11 @@ def test_a_call_driven_over_http() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002"))
-            server = ControlServer(b.api, ControlConfig())
-            await server.start()
-            port = server.port
-            try:
+            async with ControlServer(b.api, ControlConfig()) as server:
+                port = server.port
                 got["idle"] = json.loads((await _request(port, "GET", "/api/status"))[2])
                 got["hold_idle"] = await _request(port, "POST", "/api/softkey", {"name": "hold"})
                 got["dial"] = await _request(port, "POST", "/api/dial", {"target": a.uri()})
@@ -54,10 +51,7 @@ def test_a_call_driven_over_http() -> None:
                 await until(lambda: all(s == "ended" for s in a.states()), "A idle")
                 got["history"] = json.loads((await _request(port, "GET", "/api/history"))[2])
                 got["audio"] = json.loads((await _request(port, "GET", "/api/mock/audio"))[2])
-            finally:
-                await server.close()
-        finally:
-            await net.close()
+
         got["wire"] = net.log.sequence()
 
     asyncio.run(main())

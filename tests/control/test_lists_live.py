@@ -24,22 +24,19 @@ def test_lists_directory_settings_and_services_over_http() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             book = parse_directory(BOOK.format(alice=a.uri()).encode())
             b = await net.add("B", handset_config("5550002", directory=book))
-            server = ControlServer(b.api, ControlConfig())
-            await server.start()
-            port = server.port
+            async with ControlServer(b.api, ControlConfig()) as server:
+                port = server.port
 
-            async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
-                code, _h, raw = await _request(port, "POST", path, body)
-                out = json.loads(raw)
-                out["_code"] = code
-                return out
+                async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+                    code, _h, raw = await _request(port, "POST", path, body)
+                    out = json.loads(raw)
+                    out["_code"] = code
+                    return out
 
-            try:
                 # A calls B: B's LCD names the caller from B's directory; B declines -> missed
                 a.api.dial(b.uri())
                 await until(lambda: b.states() == ["incoming"], "B to ring")
@@ -66,10 +63,6 @@ def test_lists_directory_settings_and_services_over_http() -> None:
                 got["services"] = await post("/api/button", {"name": "services"})
                 got["bad_softkey"] = await post("/api/softkey", {"name": "dial"})
                 await post("/api/softkey", {"name": "exit"})
-            finally:
-                await server.close()
-        finally:
-            await net.close()
 
     asyncio.run(main())
     assert any("Alice Arden" in row for row in got["incoming"])

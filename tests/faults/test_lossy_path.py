@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from firmware.demo.network import Handset, Network, handset_config, heard, until
+from firmware.demo.network import Handset, Network, call_and_answer, handset_config, heard, until
 
 
 class LossyPath:
@@ -68,11 +68,7 @@ def test_call_sets_up_and_ends_through_retransmissions(loss: float) -> None:
             b = await net.add("B", handset_config("5550002", **keys))
             paths = [LossyPath(a, loss, seed=11), LossyPath(b, loss, seed=23)]
             a.api.set_mock_tone(1000)
-            a.api.dial(b.uri())
-            await until(lambda: b.states() == ["incoming"], "B to ring", timeout=20)
-            b.api.set_hook(True)
-            await until(lambda: a.states() == ["connected"] and b.states() == ["connected"],
-                        "both connected", timeout=20)
+            await call_and_answer(a, b, timeout=20)
             tone = await heard(b, 1000.0)
             a.api.press_softkey("endcall")
             try:

@@ -16,12 +16,20 @@ import wave
 from pathlib import Path
 
 import pytest
-from interop_row import WAIT, hear_hold_resume, idle, in_states
+from interop_row import (
+    WAIT,
+    answer_the_peer,
+    hear_hold_resume,
+    idle,
+    in_states,
+    our_handset,
+    transfer_to_second_handset,
+)
 from peers import Kamailio, Netns
 from peers_linphone import Linphonec
 from peers_tls import KamailioTls, make_pki
 
-from firmware.demo.network import Network, handset_config, heard, until
+from firmware.demo.network import Network, until
 from firmware.media.analysis import dominant_frequency
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
@@ -38,11 +46,8 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
     seen: dict[str, object] = {}
     net = Network()
     try:
-        phone = await net.add("phone", handset_config(
-            "5550001", proxy=proxy, password=USERS["5550001"], transport=transport, **keys),
-            host=kam.host)
+        phone = await our_handset(net, "phone", "5550001", proxy, transport, **keys)
         phone.api.set_mock_tone(OUR_TONE)
-        await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
         await until(lambda: re.search(rf"REGISTER sip:bob@\S+ from \S+ proto={transport}",
                                       kam.log_text()) is not None,
                     "linphonec registered", timeout=WAIT)
@@ -55,28 +60,14 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
         await until(lambda: lp.log_text().count("Receiving tone") >= 3, "linphonec to hear DTMF",
                     timeout=WAIT)
         # blind transfer (REFER): linphonec calls our second handset through Kamailio
-        other = await net.add("other", handset_config(
-            "5550002", proxy=proxy, password=USERS["5550002"], transport=transport, **keys),
-            host=kam.host)
-        await until(lambda: other.status().registered, "second handset registered", timeout=WAIT)
-        phone.api.transfer("5550002")
-        await until(in_states(other, "incoming"), "the transfer target to ring", timeout=WAIT)
-        other.api.set_hook(True)
-        await until(in_states(other, "connected"), "linphonec and the target connected",
-                    timeout=WAIT)
-        await until(idle(phone), "the transferor idle", timeout=WAIT)
-        seen["transferred"] = await heard(other, THEIR_TONE, timeout=WAIT)
-        other.api.press_softkey("endcall")
-        await until(idle(other), "idle after the transferred call", timeout=WAIT)
+        seen["transferred"] = await transfer_to_second_handset(net, phone, proxy, transport,
+                                                               THEIR_TONE, **keys)
         # its two calls (ours, then the transferred one) ended, so it takes a new one
         await until(lambda: lp.log_text().count(" ended (") >= 2, "linphonec to see the BYE",
                     timeout=WAIT)
         param = f";transport={transport}" if transport != "udp" else ""
         lp.command(f"call sip:5550001@{kam.host}:{port}{param}")
-        await until(in_states(phone, "incoming"), "our phone to ring", timeout=WAIT)
-        phone.api.set_hook(True)
-        await until(in_states(phone, "connected"), "connected", timeout=WAIT)
-        seen["they_call"] = await heard(phone, THEIR_TONE, timeout=WAIT)
+        seen["they_call"] = await answer_the_peer(phone, THEIR_TONE)
         await asyncio.sleep(1.5)  # our tone into linphonec's recording
         lp.command("terminate")
         await until(idle(phone), "idle after linphonec's BYE", timeout=WAIT)

@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from interop_row import WAIT, hear_hold_resume, idle, in_states
+from interop_row import (
+    WAIT,
+    answer_the_peer,
+    hear_hold_resume,
+    idle,
+    in_states,
+    our_handset,
+    transfer_to_second_handset,
+)
 from peers import HOST, Baresip, Kamailio, Netns, Sipp
 from peers_tls import KamailioTls, make_pki
 
@@ -70,11 +78,8 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
     out = []
     proxy = kam.tls_address if transport == "tls" else kam.address  # type: ignore[attr-defined]
     try:
-        phone = await net.add("phone", handset_config(
-            "5550001", proxy=proxy, password=USERS["5550001"], transport=transport, **keys),
-            host=kam.host)
+        phone = await our_handset(net, "phone", "5550001", proxy, transport, **keys)
         phone.api.set_mock_tone(OUR_TONE)
-        await until(lambda: phone.status().registered, "our phone registered", timeout=WAIT)
         await until(lambda: "alice" in kam.log_text() and "REGISTER sip:alice" in kam.log_text(),
                     "baresip registered", timeout=WAIT)
         # we call baresip (auto answer) through Kamailio
@@ -87,27 +92,12 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
         watcher.cancel()
         out[-1]["events"] = events
         # blind transfer (REFER): baresip calls our second handset through Kamailio
-        other = await net.add("other", handset_config(
-            "5550002", proxy=proxy, password=USERS["5550002"], transport=transport, **keys),
-            host=kam.host)
-        await until(lambda: other.status().registered, "second handset registered",
-                    timeout=WAIT)
-        phone.api.transfer("5550002")
-        await until(in_states(other, "incoming"), "the transfer target to ring", timeout=WAIT)
-        other.api.set_hook(True)
-        await until(in_states(other, "connected"), "baresip and the target connected",
-                    timeout=WAIT)
-        await until(idle(phone), "the transferor idle", timeout=WAIT)
-        out.append({"transferred": await heard(other, BARESIP_TONE, timeout=WAIT)})
-        other.api.press_softkey("endcall")
-        await until(idle(other), "idle after the transferred call", timeout=WAIT)
+        out.append({"transferred": await transfer_to_second_handset(
+            net, phone, proxy, transport, BARESIP_TONE, **keys)})
         # baresip calls us through Kamailio
         answer = await bs.ctrl("dial", f"sip:5550001@{proxy[0]}:{proxy[1]}{_param(transport)}")
         assert answer.get("ok") is not False, answer
-        await until(in_states(phone, "incoming"), "our phone to ring", timeout=WAIT)
-        phone.api.set_hook(True)
-        await until(in_states(phone, "connected"), "connected", timeout=WAIT)
-        out.append({"heard": await heard(phone, BARESIP_TONE, timeout=WAIT)})
+        out.append({"heard": await answer_the_peer(phone, BARESIP_TONE)})
         await asyncio.sleep(1.0)  # a second of our audio for baresip's statistics
         await bs.ctrl("hangup")
         await until(idle(phone), "idle after baresip's BYE", timeout=WAIT)

@@ -19,7 +19,7 @@ import pytest
 
 from firmware.demo.figures import _consult
 from firmware.demo.ladder import render_text
-from firmware.demo.network import Network, handset_config, heard, settle, until
+from firmware.demo.network import Network, call_and_answer, handset_config, heard, settle, until
 
 pytestmark = pytest.mark.slow
 
@@ -88,10 +88,7 @@ def _ladder(net: WireNet) -> str:
 
 
 async def _connect(a: Any, b: Any) -> None:
-    a.api.dial(b.uri())
-    await until(lambda: b.states() == ["incoming"], f"{b.name} ringing")
-    b.api.set_hook(True)
-    await until(lambda: "connected" in a.states() and "connected" in b.states(), "connected")
+    await call_and_answer(a, b)
 
 
 def _tones(*hs: Any) -> None:

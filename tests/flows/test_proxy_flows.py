@@ -31,11 +31,11 @@ from flowkit import (
 )
 from peers import HOST, Kamailio, Sipp, free_port
 from peers_hosts import TwoHosts
+from talk import assert_hear_each_other, play_own_tones, talk_and_hang_up
 
-from firmware.demo.figures import TONE
 from firmware.demo.ladder import MessageLog, render_text
 from firmware.demo.match import compare
-from firmware.demo.network import Network, handset_config, heard, until
+from firmware.demo.network import Network, handset_config, until
 from firmware.demo.seed import FIGURES as SEED
 
 pytestmark = [pytest.mark.slow, pytest.mark.interop]
@@ -102,24 +102,10 @@ async def _forwarding(tmp_path: Path, place: dict[str, tuple[str, Any]], scenari
     return net.log
 
 
-async def _media_flows(x: Any, y: Any) -> None:
-    """Each microphone plays its own tone; each earpiece must hear the other's (RTP goes
-    end to end, only SIP passes the proxy)."""
-    x.api.set_mock_tone(TONE[x.name])
-    y.api.set_mock_tone(TONE[y.name])
-    for me, other in ((x, y), (y, x)):
-        hz = await heard(me, TONE[other.name])
-        assert hz == pytest.approx(TONE[other.name], rel=0.04), f"{me.name} heard {hz}"
-
-
 async def _c_answers(a: Any, c: Any) -> None:
-    a.api.dial("5550002")
-    await until(lambda: c.states() == ["incoming"], "C to ring", timeout=10)
-    c.api.set_hook(True)
-    await until(lambda: a.states() == ["connected"] and c.states() == ["connected"], "A-C connected")
-    await _media_flows(a, c)
-    a.api.press_softkey("endcall")
-    await until(lambda: all(s == "ended" for s in c.states()), "C idle")
+    """A dials B's number; the proxy's answer sends the call to C, who takes it (RTP goes
+    end to end, only SIP passes the proxy)."""
+    await talk_and_hang_up(a, c, target="5550002")
 
 
 @pytest.mark.parametrize("where", WHERE)
@@ -159,7 +145,8 @@ def test_b11_forward_on_no_answer(tmp_path: Path, where: str) -> None:
         c.api.set_hook(True)
         await until(lambda: a.states() == ["connected"] and c.states() == ["connected"],
                     "A-C connected")
-        await _media_flows(a, c)
+        play_own_tones(a, c)
+        await assert_hear_each_other(a, c)
         a.api.press_softkey("endcall")
         await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
@@ -202,14 +189,7 @@ def _b17(tmp_path: Path, place: dict[str, tuple[str, Any]]) -> MessageLog:
                                                     password=users["5550002"]),
                                   host=place[B][0], netns=place[B][1])
                 await until(lambda: a.status().registered and b.status().registered, "registered")
-                a.api.dial("5550002")
-                await until(lambda: b.states() == ["incoming"], "B to ring")
-                b.api.set_hook(True)
-                await until(lambda: a.states() == ["connected"] and b.states() == ["connected"],
-                            "connected")
-                await _media_flows(a, b)
-                a.api.press_softkey("endcall")
-                await until(lambda: all(s == "ended" for s in b.states()), "B idle")
+                await talk_and_hang_up(a, b)
                 await net.close()  # un-REGISTER while Kamailio still answers
         finally:
             await net.close()

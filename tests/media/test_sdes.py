@@ -142,12 +142,17 @@ def test_a_second_plain_stream_is_taken_when_the_first_is_savp_and_srtp_is_off()
     assert not answer.negotiated.encrypted and answer.negotiated.remote_rtp_port == 40002
 
 
-def test_both_ends_agree_on_mirrored_keys() -> None:
-    a, b = session(OPTIONAL), session(MANDATORY, 20000)
+def agree(a: SdpSession, b: SdpSession) -> tuple[Answer, Negotiated]:
+    """``a`` offers, ``b`` answers, ``a`` takes the answer: what each side agreed."""
     answer = b.receive_offer(wire(a.offer()))
     assert isinstance(answer, Answer)
-    neg_a = a.receive_answer(wire(answer.sdp))
-    assert isinstance(neg_a, Negotiated)
+    neg = a.receive_answer(wire(answer.sdp))
+    assert isinstance(neg, Negotiated)
+    return answer, neg
+
+
+def test_both_ends_agree_on_mirrored_keys() -> None:
+    answer, neg_a = agree(session(OPTIONAL), session(MANDATORY, 20000))
     assert neg_a.crypto is not None and answer.negotiated.crypto is not None
     assert neg_a.crypto[0] == answer.negotiated.crypto[1]  # what A sends with, B receives with
     assert neg_a.crypto[1] == answer.negotiated.crypto[0]
@@ -157,12 +162,8 @@ def test_both_ends_agree_on_mirrored_keys() -> None:
 def test_an_answer_without_keys() -> None:
     """A best-effort offer answered in the clear is a plain call; an RTP/SAVP offer
     answered without keys, or a key for a line we never offered, cannot carry audio."""
-    plain = session(OFF, 20000)
-    a = session(OPTIONAL)
-    answer = plain.receive_offer(wire(a.offer()))
-    assert isinstance(answer, Answer)
-    neg = a.receive_answer(wire(answer.sdp))
-    assert isinstance(neg, Negotiated) and not neg.encrypted
+    answer, neg = agree(session(OPTIONAL), session(OFF, 20000))
+    assert not neg.encrypted
     m = session(MANDATORY)
     offer = wire(m.offer())
     bare = str(answer.sdp).replace("RTP/AVP", "RTP/SAVP")
@@ -176,10 +177,7 @@ def test_an_answer_without_keys() -> None:
 
 def test_reoffers_keep_our_keys_and_a_peers_new_key_is_followed() -> None:
     a, b = session(OPTIONAL), session(OPTIONAL, 20000)
-    first = b.receive_offer(wire(a.offer()))
-    assert isinstance(first, Answer)
-    neg1 = a.receive_answer(wire(first.sdp))
-    assert isinstance(neg1, Negotiated)
+    first, neg1 = agree(a, b)
     hold = a.offer(direction="sendonly")  # hold: the same keys
     assert crypto_lines(hold) == crypto_lines(a.offer())
     held = b.receive_offer(wire(hold))

@@ -25,9 +25,9 @@ import dns.asyncresolver
 import pytest
 from peers import HOST, Kamailio, free_port
 from peers_dns import Dnsmasq
+from talk import talk_and_hang_up
 
-from firmware.demo.figures import TONE
-from firmware.demo.network import Network, handset_config, heard, until
+from firmware.demo.network import Network, handset_config, until
 from firmware.net.resolve import TargetResolver
 from firmware.provisioning.schema import Proxy
 
@@ -142,18 +142,7 @@ def _resolver(port: int) -> Any:
 
 async def _talk(a: Any, b: Any) -> None:
     """A dials B: B rings, answers, each hears the other's tone; A hangs up."""
-    a.api.dial("5550002")
-    await until(lambda: b.states() == ["incoming"], "B to ring after the failover", timeout=15)
-    b.api.set_hook(True)
-    await until(lambda: a.states() == ["connected"] and b.states() == ["connected"],
-                "connected")
-    a.api.set_mock_tone(TONE["A"])
-    b.api.set_mock_tone(TONE["B"])
-    for me, other in ((a, "B"), (b, "A")):
-        hz = await heard(me, TONE[other])
-        assert hz == pytest.approx(TONE[other], rel=0.04), f"{me.name} heard {hz}"
-    a.api.press_softkey("endcall")
-    await until(lambda: all(s == "ended" for s in b.states()), "B idle")
+    await talk_and_hang_up(a, b, timeout=15)
 
 
 @pytest.mark.parametrize(("via", "kind"), [("srv", "silent"), ("srv", "refuses"),

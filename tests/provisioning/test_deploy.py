@@ -74,6 +74,7 @@ def test_install_script_dry_run_lists_every_step(tmp_path: Path) -> None:
     out = res.stdout
     assert "-m venv /opt/piphone/venv" in out
     assert f"/opt/piphone/venv/bin/pip install --upgrade --quiet {REPO}[pi]" in out
+    assert "/opt/piphone/venv/bin/python -m firmware.app.codecache" in out
     assert f"install -d -m 0750 -o root -g piphone {tmp_path}/etc-piphone" in out
     assert "piphone.service /etc/systemd/system/piphone.service" in out
     assert "systemctl enable piphone.service" in out

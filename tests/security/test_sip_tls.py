@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from peers_tls import KamailioTls, make_pki
+from talk import talk_and_hang_up
 
-from firmware.demo.figures import TONE
-from firmware.demo.network import Network, handset_config, heard, until
+from firmware.demo.network import Network, handset_config, until
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -33,22 +33,8 @@ def tls_phone(number: str, kam: KamailioTls, ca_file: Path | None, **keys: Any) 
                           password=USERS[number], tls_ca_file=str(ca_file or ""), **keys)
 
 
-async def media_both_ways(x: Any, y: Any) -> None:
-    x.api.set_mock_tone(TONE[x.name])
-    y.api.set_mock_tone(TONE[y.name])
-    for me, other in ((x, y), (y, x)):
-        hz = await heard(me, TONE[other.name])
-        assert hz == pytest.approx(TONE[other.name], rel=0.04), f"{me.name} heard {hz}"
-
-
 async def call(caller: Any, callee: Any) -> None:
-    caller.api.dial(callee.number)
-    await until(lambda: callee.states() == ["incoming"], f"{callee.name} to ring", timeout=10)
-    callee.api.set_hook(True)
-    await until(lambda: caller.states() == ["connected"] == callee.states(), "connected")
-    await media_both_ways(caller, callee)
-    caller.api.press_softkey("endcall")
-    await until(lambda: all(s == "ended" for s in callee.states()), f"{callee.name} idle")
+    await talk_and_hang_up(caller, callee)
     callee.api.set_hook(False)
     await until(lambda: callee.states() == [] and caller.states() == [], "both idle")
 

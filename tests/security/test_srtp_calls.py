@@ -23,9 +23,10 @@ from typing import Any
 import pytest
 from peers_sniff import UdpSniffer, pcmu_tone_share
 from peers_tls import KamailioTls, make_pki
+from talk import assert_hear_each_other
 
 from firmware.demo.figures import TONE
-from firmware.demo.network import Network, handset_config, heard, until
+from firmware.demo.network import Network, call_and_answer, handset_config, until
 
 pytestmark = [pytest.mark.interop, pytest.mark.slow]
 
@@ -57,22 +58,15 @@ async def _hold_and_resume(caller: Any, callee: Any) -> None:
     await until(lambda: caller.states() == ["holding"] and callee.states() == ["held"], "held")
     caller.api.press_softkey("resume")
     await until(lambda: caller.states() == ["connected"] == callee.states(), "resumed")
-    for me, other in ((caller, callee), (callee, caller)):
-        hz = await heard(me, TONE[other.name], timeout=10)
-        assert hz == pytest.approx(TONE[other.name], rel=0.04), f"{me.name} after resume: {hz}"
+    await assert_hear_each_other(caller, callee, timeout=10, when="after resume:")
     assert sessions() == before
     assert all(c is None or c.auth_failures == 0 for c in contexts)
 
 
 async def _call(caller: Any, callee: Any, sniffer: UdpSniffer, encrypted: bool,
                 hold: bool = False) -> None:
-    caller.api.dial(callee.number)
-    await until(lambda: callee.states() == ["incoming"], f"{callee.name} to ring", timeout=10)
-    callee.api.set_hook(True)
-    await until(lambda: caller.states() == ["connected"] == callee.states(), "connected")
-    for me, other in ((caller, callee), (callee, caller)):
-        hz = await heard(me, TONE[other.name], timeout=10)
-        assert hz == pytest.approx(TONE[other.name], rel=0.04), f"{me.name} heard {hz}"
+    await call_and_answer(caller, callee, timeout=10, target=callee.number)
+    await assert_hear_each_other(caller, callee, timeout=10)
     await until(lambda: all(_stream(h).stats().packets_received >= PACKETS
                             for h in (caller, callee)), "audio captured", timeout=10)
     for me, other in ((caller, callee), (callee, caller)):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webharness import PhoneLoop, chromium, need, shot, wait_for
+from webharness import PhoneLoop, chromium, need, shot, submit_settings, wait_for
 
 from firmware.control import ControlConfig
 from firmware.demo.network import Network, handset_config
@@ -168,17 +168,8 @@ def test_lists_show_the_call_and_dial_from_them(rig: Rig) -> None:
 def test_settings_set_dnd_and_forward_all(rig: Rig) -> None:
     b = rig.tab("B")
     b.get(rig.url("B", "/settings"))
-    box = b.find_element("css selector", "input[name=dnd]")
-    assert not box.is_selected()
-    box.click()
-    field = b.find_element("css selector", "input[name=forward_all]")
-    field.clear()
-    field.send_keys("5550009")
-    ringer = b.find_element("css selector", "input[name=volume_ringer]")
-    ringer.clear()
-    ringer.send_keys("3")
-    b.find_element("css selector", "#settings button[type=submit]").click()
-    wait_for(b, lambda d: d.find_element("id", "msg").text == "Saved", "Saved")
+    assert not b.find_element("css selector", "input[name=dnd]").is_selected()
+    submit_settings(b, toggle_dnd=True, forward_all="5550009", volume_ringer=3)
     dnd, fwd = rig.loop.call(lambda: (rig.b.host.app.phone.dnd, rig.b.host.app.phone.cfwd_to))
     assert dnd is True and fwd is not None and fwd.startswith("sip:5550009@")
     assert rig.loop.call(lambda: rig.b.status().volume["ringer"]) == 3
@@ -187,10 +178,7 @@ def test_settings_set_dnd_and_forward_all(rig: Rig) -> None:
     wait_for(b, lambda d: "Fwd all: 5550009" in _lcd(d)[0], "the LCD to show forwarding")
     # and back off, so later tests find B as it was
     b.get(rig.url("B", "/settings"))
-    b.find_element("css selector", "input[name=dnd]").click()
-    b.find_element("css selector", "input[name=forward_all]").clear()
-    b.find_element("css selector", "#settings button[type=submit]").click()
-    wait_for(b, lambda d: d.find_element("id", "msg").text == "Saved", "Saved again")
+    submit_settings(b, toggle_dnd=True, forward_all="")
     assert rig.loop.call(lambda: (rig.b.host.app.phone.dnd, rig.b.host.app.phone.cfwd_to)) == (
         False, None)
 

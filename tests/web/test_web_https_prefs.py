@@ -18,7 +18,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from peers_tls import make_pki
-from webharness import PhoneLoop, chromium, wait_for
+from webharness import PhoneLoop, chromium, submit_settings, wait_for
 
 from firmware.control import ControlConfig
 from firmware.demo.network import Network, handset_config
@@ -48,14 +48,8 @@ def test_settings_over_https_survive_a_restart(tmp_path: Path) -> None:
             with chromium(extra_args=(f"--ignore-certificate-errors-spki-list={_spki_pin(pki.cert_file)}",)) as d:
                 d.get(base + "/settings")
                 assert d.current_url.startswith("https://")
-                box = d.find_element("css selector", "input[name=dnd]")
-                assert not box.is_selected()
-                box.click()
-                field = d.find_element("css selector", "input[name=forward_all]")
-                field.clear()
-                field.send_keys("5550009")
-                d.find_element("css selector", "#settings button[type=submit]").click()
-                wait_for(d, lambda x: x.find_element("id", "msg").text == "Saved", "Saved")
+                assert not d.find_element("css selector", "input[name=dnd]").is_selected()
+                submit_settings(d, toggle_dnd=True, forward_all="5550009")
 
                 # the phone restarts on the same state directory (a reboot)
                 loop.run(b.host.stop(grace=0.2))

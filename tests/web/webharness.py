@@ -77,6 +77,25 @@ def wait_for(driver: Any, predicate: Callable[[Any], T], what: str, timeout: flo
         predicate, message=f"timed out waiting for {what}")
 
 
+def submit_settings(driver: Any, *, toggle_dnd: bool = False, forward_all: str | None = None,
+                    **numbers: int) -> None:
+    """On the open settings page: click DND (when ``toggle_dnd``), type ``forward_all``
+    (``""`` clears it) and each ``numbers`` field (``volume_ringer=3``), then Save and
+    wait for the page to say so."""
+    if toggle_dnd:
+        driver.find_element("css selector", "input[name=dnd]").click()
+    fields: dict[str, str] = {name: str(v) for name, v in numbers.items()}
+    if forward_all is not None:
+        fields["forward_all"] = forward_all
+    for name, text in fields.items():
+        field = driver.find_element("css selector", f"input[name={name}]")
+        field.clear()
+        if text:
+            field.send_keys(text)
+    driver.find_element("css selector", "#settings button[type=submit]").click()
+    wait_for(driver, lambda d: d.find_element("id", "msg").text == "Saved", "Saved")
+
+
 def shot(driver: Any, name: str) -> Path:
     """Save a screenshot of the page as <name>.png (docs/web with PIPHONE_WEB_SHOTS=1)."""
     if os.environ.get("PIPHONE_WEB_SHOTS") == "1":
