@@ -6,6 +6,7 @@ its packets in its audio periods' wake-ups, on their grid."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from typing import Any
 
@@ -47,6 +48,8 @@ async def _call_and_check() -> None:
         await until(lambda: stream.stats().malformed + stream.stats().wrong_source >= 20, "junk dropped")
         for h in (a, b):  # the caller (ringback playing) and the callee (engine idle)
             _assert_sends_on_the_audio_grid(h)
+        assert gc.get_freeze_count() > 0  # no full collection of the heap in a call
+    assert gc.get_freeze_count() == 0  # the calls ended
 
 
 def _assert_sends_on_the_audio_grid(h: Any) -> None:
