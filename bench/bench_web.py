@@ -18,7 +18,9 @@ process, as a person's browser would be.
    packets): |deviation|, as bench_media_grid.py measures it. Three phases of
    ``--seconds`` each in the same run: no browser; a browser showing the handset
    page (SSE pushes each second as the call timer ticks); a browser that also loads
-   the admin page, the call lists and the handset page again and again.
+   the admin page, the call lists and the handset page again and again. The phases
+   take turns, ``--rounds`` times, so that a drift of the machine's load over the
+   run weighs on all three alike.
    Target (bench_media_grid.py's): p99 < 2 ms; the ratio to the no-browser phase
    says what the page costs. In each phase a bare asyncio timer in another process
    (bench_media_grid.py's) measures the machine's own floor: on a shared VM the
@@ -35,14 +37,14 @@ process, as a person's browser would be.
 4. Loop-thread CPU of each SSE push and each answer (``thread_time`` around the
    push's snapshot and ``WebFront.handle``): the time the web holds the loop, the
    most it can delay an RTP send, unaffected by other processes' load; and B's
-   garbage-collector pauses (wall time, from ``gc.callbacks``) over the run.
+   garbage-collector pauses (``thread_time`` too, from ``gc.callbacks``) over the run.
 
 A person's browser usually runs on another computer; here it shares the
 phone's CPUs. ``--browser-nice 19`` runs Chromium at the lowest priority,
 closer to a browser elsewhere (the default, 0, is the worst case: the
 browser on the phone itself).
 
-usage: python bench/bench_web.py [--seconds 20] [--loads 10] [--browser-nice 19]
+usage: python bench/bench_web.py [--seconds 20] [--rounds 3] [--loads 10] [--browser-nice 19]
 """
 
 from __future__ import annotations
@@ -204,10 +206,10 @@ def instrument() -> dict[str, list[float]]:
 
     def collected(phase: str, info: dict[str, int]) -> None:  # the collector's pauses
         if phase == "start":
-            started[:] = [time.perf_counter()]
+            started[:] = [time.thread_time()]
         elif started:
             cpu.setdefault(f"gc pause, generation {info['generation']}", []).append(
-                (time.perf_counter() - started[0]) * 1000)
+                (time.thread_time() - started[0]) * 1000)
 
     gc.callbacks.append(collected)
     return cpu
@@ -328,7 +330,9 @@ class Floor:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=20.0, help="per phase, over all rounds")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="the three phases run in turn this many times (seconds/rounds each)")
     ap.add_argument("--loads", type=int, default=10)
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="run Chromium at this niceness (19: as if on another computer)")
@@ -366,32 +370,39 @@ def main() -> None:
         floors: dict[str, list[float]] = {}
         causes: dict[str, dict[str, int]] = {}
         pushes: dict[str, int] = {}
+        span = args.seconds / args.rounds
 
         def version() -> int:
             return int(driver.execute_script("return +(document.body.dataset.version || 0)") or 0)
 
         def phase(name: str, busy: bool, page: bool) -> None:
             v0 = version() if page else 0
-            floor = Floor(args.seconds)
+            floor = Floor(span)
             phone.cmd("reset")
-            end = time.monotonic() + args.seconds
+            end = time.monotonic() + span
             while time.monotonic() < end:
                 if busy:
                     for path in ("/admin", "/lists", "/"):
                         driver.get(base + path)
                 time.sleep(0.1)
             got = json.loads(phone.cmd("report"))
-            phases[name], causes[name] = got["dev"], got["late"]
-            floors[name] = floor.result()
+            phases.setdefault(name, []).extend(got["dev"])
+            for k, n in got["late"].items():
+                causes.setdefault(name, {}).setdefault(k, 0)
+                causes[name][k] += n
+            floors.setdefault(name, []).extend(floor.result())
             if page and not busy:
-                pushes[name] = version() - v0
+                pushes[name] = pushes.get(name, 0) + version() - v0
 
-        phase("no page open", False, False)
-        driver.get(base + "/")
-        time.sleep(1.0)
-        phase("handset page open", False, True)
-        phase("pages loading in a loop", True, False)
-        print(f"== RTP pacing of B during a call, {args.seconds:g} s per phase: |deviation| of "
+        for _ in range(args.rounds):  # interleaved: the machine's load drifts over minutes
+            driver.get("about:blank")
+            time.sleep(0.5)
+            phase("no page open", False, False)
+            driver.get(base + "/")
+            time.sleep(1.0)
+            phase("handset page open", False, True)
+            phase("pages loading in a loop", True, False)
+        print(f"== RTP pacing of B during a call, {args.seconds:g} s per phase in {args.rounds} turns: |deviation| of "
               "each send from its slot t0 + n*20 ms (ms; target p99 < 2 ms)")
         p99 = {name: pct([abs(x) for x in dev], 99) for name, dev in phases.items()}
         for name, dev in phases.items():
