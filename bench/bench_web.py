@@ -24,10 +24,10 @@ process, as a person's browser would be.
    Target (bench_media_grid.py's): p99 < 2 ms; the ratio to the no-browser phase
    says what the page costs. In each phase a bare asyncio timer in another process
    (bench_media_grid.py's) measures the machine's own floor: on a shared VM the
-   wake-up latency alone can exceed the target. Each send more than 2 ms off is
-   put down to the loop being busy when its period fell due (ours: the web, the
-   period's own work) or to a late wake-up of a loop that was waiting in time (the
-   machine), from the loop's selector waits.
+   wake-up latency alone can exceed the target. Each send more than 2 ms late is
+   put down to the loop being busy (over 1 ms of the loop thread's CPU between the
+   period falling due and the send: ours) or to the machine (the process preempted
+   or woken late), see ``why_late``.
    Why the grid and not, as before, the earliest ``t_n - n*20 ms`` of the phase:
    that reference moves with one early packet (a send in a period's wake-up may be
    up to ``EARLY_S`` before its slot), and every other packet's figure with it; the
@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import gc
 import json
 import logging
@@ -130,49 +131,54 @@ def first_render(driver: Any, base: str, loads: int) -> dict[str, list[float]]:
     return got
 
 
-def deviation(sends: list[tuple[float, int]], grid: tuple[float, int, int, float]) -> list[float]:
+def deviation(sends: list[tuple[float, int, float]], grid: tuple[float, int, int, float]) -> list[float]:
     """Signed ms from each send to its slot ``t0 + n*ptime`` on the stream's grid;
     ``grid`` is (t0, ts0, samples per packet, ptime) and ``n`` comes from the packet's
     RTP timestamp."""
     t0, ts0, spp, ptime = grid
-    return [(t - (t0 + ((ts - ts0) & 0xFFFFFFFF) // spp * ptime)) * 1000 for t, ts in sends]
+    return [(t - (t0 + ((ts - ts0) & 0xFFFFFFFF) // spp * ptime)) * 1000 for t, ts, _cpu in sends]
 
 
-def watch_selects(loop: asyncio.AbstractEventLoop) -> list[tuple[float, float]]:
-    """(entered, returned) loop times of each of the loop's waits in its selector."""
+def watch_selects(loop: asyncio.AbstractEventLoop) -> list[tuple[float, float, float]]:
+    """(entered, returned, thread CPU at return) of each of the loop's waits in its
+    selector (loop times)."""
     selector = loop._selector  # type: ignore[attr-defined]
     select = selector.select
-    waits: list[tuple[float, float]] = []
+    waits: list[tuple[float, float, float]] = []
 
     def timed(timeout: float | None = None) -> Any:
         t = loop.time()
         try:
             return select(timeout)
         finally:
-            waits.append((t, loop.time()))
+            waits.append((t, loop.time(), time.thread_time()))
 
     selector.select = timed
     return waits
 
 
-def why_late(sends: list[tuple[float, int]], dev: list[float],
-             waits: list[tuple[float, float]]) -> dict[str, int]:
-    """Who made each send more than 2 ms late: the loop busy when its period fell due
-    (the wait before it began after the period's timer was due, or the same wake-up
-    spent > 1 ms before the send: the web, the period's own work, another callback), or
-    the machine (the loop was waiting in time and the kernel woke it late: another
-    process on the CPU, the VM's wake-up latency)."""
-    out = {"loop busy": 0, "woke late": 0}
-    i = 0
-    for (t, _ts), d in zip(sends, dev, strict=True):
-        while i + 1 < len(waits) and waits[i + 1][1] <= t:
-            i += 1
-        if d <= 2.0 or not waits or waits[i][1] > t:
+def why_late(sends: list[tuple[float, int, float]], dev: list[float],
+             waits: list[tuple[float, float, float]]) -> dict[str, int]:
+    """Who made each send more than 2 ms late, by the loop thread's CPU time from the
+    moment its period's timer fell due to the send: over 1 ms (the period's own work
+    is a few tenths) is the loop busy (the web, a GC pause, another callback: ours);
+    less is the machine (the process preempted, or its wake-up late: other processes,
+    the VM). CPU time does not advance while the process waits for a CPU, so the
+    split does not depend on the machine's load."""
+    out = {"loop busy": 0, "machine": 0}
+    returned = [w[1] for w in waits]
+    for (t, _ts, cpu), d in zip(sends, dev, strict=True):
+        if d <= 2.0:
             continue
-        entered, returned = waits[i]
-        slot = t - d / 1000
-        busy = entered > slot - EARLY_S / 2 or t - returned > 0.001
-        out["loop busy" if busy else "woke late"] += 1
+        due = t - d / 1000 - EARLY_S / 2  # when the period's timer was armed to go off
+        i = bisect.bisect_right(returned, t) - 1  # the wake-up that ran this period
+        if i < 0:
+            continue
+        if waits[i][0] > due:  # busy when due: count from its last wake-up before then
+            i = bisect.bisect_right(returned, due) - 1
+            if i < 0:
+                continue
+        out["loop busy" if cpu - waits[i][2] > 0.001 else "machine"] += 1
     return out
 
 
@@ -230,7 +236,7 @@ def serve(role: str) -> None:
         me = await net.add("B" if role == "near" else "A", cfg,
                            control=ControlConfig(port=0) if role == "near" else None)
         loop = asyncio.get_running_loop()
-        sends: list[tuple[float, int]] = []
+        sends: list[tuple[float, int, float]] = []
         cpu: dict[str, list[float]] = {}
         if role == "near":
             media = me.host.media
@@ -238,7 +244,7 @@ def serve(role: str) -> None:
 
             def timed(port: int, data: bytes, dest: Any, rtcp: bool) -> None:
                 if not rtcp and len(data) >= 12:
-                    sends.append((loop.time(), int.from_bytes(data[4:8], "big")))
+                    sends.append((loop.time(), int.from_bytes(data[4:8], "big"), time.thread_time()))
                 send(port, data, dest, rtcp)
 
             media.send = timed  # type: ignore[method-assign]
@@ -411,7 +417,7 @@ def main() -> None:
             print(f"  {name:24s} {len(dev):5d} packets  p50 {pct(mag, 50):6.3f}  "
                   f"p99 {p99[name]:6.3f}  max {max(mag):6.2f}  mean signed {statistics.mean(dev):+6.3f}  "
                   f"> 2 ms: {sum(x > 2 for x in mag):3d} ({causes[name]['loop busy']} loop busy, "
-                  f"{causes[name]['woke late']} woke late)  p99/no-page {p99[name] / max(p99['no page open'], 1e-6):4.2f}"
+                  f"{causes[name]['machine']} machine)  p99/no-page {p99[name] / max(p99['no page open'], 1e-6):4.2f}"
                   f"{extra}")
             fl = floors[name]
             print(f"  {'':24s} machine floor (bare asyncio timer, another process): p50 "
