@@ -42,9 +42,12 @@ process, as a person's browser would be.
 A person's browser usually runs on another computer; here it shares the
 phone's CPUs. ``--browser-nice 19`` runs Chromium at the lowest priority,
 closer to a browser elsewhere (the default, 0, is the worst case: the
-browser on the phone itself).
+browser on the phone itself). Phone B runs at the niceness the shipped
+systemd unit gives it (``Nice=`` in systemd/piphone.service; ``--phone-nice 0``
+for an ordinary process), and the machine's floor at the same.
 
 usage: python bench/bench_web.py [--seconds 20] [--rounds 3] [--loads 10] [--browser-nice 19]
+         [--phone-nice N]
 """
 
 from __future__ import annotations
@@ -71,6 +74,22 @@ from firmware.demo.network import Network, free_media_base, handset_config, unti
 from firmware.media.grid import EARLY_S  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def unit_nice() -> int:
+    """The niceness the shipped systemd unit gives the phone (``Nice=``; 0 without one)."""
+    unit = Path(__file__).resolve().parents[1] / "systemd" / "piphone.service"
+    for line in unit.read_text().splitlines():
+        if line.strip().startswith("Nice="):
+            return int(line.split("=", 1)[1])
+    return 0
+
+
+def may_raise_priority(nice: int) -> bool:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-c", f"import os; os.nice({nice})"],
+                          capture_output=True).returncode == 0
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -229,6 +248,10 @@ def serve(role: str) -> None:
     last reset from the stream's grid, JSON), ``cpu``, ``quit``. ``far`` is A, the
     caller: it prints its URI and takes ``dial URI`` and ``quit``."""
 
+    nice = int(os.environ.get("BENCH_PHONE_NICE", "0"))
+    if role == "near" and nice:
+        os.nice(nice)  # as systemd/piphone.service runs the phone (the parent checked it may)
+
     async def run() -> None:
         net = Network()
         cfg = handset_config("5550002" if role == "near" else "5550001",
@@ -326,8 +349,10 @@ class Floor:
 
         from bench_media_grid import BARE_LOOP
 
+        nice = int(os.environ.get("BENCH_PHONE_NICE", "0"))  # the phone's, for a like floor
         self.proc = subprocess.Popen([sys.executable, "-c", BARE_LOOP, str(seconds)],
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
 
     def result(self) -> list[float]:
         out, _ = self.proc.communicate(timeout=120)
@@ -342,16 +367,25 @@ def main() -> None:
     ap.add_argument("--loads", type=int, default=10)
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="run Chromium at this niceness (19: as if on another computer)")
+    ap.add_argument("--phone-nice", type=int, default=None,
+                    help="run phone B at this niceness (default: the Nice= of systemd/piphone.service)")
     ap.add_argument("--serve", choices=("near", "far"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve)
         return
+    nice = unit_nice() if args.phone_nice is None else args.phone_nice
+    if nice < 0 and not may_raise_priority(nice):
+        print(f"bench_web: no permission for nice {nice} (root or CAP_SYS_NICE); the phone runs at 0")
+        nice = 0
+    os.environ["BENCH_PHONE_NICE"] = str(nice)
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
         print("bench_web: chromium and chromium-driver are needed (scripts/install-deps.sh)")
         sys.exit(1)
     print("load average at start: {:.2f} {:.2f} {:.2f} ({} CPUs)".format(*os.getloadavg(),
                                                                        os.cpu_count()))
+    print(f"phone B at nice {nice}{' (as systemd/piphone.service runs it)' if nice == unit_nice() else ''},"
+          f" Chromium at nice {args.browser_nice}")
     phone = Child("near")
     port, b_uri = int(phone.line()), phone.line()
     far = Child("far")
