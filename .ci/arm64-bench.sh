@@ -6,19 +6,26 @@
 # here go into a throw-away overlay, never into the cached root CI uses).
 #
 # Steps, each timed:
-#   1. peers  - apt: baresip-core (g711, aubridge, aufile modules) and iproute2
-#               (bench_media_cpu runs baresip in a network namespace)
+#   1. peers  - apt: baresip-core (g711, aubridge, aufile modules), iproute2
+#               (bench_media_cpu runs baresip in a network namespace), sip-tester
+#               (SIPp, the flood's UAC)
 #   2. deps   - the project's runtime dependencies (pyproject.toml) into the
 #               cached /opt/venv, which lacks the ones the stage does not need
 #   3. boot   - bench/bench_boot.py: start -> first REGISTER, RSS and CPU idle,
 #               INVITE -> 180, ours and baresip's and the ratio
 #   4. call   - bench/bench_media_cpu.py: CPU of a G.711 call, ours / baresip
+#   5. flood  - bench/bench_flood.py: a call running, SIPp's INVITE flood and a
+#               garbage storm; RSS growth, longest RTP gap, call kept, OPTIONS
+#               after (BENCH_FLOOD=0 leaves it out). Every party (SIPp, the
+#               caller, the phone) is emulated on the same cores: the gaps say
+#               more about qemu under load than about a Pi; the RSS growth holds.
 # Every figure is CPU or time of an emulated process on this host: qemu-user
 # translates both programs, so only the ratio carries over to a Pi, not the
 # absolute numbers (RSS includes qemu's translator and code cache, for both).
 #
 # env: BENCH_RUNS (default 3), BENCH_IDLE_SECONDS (default 20),
-#      BENCH_CALL_SECONDS (default 60), BENCH_CALL_WINDOWS (default 6).
+#      BENCH_CALL_SECONDS (default 60), BENCH_CALL_WINDOWS (default 6),
+#      BENCH_FLOOD (default 1).
 set -euo pipefail
 
 T0=$SECONDS
@@ -34,7 +41,7 @@ PY=/opt/venv/bin/python
 step_start peers
 apt-get -o Acquire::Retries=3 update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-  baresip-core iproute2 >/tmp/apt-bench.log 2>&1 || { tail -20 /tmp/apt-bench.log >&2; exit 1; }
+  baresip-core iproute2 sip-tester >/tmp/apt-bench.log 2>&1 || { tail -20 /tmp/apt-bench.log >&2; exit 1; }
 log "$(dpkg-query -W -f='${Package} ${Version} ${Architecture}' baresip-core)"
 step_end
 
@@ -60,5 +67,13 @@ step_end
 step_start call
 "$PY" bench/bench_media_cpu.py --seconds "${BENCH_CALL_SECONDS:-60}" --windows "${BENCH_CALL_WINDOWS:-6}"
 step_end
+
+if [ "${BENCH_FLOOD:-1}" = 1 ]; then
+  step_start flood
+  load
+  "$PY" bench/bench_flood.py --mode both
+  load
+  step_end
+fi
 
 log "arm64 benches done in $((SECONDS - T0))s"
