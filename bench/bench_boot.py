@@ -1,7 +1,12 @@
 """Boot and reaction figures of a phone process, beside baresip measured the same way.
 
-Prints, for piphone (``python -m firmware run --hal mock``) and for baresip
-(a real softphone, when installed), the median over a few runs of:
+Prints, for piphone (``python -m firmware run --hal mock`` from this tree, in the
+interpreter running the bench), for the same tree installed as on a handset
+(``handset``: a venv of the system's python3 with the wheel's files and the
+``piphone`` console script, as scripts/install-pi.sh leaves it; bench/handset_venv.py;
+``BENCH_HANDSET=0`` leaves it out, ``BENCH_HANDSET_PYTHON`` picks the interpreter)
+and for baresip (a real softphone, when installed), taking turns, the median over a
+few runs of:
 
 * process start -> first REGISTER on the wire (a stub registrar on loopback
   answers 200 to every REGISTER);
@@ -10,7 +15,7 @@ Prints, for piphone (``python -m firmware run --hal mock``) and for baresip
 * resident memory (VmRSS) of the registered, idle phone;
 * CPU of the registered, idle phone over BENCH_IDLE_SECONDS (default 20 s), in % of a core;
 
-and the ratio piphone / baresip for each. Figures only, no thresholds: this
+and the ratio to baresip for each. Figures only, no thresholds: this
 machine's speed is unknown, the ratio against a peer measured in the same run
 is what carries meaning. Everything stays on 127.0.0.1.
 
@@ -20,6 +25,7 @@ under valgrind (a figure other jobs' load does not move).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -35,6 +41,10 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import handset_venv  # noqa: E402 - beside this script
+from handset_venv import system_python  # noqa: E402
+
 HOST = "127.0.0.1"
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 IDLE_WINDOW = float(os.environ.get("BENCH_IDLE_SECONDS", "20"))
@@ -218,13 +228,27 @@ def measure(start: Callable[[int, int, Path], subprocess.Popen[bytes]], user: st
             "rss": float(rss) if rss else None, "idle": idle}
 
 
-def start_piphone(sip_port: int, reg_port: int, work: Path) -> subprocess.Popen[bytes]:
+def _phone_cnf(sip_port: int, reg_port: int, work: Path) -> Path:
     cnf = work / "SIP00112233AABB.cnf"
     cnf.write_text(f"line1_name: 5550002\nproxy1_address: {HOST}\nproxy1_port: {reg_port}\n"
                    f"proxy_register: 1\ntimer_register_expires: 600\nvoip_control_port: {sip_port}\n"
                    "start_media_port: 28000\nend_media_port: 28100\n")
+    return cnf
+
+
+def start_piphone(sip_port: int, reg_port: int, work: Path) -> subprocess.Popen[bytes]:
+    """This tree, in the interpreter running the bench (the dev venv)."""
+    cnf = _phone_cnf(sip_port, reg_port, work)
     return subprocess.Popen([sys.executable, "-m", "firmware", "run", "--hal", "mock", "--config",
                              str(cnf)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_handset(script: Path, sip_port: int, reg_port: int,
+                  work: Path) -> subprocess.Popen[bytes]:
+    """This tree installed as on a handset (bench/handset_venv.py), by its console script."""
+    cnf = _phone_cnf(sip_port, reg_port, work)
+    return subprocess.Popen([str(script), "run", "--hal", "mock", "--config", str(cnf)], cwd=work,
+                            env=handset_venv.clean_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def start_baresip(sip_port: int, reg_port: int, work: Path) -> subprocess.Popen[bytes]:
@@ -259,7 +283,7 @@ def precompile() -> None:
         compileall.compile_dir(str(ROOT / pkg), quiet=1)
     # and, as scripts/install-pi.sh does after pip, the dataclass code table
     subprocess.run([sys.executable, "-m", "firmware.app.codecache"], cwd=ROOT, check=True,
-                   stdout=subprocess.DEVNULL)
+                   capture_output=True)
 
 
 def until_register(config: str) -> int:
@@ -287,29 +311,46 @@ def until_register(config: str) -> int:
     return 1
 
 
+def _count(python: str, cnf: Path, runs: int, cwd: Path, env: dict[str, str] | None) -> list[int]:
+    counts = []
+    for _ in range(runs):
+        proc = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", python,
+             str(Path(__file__).resolve()), "--until-register", str(cnf)],
+            cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        found = [ln for ln in proc.stderr.splitlines() if "Collected :" in ln]
+        if proc.returncode != 0 or not found:
+            raise RuntimeError(proc.stderr[-2000:])
+        counts.append(int(found[-1].split(":")[-1].strip()))
+    return counts
+
+
 def instructions(runs: int = 3) -> int:
     """``--instructions``: user-space instructions from process start to the first
-    REGISTER under valgrind's callgrind, median of ``runs``: unlike milliseconds, the
+    REGISTER under valgrind's callgrind, median of ``runs``, for this tree in the dev
+    venv and for the handset install (bench/handset_venv.py): unlike milliseconds, the
     same whatever else the machine runs (baresip is not counted: its 6 ms are not the
     question, our import work is)."""
     precompile()
-    counts = []
     with tempfile.TemporaryDirectory() as tmp:
         cnf = Path(tmp) / "SIP00112233AABB.cnf"
         cnf.write_text(f"line1_name: 5550002\nproxy1_address: {HOST}\nproxy1_port: {free_port()}\n"
-                       "proxy_register: 1\nvoip_control_port: 0\n")
-        for _ in range(runs):
-            proc = subprocess.run(
-                ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-                 str(Path(__file__).resolve()), "--until-register", str(cnf)],
-                cwd=ROOT, capture_output=True, text=True, check=False)
-            found = [ln for ln in proc.stderr.splitlines() if "Collected :" in ln]
-            if proc.returncode != 0 or not found:
-                print(proc.stderr[-2000:])
+                       f"proxy_register: 1\nvoip_control_port: {free_port()}\n")
+        peers = [("piphone", sys.executable, ROOT, None)]
+        handset_python = os.environ.get("BENCH_HANDSET_PYTHON") or system_python()
+        if handset_python and os.environ.get("BENCH_HANDSET", "1") != "0":
+            script = handset_venv.build(ROOT, Path(tmp) / "venv", handset_python)
+            peers.append(("handset", str(script.parent / "python"), Path(tmp),
+                          handset_venv.clean_env()))
+        for name, python, cwd, env in peers:
+            try:
+                counts = _count(python, cnf, runs, cwd, env)
+            except RuntimeError as exc:
+                print(exc)
                 return 1
-            counts.append(int(found[-1].split(":")[-1].strip()))
-    print(f"bench_boot --instructions: start -> first REGISTER {statistics.median(counts) / 1e9:.3f} G "
-          f"instructions (median of {runs}: {', '.join(f'{c / 1e9:.3f}' for c in counts)})")
+            print(f"bench_boot --instructions: {name} start -> first REGISTER "
+                  f"{statistics.median(counts) / 1e9:.3f} G instructions (median of {runs}: "
+                  f"{', '.join(f'{c / 1e9:.3f}' for c in counts)})")
     return 0
 
 
@@ -319,29 +360,42 @@ def main() -> int:
     if sys.argv[1:2] == ["--instructions"]:
         return instructions()
     precompile()
-    peers = {"piphone": start_piphone}
-    if shutil.which("baresip"):
-        peers["baresip"] = start_baresip
-    results: dict[str, dict[str, float | None]] = {}
-    for name, start in peers.items():
-        rows = [measure(start, "5550002", i) for i in range(RUNS)]
-        results[name] = {k: _median(rows, k) for k in ("boot", "boot_cpu", "ring", "rss", "idle")}
+    with tempfile.TemporaryDirectory(prefix="bench-handset-") as tmp:
+        peers: dict[str, Callable[[int, int, Path], subprocess.Popen[bytes]]] = {
+            "piphone": start_piphone}
+        about = [f"piphone = this tree in {sys.executable} (Python {sys.version.split()[0]})"]
+        handset_python = os.environ.get("BENCH_HANDSET_PYTHON") or system_python()
+        if handset_python and os.environ.get("BENCH_HANDSET", "1") != "0":
+            script = handset_venv.build(ROOT, Path(tmp) / "venv", handset_python)
+            peers["handset"] = functools.partial(start_handset, script)
+            about.append(f"handset = installed as scripts/install-pi.sh does, {handset_python} "
+                         "(bench/handset_venv.py)")
+        if shutil.which("baresip"):
+            peers["baresip"] = start_baresip
+        rows: dict[str, list[dict[str, float | None]]] = {name: [] for name in peers}
+        for i in range(RUNS):  # peers in turn: a change of load meets them all
+            for name, start in peers.items():
+                rows[name].append(measure(start, "5550002", i))
+    results = {name: {k: _median(r, k) for k in ("boot", "boot_cpu", "ring", "rss", "idle")}
+               for name, r in rows.items()}
     units = {"boot": ("start -> first REGISTER", 1000, "ms"),
              "boot_cpu": ("CPU until that REGISTER", 1000, "ms"),
              "ring": ("INVITE -> 180 Ringing", 1000, "ms"),
              "rss": ("RSS idle, registered", 1 / 1024, "MiB"),
              "idle": ("CPU idle, registered", 100, "% core")}
-    print(f"bench_boot: median of {RUNS} runs per peer, loopback")
+    print(f"bench_boot: median of {RUNS} runs per peer, loopback; " + "; ".join(about))
     for key, (label, scale, unit) in units.items():
         cells = []
         for name in peers:
             v = results[name][key]
             cells.append(f"{name} {v * scale:8.2f} {unit}" if v is not None else f"{name}      n/a")
-        ratio = ""
-        p, b = results["piphone"][key], results.get("baresip", {}).get(key)
-        if p is not None and b:
-            ratio = f"   piphone/baresip = {p / b:.2f}"
-        print(f"  {label:24s} " + "   ".join(cells) + ratio)
+        ratios = []
+        b = results.get("baresip", {}).get(key)
+        for name in peers:
+            p = results[name][key]
+            if name != "baresip" and p is not None and b:
+                ratios.append(f"{name}/baresip = {p / b:.2f}")
+        print(f"  {label:24s} " + "   ".join(cells) + ("   " + ", ".join(ratios) if ratios else ""))
     return 0
 
 

@@ -86,8 +86,7 @@ async def _measure(seconds: float, who: str) -> tuple[float, float]:
 
 
 async def call(seconds: float, codec: str) -> tuple[float, float]:
-    net = Network()
-    try:
+    async with Network() as net:
         a = await _phone(net, "A", "5550001", codec)
         b = await _phone(net, "B", "5550002", codec)
         await _connect(b, a)
@@ -96,13 +95,10 @@ async def call(seconds: float, codec: str) -> tuple[float, float]:
         assert b.calls()[0].media["codec"] == want, b.calls()[0].media  # type: ignore[index]
         assert a.audio.dominant_hz() is not None and b.audio.dominant_hz() is not None
         return cpu
-    finally:
-        await net.close()
 
 
 async def conference(seconds: float, hd: bool) -> tuple[float, float]:
-    net = Network()
-    try:
+    async with Network() as net:
         a = await _phone(net, "A", "5550001", "g722" if hd else "g711ulaw")
         b = await _phone(net, "B", "5550002", "g722" if hd else "g711ulaw")
         c = await _phone(net, "C", "5550003", "g711ulaw")
@@ -113,8 +109,6 @@ async def conference(seconds: float, hd: bool) -> tuple[float, float]:
         assert all(v > -30 for v in levels.values()), levels  # C hears A and B
         assert b.audio.format.rate == (16000 if hd else 8000)
         return cpu
-    finally:
-        await net.close()
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ A 128x32 panel keeps the bars and shows one main line. Lit pixels are 1.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 
@@ -151,7 +152,20 @@ def render(screen: Screen, width: int = 128, height: int = 64) -> Image.Image:
 
 
 def render_png(screen: Screen, width: int = 128, height: int = 64, scale: int = 1) -> bytes:
-    """``screen`` as PNG bytes; ``scale`` > 1 enlarges each pixel for people to read."""
+    """``screen`` as PNG bytes; ``scale`` > 1 enlarges each pixel for people to read.
+
+    The last few are kept (a ``Screen`` is a value): in a call the web page's push, its
+    ``/api/screen.png`` and every other open page ask for the same screen, and each
+    render holds the one loop about half a millisecond, time taken from the RTP
+    pacing (bench/bench_web.py)."""
+    try:
+        return _png(screen, width, height, scale)
+    except TypeError:  # a Screen built with a list where a tuple belongs: not hashable
+        return _png.__wrapped__(screen, width, height, scale)
+
+
+@functools.lru_cache(maxsize=8)
+def _png(screen: Screen, width: int, height: int, scale: int) -> bytes:
     img = render(screen, width, height)
     if scale > 1:
         img = img.resize((width * scale, height * scale), Image.Resampling.NEAREST)

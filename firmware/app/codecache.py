@@ -24,6 +24,7 @@ import dataclasses
 import marshal
 import os
 import sys
+import zlib
 from collections.abc import Iterable
 from types import CodeType
 from typing import Any
@@ -48,21 +49,37 @@ class CodeTable:
     """``exec`` as the ``dataclasses`` module sees it while installed (``install``).
 
     ``dataclasses`` calls ``exec(text, globals, ns)`` by its global name, so a module
-    attribute of that name takes the call; anything but a text passes through.
-    Two classes with the same fields share texts (``__repr__``, ``__eq__``), so a text
-    stays in the table once used; the run loop lets the table go (``uninstall``) once
-    the phone has started.
+    attribute of that name takes the call; anything but a text passes through. The
+    table stays one block of bytes (a file read), indexed by each text's length and
+    CRC; an entry is unmarshalled when its text comes and kept only if its stored text
+    is that text. So the table costs the phone's memory no more than the file, and all
+    of it goes back when the run loop lets it go (``uninstall``) once the phone started.
+    Recording (``record=True``) keeps every text compiled in ``codes`` instead.
     """
 
-    def __init__(self, codes: dict[str, CodeType] | None = None, *, record: bool = False) -> None:
-        self.codes: dict[str, CodeType] = dict(codes or {})
+    def __init__(self, data: bytes | memoryview = b"", index: dict[Any, Any] | None = None, *,
+                 record: bool = False) -> None:
+        self._data = memoryview(data)
+        self._index: dict[tuple[int, int], tuple[int, int]] = dict(index or {})
         self.record = record
+        self.codes: dict[str, CodeType] = {}
         self.hits = 0
         self.misses = 0
 
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def lookup(self, source: str) -> CodeType | None:
+        """The stored code for exactly ``source``, if the table has it."""
+        at = self._index.get(_key(source))
+        if at is None:
+            return None
+        text, code = marshal.loads(self._data[at[0]:at[0] + at[1]])
+        return code if text == source and isinstance(code, CodeType) else None
+
     def exec(self, source: Any, globals: Any = None, locals: Any = None, /) -> None:  # noqa: A002
         if type(source) is str:
-            code = self.codes.get(source)
+            code = self.codes.get(source) if self.record else self.lookup(source)
             if code is None:
                 self.misses += 1
                 # dont_inherit: the text must not pick up this module's __future__ flags
@@ -74,6 +91,35 @@ class CodeTable:
                 self.hits += 1
             source = code
         exec(source, globals, locals)  # noqa: S102 - the code dataclasses asked for
+
+
+def _key(source: str) -> tuple[int, int]:
+    return len(source), zlib.crc32(source.encode("utf-8", "surrogatepass"))
+
+
+def dumps(codes: dict[str, CodeType]) -> bytes:
+    """The table file for ``codes``: an 8-byte header length, the header (tag and index:
+    key -> offset, length) and the entries (text, code), each marshalled."""
+    entries, index, offset = [], {}, 0
+    for text, code in codes.items():
+        entry = marshal.dumps((text, code))
+        index[_key(text)] = (offset, len(entry))
+        entries.append(entry)
+        offset += len(entry)
+    header = marshal.dumps((TAG, index))
+    return len(header).to_bytes(8, "little") + header + b"".join(entries)
+
+
+def parse(data: bytes) -> CodeTable | None:
+    """The table in ``data``; None when damaged or another interpreter's."""
+    try:
+        size = int.from_bytes(data[:8], "little")
+        tag, index = marshal.loads(data[8:8 + size])
+    except (EOFError, ValueError, TypeError):
+        return None
+    if tag != TAG or not isinstance(index, dict) or not index:
+        return None
+    return CodeTable(memoryview(data)[8 + size:], index)
 
 
 _installed: CodeTable | None = None
@@ -95,22 +141,20 @@ def uninstall() -> None:
     _installed = None
 
 
-def load(path: str) -> dict[str, CodeType]:
-    """The table at ``path``; empty when missing, unreadable or another interpreter's."""
+def load(path: str) -> CodeTable | None:
+    """The table at ``path``; None when missing, unreadable, damaged or another interpreter's."""
     try:
         with open(path, "rb") as f:
-            tag, codes = marshal.load(f)
-    except (OSError, EOFError, ValueError, TypeError):
-        return {}
-    if tag != TAG or not isinstance(codes, dict):
-        return {}
-    return {k: v for k, v in codes.items() if isinstance(k, str) and isinstance(v, CodeType)}
+            data = f.read()
+    except OSError:
+        return None
+    return parse(data)
 
 
 def use_installed(path: str | None = None) -> CodeTable | None:
     """At start: take the install's table if there is one (None: none, nothing changes)."""
-    codes = load(path or table_path())
-    return install(CodeTable(codes)) if codes else None
+    table = load(path or table_path())
+    return install(table) if table is not None else None
 
 
 def _modules(packages: Iterable[str]) -> list[str]:
@@ -150,7 +194,7 @@ def record(path: str | None = None, packages: Iterable[str] = PACKAGES) -> tuple
     os.makedirs(os.path.dirname(target), exist_ok=True)
     from pathlib import Path
 
-    write_atomic(Path(target), marshal.dumps((TAG, table.codes)), mode=0o644)
+    write_atomic(Path(target), dumps(table.codes), mode=0o644)
     return len(table.codes), failed
 
 
@@ -162,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     kept, failed = record(target)
-    logging.getLogger(__name__).info(
+    logging.getLogger("codecache").info(
         "%d dataclass methods compiled into %s%s", kept, target,
         f" ({len(failed)} modules not importable here: {', '.join(failed)})" if failed else "")
     return 0

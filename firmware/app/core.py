@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from firmware.app import collector
 from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.media_ports import CallMedia, MediaIO
@@ -390,6 +391,7 @@ class App:
         else:
             self.engine.attach(live[-1].stream if live else None)
         self.engine.keep_running = bool(self._media)
+        collector.hold(self, bool(self._media))  # no full GC pause in a call
         self._engine_changed()
         if self.on_audio_reopened is not None and self._audio_fds() != fds:
             self.on_audio_reopened()  # the device switched rate and has new poll fds

@@ -105,6 +105,17 @@ async def _resume(run: FigureRun, holder: Handset, held: Handset, listener: Hand
     await run.hear("resumed", listener, TONE[other.name])
 
 
+async def _hold_and_resume(run: FigureRun, holder: Handset, held: Handset,
+                           listener: Handset) -> None:
+    """``holder`` presses Hold (``listener`` hears silence), then Resume."""
+    holder.api.press_softkey("hold")
+    await until(lambda: holder.states() == ["holding"] and held.states() == ["held"],
+                f"{held.name} held")
+    await run.hear_silence("held", listener)
+    run.snap("holding", holder)
+    await _resume(run, holder, held, listener=listener)
+
+
 async def _consult(holder: Handset, held: Handset, third: Handset) -> None:
     """``holder`` puts ``held`` on hold, opens a new line and calls ``third``, who answers."""
     holder.api.press_softkey("hold")
@@ -167,11 +178,7 @@ async def fig_b4(net: Network) -> FigureRun:
     run, (a, b) = await _begin(net, "B-4", "AB")
     await run.hear("connected", b, TONE["A"])
     run.snap("connected", b)
-    b.api.press_softkey("hold")
-    await until(lambda: b.states() == ["holding"] and a.states() == ["held"], "hold")
-    await run.hear_silence("held", b)
-    run.snap("holding", b)
-    await _resume(run, b, a, listener=b)
+    await _hold_and_resume(run, b, a, listener=b)
     await _hang_up(a, b)
     return run
 

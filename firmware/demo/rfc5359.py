@@ -34,6 +34,7 @@ from firmware.demo.figures import (
     _connect,
     _consult,
     _hang_up,
+    _hold_and_resume,
     _no_live,
     _resume,
     _state,
@@ -191,11 +192,7 @@ async def _hold_then_resume(run: FigureRun, net: Network) -> FigureRun:
     await _tones(a, b)
     await _connect(run, a, b)
     await run.hear("connected", a, TONE["B"])
-    a.api.press_softkey("hold")
-    await until(lambda: a.states() == ["holding"] and b.states() == ["held"], "Bob held")
-    await run.hear_silence("held", b)
-    run.snap("holding", a)
-    await _resume(run, a, b, listener=b)
+    await _hold_and_resume(run, a, b, listener=b)
     await _hang_up(a, b)
     return run
 

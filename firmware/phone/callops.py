@@ -66,6 +66,17 @@ class CallOps(PhoneBase):
         self.current_line = line.index
         return call
 
+    @property
+    def hold_style(self) -> str:
+        """How our SDP says "on hold": c=0.0.0.0 (the seed's form) or a=sendonly."""
+        return "connection" if self.settings.hold_method == "c0" else "attribute"
+
+    def answer_offer(self, call: Call, offer: Any) -> Any:
+        """``call``'s answer to a peer's (re-)offer (our hold kept), or NoCommonCodec."""
+        direction = "sendonly" if call.local_hold else "sendrecv"
+        return self.media_for(call).receive_offer(offer, direction=direction,
+                                                  hold_style=self.hold_style)
+
     def media_for(self, call: Call) -> SdpSession:
         """The call's offer/answer state, with an RTP port; PhoneError(409) when none is free."""
         if call.media is None:
@@ -335,8 +346,7 @@ class CallOps(PhoneBase):
             # it and the call would be stuck. Hold once the ACK arrives (CallConfirmed).
             call.extra["hold_after_ack"] = then or True
             return
-        style = "connection" if self.settings.hold_method == "c0" else "attribute"
-        sdp = self.media_for(call).offer(direction="sendonly", hold_style=style)
+        sdp = self.media_for(call).offer(direction="sendonly", hold_style=self.hold_style)
         call.extra["reinvite"] = "hold"
         if then is not None:
             call.extra["then"] = then

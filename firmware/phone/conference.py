@@ -39,19 +39,19 @@ class ConferenceOps(TransferOps):
     # ------------------------------------------------------------------ who is in
     def conference_partner(self, call: Call | None) -> Call | None:
         """The other call of ``call``'s conference, while both are up."""
-        if call is None or call.ended:
-            return None
-        other_id = call.extra.get("conference")
-        other = self.call_by_id(other_id) if other_id else None
-        return other if other is not None and not other.ended else None
+        return self._live_link(call, "conference")
 
     def conference_origin(self, call: Call | None) -> Call | None:
         """The held call a Confrn consultation ``call`` will join, if any."""
+        return self._live_link(call, "conference_of")
+
+    def _live_link(self, call: Call | None, key: str) -> Call | None:
+        """The call whose id ``call.extra[key]`` holds, while both calls are up."""
         if call is None or call.ended:
             return None
-        origin_id = call.extra.get("conference_of")
-        origin = self.call_by_id(origin_id) if origin_id else None
-        return origin if origin is not None and not origin.ended else None
+        linked_id = call.extra.get(key)
+        linked = self.call_by_id(linked_id) if linked_id else None
+        return linked if linked is not None and not linked.ended else None
 
     # ------------------------------------------------------------------ the key
     def confrn(self, now: float) -> None:

@@ -313,15 +313,13 @@ class SipEvents(TransferOps):
                 self._sip("reject", event.session, 491, now=now, reason="Request Pending")
             return
         offer = _parse(event.sdp)
-        media = self.media_for(call)
-        direction = "sendonly" if call.local_hold else "sendrecv"
-        style = "connection" if self.settings.hold_method == "c0" else "attribute"
-        if offer is None:
-            self._sip("answer", event.session, media.offer(direction=direction,
-                                                           hold_style=style).to_bytes(), now=now)
+        if offer is None:  # an offerless re-INVITE: we offer in the 200, the ACK answers
+            direction = "sendonly" if call.local_hold else "sendrecv"
+            sdp = self.media_for(call).offer(direction=direction, hold_style=self.hold_style)
+            self._sip("answer", event.session, sdp.to_bytes(), now=now)
             call.extra["await_ack_answer"] = True
             return
-        result = media.receive_offer(offer, direction=direction, hold_style=style)
+        result = self.answer_offer(call, offer)
         if isinstance(result, NoCommonCodec):
             warning = result.warning(self.settings.media_address)
             self._sip("reject", event.session, 488, now=now, reason="Not Acceptable Here",

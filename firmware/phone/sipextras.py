@@ -141,10 +141,7 @@ class SipExtras(MwiOps):
         if offer is None:
             self._sip("respond", event.request_id, 400, now=now, reason="Bad SDP")
             return
-        media = self.media_for(call)
-        direction = "sendonly" if call.local_hold else "sendrecv"
-        style = "connection" if self.settings.hold_method == "c0" else "attribute"
-        result = media.receive_offer(offer, direction=direction, hold_style=style)
+        result = self.answer_offer(call, offer)
         if isinstance(result, NoCommonCodec):
             warning = result.warning(self.settings.media_address)
             self._sip("respond", event.request_id, 488, now=now, reason="Not Acceptable Here",

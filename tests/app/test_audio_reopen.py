@@ -57,8 +57,7 @@ def test_the_shell_follows_the_cards_new_descriptors() -> None:
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        net = Network()
-        try:
+        async with Network() as net:
             card = ClockedCard(LoopClock(loop))
             hal = MockHal(LoopClock(loop), audio=card)  # type: ignore[arg-type]
             a = await net.add("A", handset_config("5550001", preferred_codec="g722"), hal=hal)
@@ -71,8 +70,6 @@ def test_the_shell_follows_the_cards_new_descriptors() -> None:
             await until(lambda: card.format.rate == 16000, "A's card at 16 kHz")
             got["after"] = list(a.host._audio_fds)
             got["pipes"] = list(card.pipes)
-        finally:
-            await net.close()
 
     asyncio.run(main())
     first, second = got["pipes"][0][0], got["pipes"][-1][0]

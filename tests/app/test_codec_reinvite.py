@@ -52,8 +52,7 @@ def test_codec_change_by_reinvite_keeps_tones_right() -> None:
                      "rates": (a.audio.format.rate, b.audio.format.rate)}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001", preferred_codec="g711ulaw"))
             b = await net.add("B", handset_config("5550002", preferred_codec="g711ulaw"))
             a.api.set_mock_tone(6000.0)
@@ -68,8 +67,6 @@ def test_codec_change_by_reinvite_keeps_tones_right() -> None:
             await _reinvite(a, b)
             await until(lambda: _codec(a) == _codec(b) == "PCMU", "PCMU both ways")
             await phase("pcmu", a, b)
-        finally:
-            await net.close()
 
     asyncio.run(main())
     start, wide, narrow = got["pcmu-start"], got["g722"], got["pcmu"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import marshal
 import subprocess
 import sys
 import textwrap
@@ -59,7 +58,9 @@ def test_a_class_made_from_the_table_is_the_class_dataclasses_compiles() -> None
     codecache.uninstall()
     assert recorder.codes and recorder.misses == len(recorder.codes)
 
-    table = codecache.install(codecache.CodeTable(marshal.loads(marshal.dumps(recorder.codes))))
+    stored = codecache.parse(codecache.dumps(recorder.codes))
+    assert stored is not None and len(stored) == len(recorder.codes)
+    table = codecache.install(stored)
     cached = _make()
     assert table.misses == 0 and table.hits == len(recorder.codes)
     for name in ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__"):
@@ -77,17 +78,23 @@ def test_a_class_made_from_the_table_is_the_class_dataclasses_compiles() -> None
 
 def test_a_missing_damaged_or_foreign_table_changes_nothing(tmp_path: Path) -> None:
     assert codecache.use_installed(str(tmp_path / "absent.marshal")) is None
-    bad = tmp_path / "bad.marshal"
-    bad.write_bytes(b"\x00not marshal")
-    assert codecache.use_installed(str(bad)) is None
     code = compile("x = 1", "<string>", "exec")
-    foreign = tmp_path / "foreign.marshal"
-    foreign.write_bytes(marshal.dumps(("3.99.0 (other build)", {"x = 1": code})))
-    assert codecache.load(str(foreign)) == {}
+    good = codecache.dumps({"x = 1": code})
+    for name, data in {"bad": b"\x00not marshal", "cut": good[:20], "empty": b""}.items():
+        (tmp_path / name).write_bytes(data)
+        assert codecache.use_installed(str(tmp_path / name)) is None, name
+    foreign = codecache.TAG
+    try:  # another interpreter's table (its code objects would not run here)
+        codecache.TAG = "3.99.0 (other build)|5"
+        (tmp_path / "foreign").write_bytes(codecache.dumps({"x = 1": code}))
+    finally:
+        codecache.TAG = foreign
+    assert codecache.use_installed(str(tmp_path / "foreign")) is None
     assert not hasattr(dataclasses, "exec")
-    ours = tmp_path / "ours.marshal"
-    ours.write_bytes(marshal.dumps((codecache.TAG, {"x = 1": code})))
-    assert codecache.load(str(ours)) == {"x = 1": code}
+    (tmp_path / "ours").write_bytes(good)
+    table = codecache.load(str(tmp_path / "ours"))
+    assert table is not None and table.lookup("x = 1") == code
+    assert table.lookup("x = 2") is None  # another text: compiled as usual
 
 
 PROBE = textwrap.dedent('''

@@ -65,11 +65,8 @@ def _run(body: Any) -> dict[str, Any]:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             await body(net, got)
-        finally:
-            await net.close()
 
     asyncio.run(main())
     return got

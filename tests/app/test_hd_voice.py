@@ -26,8 +26,7 @@ def _tone_over(codec: str, hz: float = 6000.0) -> dict[str, Any]:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001", preferred_codec=codec))
             b = await net.add("B", handset_config("5550002", preferred_codec=codec))
             await _call(a, b)
@@ -39,8 +38,6 @@ def _tone_over(codec: str, hz: float = 6000.0) -> dict[str, Any]:
             got["a_report"] = a.api.mock_audio().to_json()
             got["b_rate"] = b.audio.format.rate
             got["a_rate"] = a.audio.format.rate
-        finally:
-            await net.close()
 
     asyncio.run(main())
     return got
@@ -68,8 +65,7 @@ def test_rfc4733_digits_alongside_g722() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001", codec_order=("g722",)))
             b = await net.add("B", handset_config("5550002", preferred_codec="g722"))
             await _call(a, b)
@@ -77,8 +73,6 @@ def test_rfc4733_digits_alongside_g722() -> None:
             a.api.press_keys("7")
             await until(lambda: "DTMF: 7" in b.status().display, "B shows the digit")
             got["display"] = b.status().display
-        finally:
-            await net.close()
 
     asyncio.run(main())
     assert got["codec"] == "G722"
@@ -90,15 +84,12 @@ def test_codec_order_limits_what_is_offered_and_accepted() -> None:
     got: dict[str, Any] = {}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001", codec_order=("g722",)))
             b = await net.add("B", handset_config("5550002", codec_order=("g711ulaw",)))
             b.api.dial(a.uri())
             await until(lambda: b.states() == ["ended"], "the call refused")
             got["reason"] = b.calls()[0].reason
-        finally:
-            await net.close()
 
     asyncio.run(main())
     assert got["reason"] is not None and "488" in got["reason"]

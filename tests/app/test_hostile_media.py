@@ -11,8 +11,7 @@ from firmware.demo.network import Network, call_and_answer, handset_config, hear
 
 def test_rtp_junk_does_not_disturb_the_call() -> None:
     async def main() -> tuple[float | None, float | None, int, int]:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             b = await net.add("B", handset_config("5550002"))
             a.api.set_mock_tone(1000)
@@ -32,8 +31,6 @@ def test_rtp_junk_does_not_disturb_the_call() -> None:
             errors = app.sip.errors + app.phone_pump.errors + sum(
                 m.pump.errors for m in app._media.values())
             states = len(b.states())
-        finally:
-            await net.close()
         return before, after, errors, states
 
     before, after, errors, calls = asyncio.run(main())

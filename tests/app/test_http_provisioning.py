@@ -91,16 +91,22 @@ def _ready(st: dict) -> bool:
     return st["display"][0].startswith("Web set") and "Line: 6001" in st["display"]
 
 
+def _boot_until_ready(tmp_path: Path, args: list[str], name: str, what: str,
+                     env: dict[str, str] | None = None) -> RunPhone:
+    """Run the phone with ``args`` until its line from the server is up, then stop it."""
+    phone = RunPhone(tmp_path, [*args, "--mac", MAC], free_port(), name, env=env)
+    try:
+        phone.wait_for(_ready, what)
+    finally:
+        assert phone.stop() == 0, phone.text()
+    return phone
+
+
 def test_http_provisioning_fetches_the_7960_files(tmp_path: Path) -> None:
     server = WebServer(_files(tmp_path / "www"))
-    control = free_port()
     try:
-        phone = RunPhone(tmp_path, ["--provision", f"http://127.0.0.1:{server.port}/",
-                                    "--mac", MAC], control, "http")
-        try:
-            phone.wait_for(_ready, "the line from the web server")
-        finally:
-            assert phone.stop() == 0, phone.text()
+        _boot_until_ready(tmp_path, ["--provision", f"http://127.0.0.1:{server.port}/"], "http",
+                          "the line from the web server")
     finally:
         server.stop()
     got = " ".join(server.requests())
@@ -112,13 +118,9 @@ def test_https_provisioning_checks_the_certificate(
         tmp_path: Path, ca: trustme.CA, https: WebServer) -> None:
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    control = free_port()
-    phone = RunPhone(tmp_path, ["--provision", f"https://127.0.0.1:{https.port}",
-                                "--ca-file", str(ca_file), "--mac", MAC], control, "https")
-    try:
-        phone.wait_for(_ready, "the line from the HTTPS server")
-    finally:
-        assert phone.stop() == 0, phone.text()
+    _boot_until_ready(tmp_path, ["--provision", f"https://127.0.0.1:{https.port}",
+                                 "--ca-file", str(ca_file)], "https",
+                      "the line from the HTTPS server")
     assert f"GET /SIP{MAC}.cnf" in " ".join(https.requests())
 
 
@@ -145,14 +147,9 @@ def test_dhcp_option_66_url_names_the_http_server(tmp_path: Path) -> None:
     lease = tmp_path / "dhclient.eth0.leases"
     lease.write_text("lease {\n  interface \"eth0\";\n  fixed-address 192.0.2.50;\n"
                      f"  option tftp-server-name \"http://127.0.0.1:{server.port}/\";\n}}\n")
-    control = free_port()
     try:
-        phone = RunPhone(tmp_path, ["--mac", MAC], control, "opt66",
-                         env={"PIPHONE_DHCP_LEASES": str(lease)})
-        try:
-            phone.wait_for(_ready, "the line from the server option 66 named")
-        finally:
-            assert phone.stop() == 0, phone.text()
+        phone = _boot_until_ready(tmp_path, [], "opt66", "the line from the server option 66 named",
+                                  env={"PIPHONE_DHCP_LEASES": str(lease)})
     finally:
         server.stop()
     assert "DHCP option 66 names http://127.0.0.1" in phone.text()

@@ -68,8 +68,11 @@ def test_b1_without_proxy_a_gateway_calls_the_phone_directly(
         got = [m.text.strip().splitlines()[0] for m in result.messages
                if m.direction == "received"]
         assert sent[0].startswith("INVITE sip:5550002@") and sent[-1] == "SIP/2.0 200 OK"
-        assert [g.split(" ", 2)[1] if g.startswith("SIP/") else g.split(" ")[0]
-                for g in got] == ["100", "180", "200", "BYE"], got
+        kinds = [g.split(" ", 2)[1] if g.startswith("SIP/") else g.split(" ")[0] for g in got]
+        # a loaded machine may make SIPp resend the INVITE, and the phone then resends
+        # its latest provisional response (RFC 3261 17.2.1): one step, told twice
+        steps = [k for n, k in enumerate(kinds) if n == 0 or k != kinds[n - 1]]
+        assert steps == ["100", "180", "200", "BYE"], got
         hist = get(control, "/api/history").decode()
         assert "5551000" in hist
     finally:

@@ -6,6 +6,7 @@ its packets in its audio periods' wake-ups, on their grid."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from typing import Any
 
@@ -20,8 +21,7 @@ from firmware.demo.network import (
 
 
 async def _call_and_check() -> None:
-    net = Network()
-    try:
+    async with Network() as net:
         a = await net.add("A", handset_config("5550001", media_base=free_media_base()))
         b = await net.add("B", handset_config("5550002", media_base=free_media_base()))
         a.audio.set_tone(440)
@@ -48,8 +48,8 @@ async def _call_and_check() -> None:
         await until(lambda: stream.stats().malformed + stream.stats().wrong_source >= 20, "junk dropped")
         for h in (a, b):  # the caller (ringback playing) and the callee (engine idle)
             _assert_sends_on_the_audio_grid(h)
-    finally:
-        await net.close()
+        assert gc.get_freeze_count() > 0  # no full collection of the heap in a call
+    assert gc.get_freeze_count() == 0  # the calls ended
 
 
 def _assert_sends_on_the_audio_grid(h: Any) -> None:
@@ -68,8 +68,7 @@ def test_app_drains_rtp_per_period_and_drops_junk() -> None:
 
 
 async def _latch_flags() -> list[bool]:
-    net = Network()
-    try:
+    async with Network() as net:
         flags = []
         for n, keys in enumerate(({}, {"nat_enable": True}, {"rtp_latch": True})):
             cfg = handset_config(f"555000{n}", media_base=free_media_base(), **keys)
@@ -77,8 +76,6 @@ async def _latch_flags() -> list[bool]:
             assert h.host.app is not None
             flags.append(h.host.app.rtp_latch)
         return flags
-    finally:
-        await net.close()
 
 
 def test_nat_enable_or_rtp_latch_turn_the_latch_on() -> None:

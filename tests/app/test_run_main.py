@@ -144,8 +144,7 @@ def test_sigterm_ends_the_call_in_progress(tmp_path: Path) -> None:
                   tmp_path / "phone.log")
 
     async def main() -> list[tuple[str, str, str]]:
-        net = Network()
-        try:
+        async with Network() as net:
             a = await net.add("A", handset_config("5550001"))
             net.log.name(("127.0.0.1", sip_port), "B")
             await until(lambda: _reachable(control_port), "the phone's API", timeout=20)
@@ -159,8 +158,6 @@ def test_sigterm_ends_the_call_in_progress(tmp_path: Path) -> None:
             await until(lambda: a.states() == ["connected"], "connected")
             proc.send_signal(signal.SIGTERM)
             await until(lambda: a.states() in ([], ["ended"]), "the BYE from B")
-        finally:
-            await net.close()
         return net.log.sequence()
 
     try:

@@ -8,6 +8,7 @@ fields, the LCD (icons, rows), and what the other side's earpiece hears.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,13 @@ def _icons(h: Handset) -> frozenset[str]:
     return h.host.app.screen.icons
 
 
-async def _level(h: Handset) -> float:
-    await asyncio.sleep(0.6)  # a fresh half second of earpiece audio
+async def _level(h: Handset, above: float | None = None) -> float:
+    """The earpiece level over a fresh half second; with ``above``, once it exceeds that
+    (or 3 s passed): a slow machine delays the reading, the caller asserts on it."""
+    await asyncio.sleep(0.6)
+    if above is not None:
+        with contextlib.suppress(TimeoutError):
+            await until(lambda: h.audio.level_dbfs() > above, "the level to rise", timeout=3.0)
     return float(h.audio.level_dbfs())
 
 
@@ -76,7 +82,7 @@ def test_buttons_mute_volume_and_speaker_over_http(tmp_path: Path) -> None:
                 got["before"] = await _level(b)
                 await _post(port, "volup")
                 got["spk_up"] = await _post(port, "volup")
-                got["after"] = await _level(b)
+                got["after"] = await _level(b, above=got["before"] + 3.0)
                 # lifting the handset takes the call over; the speaker key hands it back
                 b.api.set_hook(True)
                 got["lifted"] = await _status(port)

@@ -61,8 +61,7 @@ class LossyPath:
 @pytest.mark.parametrize("loss", [0.1, 0.2, 0.3])
 def test_call_sets_up_and_ends_through_retransmissions(loss: float) -> None:
     async def main() -> dict[str, Any]:
-        net = Network()
-        try:
+        async with Network() as net:
             keys = {"timer_t1": 100, "timer_t2": 800}
             a = await net.add("A", handset_config("5550001", **keys))
             b = await net.add("B", handset_config("5550002", **keys))
@@ -76,8 +75,6 @@ def test_call_sets_up_and_ends_through_retransmissions(loss: float) -> None:
             except TimeoutError:
                 raise AssertionError(f"{a.calls()} {b.calls()}") from None
             return {"tone": tone, "dropped": sum(p.dropped for p in paths)}
-        finally:
-            await net.close()
 
     result = asyncio.run(main())
     assert result["tone"] is not None and abs(result["tone"] - 1000) < 40

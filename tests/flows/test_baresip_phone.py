@@ -96,8 +96,7 @@ async def _audio_both_ways(phone: Handset, mode: str) -> float | None:
 
 
 async def _we_call(bs: Baresip, mode: str) -> tuple[Network, Handset, float | None, str]:
-    net = Network()
-    try:
+    async with Network() as net:
         phone = await net.add("phone", handset_config("5550001"), host=bs.netns.addr)
         net.log.name((HOST, bs.port), "baresip")
         phone.api.set_mock_tone(OUR_TONE)
@@ -111,13 +110,10 @@ async def _we_call(bs: Baresip, mode: str) -> tuple[Network, Handset, float | No
         await until(lambda: _ladder(net, call_id)[-1:] == [("baresip", "phone", "200")]
                     and len(_ladder(net, call_id)) > 4, "200 to our BYE", timeout=WAIT)
         return net, phone, hz, call_id
-    finally:
-        await net.close()
 
 
 async def _baresip_calls(bs: Baresip, mode: str) -> tuple[Network, Handset, float | None, str]:
-    net = Network()
-    try:
+    async with Network() as net:
         phone = await net.add("phone", handset_config("5550001"), host=bs.netns.addr)
         net.log.name((HOST, bs.port), "baresip")
         phone.api.set_mock_tone(OUR_TONE)
@@ -137,8 +133,6 @@ async def _baresip_calls(bs: Baresip, mode: str) -> tuple[Network, Handset, floa
                     and len(_ladder(net, call_id)) > 4, "our 200 to baresip's BYE", timeout=WAIT)
         phone.api.set_hook(False)
         return net, phone, hz, call_id
-    finally:
-        await net.close()
 
 
 def _baresip_received_us(log: str) -> None:

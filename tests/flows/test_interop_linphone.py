@@ -44,8 +44,7 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
     """``port``: Kamailio's port for ``transport``; ``keys``: more handset config."""
     proxy = (kam.host, port)
     seen: dict[str, object] = {}
-    net = Network()
-    try:
+    async with Network() as net:
         phone = await our_handset(net, "phone", "5550001", proxy, transport, **keys)
         phone.api.set_mock_tone(OUR_TONE)
         await until(lambda: re.search(rf"REGISTER sip:bob@\S+ from \S+ proto={transport}",
@@ -72,8 +71,6 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
         lp.command("terminate")
         await until(idle(phone), "idle after linphonec's BYE", timeout=WAIT)
         phone.api.set_hook(False)
-        await net.close()
-    finally:
         await net.close()
     return seen
 

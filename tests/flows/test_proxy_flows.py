@@ -108,16 +108,22 @@ async def _c_answers(a: Any, c: Any) -> None:
     await talk_and_hang_up(a, c, target="5550002")
 
 
+def _forwarding_figure(tmp_path: Path, where: str, figure: str, scenario: str,
+                       contacts: dict[str, str], play: Any) -> None:
+    """``figure`` played by our three phones ``where`` with SIPp's ``scenario`` as the
+    forwarding proxy, every message checked against the seed."""
+    with _places(where) as place:
+        log = asyncio.run(_forwarding(tmp_path, place, scenario, contacts, play))
+    _assert_flow(figure, log)
+
+
 @pytest.mark.parametrize("where", WHERE)
 def test_b9_forward_unconditional(tmp_path: Path, where: str) -> None:
     async def play(a: Any, b: Any, c: Any) -> None:
         await _c_answers(a, c)
         assert b.calls() == []  # B's phone never rang: the network forwarded the call
 
-    with _places(where) as place:
-        log = asyncio.run(_forwarding(tmp_path, place, "redirect_302.xml", {"contact1": "{C}"},
-                                      play))
-    _assert_flow("B-9", log)
+    _forwarding_figure(tmp_path, where, "B-9", "redirect_302.xml", {"contact1": "{C}"}, play)
 
 
 @pytest.mark.parametrize("where", WHERE)
@@ -126,10 +132,8 @@ def test_b10_forward_on_busy(tmp_path: Path, where: str) -> None:
         b.api.press_softkey("dnd")  # B is busy: answers 486
         await _c_answers(a, c)
 
-    with _places(where) as place:
-        log = asyncio.run(_forwarding(tmp_path, place, "redirect_300.xml",
-                                      {"contact1": "{B}", "contact2": "{C}"}, play))
-    _assert_flow("B-10", log)
+    _forwarding_figure(tmp_path, where, "B-10", "redirect_300.xml",
+                       {"contact1": "{B}", "contact2": "{C}"}, play)
 
 
 @pytest.mark.parametrize("where", WHERE)
@@ -150,10 +154,8 @@ def test_b11_forward_on_no_answer(tmp_path: Path, where: str) -> None:
         a.api.press_softkey("endcall")
         await until(lambda: all(s == "ended" for s in c.states()), "C idle")
 
-    with _places(where) as place:
-        log = asyncio.run(_forwarding(tmp_path, place, "redirect_300.xml",
-                                      {"contact1": "{B}", "contact2": "{C}"}, play))
-    _assert_flow("B-11", log)
+    _forwarding_figure(tmp_path, where, "B-11", "redirect_300.xml",
+                       {"contact1": "{B}", "contact2": "{C}"}, play)
 
 
 @pytest.mark.parametrize("where", WHERE)
@@ -177,8 +179,7 @@ def _b17(tmp_path: Path, place: dict[str, tuple[str, Any]]) -> MessageLog:
     users = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
     async def main() -> MessageLog:
-        net = Network()
-        try:
+        async with Network() as net:
             with Kamailio(tmp_path, users=users, host=place["kam"][0],
                           netns=place["kam"][1]) as kam:
                 net.log.name(kam.address, PX)
@@ -191,8 +192,6 @@ def _b17(tmp_path: Path, place: dict[str, tuple[str, Any]]) -> MessageLog:
                 await until(lambda: a.status().registered and b.status().registered, "registered")
                 await talk_and_hang_up(a, b)
                 await net.close()  # un-REGISTER while Kamailio still answers
-        finally:
-            await net.close()
         return net.log
 
     return asyncio.run(main())

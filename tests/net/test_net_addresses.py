@@ -30,8 +30,7 @@ def test_phones_register_and_call_on_127_0_0_43(tmp_path: Path) -> None:
     127.0.0.43. Both register; each calls the other and hears the other's tone."""
 
     async def main() -> str:
-        net = Network()
-        try:
+        async with Network() as net:
             with Kamailio(tmp_path, users=USERS, host=OTHER) as kam:
                 a = await net.add("A", handset_config("5550001", proxy=kam.address,
                                                       password=USERS["5550001"],
@@ -58,8 +57,6 @@ def test_phones_register_and_call_on_127_0_0_43(tmp_path: Path) -> None:
                 assert b.address[0] not in ("0.0.0.0", "")  # the one routing to Kamailio
                 log = kam.log_text()
                 await net.close()  # un-REGISTER while Kamailio still answers
-        finally:
-            await net.close()
         return log
 
     log = asyncio.run(main())

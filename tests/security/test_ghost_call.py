@@ -49,8 +49,7 @@ def test_ghost_invite_does_not_ring_a_registered_phone_the_proxy_does(tmp_path: 
     users = {"5550001": "secret5550001", "5550002": "secret5550002"}
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             with Kamailio(tmp_path, users=users) as kam:
                 a = await net.add("A", handset_config("5550001", proxy=kam.address,
                                                       password=users["5550001"]))
@@ -67,8 +66,6 @@ def test_ghost_invite_does_not_ring_a_registered_phone_the_proxy_does(tmp_path: 
                 a.api.press_softkey("endcall")
                 await until(lambda: b.states() in ([], ["ended"]), "B idle")
                 await net.close()  # un-REGISTER while Kamailio still answers
-        finally:
-            await net.close()
 
     asyncio.run(main())
 
@@ -78,13 +75,10 @@ def test_a_phone_without_a_proxy_takes_direct_calls() -> None:
                            local_address=("127.0.0.1", 5062)).trust_proxy_only == "off"
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             b = await net.add("B", handset_config("5550002"))
             answer = await _scan(b.address)
             assert answer.startswith(b"SIP/2.0 1") or answer.startswith(b"SIP/2.0 180")
             await until(lambda: b.states() == ["incoming"], "B to ring")
-        finally:
-            await net.close()
 
     asyncio.run(main())

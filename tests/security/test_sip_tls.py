@@ -43,8 +43,7 @@ def test_register_and_call_both_ways_over_tls(tmp_path: Path) -> None:
     pki = make_pki(tmp_path / "pki")
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             with KamailioTls(tmp_path, pki=pki, users=USERS) as kam:
                 a = await net.add("A", tls_phone("5550001", kam, pki.ca_file))
                 b = await net.add("B", tls_phone("5550002", kam, pki.ca_file))
@@ -59,8 +58,6 @@ def test_register_and_call_both_ways_over_tls(tmp_path: Path) -> None:
                     assert stats.tcp_accepted == 0  # the proxy never had to connect to us
                 assert "proto=tls" in kam.log_text()  # Kamailio saw the REGISTERs come over TLS
                 await net.close()
-        finally:
-            await net.close()
 
     asyncio.run(main())
 
@@ -87,8 +84,7 @@ def test_a_wrong_ca_or_host_name_is_refused_with_a_clear_message(
         trusted = pki.ca_file  # right CA, but the certificate names another host
 
     async def main() -> Any:
-        net = Network()
-        try:
+        async with Network() as net:
             with KamailioTls(tmp_path, pki=pki, users=USERS) as kam:
                 a = await net.add("A", tls_phone("5550001", kam, trusted))
                 await until(lambda: "TLS" in " ".join(a.status().display), "the screen to say why",
@@ -97,8 +93,6 @@ def test_a_wrong_ca_or_host_name_is_refused_with_a_clear_message(
                 assert not status.registered
                 assert "REGISTER" not in kam.log_text()  # nothing reached the proxy
                 return status, a.host.transport.stats.tls_failures
-        finally:
-            await net.close()
 
     status, failures = asyncio.run(main())
     assert failures >= 1
@@ -115,8 +109,7 @@ def test_client_certificate_when_the_proxy_requires_one(tmp_path: Path) -> None:
     clients = make_pki(tmp_path / "clients", names=("phone-a.test",), tag="clients")
 
     async def main() -> tuple[bool, bool]:
-        net = Network()
-        try:
+        async with Network() as net:
             with KamailioTls(tmp_path, pki=pki, users=USERS, client_ca=clients.ca_file) as kam:
                 a = await net.add("A", tls_phone("5550001", kam, pki.ca_file,
                                                  tls_cert_file=str(clients.cert_file),
@@ -127,7 +120,5 @@ def test_client_certificate_when_the_proxy_requires_one(tmp_path: Path) -> None:
                 await until(lambda: "TLS" in " ".join(b.status().display), "B refused",
                             timeout=15)
                 return a.status().registered, b.status().registered
-        finally:
-            await net.close()
 
     assert asyncio.run(main()) == (True, False)

@@ -102,8 +102,7 @@ def test_phone_to_phone_over_tls_with_srtp_and_the_wire_is_not_pcmu(
     pki = make_pki(tmp_path / "pki")
 
     async def main() -> None:
-        net = Network()
-        try:
+        async with Network() as net:
             with KamailioTls(tmp_path, pki=pki, users=USERS) as kam, UdpSniffer() as sniffer:
                 a = await net.add("A", tls_phone("5550001", kam, pki.ca_file, srtp_mode=mode))
                 b = await net.add("B", tls_phone("5550002", kam, pki.ca_file, srtp_mode=mode))
@@ -115,8 +114,6 @@ def test_phone_to_phone_over_tls_with_srtp_and_the_wire_is_not_pcmu(
                 sniffer.datagrams.clear()
                 await _call(b, a, sniffer, encrypted)
                 await net.close()
-        finally:
-            await net.close()
 
     asyncio.run(main())
 
