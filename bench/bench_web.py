@@ -18,14 +18,16 @@ process, as a person's browser would be.
    packets): |deviation|, as bench_media_grid.py measures it. Three phases of
    ``--seconds`` each in the same run: no browser; a browser showing the handset
    page (SSE pushes each second as the call timer ticks); a browser that also loads
-   the admin page, the call lists and the handset page again and again.
+   the admin page, the call lists and the handset page again and again. The phases
+   take turns, ``--rounds`` times, so that a drift of the machine's load over the
+   run weighs on all three alike.
    Target (bench_media_grid.py's): p99 < 2 ms; the ratio to the no-browser phase
    says what the page costs. In each phase a bare asyncio timer in another process
    (bench_media_grid.py's) measures the machine's own floor: on a shared VM the
-   wake-up latency alone can exceed the target. Each send more than 2 ms off is
-   put down to the loop being busy when its period fell due (ours: the web, the
-   period's own work) or to a late wake-up of a loop that was waiting in time (the
-   machine), from the loop's selector waits.
+   wake-up latency alone can exceed the target. Each send more than 2 ms late is
+   put down to the loop being busy (over 1 ms of the loop thread's CPU between the
+   period falling due and the send: ours) or to the machine (the process preempted
+   or woken late), see ``why_late``.
    Why the grid and not, as before, the earliest ``t_n - n*20 ms`` of the phase:
    that reference moves with one early packet (a send in a period's wake-up may be
    up to ``EARLY_S`` before its slot), and every other packet's figure with it; the
@@ -35,20 +37,24 @@ process, as a person's browser would be.
 4. Loop-thread CPU of each SSE push and each answer (``thread_time`` around the
    push's snapshot and ``WebFront.handle``): the time the web holds the loop, the
    most it can delay an RTP send, unaffected by other processes' load; and B's
-   garbage-collector pauses (wall time, from ``gc.callbacks``) over the run.
+   garbage-collector pauses (``thread_time`` too, from ``gc.callbacks``) over the run.
 
 A person's browser usually runs on another computer; here it shares the
 phone's CPUs. ``--browser-nice 19`` runs Chromium at the lowest priority,
 closer to a browser elsewhere (the default, 0, is the worst case: the
-browser on the phone itself).
+browser on the phone itself). Phone B runs at the niceness the shipped
+systemd unit gives it (``Nice=`` in systemd/piphone.service; ``--phone-nice 0``
+for an ordinary process), and the machine's floor at the same.
 
-usage: python bench/bench_web.py [--seconds 20] [--loads 10] [--browser-nice 19]
+usage: python bench/bench_web.py [--seconds 20] [--rounds 3] [--loads 10] [--browser-nice 19]
+         [--phone-nice N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import gc
 import json
 import logging
@@ -68,6 +74,22 @@ from firmware.demo.network import Network, free_media_base, handset_config, unti
 from firmware.media.grid import EARLY_S  # noqa: E402
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def unit_nice() -> int:
+    """The niceness the shipped systemd unit gives the phone (``Nice=``; 0 without one)."""
+    unit = Path(__file__).resolve().parents[1] / "systemd" / "piphone.service"
+    for line in unit.read_text().splitlines():
+        if line.strip().startswith("Nice="):
+            return int(line.split("=", 1)[1])
+    return 0
+
+
+def may_raise_priority(nice: int) -> bool:
+    import subprocess
+
+    return subprocess.run([sys.executable, "-c", f"import os; os.nice({nice})"],
+                          capture_output=True).returncode == 0
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -128,49 +150,54 @@ def first_render(driver: Any, base: str, loads: int) -> dict[str, list[float]]:
     return got
 
 
-def deviation(sends: list[tuple[float, int]], grid: tuple[float, int, int, float]) -> list[float]:
+def deviation(sends: list[tuple[float, int, float]], grid: tuple[float, int, int, float]) -> list[float]:
     """Signed ms from each send to its slot ``t0 + n*ptime`` on the stream's grid;
     ``grid`` is (t0, ts0, samples per packet, ptime) and ``n`` comes from the packet's
     RTP timestamp."""
     t0, ts0, spp, ptime = grid
-    return [(t - (t0 + ((ts - ts0) & 0xFFFFFFFF) // spp * ptime)) * 1000 for t, ts in sends]
+    return [(t - (t0 + ((ts - ts0) & 0xFFFFFFFF) // spp * ptime)) * 1000 for t, ts, _cpu in sends]
 
 
-def watch_selects(loop: asyncio.AbstractEventLoop) -> list[tuple[float, float]]:
-    """(entered, returned) loop times of each of the loop's waits in its selector."""
+def watch_selects(loop: asyncio.AbstractEventLoop) -> list[tuple[float, float, float]]:
+    """(entered, returned, thread CPU at return) of each of the loop's waits in its
+    selector (loop times)."""
     selector = loop._selector  # type: ignore[attr-defined]
     select = selector.select
-    waits: list[tuple[float, float]] = []
+    waits: list[tuple[float, float, float]] = []
 
     def timed(timeout: float | None = None) -> Any:
         t = loop.time()
         try:
             return select(timeout)
         finally:
-            waits.append((t, loop.time()))
+            waits.append((t, loop.time(), time.thread_time()))
 
     selector.select = timed
     return waits
 
 
-def why_late(sends: list[tuple[float, int]], dev: list[float],
-             waits: list[tuple[float, float]]) -> dict[str, int]:
-    """Who made each send more than 2 ms late: the loop busy when its period fell due
-    (the wait before it began after the period's timer was due, or the same wake-up
-    spent > 1 ms before the send: the web, the period's own work, another callback), or
-    the machine (the loop was waiting in time and the kernel woke it late: another
-    process on the CPU, the VM's wake-up latency)."""
-    out = {"loop busy": 0, "woke late": 0}
-    i = 0
-    for (t, _ts), d in zip(sends, dev, strict=True):
-        while i + 1 < len(waits) and waits[i + 1][1] <= t:
-            i += 1
-        if d <= 2.0 or not waits or waits[i][1] > t:
+def why_late(sends: list[tuple[float, int, float]], dev: list[float],
+             waits: list[tuple[float, float, float]]) -> dict[str, int]:
+    """Who made each send more than 2 ms late, by the loop thread's CPU time from the
+    moment its period's timer fell due to the send: over 1 ms (the period's own work
+    is a few tenths) is the loop busy (the web, a GC pause, another callback: ours);
+    less is the machine (the process preempted, or its wake-up late: other processes,
+    the VM). CPU time does not advance while the process waits for a CPU, so the
+    split does not depend on the machine's load."""
+    out = {"loop busy": 0, "machine": 0}
+    returned = [w[1] for w in waits]
+    for (t, _ts, cpu), d in zip(sends, dev, strict=True):
+        if d <= 2.0:
             continue
-        entered, returned = waits[i]
-        slot = t - d / 1000
-        busy = entered > slot - EARLY_S / 2 or t - returned > 0.001
-        out["loop busy" if busy else "woke late"] += 1
+        due = t - d / 1000 - EARLY_S / 2  # when the period's timer was armed to go off
+        i = bisect.bisect_right(returned, t) - 1  # the wake-up that ran this period
+        if i < 0:
+            continue
+        if waits[i][0] > due:  # busy when due: count from its last wake-up before then
+            i = bisect.bisect_right(returned, due) - 1
+            if i < 0:
+                continue
+        out["loop busy" if cpu - waits[i][2] > 0.001 else "machine"] += 1
     return out
 
 
@@ -204,10 +231,10 @@ def instrument() -> dict[str, list[float]]:
 
     def collected(phase: str, info: dict[str, int]) -> None:  # the collector's pauses
         if phase == "start":
-            started[:] = [time.perf_counter()]
+            started[:] = [time.thread_time()]
         elif started:
             cpu.setdefault(f"gc pause, generation {info['generation']}", []).append(
-                (time.perf_counter() - started[0]) * 1000)
+                (time.thread_time() - started[0]) * 1000)
 
     gc.callbacks.append(collected)
     return cpu
@@ -221,6 +248,10 @@ def serve(role: str) -> None:
     last reset from the stream's grid, JSON), ``cpu``, ``quit``. ``far`` is A, the
     caller: it prints its URI and takes ``dial URI`` and ``quit``."""
 
+    nice = int(os.environ.get("BENCH_PHONE_NICE", "0"))
+    if role == "near" and nice:
+        os.nice(nice)  # as systemd/piphone.service runs the phone (the parent checked it may)
+
     async def run() -> None:
         net = Network()
         cfg = handset_config("5550002" if role == "near" else "5550001",
@@ -228,7 +259,7 @@ def serve(role: str) -> None:
         me = await net.add("B" if role == "near" else "A", cfg,
                            control=ControlConfig(port=0) if role == "near" else None)
         loop = asyncio.get_running_loop()
-        sends: list[tuple[float, int]] = []
+        sends: list[tuple[float, int, float]] = []
         cpu: dict[str, list[float]] = {}
         if role == "near":
             media = me.host.media
@@ -236,7 +267,7 @@ def serve(role: str) -> None:
 
             def timed(port: int, data: bytes, dest: Any, rtcp: bool) -> None:
                 if not rtcp and len(data) >= 12:
-                    sends.append((loop.time(), int.from_bytes(data[4:8], "big")))
+                    sends.append((loop.time(), int.from_bytes(data[4:8], "big"), time.thread_time()))
                 send(port, data, dest, rtcp)
 
             media.send = timed  # type: ignore[method-assign]
@@ -318,8 +349,10 @@ class Floor:
 
         from bench_media_grid import BARE_LOOP
 
+        nice = int(os.environ.get("BENCH_PHONE_NICE", "0"))  # the phone's, for a like floor
         self.proc = subprocess.Popen([sys.executable, "-c", BARE_LOOP, str(seconds)],
-                                     stdout=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, text=True,
+                                     preexec_fn=(lambda: os.nice(nice)) if nice else None)
 
     def result(self) -> list[float]:
         out, _ = self.proc.communicate(timeout=120)
@@ -328,20 +361,31 @@ class Floor:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=20.0, help="per phase, over all rounds")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="the three phases run in turn this many times (seconds/rounds each)")
     ap.add_argument("--loads", type=int, default=10)
     ap.add_argument("--browser-nice", type=int, default=0,
                     help="run Chromium at this niceness (19: as if on another computer)")
+    ap.add_argument("--phone-nice", type=int, default=None,
+                    help="run phone B at this niceness (default: the Nice= of systemd/piphone.service)")
     ap.add_argument("--serve", choices=("near", "far"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve)
         return
+    nice = unit_nice() if args.phone_nice is None else args.phone_nice
+    if nice < 0 and not may_raise_priority(nice):
+        print(f"bench_web: no permission for nice {nice} (root or CAP_SYS_NICE); the phone runs at 0")
+        nice = 0
+    os.environ["BENCH_PHONE_NICE"] = str(nice)
     if not (os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK)):
         print("bench_web: chromium and chromium-driver are needed (scripts/install-deps.sh)")
         sys.exit(1)
     print("load average at start: {:.2f} {:.2f} {:.2f} ({} CPUs)".format(*os.getloadavg(),
                                                                        os.cpu_count()))
+    print(f"phone B at nice {nice}{' (as systemd/piphone.service runs it)' if nice == unit_nice() else ''},"
+          f" Chromium at nice {args.browser_nice}")
     phone = Child("near")
     port, b_uri = int(phone.line()), phone.line()
     far = Child("far")
@@ -366,32 +410,39 @@ def main() -> None:
         floors: dict[str, list[float]] = {}
         causes: dict[str, dict[str, int]] = {}
         pushes: dict[str, int] = {}
+        span = args.seconds / args.rounds
 
         def version() -> int:
             return int(driver.execute_script("return +(document.body.dataset.version || 0)") or 0)
 
         def phase(name: str, busy: bool, page: bool) -> None:
             v0 = version() if page else 0
-            floor = Floor(args.seconds)
+            floor = Floor(span)
             phone.cmd("reset")
-            end = time.monotonic() + args.seconds
+            end = time.monotonic() + span
             while time.monotonic() < end:
                 if busy:
                     for path in ("/admin", "/lists", "/"):
                         driver.get(base + path)
                 time.sleep(0.1)
             got = json.loads(phone.cmd("report"))
-            phases[name], causes[name] = got["dev"], got["late"]
-            floors[name] = floor.result()
+            phases.setdefault(name, []).extend(got["dev"])
+            for k, n in got["late"].items():
+                causes.setdefault(name, {}).setdefault(k, 0)
+                causes[name][k] += n
+            floors.setdefault(name, []).extend(floor.result())
             if page and not busy:
-                pushes[name] = version() - v0
+                pushes[name] = pushes.get(name, 0) + version() - v0
 
-        phase("no page open", False, False)
-        driver.get(base + "/")
-        time.sleep(1.0)
-        phase("handset page open", False, True)
-        phase("pages loading in a loop", True, False)
-        print(f"== RTP pacing of B during a call, {args.seconds:g} s per phase: |deviation| of "
+        for _ in range(args.rounds):  # interleaved: the machine's load drifts over minutes
+            driver.get("about:blank")
+            time.sleep(0.5)
+            phase("no page open", False, False)
+            driver.get(base + "/")
+            time.sleep(1.0)
+            phase("handset page open", False, True)
+            phase("pages loading in a loop", True, False)
+        print(f"== RTP pacing of B during a call, {args.seconds:g} s per phase in {args.rounds} turns: |deviation| of "
               "each send from its slot t0 + n*20 ms (ms; target p99 < 2 ms)")
         p99 = {name: pct([abs(x) for x in dev], 99) for name, dev in phases.items()}
         for name, dev in phases.items():
@@ -400,7 +451,7 @@ def main() -> None:
             print(f"  {name:24s} {len(dev):5d} packets  p50 {pct(mag, 50):6.3f}  "
                   f"p99 {p99[name]:6.3f}  max {max(mag):6.2f}  mean signed {statistics.mean(dev):+6.3f}  "
                   f"> 2 ms: {sum(x > 2 for x in mag):3d} ({causes[name]['loop busy']} loop busy, "
-                  f"{causes[name]['woke late']} woke late)  p99/no-page {p99[name] / max(p99['no page open'], 1e-6):4.2f}"
+                  f"{causes[name]['machine']} machine)  p99/no-page {p99[name] / max(p99['no page open'], 1e-6):4.2f}"
                   f"{extra}")
             fl = floors[name]
             print(f"  {'':24s} machine floor (bare asyncio timer, another process): p50 "

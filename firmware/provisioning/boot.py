@@ -21,7 +21,6 @@ from pathlib import Path
 
 from firmware.provisioning.cache import ConfigCache
 from firmware.provisioning.cnf import ConfigError, parse_cnf
-from firmware.provisioning.dhcp import find_tftp_server
 from firmware.provisioning.dialplan import DialPlanError
 from firmware.provisioning.diff import ConfigDiff, diff_configs
 from firmware.provisioning.loader import (
@@ -230,6 +229,8 @@ async def provision_result(
     ``fetcher`` replaces TFTP (HTTP(S) provisioning)."""
     server = parse_server(tftp_server) if fetcher is None else None
     if server is None and fetcher is None:
+        from firmware.provisioning.dhcp import find_tftp_server  # not for a --config boot
+
         hint = find_tftp_server(lease_paths)
         server = (hint.host, TFTP_PORT) if hint else None
     cache = ConfigCache(cache_dir)

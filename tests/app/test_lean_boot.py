@@ -49,9 +49,11 @@ PROBE = textwrap.dedent('''
         await asyncio.sleep(0.5)
         heavy = sorted({m.split(".")[0] for m in sys.modules}
                        & {"numpy", "PIL", "pylibsrtp", "http", "email"})
-        # the control API (and the types it serves), the XML parsers: loaded when used
+        # the control API (and the types it serves), the XML parsers, the DHCP lease
+        # reader (a phone with its config files asks no DHCP server): loaded when used
         later = sorted(m for m in ("firmware.surface", "firmware.control.server",
-                                   "firmware.app.control_adapter", "xml.etree.ElementTree")
+                                   "firmware.app.control_adapter", "xml.etree.ElementTree",
+                                   "firmware.provisioning.dhcp")
                        if m in sys.modules)
         out = {"registered": reg.registered.is_set(), "heavy": heavy, "later": later,
                "idle_periods": engine.periods - before, "timer": engine.get_timer(),
