@@ -71,9 +71,14 @@ def chromium(download_dir: Path | None = None, width: int = 1000,
 
 
 def wait_for(driver: Any, predicate: Callable[[Any], T], what: str, timeout: float = WAIT) -> T:
+    """Poll ``predicate`` until it is truthy. An element found on a page that a click
+    then replaced (the directory's Dial goes to the handset page) is stale: that poll
+    counts as not yet, the next one looks at the new page."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(
         predicate, message=f"timed out waiting for {what}")
 
 
