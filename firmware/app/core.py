@@ -29,7 +29,7 @@ from firmware.app.audio_apply import apply_panel
 from firmware.app.checksync import check_sync_answer, is_check_sync, proxy_hosts
 from firmware.app.media_ports import CallMedia, MediaIO
 from firmware.app.pump import CorePump
-from firmware.media.grid import EARLY_S
+from firmware.media.grid import DEVICE_FALLBACK_S, EARLY_S
 from firmware.sip.endpoint import Endpoint
 from hal.base import Hal, HookEvent, InputEvent, KeyEvent, Screen
 from hal.clock import Clock
@@ -165,8 +165,7 @@ class App:
         """A stream deadline the audio engine's next period will tick (``_after_period``)."""
         if self.engine is None or self.engine_pump is None or self.engine_pump.closed:
             return False
-        nxt = self.engine.get_timer()
-        return nxt is not None and abs(nxt - when) < 1e-4
+        return bool(self.engine.ticks(when, self.clock.time()))
 
     @property
     def audio_has_clock(self) -> bool:
@@ -312,6 +311,7 @@ class App:
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
+            fallback=DEVICE_FALLBACK_S if self.audio_has_clock else 0.0,
             on_event=lambda ev, call=call: self._on_media_event(call, ev),
         )
         pump.early = EARLY_S

@@ -54,6 +54,7 @@ class CorePump:
         after: Callable[[], None] | None = None,
         before_timer: Callable[[], None] | None = None,
         defer: Callable[[float], bool] | None = None,
+        fallback: float = 0.0,
         arm_early: float = 0.0,
     ) -> None:
         self.core = core
@@ -71,6 +72,10 @@ class CorePump:
         # ``defer(deadline)`` True: arm no timer for it, another pump ``tick``s this
         # core at that instant (one loop wake-up instead of two)
         self.defer = defer
+        #: with ``defer``: a timer ``fallback`` s after a deferred deadline all the same,
+        #: for a ticking pump that may stop (a sound card that stalls paces itself);
+        #: each tick re-arms it a period later, so it fires only if the ticks stop
+        self.fallback = fallback
         #: the timer goes off this much before the deadline: the audio engine's, whose
         #: core counts a period due up to ``EARLY_S`` early, is armed half of that early,
         #: since asyncio wakes 0..1 ms after a deadline (epoll's timeout is rounded up to
@@ -170,7 +175,7 @@ class CorePump:
         if when is not None and self.defer is not None:
             try:
                 if self.defer(when):
-                    when = None
+                    when = when + self.fallback if self.fallback > 0 else None
             except Exception:
                 self.errors += 1
                 log.exception("%s: defer check failed", self.name)

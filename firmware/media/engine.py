@@ -51,6 +51,8 @@ class MediaEngine:
         self._tone_spec: ToneSpec | None = None
         self._t0: float | None = None
         self._k = 0
+        #: when a device with its own clock last delivered a period (its grid's phase)
+        self.last_period_at: float | None = None
         self.periods = 0
         #: when the last period ran (the clock ``on_period`` was given): a device with
         #: its own clock has no ``get_timer``, the next period is about one later
@@ -172,11 +174,31 @@ class MediaEngine:
         callee answers with no tone playing) and may lie in the past when the loop is
         late; a stream started at ``now`` instead runs on its own grid, a fraction of a
         period off, and every packet then waits for a second timer of its own."""
-        if self._t0 is None or (self.audio.has_clock and self.device_error is None):
+        if self._t0 is None:
             return None
         fmt = self.audio.format
         period = fmt.period_frames / fmt.rate
+        if self.audio.has_clock and self.device_error is None:
+            # the device's grid: its last period, if recent (a stalled device has none)
+            last = self.last_period_at
+            if last is None or now - last > 2 * period:
+                return None
+            return last + max(1, math.ceil((now - last) / period - 1e-9)) * period
         return self._t0 + max(0, math.ceil((now - self._t0) / period - 1e-9)) * period
+
+    def ticks(self, when: float, now: float) -> bool:
+        """A stream deadline this engine's periods will ``tick`` (the app's
+        ``_after_period``), so the stream needs no timer of its own: the engine's next
+        period comes at ``when``; or, for a running device with its own clock, one of
+        its next two periods comes at or after ``when``. (A device opened with the call
+        has no phase to start the stream's grid on: its periods then send each packet
+        up to a period after its slot, still one wake-up a period.)"""
+        if self.audio.has_clock and self.device_error is None:
+            nxt = self.next_period_at(now)
+            fmt = self.audio.format
+            return nxt is not None and when <= nxt + fmt.period_frames / fmt.rate + 1e-4
+        nxt = self.get_timer()
+        return nxt is not None and abs(nxt - when) < 1e-4
 
     def handle_timer(self, now: float) -> None:
         if self._t0 is None:
@@ -192,6 +214,7 @@ class MediaEngine:
     # ------------------------------------------------------------ one period
 
     def on_period(self, now: float) -> None:
+        self.last_period_at = now
         audio = self.audio
         fmt = audio.format
         pcm = None

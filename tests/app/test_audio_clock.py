@@ -7,7 +7,7 @@ import os
 import select
 
 from firmware.app.host import PhoneHost
-from firmware.demo.network import handset_config, until
+from firmware.demo.network import Network, call_and_answer, handset_config, until
 from hal.base import Audio, AudioFormat
 from hal.clock import LoopClock
 from hal.mock import MockHal
@@ -67,3 +67,53 @@ def test_periods_follow_the_device_not_a_timer() -> None:
 
     idle, written = asyncio.run(main())
     assert idle == 0 and written == 3
+
+
+def test_a_call_sends_in_the_devices_periods_and_goes_on_if_the_device_stalls() -> None:
+    """With a sound card that paces itself (ALSA on the Pi), a call's packets leave in
+    the wake-up of the device's period, not from a timer of the stream's own (two loop
+    wake-ups per period); if the device stops delivering periods, the fallback timer
+    keeps the RTP going."""
+    audio = PipeClockedAudio()
+    got: dict[str, int] = {}
+
+    async def ticker(stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        t = loop.time()
+        while not stop.is_set():
+            os.write(audio.tick_w, b"x")
+            t += 0.02
+            await asyncio.sleep(max(0.0, t - loop.time()))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        tick = asyncio.create_task(ticker(stop))
+        try:
+            async with Network() as net:
+                hal = MockHal(LoopClock(asyncio.get_running_loop()), audio=audio)  # type: ignore[arg-type]
+                a = await net.add("A", handset_config("5550001"), hal=hal)
+                b = await net.add("B", handset_config("5550002"))
+                await call_and_answer(a, b)
+                assert a.host.app is not None
+                [media] = list(a.host.app._media.values())  # noqa: SLF001
+                await asyncio.sleep(0.3)
+                fired, sent = media.pump.timer_fired, media.stream.stats().packets_sent
+                await asyncio.sleep(1.0)
+                got["own_timer"] = media.pump.timer_fired - fired
+                got["sent"] = media.stream.stats().packets_sent - sent
+                stop.set()
+                await tick
+                sent = media.stream.stats().packets_sent
+                await asyncio.sleep(0.5)
+                got["sent_stalled"] = media.stream.stats().packets_sent - sent
+                a.api.press_softkey("endcall")
+        finally:
+            stop.set()
+            await tick
+            os.close(audio.tick_r)
+            os.close(audio.tick_w)
+
+    asyncio.run(main())
+    assert got["sent"] >= 40, got  # ~50 periods in the second
+    assert got["own_timer"] <= 2, got  # RTCP's, at most: not one per packet
+    assert got["sent_stalled"] >= 10, got  # ~25 in half a second, by the fallback timer
