@@ -11,7 +11,8 @@ namespace; it dials baresip, checks the tone both ways, and measures CPU of
 this process and of baresip over the same windows.
 
 usage: python app_call_driver.py TARGET_IP:PORT LOCAL_IP TONE_HZ SECONDS PEER_PID MEASURE_S
-(env WINDOWS=n: n back-to-back windows; PEER_TONE=440: what baresip sends)
+(env WINDOWS=n: n back-to-back windows; PEER_TONE=440: what baresip sends; FLOOR_PID:
+ a third process measured over the same windows, bench_media_cpu.py's ``--floor``)
 Prints one JSON line as sip_call_driver.py does.
 """
 
@@ -57,13 +58,17 @@ async def main(target: str, local_ip: str, tone: float, seconds: float, peer_pid
 
         n = max(1, int(os.environ.get("WINDOWS", "1")))
         await asyncio.sleep(max(0.0, seconds - measure_s) / 2)
+        floor_pid = int(os.environ.get("FLOOR_PID", "0"))
         windows = []
         for _ in range(n):
             w0, c0, p0 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
+            f0 = proc_cpu(floor_pid) if floor_pid else 0.0
             await asyncio.sleep(measure_s / n)
             w1, c1, p1 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
+            f1 = proc_cpu(floor_pid) if floor_pid else 0.0
             windows.append({"wall_s": w1 - w0, "our_cpu_s": c1 - c0, "peer_cpu_s": p1 - p0,
-                            "load1": os.getloadavg()[0]})
+                            "load1": os.getloadavg()[0],
+                            **({"floor_cpu_s": f1 - f0} if floor_pid else {})})
         await asyncio.sleep(max(0.0, seconds - measure_s) / 2)
         expect = float(os.environ.get("PEER_TONE", "440"))
         hz = await heard(phone, expect, timeout=3.0)

@@ -9,7 +9,13 @@ tone each way) call each other on loopback in this one process; CPU is
 ``time.thread_time()`` over the call, after a second of settling, reported per
 phone per minute of call. Loop wake-ups are counted by wrapping the selector.
 
+``--callgrind`` counts instructions instead (noise-free, whatever the machine's
+load): the script runs itself under valgrind's callgrind for a short and a long
+call; the difference per extra second, per phone, per 20 ms period is the figure
+(start-up cancels out), as bench_media_instr.py does for the media stack alone.
+
 usage: python bench/bench_app_call.py [--seconds 30] [--runs 3]
+       python bench/bench_app_call.py --callgrind [--short 3 --long 9]
 """
 
 from __future__ import annotations
@@ -64,7 +70,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--short", type=float, default=3.0)
+    ap.add_argument("--long", type=float, default=9.0)
     args = ap.parse_args()
+    if args.callgrind:
+        import tempfile
+
+        from bench_media_instr import callgrind_total
+
+        me = [sys.executable, str(Path(__file__).resolve()), "--runs", "1"]
+        with tempfile.TemporaryDirectory() as tmp:
+            short = callgrind_total([*me, "--seconds", str(args.short)], Path(tmp), "s")
+            long_ = callgrind_total([*me, "--seconds", str(args.long)], Path(tmp), "l")
+        per_period = (long_ - short) / (args.long - args.short) / 2 / 50
+        print(f"callgrind: {short:,} Ir ({args.short:g} s call), {long_:,} Ir ({args.long:g} s)")
+        print(f"ours (whole app): {per_period / 1e3:.0f} k instructions per 20 ms period per phone")
+        return
     logging.basicConfig(level=logging.WARNING)
     runs = [asyncio.run(one_call(args.seconds)) for _ in range(args.runs)]
     for key, unit in (("process", "CPU-s/min per phone, all threads"),

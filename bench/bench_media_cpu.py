@@ -36,6 +36,7 @@ bench_media_instr.py (instructions under callgrind).
 
 usage: python bench/bench_media_cpu.py [--seconds 60] [--windows 6] [--calls 2]
                                         [--stack app|media] [--peer-audio file|echo] [--ab]
+                                        [--floor]
 """
 
 from __future__ import annotations
@@ -54,9 +55,26 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from media.baresip_peer import available, baresip, netns, tone_wav  # noqa: E402
 
+# ``--floor``: an asyncio loop woken every 20 ms by a timer, doing nothing else: what
+# CPython and asyncio cost per period before any media work (the app driver measures
+# it over the same windows)
+FLOOR = """
+import asyncio
+async def main():
+    loop = asyncio.get_running_loop()
+    t = loop.time()
+    k = 0
+    while True:
+        k += 1
+        done = loop.create_future()
+        loop.call_at(t + 0.02 * k, done.set_result, None)
+        await done
+asyncio.run(main())
+"""
+
 
 def one_call(ns: str, d: Path, seconds: float, windows: int, poll_rx: bool,
-             peer_audio: str = "file", stack: str = "app") -> dict | None:
+             peer_audio: str = "file", stack: str = "app", floor: bool = False) -> dict | None:
     wav = tone_wav(d / "tone.wav", 440.0, seconds + 20)
     src = "aubridge,a" if peer_audio == "echo" else f"aufile,{wav}"
     with baresip(ns, d / "peer", 5091, (10000, 10019), src, "aubridge,a") as peer:
@@ -67,10 +85,19 @@ def one_call(ns: str, d: Path, seconds: float, windows: int, poll_rx: bool,
             env["OPENBLAS_NUM_THREADS"] = str(os.cpu_count() or 1)
         driver = (ROOT / "bench/app_call_driver.py" if stack == "app"
                   else ROOT / "tests/media/sip_call_driver.py")
-        proc = subprocess.run(
-            ["ip", "netns", "exec", ns, sys.executable, str(driver), "127.0.0.1:5091",
-             "127.0.0.2", "1000", str(total), str(peer.pid), str(seconds)],
-            capture_output=True, text=True, timeout=total + 60, env=env)
+        idle = None
+        if floor and stack == "app":
+            idle = subprocess.Popen([sys.executable, "-c", FLOOR])
+            env["FLOOR_PID"] = str(idle.pid)
+        try:
+            proc = subprocess.run(
+                ["ip", "netns", "exec", ns, sys.executable, str(driver), "127.0.0.1:5091",
+                 "127.0.0.2", "1000", str(total), str(peer.pid), str(seconds)],
+                capture_output=True, text=True, timeout=total + 60, env=env)
+        finally:
+            if idle is not None:
+                idle.terminate()
+                idle.wait()
     if proc.returncode != 0:
         print(proc.stderr[-2000:])
         return None
@@ -95,6 +122,11 @@ def summary(label: str, rs: list[dict]) -> None:
     if ratio:
         print(f"  ratio ours/baresip per window: median {statistics.median(ratio):.2f}x "
               f"(range {min(ratio):.2f}-{max(ratio):.2f}x; target <= 1.2x)")
+    if ws and "floor_cpu_s" in ws[0]:
+        fl = [60 * w["floor_cpu_s"] / w["wall_s"] for w in ws]
+        fr = [w["floor_cpu_s"] / w["peer_cpu_s"] for w in ws if w["peer_cpu_s"] > 0]
+        print(f"  floor (an idle asyncio loop woken every 20 ms) CPU-s/min median "
+              f"{statistics.median(fl):.3f}; ratio floor/baresip median {statistics.median(fr):.2f}x")
 
 
 def main() -> int:
@@ -107,6 +139,8 @@ def main() -> int:
     ap.add_argument("--ab", action="store_true", help="alternate with the one-reader-per-packet shell")
     ap.add_argument("--peer-audio", choices=("file", "echo"), default="file",
                     help="baresip's source: a 440 Hz wav (its player idle), or its own player")
+    ap.add_argument("--floor", action="store_true",
+                    help="also measure an idle asyncio loop woken every 20 ms (app stack)")
     ap.add_argument("--stack", choices=("app", "media"), default="app",
                     help="our side: the whole phone (as shipped) or the media stack alone")
     args = ap.parse_args()
@@ -123,7 +157,8 @@ def main() -> int:
             for v in variants:
                 d = Path(tmp) / f"call{i}{int(v)}"
                 d.mkdir()
-                r = one_call(ns, d, args.seconds, args.windows, v, args.peer_audio, args.stack)
+                r = one_call(ns, d, args.seconds, args.windows, v, args.peer_audio, args.stack,
+                             args.floor)
                 if r is None:
                     return 1
                 print(f"call {i + 1} ({'poll_rx' if v else 'reader'}): codec {r['codec']}, "

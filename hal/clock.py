@@ -105,11 +105,13 @@ class VirtualClock:
 class LoopClock:
     """The asyncio event loop's monotonic clock (``loop.time()``/``loop.call_at``)."""
 
+    #: ``loop.time`` itself, bound once: a call's audio period reads the clock several
+    #: times, and a method wrapping it would be one more Python call each time
+    time: Callable[[], float]
+
     def __init__(self, loop: Any) -> None:
         self._loop = loop
-
-    def time(self) -> float:
-        return float(self._loop.time())
+        self.time = loop.time
 
     def call_at(self, when: float, callback: Callable[[], Any]) -> Cancellable:
         return self._loop.call_at(when, callback)

@@ -17,7 +17,8 @@ apt_pkgs=(
   baresip             # real softphone
   tftpd-hpa           # real TFTP server, run as a plain process
   iproute2            # ip netns for baresip on 127.0.0.x
-  systemd             # systemd-analyze verify for the unit file
+  systemd             # systemd-analyze verify, and a real systemd running the unit (tests/faults/test_watchdog.py)
+  util-linux          # unshare, nsenter, setpriv: that systemd as PID 1 of private namespaces
   dnsmasq-base        # real DNS server (NAPTR/SRV/A) for the RFC 3263 tests
   linphone-cli        # linphonec: third independent softphone of the interop matrix
   chromium            # the web page's tests run in a real browser (Selenium)

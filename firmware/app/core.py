@@ -151,7 +151,8 @@ class App:
             return
         drain = self._media_io.drain  # type: ignore[attr-defined]
         for media in list(self._media.values()):
-            if drain(media.port):
+            # (RTP in changes no deadline: only a digit or the like needs the flush)
+            if drain(media.port) and media.stream.has_output:
                 media.pump.flush()
 
     def _after_period(self) -> None:

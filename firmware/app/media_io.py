@@ -42,7 +42,7 @@ class UdpMediaIO:
         self.bind_context: Callable[[], contextlib.AbstractContextManager[Any]] = contextlib.nullcontext
         #: pairs bound for a call whose media has not started yet (``reserve``)
         self._reserved: dict[int, tuple[socket.socket, socket.socket]] = {}
-        self._polled: dict[int, Deliver] = {}
+        self._polled: dict[int, Callable[[bytes, Address, float], None]] = {}
         self._more: dict[int, Callable[[int], list[tuple[int, int]]]] = {}
         self.send_errors = 0
 
@@ -86,7 +86,8 @@ class UdpMediaIO:
             return False
         self._socks[port] = pair
         if poll:
-            self._polled[port] = deliver
+            # drain_stamped's ``receive(data, addr, arrived)``, made once per call, not per period
+            self._polled[port] = lambda data, addr, at: deliver(data, addr, False, at)
             self._more[port] = readiness(pair[0])
         else:
             self.loop.add_reader(pair[0].fileno(), self._readable, pair[0], False, deliver)
@@ -95,13 +96,11 @@ class UdpMediaIO:
 
     def drain(self, port: int) -> int:
         """Deliver the RTP datagrams waiting on a ``poll`` port (bounded); how many."""
-        deliver = self._polled.get(port)
+        receive = self._polled.get(port)
         pair = self._socks.get(port)
-        if deliver is None or pair is None:
+        if receive is None or pair is None:
             return 0
-        return drain_stamped(pair[0], self.loop.time(),
-                             lambda data, addr, at: deliver(data, addr, False, at),
-                             more=self._more.get(port))
+        return drain_stamped(pair[0], self.loop.time(), receive, more=self._more.get(port))
 
     @staticmethod
     def _readable(s: socket.socket, rtcp: bool, deliver: Deliver) -> None:

@@ -212,17 +212,20 @@ class CorePump:
             when = self.core.get_timer()
         except Exception:
             when = None
-        if when is None or when > self.clock.time() + self.early:
+        if when is None:
+            return
+        now = self.clock.time()
+        if when > now + self.early:
             return
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
             self._armed_at = None
-        self._handle_timer()
+        self._handle_timer(now)
 
-    def _handle_timer(self) -> None:
+    def _handle_timer(self, now: float | None = None) -> None:
         try:
-            self.core.handle_timer(self.clock.time())
+            self.core.handle_timer(self.clock.time() if now is None else now)
         except Exception:
             self.errors += 1
             log.exception("%s: handle_timer failed", self.name)

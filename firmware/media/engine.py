@@ -195,11 +195,13 @@ class MediaEngine:
         audio = self.audio
         fmt = audio.format
         pcm = None
-        if self.device_error is None and audio.is_open:
+        live = self.device_error is None and audio.is_open
+        if live:
             try:
                 pcm = audio.read_period()
             except OSError as exc:
                 self.device_error = str(exc)
+                live = False
                 log.error("audio capture failed: %s", exc)
         if pcm is None:
             self.capture_missed += 1
@@ -224,7 +226,7 @@ class MediaEngine:
                 self._tone = None
         if self.gain != 1.0:
             out = _scale(out, self.gain)
-        if self.device_error is None and audio.is_open:
+        if live:  # (nothing in between closes the device or records an error)
             try:
                 audio.write_period(out)
             except OSError as exc:

@@ -30,8 +30,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from firmware.media.rtp import ts_delta
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JitterStats:
@@ -95,19 +93,32 @@ class JitterBuffer:
         if type(pcm) is not bytes:
             pcm = bytes(pcm)
         st = self._stats
-        self._update_jitter(timestamp, now)
-        if self._cursor is not None and abs(ts_delta(timestamp, self._cursor)) > self.resync:
-            self.reset()
-            st["resyncs"] += 1
-        if self._cursor is None:
-            self._cursor = timestamp
-        elif not self._frames and ts_delta(timestamp, self._cursor) > (self.target_frames + 1) * self.period:
+        # RFC 3550 A.8 (``_update_jitter``), written out: this runs for every packet
+        transit = now * self.rate - timestamp
+        last = self._transit
+        if last is not None:
+            d = abs(transit - last)
+            if d < self.resync:
+                self._jitter += (d - self._jitter) / 16.0
+        self._transit = transit
+        cursor = self._cursor
+        if cursor is not None:
+            ahead = ((timestamp - cursor + 0x80000000) & 0xFFFFFFFF) - 0x80000000  # ts_delta
+            if abs(ahead) > self.resync:
+                self.reset()
+                st["resyncs"] += 1
+                cursor = None
+        if cursor is None:
+            self._cursor = cursor = timestamp
+            ahead = 0
+        elif not self._frames and ahead > (self.target_frames + 1) * self.period:
             # audio resumes after a gap (hold, silence suppression): a new
             # talkspurt starts at the target delay instead of far behind it
-            self._cursor = timestamp
+            self._cursor = cursor = timestamp
+            ahead = 0
             self._started = False
-            self._stats["talkspurts"] += 1
-        if ts_delta(timestamp, self._cursor) < 0:
+            st["talkspurts"] += 1
+        if ahead < 0:
             if timestamp in self._played:
                 st["duplicates"] += 1
                 return
@@ -115,17 +126,19 @@ class JitterBuffer:
             self._late_bump = min(self._late_bump + 1, 5)
             self._late_decay = 0
             return
-        if timestamp in self._frames:
+        frames = self._frames
+        if timestamp in frames:
             st["duplicates"] += 1
             return
-        if self._high_seq is not None and ((seq - self._high_seq) & 0xFFFF) >= 0x8000:
+        high = self._high_seq
+        if high is not None and ((seq - high) & 0xFFFF) >= 0x8000:
             st["reordered"] += 1
         else:
             self._high_seq = seq
-        if len(self._frames) >= 2 * self.max_frames + 8:
+        if len(frames) >= 2 * self.max_frames + 8:
             st["overflow"] += 1
             return
-        self._frames[timestamp] = pcm
+        frames[timestamp] = pcm
         st["received"] += 1
 
     def _update_jitter(self, timestamp: int, now: float) -> None:
@@ -177,7 +190,13 @@ class JitterBuffer:
             if depth < self.target_frames * self.period:
                 return self._silence
             self._started = True
-        self._track_window(depth)
+        # the shallowest depth of this window of periods (every period, so written out)
+        shallow = depth // self.period
+        low = self._window_min
+        self._window_min = shallow if low is None or shallow < low else low
+        self._window_n += 1
+        if self._window_n >= self.WINDOW:
+            self._end_window()
         frame = self._frames.pop(self._cursor, None)
         if frame is not None and len(frame) == 2 * self.out_samples:
             out = frame
@@ -195,7 +214,8 @@ class JitterBuffer:
                 self._cursor = (self._cursor + self.period) & 0xFFFFFFFF
             else:
                 self._stats["underruns"] += 1
-        self._discard_old()
+        if self._frames:
+            self._discard_old()
         return out
 
     def _splice(self, first: bytes) -> bytes:
@@ -229,17 +249,15 @@ class JitterBuffer:
         last = np.frombuffer(self._last, dtype="<i2")
         return (last.astype(np.float32) * gain).astype("<i2").tobytes()
 
-    def _track_window(self, depth: int) -> None:
-        frames = depth // self.period
-        self._window_min = frames if self._window_min is None else min(self._window_min, frames)
-        self._window_n += 1
-        if self._window_n < self.WINDOW:
-            return
+    def _end_window(self) -> None:
+        """Every ``WINDOW`` periods: decay the late-packet bump, and drop a frame when even
+        the shallowest depth of the window stayed above the target (drift)."""
         self._late_decay += 1
         if self._late_decay >= 10 and self._late_bump:  # ~5 s without late packets
             self._late_bump -= 1
             self._late_decay = 0
-        if self._window_min > self.target_frames + 1 and self._cursor is not None:
+        low = self._window_min
+        if low is not None and low > self.target_frames + 1 and self._cursor is not None:
             self._frames.pop(self._cursor, None)
             self._cursor = (self._cursor + self.period) & 0xFFFFFFFF
             self._stats["dropped_for_drift"] += 1

@@ -14,8 +14,8 @@ un-negotiated payload type, an SSRC change or a sequence jump is dropped (or,
 when the new state is confirmed by a second packet, resynchronised) and
 counted in ``stats()``; nothing raises.
 
-RTCP (reports, round-trip time, BYE) is in ``stream_rtcp.py``; the values
-this hands out in ``stream_types.py``.
+RTCP (reports, round-trip time, BYE) is in ``stream_rtcp.py``, receiving RTP in
+``stream_rx.py``; the values this hands out in ``stream_types.py``.
 """
 
 from __future__ import annotations
@@ -31,11 +31,12 @@ from firmware.media.dtmf import DtmfReceiver, DtmfSender, inband_pcm
 from firmware.media.framecodec import FrameCodec, make_codec
 from firmware.media.grid import EARLY_S
 from firmware.media.jitter import JitterBuffer
-from firmware.media.rtp import HEADER, MAX_RTP_PACKET, build_rtp, parse_rtp
+from firmware.media.rtp import build_rtp
 from firmware.media.rtpstats import SequenceTracker
 from firmware.media.sdp import Negotiated
 from firmware.media.srtp import context_for
 from firmware.media.stream_rtcp import RtcpMixin
+from firmware.media.stream_rx import RxMixin
 from firmware.media.stream_types import (
     Address,
     MediaDatagram,
@@ -56,7 +57,7 @@ MAX_BURST_TICKS = 5  # a loop stall longer than this many periods skips ticks
 MAX_EVENTS = 64
 
 
-class MediaStream(RtcpMixin):
+class MediaStream(RxMixin, RtcpMixin):
     """One audio RTP session. Feed ``push_capture``; pull ``pull_playout``."""
 
     def __init__(self, *, ssrc: int, cname: str, seq0: int = 0, ts0: int = 0,
@@ -230,7 +231,7 @@ class MediaStream(RtcpMixin):
         sound card running faster than the network clock drops samples instead of growing
         delay."""
         self._capture += pcm
-        limit = 2 * 2 * self.samples_per_packet * self._k
+        limit = 4 * self._spp * self._k  # (two packets of S16_LE samples)
         if len(self._capture) > limit:
             excess = len(self._capture) - limit
             excess += excess % 2
@@ -244,26 +245,31 @@ class MediaStream(RtcpMixin):
     # ------------------------------------------------------------ timers
 
     def get_timer(self) -> float | None:
+        # asked up to three times a period (the pump's re-arm, the period's tick): the
+        # ``sending`` and ``ptime_s`` properties written out
         if not self._running or self._t0 is None:
             return None
         rtcp_at = self._next_rtcp
-        if self.sending:
-            at = self._t0 + self._tick * self.ptime_s
+        neg = self.neg
+        if neg is not None and neg.send and neg.remote_address is not None:
+            at = self._t0 + self._tick * self._spp / 8000.0
             return at if rtcp_at is None or at < rtcp_at else rtcp_at
         return rtcp_at
 
     def handle_timer(self, now: float) -> None:
         if not self._running or self._t0 is None:
             return
-        ptime = self.ptime_s
+        ptime = self._spp / 8000.0
         due = math.floor((now + EARLY_S - self._t0) / ptime)  # last tick whose deadline came
         if due >= self._tick:
             if due - self._tick >= MAX_BURST_TICKS:
                 skipped = due - self._tick
                 self._c["skipped"] += skipped
                 self._tick = due
+            neg = self.neg
+            sending = neg is not None and neg.send and neg.remote_address is not None
             while self._tick <= due:
-                if self.sending:
+                if sending:
                     self._send_tick(self._tick)
                 self._tick += 1
         if self._next_rtcp is not None and now >= self._next_rtcp:
@@ -281,8 +287,13 @@ class MediaStream(RtcpMixin):
         capture = self._capture
         pcm = bytes(capture[:nbytes])
         del capture[:nbytes]
-        dtmf_pt = self._dtmf_pt()
-        dtmf = self._dtmf_tx.next_packet(ts) if dtmf_pt is not None else None
+        dtmf_pt = neg.dtmf_send_pt
+        if dtmf_pt is None:
+            dtmf_pt = self.dtmf_always_pt
+        dtmf_tx = self._dtmf_tx
+        # (``active`` written out: no digit queued or playing is the common period)
+        dtmf = (dtmf_tx.next_packet(ts) if dtmf_pt is not None
+                and (dtmf_tx._event is not None or dtmf_tx._queue) else None)
         if self._inband:  # an in-band digit replaces the microphone
             pcm = bytes(self._inband[:nbytes]).ljust(nbytes, b"\0")
             del self._inband[:nbytes]
@@ -307,108 +318,13 @@ class MediaStream(RtcpMixin):
         c["sent_since_report"] += 1
         c["octets"] += len(payload)
 
-    # ------------------------------------------------------------ receive
-
-    def _source_ok(self, addr: Address, rtcp_port: bool) -> bool | None:
-        """True: accept; False: drop; None: another address the stream may latch onto
-        (``latch`` on), if the packet proves valid (negotiated PT, expected SSRC)."""
-        expected = self._peer
-        if expected is None:
-            return False
-        if rtcp_port:
-            return addr[0] == expected[0] or (self._latched is not None and addr[0] == self._latched[0])
-        if addr == expected:
-            self._from_expected = True
-            return True
-        if self._latched == addr:
-            return True
-        # Symmetric RTP (RFC 4961): a peer behind NAT sends from another port
-        # of the negotiated address; latch on it once, before the expected
-        # source has been heard.
-        if not self._from_expected and self._latched is None and addr[0] == expected[0]:
-            self._latched = addr
-            return True
-        if self.latch and not self._from_expected and self._latched is None:
-            return None
-        return False
-
-    def receive_rtp(self, data: bytes, addr: Address, now: float) -> None:
-        if self.srtp is not None and (data := self.srtp.unprotect(data)) is None:
-            return  # not authentic (or replayed): counted in srtp.auth_failures
-        if HEADER.size <= len(data) <= MAX_RTP_PACKET and data[0] == 0x80 and not 72 <= (data[1] & 0x7F) <= 76:
-            # the common case, read in place: version 2, no padding, extension or CSRCs
-            _b0, b1, seq, ts, ssrc = HEADER.unpack_from(data)
-            pt = b1 & 0x7F
-            payload = data[HEADER.size:]
-        else:
-            pkt = parse_rtp(data)
-            if pkt is None:
-                self._c["malformed"] += 1
-                return
-            pt, seq, ts, ssrc, payload = (pkt.payload_type, pkt.sequence, pkt.timestamp,
-                                          pkt.ssrc, pkt.payload)
-        if not self._running:
-            self._c["not_running"] += 1  # before start or after stop: not an attack
-            return
-        source = self._source_ok(addr, False)
-        if source is False:
-            self._c["wrong_source"] += 1
-            return
-        neg = self.neg
-        assert neg is not None
-        is_dtmf = pt in neg.dtmf_recv_pts
-        decoder = self._decoders.get(pt)
-        if source is None:
-            # RFC 4961 symmetric RTP across NAT: latch onto the first source whose
-            # packet is valid for this session, and send there from now on.
-            if (not is_dtmf and decoder is None) or (
-                    self._remote_ssrc is not None and ssrc != self._remote_ssrc):
-                self._c["wrong_source"] += 1
-                return
-            self._latched = addr
-            log.info("RTP: latched onto %s:%d (SDP said %s:%d)", *addr, *(self._peer or ("", 0)))
-        if not is_dtmf and decoder is None:
-            if pt != 13:  # comfort noise: understood, nothing to play
-                self._c["unknown_pt"] += 1
-            return
-        if not self._check_ssrc(ssrc, seq):
-            return
-        if not neg.recv:
-            return
-        if is_dtmf:
-            digit = self._dtmf_rx.receive(payload, ts, ssrc, now)
-            if digit is not None:
-                self._c["dtmf_received"] += 1
-                self._events.append(digit)
-            return
-        assert decoder is not None
-        self._c["octets_received"] += len(payload)
-        self._jb.put(ts, seq, decoder.decode(payload), now)
-
-    def _check_ssrc(self, ssrc: int, seq: int) -> bool:
-        if self._remote_ssrc is None or self._seqs is None:
-            self._remote_ssrc = ssrc
-            self._seqs = SequenceTracker(seq)
-            return self._seqs.accept(seq)
-        if ssrc != self._remote_ssrc:
-            # A new SSRC is believed after two packets in sequence (RFC 3550 A.1 probation).
-            if self._candidate and self._candidate == (ssrc, (seq - 1) & 0xFFFF):
-                self._remote_ssrc = ssrc
-                self._seqs = SequenceTracker(seq)
-                self._candidate = None
-                self._jb.reset()
-                self._c["ssrc_changes"] += 1
-                return self._seqs.accept(seq)
-            self._candidate = (ssrc, seq)
-            self._c["wrong_ssrc"] += 1
-            return False
-        before = self._seqs.resyncs
-        ok = self._seqs.accept(seq)
-        if self._seqs.resyncs != before:
-            self._jb.reset()
-        return ok
-
     # ------------------------------------------------------------ outputs
+
+    @property
+    def has_output(self) -> bool:
+        """Datagrams or events queued: a received packet (RTP's) leaves the timer as it
+        was, so with none of these the pump has nothing to flush."""
+        return bool(self._out or self._events)
 
     def datagrams_to_send(self) -> list[MediaDatagram]:
         out, self._out = self._out, []

@@ -27,7 +27,9 @@ class MockAudio(Audio):
         self._fail_open = fail_open
         self._tone_hz = 0.0
         self._level = 10 ** (-6.0 / 20.0) * 32767.0
-        self._tone_table: Any = None  # numpy array, made by set_tone (numpy loads then)
+        # the tone as S16_LE bytes, made by set_tone (numpy loads then): a period is a slice
+        # of it, no numpy call 50 times a second
+        self._tone_table = b""
         self._phase_n = 0
         self._inject = bytearray()
         keep = max(1, int(keep_seconds / self.format.period_seconds))
@@ -59,8 +61,8 @@ class MockAudio(Audio):
             del self._inject[:2 * n]
             chunk += bytes(2 * n - len(chunk))
         elif self._tone_hz > 0:
-            start = self._phase_n % self.format.rate
-            chunk = self._tone_table[start:start + n].tobytes()
+            start = 2 * (self._phase_n % self.format.rate)
+            chunk = self._tone_table[start:start + 2 * n]
         else:
             chunk = bytes(2 * n)
         self._phase_n += n
@@ -109,7 +111,7 @@ class MockAudio(Audio):
         # a sound card's anti-alias filter: what the rate cannot carry is not captured
         # (a 6 kHz tone gives silence at 8 kHz, not a 2 kHz alias)
         level = self._level if self._tone_hz < rate / 2 else 0.0
-        self._tone_table = (level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2")
+        self._tone_table = (level * np.sin(2 * np.pi * self._tone_hz * t)).astype("<i2").tobytes()
 
     @property
     def tone_hz(self) -> float:

@@ -134,7 +134,7 @@ def test_systemd_kills_a_stalled_phone_and_starts_it_again(systemd: SystemdNames
     # a healthy loop keeps pinging: systemd's watchdog timestamp moves on
     _wait("a watchdog ping", lambda: systemd.show(UNIT, "WatchdogTimestampMonotonic")[
         "WatchdogTimestampMonotonic"] not in ("0", first["WatchdogTimestampMonotonic"]))
-    user = systemd.run("ps", "-o", "user=", "-p", pid).stdout.strip()
+    user = systemd.run("stat", "-c", "%U", f"/proc/{pid}").stdout.strip()  # its effective user
     assert user == "piphone"
 
     systemd.systemctl("kill", "-s", "SIGUSR2", "--kill-who=main", UNIT)  # the loop hangs
