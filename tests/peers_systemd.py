@@ -75,8 +75,24 @@ if [ -f /run/piphone-test/passwd.add ]; then
     cat /run/piphone-test/passwd.add >> /etc/passwd
     cat /run/piphone-test/group.add >> /etc/group
 fi
+mkdir -p /run/ov/tmp /run/ov/var_tmp
+mount --bind /tmp /run/ov/tmp
+mount --bind /var/tmp /run/ov/var_tmp
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /var/tmp
+# paths the units need that live under /tmp (a checkout cloned there): bound back read-only
+if [ -f /run/piphone-test/keep ]; then
+    while read -r p; do
+        case "$p" in
+            /tmp/*) src="/run/ov/tmp/${p#/tmp/}" ;;
+            /var/tmp/*) src="/run/ov/var_tmp/${p#/var/tmp/}" ;;
+            *) continue ;;
+        esac
+        mkdir -p "$p"
+        mount --bind "$src" "$p"
+        mount -o remount,bind,ro "$p"
+    done < /run/piphone-test/keep
+fi
 mount -t cgroup2 none /sys/fs/cgroup
 mount --bind /proc/sys /proc/sys
 mount -o remount,bind,ro /proc/sys
@@ -118,7 +134,9 @@ class SystemdNamespace:
     """One systemd (PID 1 of its namespaces) with our units in /run/systemd/system.
 
     ``units`` maps file names to unit text; ``payload`` files are copied to
-    /run/piphone-test inside (configs a unit reads). ``users`` lines are added
+    /run/piphone-test inside (configs a unit reads; a ``keep`` file lists paths
+    under /tmp or /var/tmp, e.g. a checkout cloned there, that stay visible,
+    read-only, over the namespace's own /tmp). ``users`` lines are added
     to /etc/passwd (and their groups to /etc/group) in the overlay.
     """
 

@@ -21,6 +21,9 @@ Changed for the test, and why:
 - ProtectHome=yes becomes read-only: the interpreter here lives under /root
   (pyenv), which =yes hides; inside the namespace /root is made traversable
   for the piphone user with only the interpreter's tree in it;
+- a checkout (or venv) under /tmp or /var/tmp, as a CI clone may be, is bound
+  back over the namespace's /tmp and, since PrivateTmp=yes hides /tmp from the
+  service, named in BindReadOnlyPaths= (a handset runs from /opt/piphone);
 - Environment=PYTHONPATH adds this checkout and tests/faults/stall (the
   test-only SIGUSR2 handler that stalls the loop); stdout/stderr go to a
   file (no journald runs in the namespace).
@@ -65,6 +68,13 @@ ADDED_SERVICE = (
 )
 
 
+def _under_tmp() -> list[str]:
+    """The checkout and the venv, where they live under /tmp or /var/tmp (outermost only)."""
+    paths = sorted({str(p) for p in (ROOT, Path(sys.prefix).resolve())
+                    if str(p).startswith(("/tmp/", "/var/tmp/"))})
+    return [p for p in paths if not any(p.startswith(q + "/") for q in paths if q != p)]
+
+
 def make_unit(shipped: str) -> str:
     """The test unit: the shipped one with the changes listed in the module docstring."""
     out: list[str] = []
@@ -79,6 +89,7 @@ def make_unit(shipped: str) -> str:
             out.extend(ADDED_UNIT)
         if line == "[Service]":
             out.extend(ADDED_SERVICE)
+            out.extend(f"BindReadOnlyPaths={p}" for p in _under_tmp())
     return "\n".join(out) + "\n"
 
 
@@ -111,7 +122,8 @@ def systemd(tmp_path: Path):  # noqa: ANN201 - a generator fixture
     cnf = ("line1_name: 5550002\nproxy1_address: 127.0.0.1\nproxy1_port: 9\n"
            "proxy_register: 0\nvoip_control_port: 5998\n")
     ns = SystemdNamespace(tmp_path / "ns", {UNIT: make_unit(shipped)},
-                          {"SIP001122334455.cnf": cnf, "prepare": _interpreter_visible()},
+                          {"SIP001122334455.cnf": cnf, "prepare": _interpreter_visible(),
+                           "keep": "".join(f"{p}\n" for p in _under_tmp())},
                           users=USERS)
     ns.start()
     try:
