@@ -261,15 +261,25 @@ def _scenario(bench: Bench) -> None:
         bench.do(b, "press_softkey", "exit")
     _intercom(bench, a, b)
     shot(b, "intercom", "Intercom: auto-answered on the speaker, microphone muted")
-    hd = ("G722", "PCMU", "PCMA")
-    d = bench.add("D", "5550004", "Dana Diaz", preferred_codecs=hd)
-    e = bench.add("E", "5550005", "Eve Evans", preferred_codecs=hd)
-    bench.do(d, "dial", e.uri)
-    bench.hook(e, True)
-    bench.run(12.0)
+    e = _answered_call(bench, ("D", "5550004", "Dana Diaz"), ("E", "5550005", "Eve Evans"),
+                       preferred_codecs=("G722", "PCMU", "PCMA"))
     shot(e, "hd_call", "HD voice: a G.722 (wideband) call")
     _callback(bench, shot)
-    _secure(bench, shot)
+    # SDES keys over this bench's plain SIP only because srtp_over_plain says so (no TLS)
+    j = _answered_call(bench, ("I", "5550009", "Ivy Irwin"), ("J", "5550010", "Jon Jones"),
+                       srtp_over_plain=True)
+    shot(j, "secure_call", "SRTP: an encrypted call (padlock, Secure call)")
+
+
+def _answered_call(bench: Bench, caller: tuple[str, str, str], callee: tuple[str, str, str],
+                   **settings: Any) -> Handset:
+    """Two new handsets with ``settings``: the caller dials, the callee answers, 12 s
+    on; the callee, whose screen is shown."""
+    x, y = bench.add(*caller, **settings), bench.add(*callee, **settings)
+    bench.do(x, "dial", y.uri)
+    bench.hook(y, True)
+    bench.run(12.0)
+    return y
 
 
 def _callback(bench: Bench, shot: Any) -> None:
@@ -290,17 +300,6 @@ def _callback(bench: Bench, shot: Any) -> None:
     bench.hook(f, False)
     bench.run(1.0)
     shot(h, "callback_free", "CallBack: the number is free, the phone rings (Dial redials)")
-
-
-def _secure(bench: Bench, shot: Any) -> None:
-    """An SRTP call; SDES keys over this bench's plain SIP only because
-    ``srtp_over_plain`` says so (there is no TLS here)."""
-    i = bench.add("I", "5550009", "Ivy Irwin", srtp_over_plain=True)
-    j = bench.add("J", "5550010", "Jon Jones", srtp_over_plain=True)
-    bench.do(i, "dial", j.uri)
-    bench.hook(j, True)
-    bench.run(12.0)
-    shot(j, "secure_call", "SRTP: an encrypted call (padlock, Secure call)")
 
 
 def _mwi(bench: Bench, b: Handset) -> None:
