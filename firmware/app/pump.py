@@ -128,11 +128,7 @@ class CorePump:
             self._flushing = False
         self._arm()
         if self.after is not None:
-            try:
-                self.after()
-            except Exception:
-                self.errors += 1
-                log.exception("%s: after-flush hook failed", self.name)
+            self._hook(self.after, "after-flush hook")
 
     def _drain(self) -> None:
         out = getattr(self.core, "datagrams_to_send", None)
@@ -181,9 +177,7 @@ class CorePump:
                 log.exception("%s: defer check failed", self.name)
         if when == self._armed_at and self._handle is not None:
             return
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._disarm()
         self._armed_at = when
         if when is not None:
             self.arms += 1
@@ -201,11 +195,7 @@ class CorePump:
             return
         self.timer_fired += 1
         if self.before_timer is not None:
-            try:
-                self.before_timer()
-            except Exception:
-                self.errors += 1
-                log.exception("%s: before-timer hook failed", self.name)
+            self._hook(self.before_timer, "before-timer hook")
         self._handle_timer()
 
     def tick(self) -> None:
@@ -222,10 +212,7 @@ class CorePump:
         now = self.clock.time()
         if when > now + self.early:
             return
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-            self._armed_at = None
+        self._disarm()
         self._handle_timer(now)
 
     def _handle_timer(self, now: float | None = None) -> None:
@@ -239,6 +226,19 @@ class CorePump:
     def close(self) -> None:
         """Stop the timer; later inputs are no longer flushed."""
         self.closed = True
+        self._disarm()
+
+    def _disarm(self) -> None:
+        """Cancel the armed timer, if any."""
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+            self._armed_at = None
+
+    def _hook(self, fn: Callable[[], None], what: str) -> None:
+        """Run one of the owner's hooks; what it raises is counted and logged, like a core's."""
+        try:
+            fn()
+        except Exception:
+            self.errors += 1
+            log.exception("%s: %s failed", self.name, what)
