@@ -11,8 +11,9 @@ namespace; it dials baresip, checks the tone both ways, and measures CPU of
 this process and of baresip over the same windows.
 
 usage: python app_call_driver.py TARGET_IP:PORT LOCAL_IP TONE_HZ SECONDS PEER_PID MEASURE_S
-(env WINDOWS=n: n back-to-back windows; PEER_TONE=440: what baresip sends; FLOOR_PID:
- a third process measured over the same windows, bench_media_cpu.py's ``--floor``)
+(env WINDOWS=n: n back-to-back windows; PEER_TONE=440: what baresip sends; FLOORS:
+ ``name=pid,...``, floor processes measured over the same windows, bench_media_cpu.py's
+ ``--floor``). CPU and wake-ups (times put on a CPU) of each process per window.
 Prints one JSON line as sip_call_driver.py does.
 """
 
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from media.sip_call_driver import proc_cpu, self_cpu  # noqa: E402
+from media.sip_call_driver import proc_cpu, proc_slices, self_cpu  # noqa: E402
 
 from firmware.demo.network import Network, handset_config, heard, until  # noqa: E402
 
@@ -58,17 +59,23 @@ async def main(target: str, local_ip: str, tone: float, seconds: float, peer_pid
 
         n = max(1, int(os.environ.get("WINDOWS", "1")))
         await asyncio.sleep(max(0.0, seconds - measure_s) / 2)
-        floor_pid = int(os.environ.get("FLOOR_PID", "0"))
+        floors = dict(item.split("=") for item in os.environ.get("FLOORS", "").split(",") if item)
+        pids = {"our": os.getpid(), "peer": peer_pid, **{f"floor_{k}": int(v) for k, v in floors.items()}}
+
+        def sample() -> dict[str, float]:
+            out: dict[str, float] = {"wall_s": time.monotonic()}
+            for name, pid in pids.items():
+                out[f"{name}_cpu_s"] = self_cpu() if name == "our" else proc_cpu(pid)
+                out[f"{name}_wakes"] = proc_slices(pid)
+            return out
+
         windows = []
         for _ in range(n):
-            w0, c0, p0 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
-            f0 = proc_cpu(floor_pid) if floor_pid else 0.0
+            before = sample()
             await asyncio.sleep(measure_s / n)
-            w1, c1, p1 = time.monotonic(), self_cpu(), proc_cpu(peer_pid)
-            f1 = proc_cpu(floor_pid) if floor_pid else 0.0
-            windows.append({"wall_s": w1 - w0, "our_cpu_s": c1 - c0, "peer_cpu_s": p1 - p0,
-                            "load1": os.getloadavg()[0],
-                            **({"floor_cpu_s": f1 - f0} if floor_pid else {})})
+            after = sample()
+            windows.append({**{k: after[k] - before[k] for k in after},
+                            "load1": os.getloadavg()[0]})
         await asyncio.sleep(max(0.0, seconds - measure_s) / 2)
         expect = float(os.environ.get("PEER_TONE", "440"))
         hz = await heard(phone, expect, timeout=3.0)

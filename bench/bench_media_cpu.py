@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,10 +56,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from media.baresip_peer import available, baresip, netns, tone_wav  # noqa: E402
 
-# ``--floor``: an asyncio loop woken every 20 ms by a timer, doing nothing else: what
-# CPython and asyncio cost per period before any media work (the app driver measures
-# it over the same windows)
-FLOOR = """
+# ``--floor``: processes that only wake every 20 ms, measured over the same windows, to
+# split a call's CPU into the cost of waking 50 times a second and the work per wake:
+#   asyncio: an asyncio loop woken by a timer (what the product card's one loop costs
+#            before any media work)
+#   python:  a plain CPython loop sleeping to the next 20 ms mark (the interpreter alone)
+#   c:       the same loop in C (what waking costs any native phone on this machine;
+#            built with cc when there is one)
+FLOOR_ASYNCIO = """
 import asyncio
 async def main():
     loop = asyncio.get_running_loop()
@@ -71,6 +76,39 @@ async def main():
         await done
 asyncio.run(main())
 """
+FLOOR_PYTHON = """
+import time
+t = time.monotonic()
+k = 0
+while True:
+    k += 1
+    time.sleep(max(0.0, t + 0.02 * k - time.monotonic()))
+"""
+FLOOR_C = r"""
+#include <time.h>
+int main(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    for (;;) {
+        t.tv_nsec += 20000000L;
+        if (t.tv_nsec >= 1000000000L) { t.tv_sec += 1; t.tv_nsec -= 1000000000L; }
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, 0);
+    }
+}
+"""
+
+
+def floor_commands(d: Path) -> dict[str, list[str]]:
+    """The floor processes to start: the C one only where a C compiler builds it."""
+    cmds = {"asyncio": [sys.executable, "-c", FLOOR_ASYNCIO],
+            "python": [sys.executable, "-c", FLOOR_PYTHON]}
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc:
+        (d / "floor.c").write_text(FLOOR_C)
+        if subprocess.run([cc, "-O2", "-o", str(d / "floor"), str(d / "floor.c")],
+                          capture_output=True).returncode == 0:
+            cmds["c"] = [str(d / "floor")]
+    return cmds
 
 
 def one_call(ns: str, d: Path, seconds: float, windows: int, poll_rx: bool,
@@ -85,19 +123,19 @@ def one_call(ns: str, d: Path, seconds: float, windows: int, poll_rx: bool,
             env["OPENBLAS_NUM_THREADS"] = str(os.cpu_count() or 1)
         driver = (ROOT / "bench/app_call_driver.py" if stack == "app"
                   else ROOT / "tests/media/sip_call_driver.py")
-        idle = None
+        idle: dict[str, subprocess.Popen[bytes]] = {}
         if floor and stack == "app":
-            idle = subprocess.Popen([sys.executable, "-c", FLOOR])
-            env["FLOOR_PID"] = str(idle.pid)
+            idle = {k: subprocess.Popen(c) for k, c in floor_commands(d).items()}
+            env["FLOORS"] = ",".join(f"{k}={p.pid}" for k, p in idle.items())
         try:
             proc = subprocess.run(
                 ["ip", "netns", "exec", ns, sys.executable, str(driver), "127.0.0.1:5091",
                  "127.0.0.2", "1000", str(total), str(peer.pid), str(seconds)],
                 capture_output=True, text=True, timeout=total + 60, env=env)
         finally:
-            if idle is not None:
-                idle.terminate()
-                idle.wait()
+            for p in idle.values():
+                p.terminate()
+                p.wait()
     if proc.returncode != 0:
         print(proc.stderr[-2000:])
         return None
@@ -122,11 +160,18 @@ def summary(label: str, rs: list[dict]) -> None:
     if ratio:
         print(f"  ratio ours/baresip per window: median {statistics.median(ratio):.2f}x "
               f"(range {min(ratio):.2f}-{max(ratio):.2f}x; target <= 1.2x)")
-    if ws and "floor_cpu_s" in ws[0]:
-        fl = [60 * w["floor_cpu_s"] / w["wall_s"] for w in ws]
-        fr = [w["floor_cpu_s"] / w["peer_cpu_s"] for w in ws if w["peer_cpu_s"] > 0]
-        print(f"  floor (an idle asyncio loop woken every 20 ms) CPU-s/min median "
-              f"{statistics.median(fl):.3f}; ratio floor/baresip median {statistics.median(fr):.2f}x")
+    names = [k[:-len("_cpu_s")] for k in ws[0] if k.endswith("_cpu_s")]
+    if any(n.startswith("floor_") for n in names):
+        print("  per process (medians): CPU-s/min, wake-ups/s, CPU per wake-up, CPU/baresip's")
+        for name in names:
+            cpu = [60 * w[f"{name}_cpu_s"] / w["wall_s"] for w in ws]
+            wakes = [w[f"{name}_wakes"] / w["wall_s"] for w in ws]
+            per = [1e6 * w[f"{name}_cpu_s"] / w[f"{name}_wakes"] for w in ws if w[f"{name}_wakes"]]
+            rel = [w[f"{name}_cpu_s"] / w["peer_cpu_s"] for w in ws if w["peer_cpu_s"] > 0]
+            label = {"our": "ours (the phone)", "peer": "baresip"}.get(
+                name, f"floor: {name[len('floor_'):]} loop woken every 20 ms")
+            print(f"    {label:<40} {statistics.median(cpu):6.3f} {statistics.median(wakes):7.1f}/s "
+                  f"{statistics.median(per) if per else 0:7.1f} us {statistics.median(rel):5.2f}x")
 
 
 def main() -> int:
@@ -140,7 +185,7 @@ def main() -> int:
     ap.add_argument("--peer-audio", choices=("file", "echo"), default="file",
                     help="baresip's source: a 440 Hz wav (its player idle), or its own player")
     ap.add_argument("--floor", action="store_true",
-                    help="also measure an idle asyncio loop woken every 20 ms (app stack)")
+                    help="also measure loops that only wake every 20 ms (asyncio, CPython, C)")
     ap.add_argument("--stack", choices=("app", "media"), default="app",
                     help="our side: the whole phone (as shipped) or the media stack alone")
     args = ap.parse_args()
