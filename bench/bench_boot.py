@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,17 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def datagrams(sock: socket.socket, stopped: Callable[[], bool],
+              size: int = 65535) -> Iterator[tuple[bytes, Any]]:
+    """What ``sock`` (which has a timeout) receives, until ``stopped()``: a timeout or a
+    socket error (closed under us) only means looking at ``stopped`` again."""
+    while not stopped():
+        try:
+            yield sock.recvfrom(size)
+        except (TimeoutError, OSError):
+            continue
 
 
 def _header(msg: str, name: str) -> str:
@@ -84,11 +95,7 @@ class StubRegistrar:
         self._thread.start()
 
     def _serve(self) -> None:
-        while not self._stop:
-            try:
-                data, addr = self.sock.recvfrom(65535)
-            except (TimeoutError, OSError):
-                continue
+        for data, addr in datagrams(self.sock, lambda: self._stop):
             at = time.perf_counter()
             msg = data.decode("utf-8", "replace")
             if not msg.startswith("REGISTER "):

@@ -36,7 +36,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_boot import HOST, ROOT, StubRegistrar, _header, _stop, free_port, rss_kib  # noqa: E402
+from bench_boot import (  # noqa: E402
+    HOST,
+    ROOT,
+    StubRegistrar,
+    _header,
+    _stop,
+    datagrams,
+    free_port,
+    rss_kib,
+)
 
 RTP_PT_PCMU = 0
 
@@ -84,11 +93,7 @@ class CallerUA:
         self.sip.sendto(invite.encode(), self.target)
 
     def _sip_loop(self) -> None:
-        while not self._stop:
-            try:
-                data, addr = self.sip.recvfrom(65535)
-            except (TimeoutError, OSError):
-                continue
+        for data, addr in datagrams(self.sip, lambda: self._stop):
             msg = data.decode("utf-8", "replace")
             if msg.startswith(("SIP/2.0 180", "SIP/2.0 183")):
                 self.ringing.set()
@@ -112,11 +117,7 @@ class CallerUA:
                 self.sip.sendto(("\r\n".join(lines) + "\r\nContent-Length: 0\r\n\r\n").encode(), addr)
 
     def _rtp_rx(self) -> None:
-        while not self._stop:
-            try:
-                data, _ = self.rtp.recvfrom(2048)
-            except (TimeoutError, OSError):
-                continue
+        for data, _ in datagrams(self.rtp, lambda: self._stop, 2048):
             if len(data) >= 12 and (data[1] & 0x7F) == RTP_PT_PCMU:
                 self.arrivals.append(time.perf_counter())
 

@@ -14,8 +14,10 @@ status and a plain sentence for the user, never an arbitrary exception.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, Protocol
+
+from firmware.provisioning.directory import DirectoryEntry
 
 CallState = Literal[
     "dialing",
@@ -28,6 +30,12 @@ CallState = Literal[
     "held",
     "ended",
 ]
+
+
+def _by_field(value: Any, *leave_out: str) -> dict[str, Any]:
+    """A value's JSON object: each field under its own name, in the order declared (the
+    spec's objects are named field for field, so a field added is one the API shows)."""
+    return {f.name: getattr(value, f.name) for f in fields(value) if f.name not in leave_out}
 
 
 class ControlError(Exception):
@@ -61,18 +69,7 @@ class CallInfo:
     encrypted: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "line": self.line,
-            "direction": self.direction,
-            "state": self.state,
-            "remote": self.remote,
-            "call_id": self.call_id,
-            "reason": self.reason,
-            "media": self.media,
-            "conference": self.conference,
-            "encrypted": self.encrypted,
-        }
+        return _by_field(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,8 +82,7 @@ class LineInfo:
     error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"line": self.line, "name": self.name, "registered": self.registered,
-                "error": self.error}
+        return _by_field(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,12 +139,7 @@ class MockAudioReport:
     rx_level_dbfs: float
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "tx_frames": self.tx_frames,
-            "rx_frames": self.rx_frames,
-            "rx_dominant_hz": self.rx_dominant_hz,
-            "rx_level_dbfs": self.rx_level_dbfs,
-        }
+        return _by_field(self)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,15 +156,7 @@ class HistoryEntry:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "kind": self.kind,
-            "remote": self.remote,
-            "line": self.line,
-            "at": self.at,
-            "call_id": self.call_id,
-            "duration": self.duration,
-            "reason": self.reason,
-        }
+        out = _by_field(self, "extra")
         out.update(self.extra)
         return out
 
@@ -228,12 +211,6 @@ class ConfigRow:
     value: str
     source: str  # "SIPDefault.cnf:12", "(default)", ...
     secret: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DirectoryEntry:
-    name: str
-    number: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

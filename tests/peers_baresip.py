@@ -121,8 +121,7 @@ class Baresip(PeerProcess):
 
     def start(self) -> Baresip:
         super().start()
-        self.await_ready(lambda: tcp_listening(self.ctrl_port), 10, "baresip ctrl_tcp",
-                         inside=self.netns.entered())
+        self.await_ready(lambda: tcp_listening(self.ctrl_port), 10, "baresip ctrl_tcp")
         return self
 
     async def ctrl(self, command: str, params: str = "") -> dict:

@@ -47,8 +47,7 @@ class Dnsmasq(PeerProcess):
 
     def start(self) -> Dnsmasq:
         super().start()
-        self.await_ready(self._answers, 10, "dnsmasq to answer",
-                         inside=self.netns.entered() if self.netns is not None else None)
+        self.await_ready(self._answers, 10, "dnsmasq to answer")
         return self
 
     def __enter__(self) -> Dnsmasq:

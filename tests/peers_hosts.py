@@ -62,14 +62,20 @@ class Host:
 
 
 class TwoHosts:
-    """``pbx`` (198.18.43.1) and ``desk`` (198.18.43.2) joined by a veth pair."""
+    """``pbx`` (198.18.43.1) and ``desk`` (198.18.43.2) joined by a veth pair.
 
-    def __init__(self) -> None:
+    ``net``: another /24 (its first three octets and the dot; pbx .1, desk .2);
+    ``devs``: the names of the pbx's and the desk's veth ends; ``desk_mac``: the
+    desk end's MAC address (a phone names its configuration file after it)."""
+
+    def __init__(self, *, net: str = NET, devs: tuple[str, str] = ("vpbx", "vdesk"),
+                 desk_mac: str | None = None) -> None:
         self.ip_cmd = require("ip")
         require_root()
         tag = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.pbx = Host(f"pp-pbx-{tag}", "vpbx", NET + "1", self.ip_cmd)
-        self.desk = Host(f"pp-desk-{tag}", "vdesk", NET + "2", self.ip_cmd)
+        self.pbx = Host(f"pp-pbx-{tag}", devs[0], net + "1", self.ip_cmd)
+        self.desk = Host(f"pp-desk-{tag}", devs[1], net + "2", self.ip_cmd)
+        self.desk_mac = desk_mac
         self.created: list[Host] = []
 
     def _ip(self, *args: str) -> None:
@@ -83,6 +89,8 @@ class TwoHosts:
                 h.run("link", "set", "lo", "up")
             self._ip("-n", self.pbx.name, "link", "add", self.pbx.dev, "type", "veth",
                      "peer", "name", self.desk.dev, "netns", self.desk.name)
+            if self.desk_mac is not None:
+                self.desk.run("link", "set", self.desk.dev, "address", self.desk_mac)
             for h in (self.pbx, self.desk):
                 h.run("addr", "add", f"{h.ip}/24", "dev", h.dev)
                 h.run("link", "set", h.dev, "up")

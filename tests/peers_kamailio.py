@@ -82,8 +82,7 @@ class Kamailio(PeerProcess):
     def start(self) -> Kamailio:
         super().start()
         self.await_ready(lambda: sip_options_answered(self.port, self.host), 15,
-                         "kamailio to answer OPTIONS",
-                         inside=self.netns.entered() if self.netns is not None else None)
+                         "kamailio to answer OPTIONS")
         return self
 
     def __enter__(self) -> Kamailio:

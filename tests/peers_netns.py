@@ -31,10 +31,10 @@ class Netns:
     (setns on the calling thread; sockets keep the namespace they were made in).
     """
 
-    def __init__(self, addr: str = "127.0.0.2") -> None:
+    def __init__(self, addr: str = "127.0.0.2", tag: str = "piphone") -> None:
         self.ip = require("ip")
         require_root()
-        self.name = f"piphone-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.name = f"{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.addr = addr
         self.created = False
 

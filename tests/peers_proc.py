@@ -80,6 +80,9 @@ class PeerProcess:
 
     #: the child's stdin: a subclass that types commands (linphonec) takes a pipe
     stdin: int = subprocess.DEVNULL
+    #: the network namespace the child runs in (a peers_netns.Netns-like), if any:
+    #: ``await_ready`` looks from inside it, where the child's sockets are
+    netns: Any = None
 
     def start(self) -> PeerProcess:
         self.cwd.mkdir(parents=True, exist_ok=True)
@@ -98,13 +101,12 @@ class PeerProcess:
         return self
 
     def await_ready(self, ready: Callable[[], bool], timeout: float, what: str, *,
-                    inside: contextlib.AbstractContextManager[object] | None = None,
                     interval: float = 0.02) -> None:
-        """After ``start()``: wait (inside ``inside``, e.g. a namespace) until ``ready()``
-        or the process ends. A process that ended, or never got ready, is stopped and
-        the test fails with the tail of its log: a peer half up is never used."""
+        """After ``start()``: wait (inside ``netns``, if any) until ``ready()`` or the
+        process ends. A process that ended, or never got ready, is stopped and the test
+        fails with the tail of its log: a peer half up is never used."""
         try:
-            with inside if inside is not None else contextlib.nullcontext():
+            with self.netns.entered() if self.netns is not None else contextlib.nullcontext():
                 wait_until(lambda: not self.running() or ready(), timeout, what, interval)
             if not self.running():
                 raise AssertionError(f"{self.log_path.stem} exited:\n{self.log_text()[-3000:]}")

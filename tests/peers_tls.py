@@ -78,8 +78,7 @@ class KamailioTls(Kamailio):
     def start(self) -> KamailioTls:
         super().start()
         self.await_ready(lambda: tcp_listening(self.tls_port, self.host), 15,
-                         "kamailio to listen for TLS",
-                         inside=self.netns.entered() if self.netns is not None else None)
+                         "kamailio to listen for TLS")
         return self
 
     @property

@@ -338,12 +338,9 @@ class PhoneHost:
             await _settle(self.app, grace)
         if self.control is not None:
             await self.control.close()
-        if self.netwatch is not None:
-            self.netwatch.close()
-        if self.keepalive is not None:
-            self.keepalive.close()
-        if self.router is not None:
-            self.router.close()
+        for helper in (self.netwatch, self.keepalive, self.router):  # the network's helpers
+            if helper is not None:
+                helper.close()
         loop = asyncio.get_running_loop()
         for fd in self._audio_fds:
             loop.remove_reader(fd)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, Protocol
 
 from hal.clock import Cancellable, Clock
@@ -32,6 +33,7 @@ class SansIOCore(Protocol):
     def handle_timer(self, now: float) -> None: ...
 
 
+@dataclass(eq=False, repr=False)
 class CorePump:
     """Flushes a core's datagrams and events after each input and keeps its one timer armed.
 
@@ -42,58 +44,44 @@ class CorePump:
     must then be flushed too.
     """
 
-    def __init__(
-        self,
-        core: SansIOCore,
-        clock: Clock,
-        *,
-        send: Callable[[Any], None] | None = None,
-        on_event: Callable[[Any], None] | None = None,
-        name: str = "core",
-        drain: str = "next_event",
-        after: Callable[[], None] | None = None,
-        before_timer: Callable[[], None] | None = None,
-        defer: Callable[[float], bool] | None = None,
-        fallback: float = 0.0,
-        arm_early: float = 0.0,
-    ) -> None:
-        self.core = core
-        self.clock = clock
-        self.send = send
-        self.on_event = on_event
-        self.name = name
-        self.drain = drain
-        self.after = after
-        #: Extra observers of each event after ``on_event`` (the web page's push waits on them).
-        self.observers: list[Callable[[Any], None]] = []
-        # runs just before the core's own timer fires (e.g. read the sockets whose
-        # input that deadline consumes, in the same wake-up)
-        self.before_timer = before_timer
-        # ``defer(deadline)`` True: arm no timer for it, another pump ``tick``s this
-        # core at that instant (one loop wake-up instead of two)
-        self.defer = defer
-        #: with ``defer``: a timer ``fallback`` s after a deferred deadline all the same,
-        #: for a ticking pump that may stop (a sound card that stalls paces itself);
-        #: each tick re-arms it a period later, so it fires only if the ticks stop
-        self.fallback = fallback
-        #: the timer goes off this much before the deadline: the audio engine's, whose
-        #: core counts a period due up to ``EARLY_S`` early, is armed half of that early,
-        #: since asyncio wakes 0..1 ms after a deadline (epoll's timeout is rounded up to
-        #: the millisecond): the periods then run centred on their deadlines, not late
-        self.arm_early = arm_early
-        self.errors = 0
-        self.timer_fired = 0
-        #: how many times a timer was armed on the clock (a deadline that did not move
-        #: keeps its timer: this does not grow)
-        self.arms = 0
-        self._handle: Cancellable | None = None
-        self._armed_at: float | None = None
-        self._flushing = False
-        self._again = False
-        self.closed = False
-        #: how early a deadline counts as due in ``tick`` (the cores' own slack, e.g.
-        #: ``firmware.media.stream.EARLY_S``)
-        self.early = 0.0
+    core: SansIOCore
+    clock: Clock
+    _: KW_ONLY
+    send: Callable[[Any], None] | None = None
+    on_event: Callable[[Any], None] | None = None
+    name: str = "core"
+    drain: str = "next_event"
+    after: Callable[[], None] | None = None
+    #: runs just before the core's own timer fires (e.g. read the sockets whose
+    #: input that deadline consumes, in the same wake-up)
+    before_timer: Callable[[], None] | None = None
+    #: ``defer(deadline)`` True: arm no timer for it, another pump ``tick``s this
+    #: core at that instant (one loop wake-up instead of two)
+    defer: Callable[[float], bool] | None = None
+    #: with ``defer``: a timer ``fallback`` s after a deferred deadline all the same,
+    #: for a ticking pump that may stop (a sound card that stalls paces itself);
+    #: each tick re-arms it a period later, so it fires only if the ticks stop
+    fallback: float = 0.0
+    #: the timer goes off this much before the deadline: the audio engine's, whose
+    #: core counts a period due up to ``EARLY_S`` early, is armed half of that early,
+    #: since asyncio wakes 0..1 ms after a deadline (epoll's timeout is rounded up to
+    #: the millisecond): the periods then run centred on their deadlines, not late
+    arm_early: float = 0.0
+    #: Extra observers of each event after ``on_event`` (the web page's push waits on them).
+    observers: list[Callable[[Any], None]] = field(default_factory=list, init=False)
+    errors: int = field(default=0, init=False)
+    timer_fired: int = field(default=0, init=False)
+    #: how many times a timer was armed on the clock (a deadline that did not move
+    #: keeps its timer: this does not grow)
+    arms: int = field(default=0, init=False)
+    closed: bool = field(default=False, init=False)
+    #: how early a deadline counts as due in ``tick`` (the cores' own slack, e.g.
+    #: ``firmware.media.stream.EARLY_S``)
+    early: float = field(default=0.0, init=False)
+    _handle: Cancellable | None = field(default=None, init=False)
+    _armed_at: float | None = field(default=None, init=False)
+    _flushing: bool = field(default=False, init=False)
+    _again: bool = field(default=False, init=False)
 
     def input(self, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
         """Call ``fn(*args, now=clock.time(), **kw)``-style inputs safely, then flush.
@@ -128,11 +116,7 @@ class CorePump:
             self._flushing = False
         self._arm()
         if self.after is not None:
-            try:
-                self.after()
-            except Exception:
-                self.errors += 1
-                log.exception("%s: after-flush hook failed", self.name)
+            self._hook(self.after, "after-flush hook")
 
     def _drain(self) -> None:
         out = getattr(self.core, "datagrams_to_send", None)
@@ -181,9 +165,7 @@ class CorePump:
                 log.exception("%s: defer check failed", self.name)
         if when == self._armed_at and self._handle is not None:
             return
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
+        self._disarm()
         self._armed_at = when
         if when is not None:
             self.arms += 1
@@ -201,11 +183,7 @@ class CorePump:
             return
         self.timer_fired += 1
         if self.before_timer is not None:
-            try:
-                self.before_timer()
-            except Exception:
-                self.errors += 1
-                log.exception("%s: before-timer hook failed", self.name)
+            self._hook(self.before_timer, "before-timer hook")
         self._handle_timer()
 
     def tick(self) -> None:
@@ -222,10 +200,7 @@ class CorePump:
         now = self.clock.time()
         if when > now + self.early:
             return
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-            self._armed_at = None
+        self._disarm()
         self._handle_timer(now)
 
     def _handle_timer(self, now: float | None = None) -> None:
@@ -239,6 +214,19 @@ class CorePump:
     def close(self) -> None:
         """Stop the timer; later inputs are no longer flushed."""
         self.closed = True
+        self._disarm()
+
+    def _disarm(self) -> None:
+        """Cancel the armed timer, if any."""
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+            self._armed_at = None
+
+    def _hook(self, fn: Callable[[], None], what: str) -> None:
+        """Run one of the owner's hooks; what it raises is counted and logged, like a core's."""
+        try:
+            fn()
+        except Exception:
+            self.errors += 1
+            log.exception("%s: %s failed", self.name, what)

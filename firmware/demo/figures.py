@@ -162,21 +162,24 @@ async def join_conference(mixer: Handset, first: Handset, third: Handset,
                 and first.states() == ["connected"], "conference")
 
 
-async def _begin(net: Network, figure: str, names: str = "ABC", *,
-                 tones: bool = True) -> tuple[FigureRun, list[Handset]]:
+async def _begin(net: Network, figure: str, names: str = "ABC", *, tones: bool = True,
+                 listen: bool = False) -> tuple[FigureRun, list[Handset]]:
     """The usual opening: handsets ``names`` (each playing its ``TONE`` unless ``tones``
-    is off), and the first calls the second, who answers."""
+    is off), and the first calls the second, who answers (and with ``listen`` must hear
+    the first's tone: the "connected" media check)."""
     handsets = [net.handsets[n] for n in names]
     run = FigureRun(figure)
     if tones:
         await _tones(*handsets)
-    await _connect(run, handsets[0], handsets[1])
+    caller, callee = handsets[0], handsets[1]
+    await _connect(run, caller, callee)
+    if listen:
+        await run.hear("connected", callee, TONE[caller.name])
     return run, handsets
 
 
 async def fig_b4(net: Network) -> FigureRun:
-    run, (a, b) = await _begin(net, "B-4", "AB")
-    await run.hear("connected", b, TONE["A"])
+    run, (a, b) = await _begin(net, "B-4", "AB", listen=True)
     run.snap("connected", b)
     await _hold_and_resume(run, b, a, listener=b)
     await _hang_up(a, b)
@@ -184,8 +187,7 @@ async def fig_b4(net: Network) -> FigureRun:
 
 
 async def fig_b5(net: Network) -> FigureRun:
-    run, (a, b, c) = await _begin(net, "B-5", "ABC")
-    await run.hear("connected", b, TONE["A"])
+    run, (a, b, c) = await _begin(net, "B-5", "ABC", listen=True)
     await _consult(b, a, c)
     await run.hear("consulting", b, TONE["C"])
     await run.hear("consulting", c, TONE["B"])
@@ -199,8 +201,7 @@ async def fig_b5(net: Network) -> FigureRun:
 
 
 async def fig_b6(net: Network) -> FigureRun:
-    run, (a, b, c) = await _begin(net, "B-6", "ABC")
-    await run.hear("connected", b, TONE["A"])
+    run, (a, b, c) = await _begin(net, "B-6", "ABC", listen=True)
     await run.hear("connected", a, TONE["B"])
     c.api.dial(b.uri())
     await until(lambda: "incoming" in b.states(), "call waiting at B")

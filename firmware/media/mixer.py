@@ -33,24 +33,24 @@ class _Leg:
             raise ValueError(f"unsupported rates {rate}/{mix_rate}")
         self.rate = rate
         self.mix_rate = mix_rate
-        self._up = Upsampler() if rate < mix_rate else None  # received audio, to the mix
-        self._down = Downsampler() if rate < mix_rate else None  # the mix, to the leg
-        self._up_mix = Upsampler() if rate > mix_rate else None
-        self._down_mix = Downsampler() if rate > mix_rate else None
+        # received audio, to the mix; the mix, to the leg (None: same rate, as it is)
+        self._in = _converter(rate, mix_rate)
+        self._out = _converter(mix_rate, rate)
 
     def to_mix(self, pcm: bytes) -> bytes:
-        if self._up is not None:
-            return self._up.process(pcm)
-        if self._down_mix is not None:
-            return self._down_mix.process(pcm)
-        return pcm
+        return pcm if self._in is None else self._in.process(pcm)
 
     def from_mix(self, pcm: bytes) -> bytes:
-        if self._down is not None:
-            return self._down.process(pcm)
-        if self._up_mix is not None:
-            return self._up_mix.process(pcm)
-        return pcm
+        return pcm if self._out is None else self._out.process(pcm)
+
+
+def _converter(src: int, dst: int) -> Upsampler | Downsampler | None:
+    """The 2:1 converter from ``src`` to ``dst`` Hz, with its own filter history."""
+    if src < dst:
+        return Upsampler()
+    if src > dst:
+        return Downsampler()
+    return None
 
 
 def _i32(pcm: bytes, n: int) -> np.ndarray:

@@ -15,6 +15,8 @@ B-14) and show the reason.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from firmware.media.sdp import (
@@ -319,15 +321,26 @@ class SipEvents(TransferOps):
             self._sip("answer", event.session, sdp.to_bytes(), now=now)
             call.extra["await_ack_answer"] = True
             return
+        result = self.answer_reoffer(call, offer, partial(self._sip, "reject", event.session, now=now))
+        if result is not None:
+            self._sip("answer", event.session, result.sdp.to_bytes(), now=now)
+            self.follow_offer(call, result.negotiated, now)
+
+    def answer_reoffer(self, call: Call, offer: Any, reply: Callable[..., Any]) -> Any:
+        """Our answer to the peer's new offer inside ``call`` (a re-INVITE's or an
+        UPDATE's); with no codec in common None, after ``reply(488, ...)`` (that
+        request's final response) with a Warning: the call goes on as it was."""
         result = self.answer_offer(call, offer)
         if isinstance(result, NoCommonCodec):
-            warning = result.warning(self.settings.media_address)
-            self._sip("reject", event.session, 488, now=now, reason="Not Acceptable Here",
-                      headers=(("Warning", warning),))
-            return
-        self._sip("answer", event.session, result.sdp.to_bytes(), now=now)
-        call.set_hold(now, remote=result.negotiated.remote_hold)
-        self._start_media(call, result.negotiated)
+            reply(488, reason="Not Acceptable Here",
+                  headers=(("Warning", result.warning(self.settings.media_address)),))
+            return None
+        return result
+
+    def follow_offer(self, call: Call, negotiated: Any, now: float) -> None:
+        """The stream follows an offer we answered: the peer's hold, address or codec."""
+        call.set_hold(now, remote=negotiated.remote_hold)
+        self._start_media(call, negotiated)
 
     def _on_ReInviteAnswered(self, event: Any, now: float) -> None:
         call = self._call(event)

@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any
 
-from firmware.media.sdp import NoCommonCodec
 from firmware.phone.call import CallState
 from firmware.phone.mwi import MwiOps
 from firmware.phone.screens import uri_user
@@ -141,17 +141,14 @@ class SipExtras(MwiOps):
         if offer is None:
             self._sip("respond", event.request_id, 400, now=now, reason="Bad SDP")
             return
-        result = self.answer_offer(call, offer)
-        if isinstance(result, NoCommonCodec):
-            warning = result.warning(self.settings.media_address)
-            self._sip("respond", event.request_id, 488, now=now, reason="Not Acceptable Here",
-                      headers=(("Warning", warning),))
+        result = self.answer_reoffer(call, offer, partial(self._sip, "respond", event.request_id,
+                                                          now=now))
+        if result is None:
             return
         self._sip("respond", event.request_id, 200, now=now, body=result.sdp.to_bytes(),
                   content_type="application/sdp")
         if call.established:
-            call.set_hold(now, remote=result.negotiated.remote_hold)
-            self._start_media(call, result.negotiated)
+            self.follow_offer(call, result.negotiated, now)
 
     def _info_request(self, call: Any, event: Any, now: float) -> None:
         if not event.body:

@@ -8,7 +8,7 @@ internals.
 from __future__ import annotations
 
 import enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from firmware.sip.auth import DigestClient
 from firmware.sip.dialog import Dialog
@@ -17,7 +17,10 @@ from firmware.sip.message import NameAddr, Request, Response, Via
 from firmware.sip.timers import TimerConfig
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
-__all__ = ["FAILOVER_WAIT", "MAX_RING_TIME", "SessionError", "SessionState", "SessionHost", "sorted_contacts"]
+__all__ = [
+    "FAILOVER_WAIT", "MAX_RING_TIME", "SessionError", "SessionHost", "SessionParts", "SessionState",
+    "sorted_contacts",
+]
 
 #: Longest a call rings unanswered, either way (seconds): an incoming one is
 #: then answered 480 (or sooner, by the INVITE's Expires, §20.19); an outgoing
@@ -68,6 +71,26 @@ class SessionHost(Protocol):
     def new_request_id(self) -> str: ...
     def digest_client(self, user: str | None = None) -> DigestClient: ...
     def abandon_client(self, tx: ClientTransaction) -> None: ...
+
+
+class SessionParts:
+    """The state of ``InviteSession`` that each of its halves (``UacMixin``,
+    ``ReinviteMixin``) works on: the session sets it in ``__init__``; a mixin
+    declares here what all share and in its own class only what it alone reads."""
+
+    host: SessionHost
+    id: str
+    transport: str
+    state: SessionState
+    dialog: Dialog | None
+    ended: bool
+    _acks: dict[int, bytes]
+    _auth: DigestClient | None
+    _ack_wanted: int | None
+
+    if TYPE_CHECKING:  # provided by InviteSession
+
+        def _send_bye(self, now: float, *, emit: bool) -> None: ...
 
 
 def sorted_contacts(response: Response) -> tuple[str, ...]:

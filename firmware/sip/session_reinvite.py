@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from firmware.sip.auth import DigestClient
 from firmware.sip.build import resubmit_with_credentials
 from firmware.sip.dialog import Dialog
 from firmware.sip.events import CallEnded, ReInviteAnswered, ReInviteFailed, ReInviteReceived
 from firmware.sip.message import Request, Response
-from firmware.sip.session_base import SessionError, SessionHost, SessionState
+from firmware.sip.session_base import SessionError, SessionParts, SessionState
 from firmware.sip.transaction import ClientTransaction, ServerTransaction
 
 __all__ = ["ReinviteMixin"]
@@ -25,19 +24,10 @@ __all__ = ["ReinviteMixin"]
 log = logging.getLogger(__name__)
 
 
-class ReinviteMixin:
+class ReinviteMixin(SessionParts):
     """The re-INVITE and in-dialog auth methods of ``InviteSession``."""
 
-    host: SessionHost
-    id: str
     role: str
-    transport: str
-    state: SessionState
-    dialog: Dialog | None
-    ended: bool
-    _acks: dict[int, bytes]
-    _auth: DigestClient | None
-    _ack_wanted: int | None
     _pending_2xx: object | None
     _reinvite_tx: ClientTransaction | None
     _reinvite_sdp: bytes | None
@@ -50,7 +40,6 @@ class ReinviteMixin:
                       body: bytes = b"",
                       headers: tuple[tuple[str, str], ...] = ()) -> Response: ...
         def _send_ack(self, dialog: Dialog, seq: int, body: bytes) -> None: ...
-        def _send_bye(self, now: float, *, emit: bool) -> None: ...
 
     # -- re-INVITE UAS -------------------------------------------------------
     def _on_reinvite(self, request: Request, tx: ServerTransaction, now: float) -> None:

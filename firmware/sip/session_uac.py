@@ -10,9 +10,7 @@ attributes it uses.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
-from firmware.sip.auth import DigestClient
 from firmware.sip.dialog import Dialog
 from firmware.sip.events import Address, CallAnswered, CallFailed, CallProgress
 from firmware.sip.message import Headers, NameAddr, Request, Response, SipUri
@@ -20,7 +18,7 @@ from firmware.sip.session_base import (
     FAILOVER_WAIT,
     MAX_RING_TIME,
     SessionError,
-    SessionHost,
+    SessionParts,
     SessionState,
     sorted_contacts,
 )
@@ -31,32 +29,19 @@ __all__ = ["UacMixin"]
 log = logging.getLogger(__name__)
 
 
-class UacMixin:
+class UacMixin(SessionParts):
     """The UAC methods of ``InviteSession``."""
 
-    host: SessionHost
-    id: str
-    transport: str
-    state: SessionState
-    dialog: Dialog | None
     early: dict[str, Dialog]
     call_id: str
-    ended: bool
     _invite: Request | None
     _invite_tx: ClientTransaction | None
     _dest: Address | None
     _cancel_wanted: bool
     _cancel_sent: bool
     _provisional_seen: bool
-    _acks: dict[int, bytes]
-    _auth: DigestClient | None
     _local_tag: str
-    _ack_wanted: int | None
     _uac_deadline: float | None
-
-    if TYPE_CHECKING:  # provided by InviteSession
-
-        def _send_bye(self, now: float, *, emit: bool) -> None: ...
 
     def start_uac(self, *, target: SipUri, from_: NameAddr, sdp: bytes | None,
                   headers: tuple[tuple[str, str], ...], call_id: str, dest: Address,

@@ -6,21 +6,18 @@ the MAC of the interface that routes to that server."""
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import os
 import signal
 import subprocess
 import sys
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from peers import free_port, wait_until
+from peers_hosts import TwoHosts
 from peers_proc import require
 
 pytestmark = pytest.mark.interop
@@ -28,64 +25,8 @@ pytestmark = pytest.mark.interop
 ROOT = Path(__file__).resolve().parents[2]
 PHONE_MAC = "02:5e:11:22:33:44"
 FILE_MAC = "025E11223344"
-SERVER_IP, PHONE_IP = "10.77.0.1", "10.77.0.2"
-
-
-class Pair:
-    """Namespaces ``phone`` and ``server`` joined by veth (phone side has PHONE_MAC)."""
-
-    def __init__(self) -> None:
-        self.ip = require("ip")
-        if os.geteuid() != 0:
-            pytest.skip("network namespaces need root")
-        tag = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.phone, self.server = f"pp-ph-{tag}", f"pp-sv-{tag}"
-        self.made: list[str] = []
-
-    def _ip(self, *args: str) -> None:
-        subprocess.run([self.ip, *args], check=True, capture_output=True, timeout=10)
-
-    def __enter__(self) -> Pair:
-        try:
-            for ns in (self.phone, self.server):
-                self._ip("netns", "add", ns)
-                self.made.append(ns)
-                self._ip("-n", ns, "link", "set", "lo", "up")
-            self._ip("-n", self.phone, "link", "add", "eth0", "address", PHONE_MAC,
-                     "type", "veth", "peer", "name", "srv0", "netns", self.server)
-            self._ip("-n", self.phone, "addr", "add", f"{PHONE_IP}/24", "dev", "eth0")
-            self._ip("-n", self.server, "addr", "add", f"{SERVER_IP}/24", "dev", "srv0")
-            self._ip("-n", self.phone, "link", "set", "eth0", "up")
-            self._ip("-n", self.server, "link", "set", "srv0", "up")
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for ns in self.made:
-            subprocess.run([self.ip, "netns", "del", ns], capture_output=True, timeout=10)
-        self.made.clear()
-
-    def argv(self, ns: str, argv: list[str]) -> list[str]:
-        return [self.ip, "netns", "exec", ns, *argv]
-
-    @contextlib.contextmanager
-    def inside(self, ns: str) -> Iterator[None]:
-        """This thread's new sockets live in ``ns`` (setns), then back."""
-        libc = ctypes.CDLL(None, use_errno=True)
-        own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        target = os.open(f"/run/netns/{ns}", os.O_RDONLY)
-        try:
-            if libc.setns(target, 0x40000000) != 0:
-                raise OSError(ctypes.get_errno(), "setns failed")
-            try:
-                yield
-            finally:
-                libc.setns(own, 0x40000000)
-        finally:
-            os.close(target)
-            os.close(own)
+NET = "10.77.0."  # the server side .1 (the lease's option 150 names it), the phone .2
+SERVER_IP, PHONE_IP = NET + "1", NET + "2"
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int:
@@ -113,14 +54,16 @@ def test_dhcp_option_150_and_the_routing_interfaces_mac(tmp_path: Path) -> None:
     lease.write_text(f"ADDRESS={PHONE_IP}\nOPTION_150=0a4d0001\nSERVER_ADDRESS={SERVER_IP}\n")
     control = free_port()
     log = tmp_path / "phone.log"
-    with Pair() as pair:
-        tftpd = subprocess.Popen(pair.argv(pair.server, [
+    # the phone's side of the cable is its eth0, with the MAC its file is named after
+    with TwoHosts(net=NET, devs=("srv0", "eth0"), desk_mac=PHONE_MAC) as hosts:
+        server, desk = hosts.pbx, hosts.desk
+        tftpd = subprocess.Popen(server.exec_argv([
             require("in.tftpd"), "-L", "-a", f"{SERVER_IP}:69", "-s", str(root)]),
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         env = {**os.environ, "STATE_DIRECTORY": str(tmp_path / "state"),
                "PIPHONE_DHCP_LEASES": str(lease)}
         with open(log, "wb") as out:
-            phone = subprocess.Popen(pair.argv(pair.phone, [
+            phone = subprocess.Popen(desk.exec_argv([
                 sys.executable, "-m", "firmware", "run", "--hal", "mock",
                 # as the service runs it: --config always, here a file not there
                 "--config", str(tmp_path / "etc" / "SIPDefault.cnf"),
@@ -132,7 +75,7 @@ def test_dhcp_option_150_and_the_routing_interfaces_mac(tmp_path: Path) -> None:
             if phone.poll() is not None:
                 return True
             try:
-                with pair.inside(pair.phone):
+                with desk.entered():
                     with urllib.request.urlopen(
                             f"http://127.0.0.1:{control}/api/status", timeout=2) as resp:
                         seen.update(json.loads(resp.read()))

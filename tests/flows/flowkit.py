@@ -10,7 +10,6 @@ interleaves them; on loopback the order is exact to well under a millisecond.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 import time
 from datetime import datetime
@@ -102,26 +101,18 @@ class RedirectingProxy:
         if netns is not None:
             argv = netns.exec_argv(argv)
         self.proc = PeerProcess(argv, cwd=work, log_name="kamailio.log", grace=5.0)
+        self.proc.netns = netns
 
     @property
     def address(self) -> tuple[str, int]:
         return (self.host, self.port)
 
     def __enter__(self) -> RedirectingProxy:
-        from peers import sip_options_answered, wait_until
+        from peers import sip_options_answered
 
         self.proc.start()
-        inside = self.netns.entered() if self.netns is not None else contextlib.nullcontext()
-        try:
-            with inside:
-                wait_until(lambda: not self.proc.running()
-                           or sip_options_answered(self.port, self.host), 15,
-                           "kamailio to answer OPTIONS")
-            if not self.proc.running():
-                raise AssertionError(f"kamailio exited:\n{self.proc.log_text()[-3000:]}")
-        except BaseException:
-            self.proc.stop()
-            raise
+        self.proc.await_ready(lambda: sip_options_answered(self.port, self.host), 15,
+                              "kamailio to answer OPTIONS")
         return self
 
     def __exit__(self, *exc: object) -> None:

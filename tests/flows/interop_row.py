@@ -1,14 +1,19 @@
 """What every interop-matrix row does on our side of a call (baresip, linphonec).
 
-Why shared: each peer is driven its own way (ctrl_tcp, stdin), but what the row
-checks on our handset is the same: the peer's tone, silence while held, the tone
-again after resume.
+Why shared: each peer is driven its own way (ctrl_tcp, stdin), but the row's
+proxy and what it checks on our handset are the same: Kamailio for the
+transport, the peer's tone, silence while held, the tone again after resume,
+DTMF out, a blind transfer, the peer's call answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
+
+from peers import Kamailio, Netns
+from peers_tls import KamailioTls, TestPki, make_pki
 
 from firmware.demo.network import Handset, Network, handset_config, heard, until
 
@@ -37,6 +42,34 @@ async def hear_hold_resume(phone: Handset, peer_tone: float) -> dict[str, float 
     await until(in_states(phone, "connected"), "resumed", timeout=WAIT)
     seen["resumed"] = await heard(phone, peer_tone, timeout=WAIT)
     return seen
+
+
+async def call_the_peer(phone: Handset, target: str, peer: str,
+                        peer_tone: float) -> dict[str, float | None]:
+    """``phone`` calls ``peer`` (which answers by itself), hears it, holds and resumes
+    (``hear_hold_resume``: what it heard at each step), then sends DTMF 1, 9, # as
+    RFC 4733 telephone-events."""
+    phone.api.dial(target)
+    await until(in_states(phone, "connected"), f"{peer} to answer", timeout=WAIT)
+    seen = await hear_hold_resume(phone, peer_tone)
+    phone.api.press_keys("19#")
+    return seen
+
+
+def row_proxy(tmp_path: Path, netns: Netns, transport: str,
+              users: dict[str, str]) -> tuple[Kamailio, TestPki | None]:
+    """The row's Kamailio inside ``netns`` (not started): for ``tls`` with a TLS port
+    whose certificate comes from a new test CA, ``pki``, that every phone of the row
+    must trust; else UDP and TCP only (``pki`` None)."""
+    if transport != "tls":
+        return Kamailio(tmp_path, users=users, host=netns.addr, netns=netns), None
+    pki = make_pki(tmp_path / "pki", names=(netns.addr,))
+    return KamailioTls(tmp_path, pki=pki, users=users, host=netns.addr, netns=netns), pki
+
+
+def proxy_port(kam: Kamailio, transport: str) -> int:
+    """Kamailio's port for ``transport`` (``row_proxy``'s TLS port over TLS)."""
+    return kam.tls_port if transport == "tls" else kam.port  # type: ignore[attr-defined]
 
 
 OUR_PASSWORDS = {"5550001": "pw5550001", "5550002": "pw5550002"}

@@ -19,15 +19,15 @@ import pytest
 from interop_row import (
     WAIT,
     answer_the_peer,
-    hear_hold_resume,
+    call_the_peer,
     idle,
-    in_states,
     our_handset,
+    proxy_port,
+    row_proxy,
     transfer_to_second_handset,
 )
 from peers import Kamailio, Netns
 from peers_linphone import Linphonec
-from peers_tls import KamailioTls, make_pki
 
 from firmware.demo.network import Network, until
 from firmware.media.analysis import dominant_frequency
@@ -50,12 +50,9 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
         await until(lambda: re.search(rf"REGISTER sip:bob@\S+ from \S+ proto={transport}",
                                       kam.log_text()) is not None,
                     "linphonec registered", timeout=WAIT)
-        phone.api.dial("bob")
-        await until(in_states(phone, "connected"), "linphonec to answer", timeout=WAIT)
-        heard_here = await hear_hold_resume(phone, THEIR_TONE)
+        heard_here = await call_the_peer(phone, "bob", "linphonec", THEIR_TONE)
         seen["we_call"] = heard_here.pop("heard")
         seen.update(heard_here)
-        phone.api.press_keys("19#")  # RFC 4733 telephone-events
         await until(lambda: lp.log_text().count("Receiving tone") >= 3, "linphonec to hear DTMF",
                     timeout=WAIT)
         # blind transfer (REFER): linphonec calls our second handset through Kamailio
@@ -77,17 +74,11 @@ async def _row(lp: Linphonec, kam: Kamailio, transport: str, port: int,
 
 @pytest.mark.parametrize("transport", ["udp", "tcp", "tls"])
 def test_matrix_linphonec(tmp_path: Path, netns: Netns, transport: str) -> None:
-    keys: dict[str, object] = {}
-    ca = None
-    if transport == "tls":
-        pki = make_pki(tmp_path / "pki", names=(netns.addr,))
-        ca = keys["tls_ca_file"] = pki.ca_file
-        kam: Kamailio = KamailioTls(tmp_path, pki=pki, users=USERS, host=netns.addr,
-                                    netns=netns)
-    else:
-        kam = Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns)
+    kam, pki = row_proxy(tmp_path, netns, transport, USERS)
+    ca = pki.ca_file if pki is not None else None
+    keys: dict[str, object] = {"tls_ca_file": ca} if ca is not None else {}
     with kam:
-        port = kam.tls_port if transport == "tls" else kam.port  # type: ignore[attr-defined]
+        port = proxy_port(kam, transport)
         with Linphonec(tmp_path, netns, user="bob", registrar=f"{kam.host}:{port}",
                        password=USERS["bob"], transport=transport, ca_file=ca) as lp:
             try:

@@ -21,14 +21,15 @@ import pytest
 from interop_row import (
     WAIT,
     answer_the_peer,
-    hear_hold_resume,
+    call_the_peer,
     idle,
     in_states,
     our_handset,
+    proxy_port,
+    row_proxy,
     transfer_to_second_handset,
 )
 from peers import HOST, Baresip, Kamailio, Netns, Sipp
-from peers_tls import KamailioTls, make_pki
 
 from firmware.demo.network import Handset, Network, handset_config, heard, until
 
@@ -55,10 +56,10 @@ async def _events(port: int, into: list[dict]) -> None:
         writer.close()
 
 
-async def _talk_hold_dtmf(phone: Handset, peer_tone: float) -> dict[str, object]:
-    """Audio from the peer, hold (silence), resume (audio again), DTMF out; what was seen."""
-    seen: dict[str, object] = dict(await hear_hold_resume(phone, peer_tone))
-    phone.api.press_keys("19#")  # RFC 4733 telephone-events in the call
+async def _call_baresip(phone: Handset) -> dict[str, object]:
+    """We call baresip: audio from it, hold (silence), resume (audio again), DTMF out;
+    what was seen, and our stream's statistics a second later."""
+    seen: dict[str, object] = dict(await call_the_peer(phone, "alice", "baresip", BARESIP_TONE))
     await asyncio.sleep(1.0)
     assert phone.host.app is not None
     [stream] = list(phone.host.app.media_streams.values())
@@ -76,7 +77,7 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
     TLS port."""
     net = Network()
     out = []
-    proxy = kam.tls_address if transport == "tls" else kam.address  # type: ignore[attr-defined]
+    proxy = (kam.host, proxy_port(kam, transport))
     try:
         phone = await our_handset(net, "phone", "5550001", proxy, transport, **keys)
         phone.api.set_mock_tone(OUR_TONE)
@@ -86,9 +87,7 @@ async def _baresip_row(bs: Baresip, kam: Kamailio, transport: str,
         events: list[dict] = []
         watcher = asyncio.create_task(_events(bs.ctrl_port, events))
         await asyncio.sleep(0.1)
-        phone.api.dial("alice")
-        await until(in_states(phone, "connected"), "baresip to answer", timeout=WAIT)
-        out.append(await _talk_hold_dtmf(phone, BARESIP_TONE))
+        out.append(await _call_baresip(phone))
         watcher.cancel()
         out[-1]["events"] = events
         # blind transfer (REFER): baresip calls our second handset through Kamailio
@@ -113,18 +112,14 @@ def test_matrix_baresip(tmp_path: Path, netns: Netns, transport: str) -> None:
     """Over TLS: Kamailio's TLS port with a certificate from a test CA
     (tests/peers_tls.py) that both phones trust; baresip has its own certificate
     from that CA for the TLS connection Kamailio opens to deliver calls to it."""
+    kam, pki = row_proxy(tmp_path, netns, transport, USERS)
     keys: dict[str, object] = {}
     baresip_tls = None
-    if transport == "tls":
-        pki = make_pki(tmp_path / "pki", names=(netns.addr,))
+    if pki is not None:
         keys["tls_ca_file"] = str(pki.ca_file)
         baresip_tls = (_baresip_certificate(pki, tmp_path / "pki"), pki.ca_file)
-        kam: Kamailio = KamailioTls(tmp_path, pki=pki, users=USERS, host=netns.addr,
-                                    netns=netns)
-    else:
-        kam = Kamailio(tmp_path, users=USERS, host=netns.addr, netns=netns)
     with kam:
-        port = kam.tls_port if transport == "tls" else kam.port  # type: ignore[attr-defined]
+        port = proxy_port(kam, transport)
         registrar = f"{kam.host}:{port}{_param(transport)}"
         with Baresip(tmp_path, netns, user="alice", registrar=registrar,
                      password=USERS["alice"], auto_answer=True, regint=60,

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from peers_netns import Netns
 
 
 def available() -> str | None:
@@ -32,23 +33,11 @@ def available() -> str | None:
     return None
 
 
-def _ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=10)
-
-
 @contextmanager
 def netns(tag: str = "pimedia") -> Iterator[str]:
-    name = f"{tag}{os.getpid()}"
-    _ip("netns", "add", name)
-    try:
-        _ip("-n", name, "link", "set", "lo", "up")
-        _ip("-n", name, "link", "add", "v0", "type", "veth", "peer", "name", "v1")
-        _ip("-n", name, "addr", "add", "127.0.0.2/8", "dev", "v0")
-        _ip("-n", name, "link", "set", "v0", "up")
-        _ip("-n", name, "link", "set", "v1", "up")
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=10)
+    """The name of a private namespace with 127.0.0.2 on its veth (tests/peers_netns.py)."""
+    with Netns(tag=tag) as ns:
+        yield ns.name
 
 
 def tone_wav(path: Path, freq: float, seconds: float, level: float = 0.3) -> Path:
