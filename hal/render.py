@@ -159,9 +159,10 @@ def render_png(screen: Screen, width: int = 128, height: int = 64, scale: int = 
     render holds the one loop about half a millisecond, time taken from the RTP
     pacing (bench/bench_web.py)."""
     try:
-        return _png(screen, width, height, scale)
-    except TypeError:  # a Screen built with a list where a tuple belongs: not hashable
+        hash(screen)
+    except TypeError:  # a Screen built with a list where a tuple belongs: not kept
         return _png.__wrapped__(screen, width, height, scale)
+    return _png(screen, width, height, scale)
 
 
 @functools.lru_cache(maxsize=8)

@@ -311,10 +311,9 @@ class App:
         pump = CorePump(
             stream, self.clock, name=f"{self.name}.rtp{port}",
             send=lambda d, port=port: self._send_media(port, d), defer=self._on_grid,
-            fallback=DEVICE_FALLBACK_S if self.audio_has_clock else 0.0,
+            fallback=DEVICE_FALLBACK_S if self.audio_has_clock else 0.0, early=EARLY_S,
             on_event=lambda ev, call=call: self._on_media_event(call, ev),
         )
-        pump.early = EARLY_S
         deliver = self._deliver_media(call)
         opened = (self._media_io.open(port, deliver, poll=True) if self._poll_rtp  # type: ignore[call-arg]
                   else self._media_io.open(port, deliver)) if self._media_io is not None else True

@@ -67,6 +67,9 @@ class CorePump:
     #: since asyncio wakes 0..1 ms after a deadline (epoll's timeout is rounded up to
     #: the millisecond): the periods then run centred on their deadlines, not late
     arm_early: float = 0.0
+    #: how early a deadline counts as due in ``tick`` (the cores' own slack, e.g.
+    #: ``firmware.media.grid.EARLY_S``)
+    early: float = 0.0
     #: Extra observers of each event after ``on_event`` (the web page's push waits on them).
     observers: list[Callable[[Any], None]] = field(default_factory=list, init=False)
     errors: int = field(default=0, init=False)
@@ -75,9 +78,6 @@ class CorePump:
     #: keeps its timer: this does not grow)
     arms: int = field(default=0, init=False)
     closed: bool = field(default=False, init=False)
-    #: how early a deadline counts as due in ``tick`` (the cores' own slack, e.g.
-    #: ``firmware.media.stream.EARLY_S``)
-    early: float = field(default=0.0, init=False)
     _handle: Cancellable | None = field(default=None, init=False)
     _armed_at: float | None = field(default=None, init=False)
     _flushing: bool = field(default=False, init=False)

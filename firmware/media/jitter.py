@@ -93,7 +93,7 @@ class JitterBuffer:
         if type(pcm) is not bytes:
             pcm = bytes(pcm)
         st = self._stats
-        # RFC 3550 A.8 (``_update_jitter``), written out: this runs for every packet
+        # interarrival jitter, RFC 3550 A.8 (written out: this runs for every packet)
         transit = now * self.rate - timestamp
         last = self._transit
         if last is not None:
@@ -140,14 +140,6 @@ class JitterBuffer:
             return
         frames[timestamp] = pcm
         st["received"] += 1
-
-    def _update_jitter(self, timestamp: int, now: float) -> None:
-        transit = now * self.rate - timestamp
-        if self._transit is not None:
-            d = abs(transit - self._transit)
-            if d < self.resync:
-                self._jitter += (d - self._jitter) / 16.0
-        self._transit = transit
 
     def reset(self) -> None:
         """Forget queued audio and the cursor (new SSRC, sequence or timestamp jump)."""

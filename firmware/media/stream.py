@@ -291,9 +291,7 @@ class MediaStream(RxMixin, RtcpMixin):
         if dtmf_pt is None:
             dtmf_pt = self.dtmf_always_pt
         dtmf_tx = self._dtmf_tx
-        # (``active`` written out: no digit queued or playing is the common period)
-        dtmf = (dtmf_tx.next_packet(ts) if dtmf_pt is not None
-                and (dtmf_tx._event is not None or dtmf_tx._queue) else None)
+        dtmf = dtmf_tx.next_packet(ts) if dtmf_pt is not None and dtmf_tx.active else None
         if self._inband:  # an in-band digit replaces the microphone
             pcm = bytes(self._inband[:nbytes]).ljust(nbytes, b"\0")
             del self._inband[:nbytes]
